@@ -1,0 +1,217 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client talks to a hub endpoint and writes into the cache. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	head *http.Client // redirects are handled by hand (only relative ones are followed)
+	get  *http.Client // follows redirects; Go drops Authorization when the host changes
+
+	// Retries is how many more times one file is tried after a transfer fails (connection
+	// cut, short body, 5xx); each retry resumes with Range. Default 5.
+	Retries int
+	// RetryWait is the first pause between retries; it doubles each time. Default 1s.
+	RetryWait time.Duration
+	// StallTimeout aborts a transfer (then retried) when no byte arrives for this long.
+	StallTimeout time.Duration
+	// Progress, when set, receives download progress (from the goroutine calling Pull).
+	Progress func(Progress)
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// NewClient returns a client for cfg with the defaults above.
+func NewClient(cfg Config) *Client {
+	cfg.Endpoint = strings.TrimRight(cfg.Endpoint, "/")
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultEndpoint
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		// Sizes are checked against the bytes on disk, so transparent decompression must not
+		// change what is written.
+		DisableCompression: true,
+	}
+	return &Client{
+		cfg: cfg,
+		head: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+		get:          &http.Client{Transport: tr},
+		Retries:      5,
+		RetryWait:    time.Second,
+		StallTimeout: 60 * time.Second,
+		UserAgent:    "infty-hub/1",
+	}
+}
+
+// Config returns the configuration the client was made with.
+func (c *Client) Config() Config { return c.cfg }
+
+func (c *Client) newRequest(ctx context.Context, method, u string, auth bool) (*http.Request, error) {
+	if c.cfg.Offline {
+		return nil, fmt.Errorf("%w: refusing to request %s", ErrOffline, u)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", c.UserAgent)
+	req.Header.Set("Accept-Encoding", "identity")
+	if auth && c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
+	return req, nil
+}
+
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// RepoInfo is what the hub says about one revision of a repo.
+type RepoInfo struct {
+	Commit string
+	Files  []string
+}
+
+// Info lists the files of a revision (GET /api/models/REPO/revision/REV).
+func (c *Client) Info(ctx context.Context, repo, rev string) (RepoInfo, error) {
+	u := fmt.Sprintf("%s/api/models/%s/revision/%s", c.cfg.Endpoint, escapePath(repo), url.PathEscape(rev))
+	req, err := c.newRequest(ctx, http.MethodGet, u, true)
+	if err != nil {
+		return RepoInfo{}, err
+	}
+	resp, err := c.get.Do(req)
+	if err != nil {
+		return RepoInfo{}, fmt.Errorf("listing %s@%s: %w", repo, rev, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return RepoInfo{}, c.hubError(resp, target{repo: repo, rev: rev})
+	}
+	var body struct {
+		SHA      string `json:"sha"`
+		Siblings []struct {
+			RFilename string `json:"rfilename"`
+		} `json:"siblings"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
+		return RepoInfo{}, fmt.Errorf("listing %s@%s: bad JSON from %s: %v", repo, rev, u, err)
+	}
+	if !commitRe.MatchString(body.SHA) {
+		return RepoInfo{}, fmt.Errorf("listing %s@%s: %s answered no commit hash (sha %q)", repo, rev, u, body.SHA)
+	}
+	info := RepoInfo{Commit: body.SHA}
+	for _, s := range body.Siblings {
+		info.Files = append(info.Files, s.RFilename)
+	}
+	return info, nil
+}
+
+// fileMeta is what HEAD /REPO/resolve/REV/FILE tells about a file.
+type fileMeta struct {
+	File     string
+	Commit   string // X-Repo-Commit
+	ETag     string // normalized X-Linked-Etag or ETag: the blob name
+	Size     int64  // X-Linked-Size or Content-Length
+	Location string // where to GET it (a CDN for LFS files)
+	LFS      bool   // X-Linked-Etag present: the etag is the sha256 of the content
+}
+
+func (c *Client) resolveURL(repo, rev, file string) string {
+	return fmt.Sprintf("%s/%s/resolve/%s/%s", c.cfg.Endpoint, escapePath(repo), url.PathEscape(rev), escapePath(file))
+}
+
+// headFile fetches a file's metadata. Like huggingface_hub it follows only relative redirects
+// (a renamed repo) and takes an absolute one (the CDN) as the download location.
+func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta, error) {
+	u := c.resolveURL(repo, rev, file)
+	for hops := 0; ; hops++ {
+		req, err := c.newRequest(ctx, http.MethodHead, u, true)
+		if err != nil {
+			return fileMeta{}, err
+		}
+		resp, err := c.head.Do(req)
+		if err != nil {
+			return fileMeta{}, fmt.Errorf("%s: %w", file, err)
+		}
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
+			lu, err := url.Parse(loc)
+			if err != nil {
+				return fileMeta{}, fmt.Errorf("%s: bad redirect %q: %v", file, loc, err)
+			}
+			if lu.Host == "" && hops < 5 {
+				u = req.URL.ResolveReference(lu).String()
+				continue
+			}
+			loc = req.URL.ResolveReference(lu).String()
+		} else if resp.StatusCode != http.StatusOK {
+			return fileMeta{}, c.hubError(resp, target{repo: repo, rev: rev, file: file})
+		} else {
+			loc = u
+		}
+		m := fileMeta{File: file, Commit: resp.Header.Get("X-Repo-Commit"), Location: loc}
+		linked := resp.Header.Get("X-Linked-Etag")
+		m.LFS = linked != ""
+		m.ETag = NormalizeETag(firstNonEmpty(linked, resp.Header.Get("ETag")))
+		size := firstNonEmpty(resp.Header.Get("X-Linked-Size"), resp.Header.Get("Content-Length"))
+		if size == "" && resp.ContentLength >= 0 && resp.StatusCode == http.StatusOK {
+			size = fmt.Sprint(resp.ContentLength)
+		}
+		switch {
+		case m.Commit == "":
+			return m, fmt.Errorf("%s: %s answered without X-Repo-Commit; is HF_ENDPOINT (%s) a Hugging Face hub?", file, u, c.cfg.Endpoint)
+		case m.ETag == "" || strings.ContainsAny(m.ETag, "/\\\x00") || m.ETag == "." || m.ETag == "..":
+			return m, fmt.Errorf("%s: %s answered no usable ETag (%q)", file, u, m.ETag)
+		}
+		if _, err := fmt.Sscan(size, &m.Size); err != nil || m.Size < 0 {
+			return m, fmt.Errorf("%s: %s answered no usable size (X-Linked-Size/Content-Length %q)", file, u, size)
+		}
+		if m.LFS && !sha256Re.MatchString(m.ETag) {
+			return m, fmt.Errorf("%s: X-Linked-Etag %q is not a sha256", file, m.ETag)
+		}
+		return m, nil
+	}
+}
+
+// stallReader cancels a transfer when no byte arrives for a while, so a silent server turns
+// into a retry instead of a hang.
+type stallReader struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.timer.Reset(s.d)
+	}
+	return n, err
+}
+
+var errStalled = errors.New("no data received")
+
+func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

@@ -1,0 +1,350 @@
+package hub
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// MemoryOptions says how the runtime will hold and run a model.
+type MemoryOptions struct {
+	// DType is the dtype the backend holds weights in: "F32", "BF16" or "F16"; empty means as
+	// stored. The pure-Go backend converts to F32, so callers on it pass "F32".
+	DType string
+	// KVDType is the KV cache dtype; empty means DType, or F32 when DType is empty too.
+	KVDType string
+	// ContextLen is the number of positions the KV cache holds; 0 means 4096, capped at the
+	// model's max_position_embeddings.
+	ContextLen int
+	// Batch is the number of sequences decoded together; 0 means 1.
+	Batch int
+	// PrefillChunk is how many prompt positions one forward pass processes; 0 means
+	// min(ContextLen, 512). It sizes the attention scores and MLP activations.
+	PrefillChunk int
+}
+
+// MemoryEstimate breaks down the bytes a model needs in memory.
+type MemoryEstimate struct {
+	Params      int64 // number of weight elements
+	Weights     int64 // weights as the backend holds them
+	KVCache     int64
+	Activations int64 // the largest transient tensors of one layer during prefill, plus logits
+	Overhead    int64 // the program, tokenizer, graph buffers, and one stored tensor while converting
+	Total       int64
+
+	DType      string
+	KVDType    string
+	ContextLen int
+	Batch      int
+}
+
+func (e MemoryEstimate) String() string {
+	return fmt.Sprintf("%s = weights %s (%.2fB params as %s) + KV cache %s (%d tokens × %d, %s) + activations %s + overhead %s",
+		FormatBytes(e.Total), FormatBytes(e.Weights), float64(e.Params)/1e9, e.DType, FormatBytes(e.KVCache),
+		e.ContextLen, e.Batch, e.KVDType, FormatBytes(e.Activations), FormatBytes(e.Overhead))
+}
+
+// baseOverhead covers the Go program, the tokenizer tables and graph bookkeeping.
+const baseOverhead = 256 << 20
+
+var dtypeBytes = map[string]int64{
+	"F64": 8, "I64": 8, "U64": 8,
+	"F32": 4, "I32": 4, "U32": 4,
+	"F16": 2, "BF16": 2, "I16": 2, "U16": 2,
+	"F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "BOOL": 1,
+}
+
+// tensorStats sums the tensors of a model folder's safetensors files, reading only headers.
+type tensorStats struct {
+	params, stored, largest int64
+	dtypes                  map[string]int64 // stored bytes per dtype
+}
+
+// EstimateMemory estimates from config.json and the safetensors headers in dir how much memory
+// the model needs: weights as the backend holds them, KV cache for the context, activations.
+func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
+	var cfg struct {
+		Hidden       int64  `json:"hidden_size"`
+		Inter        int64  `json:"intermediate_size"`
+		Layers       int64  `json:"num_hidden_layers"`
+		Heads        int64  `json:"num_attention_heads"`
+		KVHeads      int64  `json:"num_key_value_heads"`
+		HeadDim      int64  `json:"head_dim"`
+		Vocab        int64  `json:"vocab_size"`
+		MaxPos       int64  `json:"max_position_embeddings"`
+		TorchDType   string `json:"torch_dtype"`
+		DTypeNewName string `json:"dtype"`
+	}
+	cfgPath := filepath.Join(dir, "config.json")
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return MemoryEstimate{}, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return MemoryEstimate{}, fmt.Errorf("%s: %v", cfgPath, err)
+	}
+	if cfg.Hidden <= 0 || cfg.Layers <= 0 || cfg.Heads <= 0 || cfg.Vocab <= 0 {
+		return MemoryEstimate{}, fmt.Errorf("%s: hidden_size, num_hidden_layers, num_attention_heads and vocab_size must be positive", cfgPath)
+	}
+	if cfg.KVHeads <= 0 {
+		cfg.KVHeads = cfg.Heads
+	}
+	if cfg.HeadDim <= 0 {
+		cfg.HeadDim = cfg.Hidden / cfg.Heads
+	}
+	st, err := safetensorsStats(dir)
+	if err != nil {
+		return MemoryEstimate{}, err
+	}
+
+	e := MemoryEstimate{Params: st.params, DType: strings.ToUpper(o.DType), KVDType: strings.ToUpper(o.KVDType),
+		ContextLen: o.ContextLen, Batch: o.Batch}
+	if e.DType == "" {
+		e.Weights = st.stored
+		e.DType = "stored " + storedDTypes(st.dtypes)
+	} else {
+		size, ok := dtypeBytes[e.DType]
+		if !ok {
+			return MemoryEstimate{}, fmt.Errorf("unknown dtype %q (want F32, BF16 or F16)", o.DType)
+		}
+		e.Weights = st.params * size
+	}
+	if e.KVDType == "" {
+		e.KVDType = strings.ToUpper(o.DType)
+		if e.KVDType == "" {
+			e.KVDType = "F32"
+		}
+	}
+	kvSize, ok := dtypeBytes[e.KVDType]
+	if !ok {
+		return MemoryEstimate{}, fmt.Errorf("unknown KV cache dtype %q", e.KVDType)
+	}
+	if e.ContextLen <= 0 {
+		e.ContextLen = 4096
+		if cfg.MaxPos > 0 && cfg.MaxPos < 4096 {
+			e.ContextLen = int(cfg.MaxPos)
+		}
+	}
+	if e.Batch <= 0 {
+		e.Batch = 1
+	}
+	ctx, batch := int64(e.ContextLen), int64(e.Batch)
+	chunk := int64(o.PrefillChunk)
+	if chunk <= 0 {
+		chunk = min(ctx, 512)
+	}
+	e.KVCache = 2 * cfg.Layers * cfg.KVHeads * cfg.HeadDim * ctx * batch * kvSize
+
+	// One layer's transients in F32 (layers run one after another, so they do not add up):
+	// residual stream and its normed copy, q/k/v, attention scores and their softmax, the
+	// attention output, gate/up/product of the MLP; logits for the last position only.
+	const f = 4
+	perChunk := chunk * (3*cfg.Hidden + (cfg.Heads+2*cfg.KVHeads)*cfg.HeadDim + cfg.Heads*cfg.HeadDim + 3*cfg.Inter)
+	scores := 2 * cfg.Heads * chunk * ctx
+	e.Activations = batch * f * (perChunk + scores + cfg.Vocab)
+	e.Overhead = baseOverhead + st.largest
+	e.Total = e.Weights + e.KVCache + e.Activations + e.Overhead
+	return e, nil
+}
+
+func storedDTypes(m map[string]int64) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, "+")
+}
+
+// safetensorsStats reads the headers of the weights in dir: the shards the index names, or
+// every *.safetensors file.
+func safetensorsStats(dir string) (tensorStats, error) {
+	var files []string
+	if _, err := os.Stat(filepath.Join(dir, IndexFile)); err == nil {
+		shards, err := ShardsFromIndex(filepath.Join(dir, IndexFile))
+		if err != nil {
+			return tensorStats{}, err
+		}
+		for _, s := range shards {
+			files = append(files, filepath.Join(dir, filepath.FromSlash(s)))
+		}
+	} else {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	}
+	if len(files) == 0 {
+		return tensorStats{}, fmt.Errorf("%s: no safetensors weights", dir)
+	}
+	st := tensorStats{dtypes: map[string]int64{}}
+	for _, f := range files {
+		if err := addSafetensorsHeader(f, &st); err != nil {
+			return tensorStats{}, err
+		}
+	}
+	return st, nil
+}
+
+func addSafetensorsHeader(path string, st *tensorStats) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var n uint64
+	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
+		return fmt.Errorf("%s: not a safetensors file (no header length): %v", path, err)
+	}
+	if n == 0 || n > 100<<20 || int64(n)+8 > fi.Size() {
+		return fmt.Errorf("%s: not a safetensors file (header length %d, file size %d)", path, n, fi.Size())
+	}
+	hdr := make([]byte, n)
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return fmt.Errorf("%s: truncated safetensors header: %v", path, err)
+	}
+	var tensors map[string]json.RawMessage
+	if err := json.Unmarshal(hdr, &tensors); err != nil {
+		return fmt.Errorf("%s: bad safetensors header: %v", path, err)
+	}
+	dataLen := fi.Size() - 8 - int64(n)
+	for name, raw := range tensors {
+		if name == "__metadata__" {
+			continue
+		}
+		var t struct {
+			DType   string  `json:"dtype"`
+			Shape   []int64 `json:"shape"`
+			Offsets []int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return fmt.Errorf("%s: tensor %s: %v", path, name, err)
+		}
+		size, ok := dtypeBytes[t.DType]
+		if !ok {
+			return fmt.Errorf("%s: tensor %s: unknown dtype %q", path, name, t.DType)
+		}
+		numel := int64(1)
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("%s: tensor %s: negative dimension", path, name)
+			}
+			numel *= d
+		}
+		if len(t.Offsets) != 2 || t.Offsets[1]-t.Offsets[0] != numel*size || t.Offsets[1] > dataLen || t.Offsets[0] < 0 {
+			return fmt.Errorf("%s: tensor %s: data_offsets %v do not fit shape %v of %s in %d data bytes", path, name, t.Offsets, t.Shape, t.DType, dataLen)
+		}
+		st.params += numel
+		st.stored += numel * size
+		st.dtypes[t.DType] += numel * size
+		st.largest = max(st.largest, numel*size)
+	}
+	return nil
+}
+
+// AvailableMemory reports the memory a new allocation can use: /proc/meminfo MemAvailable,
+// lowered to the cgroup limit minus usage when the process runs in a memory-limited cgroup.
+func AvailableMemory() (bytes int64, source string, err error) {
+	avail, err := memAvailable("/proc/meminfo")
+	if err != nil {
+		return 0, "", err
+	}
+	bytes, source = avail, "MemAvailable in /proc/meminfo"
+	if lim, ok := cgroupRoom(); ok && lim < bytes {
+		bytes, source = lim, "the cgroup memory limit"
+	}
+	return bytes, source, nil
+}
+
+func memAvailable(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s: bad MemAvailable %q", path, fields[1])
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: no MemAvailable line", path)
+}
+
+func cgroupRoom() (int64, bool) {
+	read := func(p string) (int64, bool) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return v, err == nil
+	}
+	// cgroup v2, then v1 (where "no limit" is a huge number).
+	if lim, ok := read("/sys/fs/cgroup/memory.max"); ok {
+		if cur, ok := read("/sys/fs/cgroup/memory.current"); ok {
+			return max(lim-cur, 0), true
+		}
+	}
+	if lim, ok := read("/sys/fs/cgroup/memory/memory.limit_in_bytes"); ok && lim < 1<<60 {
+		if cur, ok := read("/sys/fs/cgroup/memory/memory.usage_in_bytes"); ok {
+			return max(lim-cur, 0), true
+		}
+	}
+	return 0, false
+}
+
+// ErrWontFit is wrapped by CheckFits when the model needs more memory than is available.
+var ErrWontFit = errors.New("model does not fit in memory")
+
+// CheckFits refuses, with the breakdown, an estimate larger than the available memory. Where
+// the available memory cannot be read (not Linux) it does not refuse. INFTY_SKIP_MEMORY_CHECK=1
+// turns the check off for a user who knows better.
+func CheckFits(e MemoryEstimate) error {
+	if isTrue(os.Getenv("INFTY_SKIP_MEMORY_CHECK")) {
+		return nil
+	}
+	avail, source, err := AvailableMemory()
+	if err != nil {
+		return nil
+	}
+	return CheckFitsIn(e, avail, source)
+}
+
+// CheckFitsIn is CheckFits against a given amount of memory (a GPU's, for example); where
+// names it in the message.
+func CheckFitsIn(e MemoryEstimate, available int64, where string) error {
+	if e.Total <= available {
+		return nil
+	}
+	return fmt.Errorf("%w: it needs about %s but only %s is available (%s); use a smaller model, a shorter context (KV cache %s), or a backend that holds weights in BF16 (set INFTY_SKIP_MEMORY_CHECK=1 to try anyway)",
+		ErrWontFit, e.String(), FormatBytes(available), where, FormatBytes(e.KVCache))
+}
+
+// FormatBytes prints a byte count with a binary unit ("1.5 GiB").
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
