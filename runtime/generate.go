@@ -1,0 +1,118 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/infty-dev/infty/runtime/sample"
+)
+
+// Generate streams the continuation of req.Prompt: it prefills the prompt into a fresh KV
+// cache, then samples one token at a time, calling yield for each emitted token.
+//
+// It stops when an EOS id is sampled (not emitted), when the decoded text contains one of
+// req.StopStrings (the token that completes it is emitted, its text cut just after the stop
+// string), or after req.MaxTokens tokens. Cancellation of ctx takes effect before the next
+// token; a canceled generation, or one whose yield returned an error, returns the partial
+// Result with Reason StopCanceled together with ctx's error or yield's error.
+//
+// Stop strings need text: without a detokenizer (SetDetokenizer) Token.Text is empty and
+// stop strings never match.
+func (m *Model) Generate(ctx context.Context, req Request, yield func(Token) error) (res Result, err error) {
+	res.PromptTokens = len(req.Prompt)
+	if req.MaxTokens <= 0 {
+		return res, fmt.Errorf("generate: MaxTokens must be > 0, got %d", req.MaxTokens)
+	}
+	if err := m.checkIDs(req.Prompt); err != nil {
+		return res, fmt.Errorf("generate: prompt: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		res.Reason = StopCanceled
+		return res, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	var detok Detokenizer
+	if m.newDetok != nil {
+		detok = m.newDetok()
+	}
+	params := sample.Params{Temperature: req.Sampling.Temperature, TopK: req.Sampling.TopK, TopP: req.Sampling.TopP}
+	var text strings.Builder
+
+	dec := m.newDecoder()
+	defer dec.free()
+	t0 := time.Now()
+	logits, err := dec.feed(req.Prompt)
+	res.PrefillSeconds = time.Since(t0).Seconds()
+	if err != nil {
+		return res, fmt.Errorf("generate: prefill: %w", err)
+	}
+	t0 = time.Now()
+	defer func() { res.DecodeSeconds = time.Since(t0).Seconds() }()
+	for k := 0; ; k++ {
+		if err := ctx.Err(); err != nil {
+			res.Reason = StopCanceled
+			return res, err
+		}
+		index := req.Offset + k
+		id := sample.Sample(logits, params, sample.Uniform(req.Sampling.Seed, index))
+		if slices.Contains(m.EOS, id) {
+			res.Reason = StopEOS
+			return res, nil
+		}
+		tok := Token{ID: id, Index: index}
+		if detok != nil {
+			tok.Text = detok.Push(id)
+		}
+		stopped := false
+		if tok.Text != "" && len(req.StopStrings) > 0 {
+			before := text.Len()
+			text.WriteString(tok.Text)
+			if end := stopEnd(text.String(), req.StopStrings, before); end >= 0 {
+				tok.Text = tok.Text[:end-before]
+				stopped = true
+			}
+		} else {
+			text.WriteString(tok.Text)
+		}
+		res.IDs = append(res.IDs, id)
+		res.Text += tok.Text
+		if err := yield(tok); err != nil {
+			res.Reason = StopCanceled
+			return res, err
+		}
+		if stopped {
+			res.Reason = StopString
+			return res, nil
+		}
+		if len(res.IDs) >= req.MaxTokens {
+			res.Reason = StopBudget
+			return res, nil
+		}
+		if logits, err = dec.feed([]int{id}); err != nil {
+			return res, fmt.Errorf("generate: decode step %d: %w", k, err)
+		}
+	}
+}
+
+// stopEnd returns the end offset in text of the earliest stop string that ends after offset
+// `from` (the text before it was already checked), or -1.
+func stopEnd(text string, stops []string, from int) int {
+	best := -1
+	for _, s := range stops {
+		if s == "" {
+			continue
+		}
+		lo := max(0, from-len(s)+1)
+		if i := strings.Index(text[lo:], s); i >= 0 {
+			if end := lo + i + len(s); best < 0 || end < best {
+				best = end
+			}
+		}
+	}
+	return best
+}

@@ -1,0 +1,218 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/safetensors"
+)
+
+// Detokenizer turns a stream of generated ids into text, one id at a time; Push returns the
+// text completed by that id (empty while a UTF-8 character is still split across tokens).
+type Detokenizer interface{ Push(id int) string }
+
+// Model is a loaded Qwen2/Qwen3 model ready to generate.
+//
+// One generation runs at a time: Generate and Logits take the model's lock, so concurrent
+// callers wait for each other. The compiled graphs are kept, so a Model serves any number of
+// generations without recompiling (graphs compile once per chunk-length and cache-length bucket).
+type Model struct {
+	Dir    string
+	Config *qwen.Config
+	EOS    []int // generation stops on any of these ids
+
+	backend  compute.Backend
+	weights  []*tensors.Tensor // in Config.Specs() order, Float32
+	newDetok func() Detokenizer
+
+	mu      sync.Mutex
+	forward *graph.Exec // full forward: logits at every position
+	step    *graph.Exec // one chunk against the KV cache: logits of the last token
+}
+
+// Option configures Load.
+type Option func(*loadOptions)
+
+type loadOptions struct {
+	backend       string
+	skipTokenizer bool
+}
+
+// WithBackend selects the compute backend ("" = $INFTY_BACKEND, else the pure-Go one).
+func WithBackend(spec string) Option { return func(o *loadOptions) { o.backend = spec } }
+
+// WithoutTokenizer loads only what id-level work needs (config and weights): no tokenizer
+// or chat template, so Token.Text stays empty unless SetDetokenizer is called.
+func WithoutTokenizer() Option { return func(o *loadOptions) { o.skipTokenizer = true } }
+
+// ResolveModel turns what the user typed after --model into a local model folder. It is the
+// one place a hub resolver plugs in; today it accepts folders only.
+func ResolveModel(ref string) (string, error) {
+	info, err := os.Stat(ref)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("model %q: no such folder", ref)
+		}
+		return "", err
+	}
+	if !info.IsDir() {
+		return "", fmt.Errorf("model %q is not a folder", ref)
+	}
+	return ref, nil
+}
+
+// Load reads a model folder (or reference, see ResolveModel), checks every tensor against
+// config.json and prepares it on the backend. Errors name the file at fault.
+func Load(ref string, opts ...Option) (*Model, error) {
+	var o loadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dir, err := ResolveModel(ref)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := qwen.ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	eos, err := generationEOS(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Dir: dir, Config: cfg, EOS: unionIDs(cfg.EOS, eos)}
+	for _, id := range m.EOS {
+		if id < 0 || id >= cfg.Vocab {
+			return nil, fmt.Errorf("%s: eos_token_id %d outside the vocabulary [0,%d)", filepath.Join(dir, "config.json"), id, cfg.Vocab)
+		}
+	}
+	if m.weights, err = loadWeights(dir, cfg); err != nil {
+		return nil, err
+	}
+	if m.backend, err = openBackend(o.backend); err != nil {
+		return nil, err
+	}
+	if err := m.compile(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetDetokenizer installs the factory of streaming detokenizers used for Token.Text and stop
+// strings (one fresh detokenizer per generation). nil means no text.
+func (m *Model) SetDetokenizer(f func() Detokenizer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.newDetok = f
+}
+
+// Backend is the compute backend the model runs on.
+func (m *Model) Backend() compute.Backend { return m.backend }
+
+// Weights returns the model's tensors in Config.Specs() order (Float32), e.g. to start training from.
+func (m *Model) Weights() []*tensors.Tensor { return m.weights }
+
+// Close releases the compiled graphs and weights.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.forward != nil {
+		m.forward.Finalize()
+		m.step.Finalize()
+		m.forward, m.step = nil, nil
+	}
+	for _, t := range m.weights {
+		t.FinalizeAll()
+	}
+	m.weights = nil
+	return nil
+}
+
+// loadWeights opens the folder's safetensors and checks them against cfg: every expected
+// tensor present with the expected shape, and nothing unexpected. Weights become Float32.
+func loadWeights(dir string, cfg *qwen.Config) ([]*tensors.Tensor, error) {
+	set, err := safetensors.OpenFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer set.Close()
+	where := filepath.Join(dir, safetensors.SingleFileName)
+	if _, err := os.Stat(where); err != nil {
+		where = filepath.Join(dir, safetensors.IndexFileName)
+	}
+	specs := cfg.Specs()
+	expected := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		expected[s.Name] = true
+	}
+	for _, name := range set.Names() {
+		if expected[name] {
+			continue
+		}
+		t, _ := set.Get(name)
+		// transformers ignores these when loading, and so do we.
+		if strings.HasSuffix(name, "rotary_emb.inv_freq") || (name == "lm_head.weight" && cfg.TieEmbeddings) {
+			continue
+		}
+		return nil, fmt.Errorf("%s: unexpected tensor %q for %s with %d layers", t.File, name, cfg.Architecture, cfg.Layers)
+	}
+	out := make([]*tensors.Tensor, 0, len(specs))
+	for _, s := range specs {
+		t, ok := set.Get(s.Name)
+		if !ok {
+			return nil, fmt.Errorf("%s: missing tensor %q", where, s.Name)
+		}
+		if !slices.Equal(t.Shape, s.Shape) {
+			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", t.File, s.Name, t.Shape, s.Shape)
+		}
+		data, err := t.Float32()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tensors.FromFlatDataAndDimensions(data, s.Shape...))
+	}
+	return out, nil
+}
+
+// generationEOS reads eos_token_id from generation_config.json when the folder has one.
+func generationEOS(dir string) ([]int, error) {
+	path := filepath.Join(dir, "generation_config.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		EOS json.RawMessage `json:"eos_token_id"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	ids, err := qwen.ParseTokenIDs(raw.EOS)
+	if err != nil {
+		return nil, fmt.Errorf("%s: eos_token_id: %w", path, err)
+	}
+	return ids, nil
+}
+
+func unionIDs(a, b []int) []int {
+	out := slices.Clone(a)
+	for _, id := range b {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+const modelsDir = "../testdata/models"
+
+type reference struct {
+	PromptIDs []int `json:"prompt_ids"`
+	ByDType   map[string]struct {
+		ModelDir     string      `json:"model_dir"`
+		PromptLogits [][]float64 `json:"prompt_logits"`
+		GreedyIDs    []int       `json:"greedy_ids"`
+		MinMargin    float64     `json:"min_greedy_margin"`
+	}
+}
+
+func readReference(t *testing.T, name string) reference {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(modelsDir, name+".reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	var ref reference
+	ref.ByDType = map[string]struct {
+		ModelDir     string      `json:"model_dir"`
+		PromptLogits [][]float64 `json:"prompt_logits"`
+		GreedyIDs    []int       `json:"greedy_ids"`
+		MinMargin    float64     `json:"min_greedy_margin"`
+	}{}
+	if err := json.Unmarshal(raw["prompt_ids"], &ref.PromptIDs); err != nil {
+		t.Fatal(err)
+	}
+	for _, dt := range []string{"f32", "bf16"} {
+		v := ref.ByDType[dt]
+		if err := json.Unmarshal(raw[dt], &v); err != nil {
+			t.Fatal(err)
+		}
+		ref.ByDType[dt] = v
+	}
+	return ref
+}
+
+// loaded caches models across tests: loading and compiling is the slow part.
+var loaded = map[string]*Model{}
+
+func loadModel(t *testing.T, dir string) *Model {
+	t.Helper()
+	if m, ok := loaded[dir]; ok {
+		return m
+	}
+	m, err := Load(filepath.Join(modelsDir, dir), WithBackend("go"), WithoutTokenizer())
+	if err != nil {
+		t.Fatalf("Load(%s): %v", dir, err)
+	}
+	loaded[dir] = m
+	return m
+}
+
+// relErr is max|got-want| over the row divided by the row's largest |want|.
+func relErr[T float32 | float64](got []T, want []float64) float64 {
+	maxDiff, maxAbs := 0.0, 0.0
+	for i := range want {
+		maxDiff = max(maxDiff, math.Abs(float64(got[i])-want[i]))
+		maxAbs = max(maxAbs, math.Abs(want[i]))
+	}
+	return maxDiff / maxAbs
+}
+
+func eachFixture(t *testing.T, f func(t *testing.T, m *Model, ref reference, dtype string)) {
+	for _, name := range []string{"qwen2-tiny", "qwen3-tiny"} {
+		ref := readReference(t, name)
+		for _, dtype := range []string{"f32", "bf16"} {
+			t.Run(name+"-"+dtype, func(t *testing.T) {
+				f(t, loadModel(t, ref.ByDType[dtype].ModelDir), ref, dtype)
+			})
+		}
+	}
+}
+
+func TestLogitsMatchReference(t *testing.T) {
+	eachFixture(t, func(t *testing.T, m *Model, ref reference, dtype string) {
+		logits, err := m.Logits(ref.PromptIDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ref.ByDType[dtype].PromptLogits
+		if len(logits) != len(want) {
+			t.Fatalf("got %d rows, want %d", len(logits), len(want))
+		}
+		for i := range want {
+			if e := relErr(logits[i], want[i]); e > 1e-4 {
+				t.Errorf("position %d: relative error %.3g > 1e-4", i, e)
+			}
+		}
+	})
+}
+
+func TestGreedyThroughCacheMatchesReference(t *testing.T) {
+	eachFixture(t, func(t *testing.T, m *Model, ref reference, dtype string) {
+		want := ref.ByDType[dtype].GreedyIDs
+		var streamed []int
+		res, err := m.Generate(context.Background(), Request{Prompt: ref.PromptIDs, MaxTokens: len(want)},
+			func(tok Token) error { streamed = append(streamed, tok.ID); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The fixtures' EOS (505) may legitimately end the reference early; the reference
+		// continues past it, so compare up to the first EOS.
+		if i := slices.IndexFunc(want, func(id int) bool { return slices.Contains(m.EOS, id) }); i >= 0 {
+			want = want[:i]
+			if res.Reason != StopEOS {
+				t.Errorf("reason %q, want %q", res.Reason, StopEOS)
+			}
+		} else if res.Reason != StopBudget {
+			t.Errorf("reason %q, want %q", res.Reason, StopBudget)
+		}
+		if !slices.Equal(res.IDs, want) || !slices.Equal(streamed, want) {
+			t.Errorf("greedy ids\n got %v\nwant %v (streamed %v)", res.IDs, want, streamed)
+		}
+	})
+}
+
+// TestCacheLogitsMatchFullForward feeds the prompt in uneven chunks, then one token at a time,
+// and checks every step's logits against the full forward pass of the same prefix.
+func TestCacheLogitsMatchFullForward(t *testing.T) {
+	eachFixture(t, func(t *testing.T, m *Model, ref reference, dtype string) {
+		seq := append(slices.Clone(ref.PromptIDs), ref.ByDType[dtype].GreedyIDs...)
+		full, err := m.Logits(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		dec := m.newDecoder()
+		defer dec.free()
+		at := 0
+		for _, n := range []int{5, 1, 9, 1, 1, 3} { // chunks of several sizes, padded to buckets
+			got, err := dec.feed(seq[at : at+n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			at += n
+			checkRow(t, at-1, got, full[at-1])
+		}
+		for ; at < len(seq); at++ {
+			got, err := dec.feed(seq[at : at+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRow(t, at, got, full[at])
+		}
+	})
+}
+
+func checkRow(t *testing.T, pos int, got, want []float32) {
+	t.Helper()
+	w := make([]float64, len(want))
+	for i, v := range want {
+		w[i] = float64(v)
+	}
+	if e := relErr(got, w); e > 1e-5 {
+		t.Errorf("position %d: cache vs full forward relative error %.3g", pos, e)
+	}
+}

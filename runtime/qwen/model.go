@@ -1,0 +1,142 @@
+package qwen
+
+import (
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
+)
+
+// Forward is the whole model: the logits [batch, seq, vocab] at every position of ids
+// [batch, seq] (Int32), whose absolute positions are positions [batch, seq] (Int32).
+//
+// Attention is causal by position: a token sees every token of its row whose position is not
+// greater than its own, so right padding (given positions past the real ones) changes nothing
+// for the real tokens. This is the function a trainer differentiates: gradients flow back to
+// every node of w.
+func Forward(cfg *Config, w *Weights, ids, positions *Node) *Node {
+	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) { return k, v, positions }
+	x := decoder(cfg, w, ids, positions, keysFromSelf)
+	return lmHead(cfg, w, x)
+}
+
+// Cache holds, for one sequence, each layer's keys and values as [cacheLen, kvHeads, headDim].
+// Slot t holds the token at position t; slots not yet written must be zero.
+type Cache struct{ K, V []*Node }
+
+// Step runs a chunk of one sequence through the model against a KV cache: ids [S] (Int32) holds
+// nValid real tokens followed by padding, at positions start, start+1, …; start and nValid are
+// Int32 scalars fed at run time, so one compiled graph serves every position. It adds the
+// chunk's keys and values into the cache (ScatterSum: in place when the caller donates the
+// cache buffers; padding rows add zeros) and returns the logits [vocab] of the last real token
+// only. The caller keeps start+S <= cacheLen.
+func Step(cfg *Config, w *Weights, ids, start, nValid *Node, cache *Cache) (logits *Node, updated *Cache) {
+	g := ids.Graph()
+	s := ids.Shape().Dimensions[0]
+	cacheLen := cache.K[0].Shape().Dimensions[0]
+	offsets := Iota(g, shapes.Make(dtypes.Int32, s), 0)
+	positions := Add(offsets, start)
+	slots := Reshape(positions, s, 1)
+	valid := Reshape(ConvertDType(LessThan(offsets, nValid), dtypes.Float32), s, 1, 1)
+	slotPositions := Reshape(Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0), 1, cacheLen)
+	updated = &Cache{K: make([]*Node, cfg.Layers), V: make([]*Node, cfg.Layers)}
+	intoCache := func(l int, k, v *Node) (keys, values, keyPositions *Node) {
+		updated.K[l] = ScatterSum(cache.K[l], slots, Mul(Squeeze(k, 0), valid), true, true)
+		updated.V[l] = ScatterSum(cache.V[l], slots, Mul(Squeeze(v, 0), valid), true, true)
+		return InsertAxes(updated.K[l], 0), InsertAxes(updated.V[l], 0), slotPositions
+	}
+	x := decoder(cfg, w, Reshape(ids, 1, s), Reshape(positions, 1, s), intoCache)
+	last := Gather(Reshape(x, s, cfg.Hidden), AddScalar(nValid, -1)) // [hidden]
+	return lmHead(cfg, w, last), updated
+}
+
+// keySource gives layer l's attention its keys and values [batch, T, kvHeads, headDim] and
+// their positions [batch, T], from the chunk's own k and v (plus, with a cache, the past).
+type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
+
+// decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
+// residual SiLU-gated MLP. Returns the hidden states [batch, seq, hidden] before the final norm.
+func decoder(cfg *Config, w *Weights, ids, positions *Node, kv keySource) *Node {
+	x := Gather(w.Embed, InsertAxes(ids, -1)) // [batch, seq, hidden]
+	cos, sin := rope(cfg, positions)
+	for l := range w.Layers {
+		lw := &w.Layers[l]
+		x = Add(x, attention(cfg, lw, rmsNorm(x, lw.InputNorm, cfg.RMSEps), positions, cos, sin, l, kv))
+		h := rmsNorm(x, lw.PostAttentionNorm, cfg.RMSEps)
+		gate := linear(h, lw.Gate, nil)
+		x = Add(x, linear(Mul(Mul(gate, Logistic(gate)), linear(h, lw.Up, nil)), lw.Down, nil))
+	}
+	return x
+}
+
+// attention is grouped-query attention: each of the kvHeads key/value heads serves
+// heads/kvHeads query heads, so queries are grouped as [batch, seq, kvHeads, group, headDim]
+// and contracted against the shared keys without copying them per query head.
+func attention(cfg *Config, lw *LayerWeights, x, positions, cos, sin *Node, l int, kv keySource) *Node {
+	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
+	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
+	q := Reshape(linear(x, lw.Q, lw.QBias), b, s, cfg.Heads, d)
+	k := Reshape(linear(x, lw.K, lw.KBias), b, s, cfg.KVHeads, d)
+	v := Reshape(linear(x, lw.V, lw.VBias), b, s, cfg.KVHeads, d)
+	if cfg.QKNorm { // Qwen3 normalises each head before rotating it
+		q, k = rmsNorm(q, lw.QNorm, cfg.RMSEps), rmsNorm(k, lw.KNorm, cfg.RMSEps)
+	}
+	q, k = applyRope(q, cos, sin), applyRope(k, cos, sin)
+	keys, values, keyPositions := kv(l, k, v)
+	t := keys.Shape().Dimensions[1]
+
+	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
+	scores := DotGeneral(q, []int{4}, []int{0, 2}, keys, []int{3}, []int{0, 2}) // [b, kv, s, group, t]
+	visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, t), Reshape(positions, b, 1, s, 1, 1))
+	probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
+	out := DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{1}, []int{0, 2}) // [b, kv, s, group, d]
+	out = Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
+	return linear(out, lw.O, nil)
+}
+
+// lmHead applies the final norm and projects onto the vocabulary.
+func lmHead(cfg *Config, w *Weights, x *Node) *Node {
+	return linear(rmsNorm(x, w.FinalNorm, cfg.RMSEps), w.LMHead, nil)
+}
+
+// linear is x·Wᵀ (+ bias) with W kept in its Hugging Face [out, in] layout: contracting on
+// W's axis 1 lets the backend use the weights as stored, with no transposed copy.
+func linear(x, weight, bias *Node) *Node {
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{1}, nil)
+	if bias != nil {
+		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
+	}
+	return y
+}
+
+// rmsNorm is x·rsqrt(mean(x²)+eps)·weight over the last axis.
+func rmsNorm(x, weight *Node, eps float64) *Node {
+	meanSquare := ReduceAndKeep(Square(x), ReduceMean, -1)
+	return Mul(Mul(x, Rsqrt(AddScalar(meanSquare, eps))), ExpandLeftToRank(weight, x.Rank()))
+}
+
+// rope returns cos and sin [batch, seq, 1, headDim] of the rotate-half rotary embedding:
+// frequencies theta^(-2i/d) for i < d/2, repeated as cat(freqs, freqs).
+func rope(cfg *Config, positions *Node) (cos, sin *Node) {
+	g := positions.Graph()
+	half := cfg.HeadDim / 2
+	inv := make([]float32, half)
+	for i := range inv {
+		inv[i] = float32(1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(cfg.HeadDim)))
+	}
+	b, s := positions.Shape().Dimensions[0], positions.Shape().Dimensions[1]
+	angles := Mul(Reshape(ConvertDType(positions, dtypes.Float32), b, s, 1), Reshape(Const(g, inv), 1, 1, half))
+	angles = Reshape(Concatenate([]*Node{angles, angles}, -1), b, s, 1, cfg.HeadDim)
+	return Cos(angles), Sin(angles)
+}
+
+// applyRope rotates x [batch, seq, heads, headDim]: x·cos + rotate_half(x)·sin, where
+// rotate_half(x) = cat(-x₂, x₁) for the two halves of the head dimension.
+func applyRope(x, cos, sin *Node) *Node {
+	half := x.Shape().Dimensions[3] / 2
+	x1 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(0, half))
+	x2 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(half))
+	rotated := Concatenate([]*Node{Neg(x2), x1}, -1)
+	return Add(Mul(x, cos), Mul(rotated, sin))
+}
