@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -61,9 +62,11 @@ type repoCache struct {
 	repo     string
 }
 
-func (r repoCache) root() string             { return filepath.Join(r.cacheDir, RepoFolderName(r.repo)) }
-func (r repoCache) blob(etag string) string  { return filepath.Join(r.root(), "blobs", etag) }
-func (r repoCache) ref(rev string) string    { return filepath.Join(r.root(), "refs", filepath.FromSlash(rev)) }
+func (r repoCache) root() string            { return filepath.Join(r.cacheDir, RepoFolderName(r.repo)) }
+func (r repoCache) blob(etag string) string { return filepath.Join(r.root(), "blobs", etag) }
+func (r repoCache) ref(rev string) string {
+	return filepath.Join(r.root(), "refs", filepath.FromSlash(rev))
+}
 func (r repoCache) snapshot(c string) string { return filepath.Join(r.root(), "snapshots", c) }
 func (r repoCache) lock(etag string) string {
 	return filepath.Join(r.cacheDir, ".locks", RepoFolderName(r.repo), etag+".lock")
@@ -142,8 +145,9 @@ func linkPointer(pointer, blob string) error {
 	if cur, err := os.Readlink(pointer); err == nil && cur == rel {
 		return nil
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d", pointer, os.Getpid())
-	os.Remove(tmp)
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := fmt.Sprintf("%s.tmp-%x", pointer, rnd)
 	if err := os.Symlink(rel, tmp); err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		}
 		metas = append(metas, sm...)
 	}
-	p.ev.Total = 0
+	p.ev.Total, p.ev.Done = 0, 0
 	for _, m := range metas {
 		p.ev.Total += m.Size
 		snap.Files = append(snap.Files, m.File)

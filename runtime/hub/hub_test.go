@@ -1,0 +1,514 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func testClient(h *fakeHub, cache, token string) *Client {
+	c := NewClient(Config{CacheDir: cache, Endpoint: h.hub.URL, Token: token})
+	c.Retries, c.RetryWait, c.StallTimeout = 3, time.Millisecond, 10*time.Second
+	return c
+}
+
+// shardedRepo is the BF16 tiny Qwen2 (index + two shards) plus files a pull must skip,
+// among them a .safetensors file that the index does not name.
+func shardedRepo(t *testing.T, h *fakeHub, id string) (*fakeRepo, []string) {
+	files := tinyModelFiles(t, "qwen2-tiny-bf16")
+	files["extra.safetensors"] = bytes.Repeat([]byte{9}, 300)
+	r := h.addRepo(id, files)
+	return r, []string{"config.json", "generation_config.json", "model-00001-of-00002.safetensors",
+		"model-00002-of-00002.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json"}
+}
+
+// checkCache asserts the huggingface_hub layout for a pulled repo: refs/main holds the commit
+// (no newline), the snapshot holds exactly want, each a relative symlink ../../blobs/<etag>
+// whose content is the repo's, LFS blobs named by sha256 and others by git blob sha1, and no
+// partial file anywhere in blobs/.
+func checkCache(t *testing.T, cache, id string, r *fakeRepo, want []string) {
+	t.Helper()
+	root := filepath.Join(cache, "models--"+strings.ReplaceAll(id, "/", "--"))
+	ref, err := os.ReadFile(filepath.Join(root, "refs", "main"))
+	if err != nil || string(ref) != r.commit {
+		t.Fatalf("refs/main = %q, %v; want %q", ref, err, r.commit)
+	}
+	snap := filepath.Join(root, "snapshots", r.commit)
+	var got []string
+	filepath.Walk(snap, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			rel, _ := filepath.Rel(snap, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("snapshot files\n got %v\nwant %v", got, want)
+	}
+	for _, f := range want {
+		p := filepath.Join(snap, f)
+		link, err := os.Readlink(p)
+		if err != nil {
+			t.Fatalf("%s is not a symlink: %v", f, err)
+		}
+		etag := gitBlobSHA(r.files[f])
+		if r.lfs[f] {
+			etag = sha256Hex(r.files[f])
+		}
+		if wantLink := "../../blobs/" + etag; link != wantLink {
+			t.Errorf("%s -> %s, want %s", f, link, wantLink)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(b, r.files[f]) {
+			t.Errorf("%s: content differs from the repo's (%d bytes, %v)", f, len(b), err)
+		}
+	}
+	blobs, _ := os.ReadDir(filepath.Join(root, "blobs"))
+	for _, b := range blobs {
+		if strings.Contains(b.Name(), ".") {
+			t.Errorf("stray file in blobs: %s", b.Name())
+		}
+	}
+	if len(blobs) != len(want) {
+		t.Errorf("%d blobs, want %d", len(blobs), len(want))
+	}
+}
+
+func TestPullFresh(t *testing.T) {
+	h := newFakeHub(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	cache := t.TempDir()
+	c := testClient(h, cache, "hf_secret")
+	var events []Progress
+	c.Progress = func(p Progress) { events = append(events, p) }
+	snap, err := c.Pull(context.Background(), "acme/tiny", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+	if snap.Commit != r.commit || snap.Dir != filepath.Join(cache, "models--acme--tiny", "snapshots", r.commit) {
+		t.Errorf("snapshot %+v", snap)
+	}
+	var total int64
+	for _, f := range want {
+		total += int64(len(r.files[f]))
+	}
+	last := events[len(events)-1]
+	if snap.Size != total || last.Done != total || last.Total != total {
+		t.Errorf("size %d, last progress %d/%d; want %d", snap.Size, last.Done, last.Total, total)
+	}
+	// The token goes to the hub as a bearer token and never to the CDN; every CDN request is
+	// for an LFS file, every hub request for a listing or a resolve.
+	cdnGets := 0
+	for _, q := range h.reqs() {
+		switch {
+		case q.CDN && q.Auth != "":
+			t.Errorf("token sent to the CDN: %+v", q)
+		case !q.CDN && q.Auth != "Bearer hf_secret":
+			t.Errorf("hub request without the bearer token: %+v", q)
+		case q.CDN:
+			cdnGets++
+		}
+		if strings.Contains(q.Path, "README") || strings.Contains(q.Path, "pytorch_model") ||
+			strings.Contains(q.Path, "onnx") || strings.Contains(q.Path, "extra") {
+			t.Errorf("fetched a file the model does not need: %s %s", q.Method, q.Path)
+		}
+	}
+	if cdnGets != 2 {
+		t.Errorf("%d CDN requests, want 2 (one per shard)", cdnGets)
+	}
+
+	// A second pull finds everything in place and downloads nothing.
+	h.mu.Lock()
+	h.log = nil
+	h.mu.Unlock()
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range h.reqs() {
+		if q.Method == "GET" && !strings.HasPrefix(q.Path, "/api/") {
+			t.Errorf("second pull downloaded %s", q.Path)
+		}
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+}
+
+func TestPullSingleSafetensorsSkipsOthers(t *testing.T) {
+	h := newFakeHub(t)
+	files := tinyModelFiles(t, "qwen3-tiny-f32")
+	files["consolidated.safetensors"] = bytes.Repeat([]byte{1}, 100)
+	r := h.addRepo("acme/single", files)
+	cache := t.TempDir()
+	if _, err := testClient(h, cache, "").Pull(context.Background(), "acme/single", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/single", r, []string{"config.json", "generation_config.json",
+		"model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+}
+
+func TestPullResumesAfterCutWithinOnePull(t *testing.T) {
+	h := newFakeHub(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00001-of-00002.safetensors"
+	h.cutAfter[shard], h.cutTimes[shard] = 50000, 1
+	cache := t.TempDir()
+	retries := 0
+	c := testClient(h, cache, "")
+	c.Progress = func(p Progress) {
+		if p.Phase == PhaseRetry {
+			retries++
+		}
+	}
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+	var ranges []string
+	for _, q := range h.reqs() {
+		if q.CDN && strings.HasSuffix(q.Path, sha256Hex(r.files[shard])) {
+			ranges = append(ranges, q.Range)
+		}
+	}
+	if strings.Join(ranges, "|") != "|bytes=50000-" || retries != 1 {
+		t.Errorf("shard requests with Range %q and %d retries; want a full GET then bytes=50000-", ranges, retries)
+	}
+}
+
+func TestPullResumesAcrossRuns(t *testing.T) {
+	h := newFakeHub(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00001-of-00002.safetensors"
+	h.cutAfter[shard], h.cutTimes[shard] = 40000, 1
+	cache := t.TempDir()
+	c := testClient(h, cache, "")
+	c.Retries = 0
+	_, err := c.Pull(context.Background(), "acme/tiny", "main")
+	if err == nil || !strings.Contains(err.Error(), shard) || !strings.Contains(err.Error(), "cut at byte 40000") {
+		t.Fatalf("want an error naming the cut shard, got %v", err)
+	}
+	root := filepath.Join(cache, "models--acme--tiny")
+	blob := filepath.Join(root, "blobs", sha256Hex(r.files[shard]))
+	if fi, err := os.Stat(blob + ".incomplete"); err != nil || fi.Size() != 40000 {
+		t.Fatalf("incomplete file: %v %v", fi, err)
+	}
+	if _, err := os.Stat(blob); !os.IsNotExist(err) {
+		t.Fatalf("a blob exists after a failed download: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "snapshots", r.commit, shard)); !os.IsNotExist(err) {
+		t.Fatalf("snapshot points at a file that is not complete")
+	}
+	if _, err := os.Stat(filepath.Join(root, "refs", "main")); !os.IsNotExist(err) {
+		t.Fatalf("refs/main written by a failed pull")
+	}
+	cfg := Config{CacheDir: cache, Offline: true}
+	if _, err := Resolve(context.Background(), "acme/tiny", ResolveOptions{Config: &cfg}); !errors.Is(err, ErrOffline) {
+		t.Fatalf("Resolve of a half-pulled model: %v", err)
+	}
+
+	h.mu.Lock()
+	h.log = nil
+	h.mu.Unlock()
+	if _, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+	found := false
+	for _, q := range h.reqs() {
+		if q.CDN && strings.HasSuffix(q.Path, sha256Hex(r.files[shard])) {
+			found = true
+			if q.Range != "bytes=40000-" {
+				t.Errorf("second run asked for Range %q, want bytes=40000-", q.Range)
+			}
+		}
+	}
+	if !found {
+		t.Error("second run did not fetch the rest of the shard")
+	}
+}
+
+func TestPullRejectsShortBody(t *testing.T) {
+	h := newFakeHub(t)
+	r, _ := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00002-of-00002.safetensors"
+	h.short[shard] = 1000
+	cache := t.TempDir()
+	c := testClient(h, cache, "")
+	c.Retries = 1
+	_, err := c.Pull(context.Background(), "acme/tiny", "main")
+	if err == nil || !strings.Contains(err.Error(), shard) || !strings.Contains(err.Error(), "shorter than announced") {
+		t.Fatalf("want a short-body error naming %s, got %v", shard, err)
+	}
+	root := filepath.Join(cache, "models--acme--tiny")
+	if _, err := os.Stat(filepath.Join(root, "blobs", sha256Hex(r.files[shard]))); !os.IsNotExist(err) {
+		t.Fatal("a short blob was moved into place")
+	}
+	if _, err := os.Lstat(filepath.Join(root, "snapshots", r.commit, shard)); !os.IsNotExist(err) {
+		t.Fatal("the snapshot points at a short file")
+	}
+}
+
+func TestPullRejectsWrongSHA256(t *testing.T) {
+	h := newFakeHub(t)
+	r, _ := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00001-of-00002.safetensors"
+	h.corrupt[shard] = true
+	cache := t.TempDir()
+	_, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sha256") || !strings.Contains(err.Error(), shard) {
+		t.Fatalf("want a sha256 error naming %s, got %v", shard, err)
+	}
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", sha256Hex(r.files[shard]))
+	for _, p := range []string{blob, blob + ".incomplete"} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left behind after a hash mismatch", filepath.Base(p))
+		}
+	}
+	// Corruption is not retried: one CDN request for the shard.
+	n := 0
+	for _, q := range h.reqs() {
+		if q.CDN && strings.HasSuffix(q.Path, sha256Hex(r.files[shard])) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d requests for the corrupt shard, want 1", n)
+	}
+}
+
+func TestPullRepairsTruncatedBlob(t *testing.T) {
+	h := newFakeHub(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	cache := t.TempDir()
+	c := testClient(h, cache, "")
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", sha256Hex(r.files["model-00002-of-00002.safetensors"]))
+	if err := os.Truncate(blob, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+}
+
+func TestPullErrors(t *testing.T) {
+	h := newFakeHub(t)
+	shardedRepo(t, h, "acme/tiny")
+	g, _ := shardedRepo(t, h, "acme/gated")
+	g.gated = true
+	d, _ := shardedRepo(t, h, "acme/denied")
+	d.gatedDeny = true
+	p, _ := shardedRepo(t, h, "acme/private")
+	p.private = true
+	bad := tinyModelFiles(t, "qwen2-tiny-bf16")
+	delete(bad, "model-00002-of-00002.safetensors")
+	h.addRepo("acme/badindex", bad)
+	noWeights := tinyModelFiles(t, "qwen2-tiny-f32")
+	delete(noWeights, "model.safetensors")
+	h.addRepo("acme/noweights", noWeights)
+
+	cases := []struct {
+		repo, rev, token string
+		is               error
+		says             []string
+	}{
+		{"acme/missing", "main", "", ErrRepoNotFound, []string{"acme/missing not found", "set HF_TOKEN"}},
+		{"acme/missing", "main", "hf_secret", ErrRepoNotFound, []string{"acme/missing not found", "token cannot see it"}},
+		{"acme/private", "main", "", ErrRepoNotFound, []string{"acme/private not found", "private or gated"}},
+		{"acme/gated", "main", "", ErrGated, []string{"acme/gated is gated", "accept its terms at " + h.hub.URL + "/acme/gated", "HF_TOKEN"}},
+		{"acme/denied", "main", "hf_secret", ErrGated, []string{"your token has no access"}},
+		{"acme/tiny", "main", "hf_wrong", ErrUnauthorized, []string{"rejected the token"}},
+		{"acme/tiny", "v9", "", ErrRevisionNotFound, []string{`revision "v9" not found in acme/tiny`}},
+		{"acme/badindex", "main", "", nil, []string{"names shard model-00002-of-00002.safetensors, which the repo does not have"}},
+		{"acme/noweights", "main", "", nil, []string{"lacks *.safetensors weights"}},
+	}
+	for _, tc := range cases {
+		_, err := testClient(h, t.TempDir(), tc.token).Pull(context.Background(), tc.repo, tc.rev)
+		if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) {
+			t.Errorf("%s@%s token %q: got %v, want %v", tc.repo, tc.rev, tc.token, err, tc.is)
+			continue
+		}
+		for _, s := range tc.says {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s@%s token %q: %q does not say %q", tc.repo, tc.rev, tc.token, err, s)
+			}
+		}
+	}
+	// A gated or private repo pulls once the token is good.
+	for _, id := range []string{"acme/gated", "acme/private"} {
+		if _, err := testClient(h, t.TempDir(), "hf_secret").Pull(context.Background(), id, "main"); err != nil {
+			t.Errorf("%s with a token: %v", id, err)
+		}
+	}
+	// A file the repo lacks is a 404 EntryNotFound, told apart from a missing repo.
+	_, err := testClient(h, t.TempDir(), "").headFile(context.Background(), "acme/tiny", "main", "nope.json")
+	if !errors.Is(err, ErrEntryNotFound) || !strings.Contains(err.Error(), "acme/tiny has no file nope.json") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestOfflineResolveMakesNoRequest(t *testing.T) {
+	h := newFakeHub(t)
+	shardedRepo(t, h, "acme/tiny")
+	cache := t.TempDir()
+	snap, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.requests.Load()
+	for _, offline := range []bool{true, false} {
+		cfg := Config{CacheDir: cache, Endpoint: h.hub.URL, Offline: offline}
+		for _, name := range []string{"acme/tiny", "acme/tiny@main", "acme/tiny@" + snap.Commit} {
+			dir, err := Resolve(context.Background(), name, ResolveOptions{Config: &cfg, Download: true})
+			if err != nil || dir != snap.Dir {
+				t.Errorf("Resolve(%s, offline=%v) = %s, %v; want %s", name, offline, dir, err, snap.Dir)
+			}
+		}
+	}
+	cfg := Config{CacheDir: cache, Endpoint: h.hub.URL, Offline: true}
+	_, err = Resolve(context.Background(), "acme/other", ResolveOptions{Config: &cfg, Download: true})
+	if !errors.Is(err, ErrOffline) || !strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") ||
+		!strings.Contains(err.Error(), "acme/other is not in the cache at "+cache) || !strings.Contains(err.Error(), "infty pull acme/other") {
+		t.Errorf("offline miss: %v", err)
+	}
+	if _, err := NewClient(cfg).Pull(context.Background(), "acme/tiny", "main"); !errors.Is(err, ErrOffline) {
+		t.Errorf("offline pull: %v", err)
+	}
+	if n := h.requests.Load() - before; n != 0 {
+		t.Errorf("the server got %d requests while resolving from the cache", n)
+	}
+	// Online but without Download: a miss says how to get the model, and makes no request.
+	cfg.Offline = false
+	_, err = Resolve(context.Background(), "acme/other@v2", ResolveOptions{Config: &cfg})
+	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "run `infty pull acme/other@v2`") {
+		t.Errorf("online miss without download: %v", err)
+	}
+	if n := h.requests.Load() - before; n != 0 {
+		t.Errorf("the server got %d requests", n)
+	}
+	// With Download the miss is pulled.
+	h.addRepo("acme/other", tinyModelFiles(t, "qwen3-tiny-f32"))
+	dir, err := Resolve(context.Background(), "acme/other", ResolveOptions{Config: &cfg, Download: true,
+		Client: testClient(h, cache, "")})
+	if err != nil || len(MissingFiles(dir)) != 0 {
+		t.Errorf("Resolve with download: %s %v", dir, err)
+	}
+}
+
+func TestConcurrentPullsGoroutines(t *testing.T) {
+	h := newFakeHub(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	h.slowCDN = 20 * time.Millisecond
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+	checkOneDownloadPerBlob(t, h)
+}
+
+// checkOneDownloadPerBlob: the lock makes the later pullers find the finished blob instead of
+// downloading it again.
+func checkOneDownloadPerBlob(t *testing.T, h *fakeHub) {
+	t.Helper()
+	per := map[string]int{}
+	for _, q := range h.reqs() {
+		if q.CDN {
+			per[q.Path]++
+		}
+	}
+	for p, n := range per {
+		if n != 1 {
+			t.Errorf("%s downloaded %d times", p, n)
+		}
+	}
+}
+
+// TestConcurrentPullsProcesses runs pulls of one repo in separate processes (this test binary
+// re-executed) into one cache: the flock on .locks/…/<etag>.lock keeps them from corrupting
+// each other or downloading a blob twice.
+func TestConcurrentPullsProcesses(t *testing.T) {
+	h := newFakeHub(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	h.slowCDN = 100 * time.Millisecond
+	cache := t.TempDir()
+	var cmds []*exec.Cmd
+	var outs []*bytes.Buffer
+	for range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPullProcess$")
+		cmd.Env = append(os.Environ(), "HUB_HELPER_CACHE="+cache, "HUB_HELPER_ENDPOINT="+h.hub.URL)
+		out := &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs = append(cmds, cmd), append(outs, out)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("pull process %d: %v\n%s", i, err, outs[i])
+		}
+		if !strings.Contains(outs[i].String(), "PULLED") {
+			t.Fatalf("pull process %d did not run the helper:\n%s", i, outs[i])
+		}
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+	checkOneDownloadPerBlob(t, h)
+}
+
+func TestHelperPullProcess(t *testing.T) {
+	cache := os.Getenv("HUB_HELPER_CACHE")
+	if cache == "" {
+		t.Skip("helper for TestConcurrentPullsProcesses")
+	}
+	c := NewClient(Config{CacheDir: cache, Endpoint: os.Getenv("HUB_HELPER_ENDPOINT")})
+	c.RetryWait = time.Millisecond
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("PULLED\n")
+}
+
+func TestLockExcludesAndHonoursContext(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	unlock, err := lockFile(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	waited := false
+	if _, err := lockFile(ctx, path, func() { waited = true }); !errors.Is(err, context.DeadlineExceeded) || !waited {
+		t.Fatalf("second lock while held: %v (waited %v)", err, waited)
+	}
+	unlock()
+	unlock2, err := lockFile(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock2()
+}
