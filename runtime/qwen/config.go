@@ -20,22 +20,22 @@ const (
 
 // Config is the part of a Hugging Face config.json the forward pass needs.
 type Config struct {
-	Architecture     string
-	Hidden           int // hidden_size
-	Intermediate     int // intermediate_size
-	Layers           int // num_hidden_layers
-	Heads            int // num_attention_heads
-	KVHeads          int // num_key_value_heads
-	HeadDim          int // head_dim, or hidden_size/num_attention_heads when absent
-	Vocab            int // vocab_size
-	RopeTheta        float64
-	RMSEps           float64
-	TieEmbeddings    bool // lm_head shares model.embed_tokens
-	AttentionBias    bool // q/k/v projections have biases (always for Qwen2)
-	QKNorm           bool // per-head RMSNorm of q and k before RoPE (Qwen3)
-	MaxPositions     int  // max_position_embeddings, informational
-	EOS              []int
-	TorchDType       string
+	Architecture  string
+	Hidden        int // hidden_size
+	Intermediate  int // intermediate_size
+	Layers        int // num_hidden_layers
+	Heads         int // num_attention_heads
+	KVHeads       int // num_key_value_heads
+	HeadDim       int // head_dim, or hidden_size/num_attention_heads when absent
+	Vocab         int // vocab_size
+	RopeTheta     float64
+	RMSEps        float64
+	TieEmbeddings bool // lm_head shares model.embed_tokens
+	AttentionBias bool // q/k/v projections have biases (always for Qwen2)
+	QKNorm        bool // per-head RMSNorm of q and k before RoPE (Qwen3)
+	MaxPositions  int  // max_position_embeddings, informational
+	EOS           []int
+	TorchDType    string
 }
 
 // rawConfig mirrors config.json; pointers tell "absent" from zero.
