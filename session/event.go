@@ -14,6 +14,7 @@ const (
 	EventDelta          EventType = "delta"           // Iteration, Part, Text = newly generated text
 	EventSummary        EventType = "summary"         // Iteration, Text = the finished summary, Forced
 	EventIterationEnd   EventType = "iteration_end"   // Iteration, Forced, Tokens, Seconds
+	EventReasoning      EventType = "reasoning"       // Iteration, Text = the finished iteration's reasoning (authoritative: a scaffold cut drops the tail the deltas showed)
 	EventAnswer         EventType = "answer"          // Text = extracted answer, Correct when a reference was given
 	EventEdit           EventType = "edit"            // Iteration, Part, Text = the edited text, Branch = the new branch
 	EventBranch         EventType = "branch"          // Branch = the branch now shown, Parent

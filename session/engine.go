@@ -1,0 +1,443 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/session/trajlog"
+)
+
+// Message is one chat turn handed to a model's chat template.
+type Message struct {
+	Role    string `json:"role"` // "user", "assistant", "system"
+	Content string `json:"content"`
+}
+
+// Model is what the engine needs from a model: its chat template, its tokenizer and token
+// streaming. The runtime adapter (session/rtmodel) implements it over runtime's model, tokenizer
+// and chat template; tests implement it with scripted stand-ins.
+type Model interface {
+	// Name identifies the model in logs (a hub id or a folder).
+	Name() string
+	// RenderChat applies the chat template; with addGenerationPrompt the text ends where the
+	// assistant's turn begins.
+	RenderChat(msgs []Message, addGenerationPrompt bool) (string, error)
+	// Encode turns text (special tokens included) into token ids.
+	Encode(text string) ([]int, error)
+	// Generate streams tokens for req.Prompt until EOS, a stop string, req.MaxTokens, the
+	// context's end, or until yield returns an error.
+	Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error)
+}
+
+// Mode says how iterations are driven.
+type Mode string
+
+const (
+	// ModeNative: the model writes the InftyThink+ layout itself; the engine pre-fills
+	// <history>, stops at </summary> or EOS, forces the boundary at η and asks for a conclusion
+	// at φ.
+	ModeNative Mode = "native"
+	// ModeScaffold: for models not trained in the format. The engine cuts the reasoning at η (the
+	// last "\n\n" before the budget) and a summarizer writes the cumulative summary with the
+	// cold-start prompts.
+	ModeScaffold Mode = "scaffold"
+	// ModeCurate: iterations come from an existing long trace (see Curate), not from generation.
+	ModeCurate Mode = "curate"
+)
+
+// Defaults used when a Config field is zero.
+const (
+	DefaultEta           = 6144 // the InftyThink+ training budget
+	DefaultPhi           = 10
+	DefaultSummaryMax    = 1024
+	DefaultConclusionMax = 2048
+)
+
+// Config says how one question is run. Zero fields take the defaults above.
+type Config struct {
+	Mode          Mode
+	Eta           int              // η: reasoning budget of one iteration, in tokens
+	Phi           int              // φ: maximum number of iterations; the φ-th must conclude
+	SummaryMax    int              // bound on a summary, in tokens
+	ConclusionMax int              // bound on the conclusion, in tokens
+	Sampling      runtime.Sampling // iteration i samples with seed IterationSeed(Sampling.Seed, i)
+	Reference     string           // reference answer; when set, answers are verified against it
+	LogPath       string           // trajectory log (JSON Lines, appended); empty: no log
+
+	// Scaffold prompts; empty strings take the embedded defaults (see DefaultPrompts).
+	Step1Prompt    string
+	Step2Prompt    string
+	ContinuePrompt string
+
+	// RunID names the run in the log; empty: a fresh random id.
+	RunID string
+}
+
+// Option adjusts an Engine.
+type Option func(*Engine)
+
+// WithSummarizer makes another model write the scaffold summaries (default: the reasoner).
+func WithSummarizer(m Model) Option { return func(e *Engine) { e.summarizer = m } }
+
+// WithLog makes the engine append to an already open log instead of opening Config.LogPath.
+func WithLog(w *trajlog.Writer) Option { return func(e *Engine) { e.log = w; e.ownLog = false } }
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// Iteration is one iteration of a trajectory (the log's type).
+type Iteration = trajlog.Iteration
+
+// BranchInfo describes one branch of the run. Branch 1 is the original run; an edit creates a
+// new branch that shares its parent's iterations before Fork.
+type BranchInfo struct {
+	ID         int       `json:"id"`
+	Parent     int       `json:"parent,omitempty"`
+	Fork       int       `json:"fork,omitempty"`   // first iteration that differs from the parent
+	Reason     string    `json:"reason,omitempty"` // "edit summary", "edit reasoning"
+	Iterations int       `json:"iterations"`       // finished iterations
+	Done       bool      `json:"done"`             // reached a conclusion
+	Answer     string    `json:"answer,omitempty"`
+	Correct    *bool     `json:"correct,omitempty"`
+	Current    bool      `json:"current"`
+	Created    time.Time `json:"created"`
+}
+
+// Partial is the iteration in flight.
+type Partial struct {
+	Index      int    `json:"index"`
+	History    string `json:"history,omitempty"`
+	Reasoning  string `json:"reasoning"`
+	Summary    string `json:"summary,omitempty"`
+	Conclusion string `json:"conclusion,omitempty"`
+	Part       Part   `json:"part"` // the part being written
+	Tokens     int    `json:"tokens"`
+}
+
+// Snapshot is the state of the current branch, enough for a front end to rebuild its view.
+type Snapshot struct {
+	RunID      string       `json:"run"`
+	Question   string       `json:"question"`
+	Mode       Mode         `json:"mode"`
+	Model      string       `json:"model"`
+	Summarizer string       `json:"summarizer,omitempty"`
+	Eta        int          `json:"eta"`
+	Phi        int          `json:"phi"`
+	Branch     int          `json:"branch"`
+	Iterations []Iteration  `json:"iterations"` // finished iterations of the current branch
+	Partial    *Partial     `json:"partial,omitempty"`
+	Paused     bool         `json:"paused"`
+	Running    bool         `json:"running"`
+	Done       bool         `json:"done"`
+	Answer     string       `json:"answer,omitempty"`
+	Correct    *bool        `json:"correct,omitempty"`
+	Tokens     int          `json:"tokens"` // generated on the current branch
+	Branches   []BranchInfo `json:"branches"`
+}
+
+// Errors returned by the control methods.
+var (
+	ErrNotStarted   = errors.New("session: no run started")
+	ErrStarted      = errors.New("session: a run was already started on this engine")
+	ErrNotPaused    = errors.New("session: the run is not paused")
+	ErrNoIteration  = errors.New("session: no such finished iteration with a summary on the current branch")
+	ErrNoBranch     = errors.New("session: no such branch")
+	ErrNotReasoning = errors.New("session: the paused iteration is not writing its reasoning")
+	ErrClosed       = errors.New("session: engine closed")
+)
+
+// Engine runs one question and keeps its trajectory tree. It is safe for concurrent use: a front
+// end calls the control methods from its own goroutine while the engine generates.
+type Engine struct {
+	model      Model
+	summarizer Model
+	cfg        Config
+	now        func() time.Time
+	log        *trajlog.Writer
+	ownLog     bool
+
+	queue *eventQueue
+
+	mu       sync.Mutex
+	question string
+	runID    string
+	started  bool
+	closed   bool
+	rootCtx  context.Context
+	branches map[int]*branch
+	cur      int
+	paused   bool
+	resumeCh chan struct{} // closed by Resume
+	partial  *Partial      // in-flight iteration of the current branch
+	pending  *reasoningEdit
+	wake     chan struct{} // tells a paused generation that an edit is pending
+	loop     *loopHandle
+	nextID   int
+	runErr   error
+}
+
+// New makes an engine for model under cfg.
+func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
+	if model == nil {
+		return nil, errors.New("session: nil model")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{model: model, cfg: cfg, now: time.Now, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), nextID: 2}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.summarizer == nil {
+		e.summarizer = model
+	}
+	e.runID = cfg.RunID
+	if e.runID == "" {
+		e.runID = newRunID(e.now())
+	}
+	e.queue = newEventQueue()
+	return e, nil
+}
+
+// Config returns the configuration in effect (defaults filled in).
+func (e *Engine) Config() Config { return e.cfg }
+
+// RunID names this run in the log.
+func (e *Engine) RunID() string { return e.runID }
+
+// Start begins running question and returns the event stream. The channel is buffered without
+// bound (a slow consumer loses nothing; consecutive deltas of one part may arrive coalesced) and
+// stays open across edits and branch switches: a "done" event ends each run of a branch, and the
+// channel closes after Close or once ctx ends and the engine has stopped.
+func (e *Engine) Start(ctx context.Context, question string) (<-chan Event, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return nil, ErrStarted
+	}
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if e.log == nil && e.cfg.LogPath != "" {
+		w, err := trajlog.Open(e.cfg.LogPath)
+		if err != nil {
+			return nil, err
+		}
+		e.log = w
+	}
+	e.started = true
+	e.question = question
+	e.rootCtx = ctx
+	b := &branch{id: 1, created: e.now(), started: e.now()}
+	e.branches[1] = b
+	e.cur = 1
+	if err := e.logRecord(trajlog.Record{Kind: trajlog.KindRun, Branch: 1, Question: question, Reference: e.cfg.Reference}); err != nil {
+		e.started = false
+		return nil, err
+	}
+	go func() {
+		<-ctx.Done()
+		e.stopLoop()
+		e.queue.close()
+	}()
+	e.startLoopLocked(b, nil)
+	return e.queue.out, nil
+}
+
+// Solve runs question to its end without a consumer of the event stream (benchmarks,
+// scripts); onEvent, when not nil, sees every event. It returns the final snapshot.
+func (e *Engine) Solve(ctx context.Context, question string, onEvent func(Event)) (Snapshot, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := e.Start(ctx, question)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	var runErr error
+	for ev := range ch {
+		if onEvent != nil {
+			onEvent(ev)
+		}
+		if ev.Type == EventError && runErr == nil {
+			runErr = errors.New(ev.Message)
+		}
+		if ev.Type == EventDone || ev.Type == EventError {
+			break
+		}
+	}
+	snap := e.Snapshot()
+	cancel()
+	go func() {
+		for range ch {
+		}
+	}()
+	return snap, runErr
+}
+
+// Wait blocks until the engine is idle: the current branch concluded, failed, or was canceled.
+func (e *Engine) Wait() error {
+	for {
+		e.mu.Lock()
+		l := e.loop
+		e.mu.Unlock()
+		if l == nil {
+			break
+		}
+		<-l.done
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.runErr
+}
+
+// Close stops generation, closes the event channel and the log (when the engine opened it).
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.stopLoop()
+	e.queue.close()
+	if e.log != nil && e.ownLog {
+		return e.log.Close()
+	}
+	return nil
+}
+
+// Pause stops generation before the next token; the partial iteration is kept (and its KV
+// cache: Resume continues exactly where it stopped).
+func (e *Engine) Pause() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.paused || !e.started {
+		return
+	}
+	e.paused = true
+	e.resumeCh = make(chan struct{})
+	it := 0
+	if e.partial != nil {
+		it = e.partial.Index
+	}
+	e.emit(Event{Type: EventPaused, Branch: e.cur, Iteration: it})
+}
+
+// Resume continues a paused run from where it stopped (or from an edit made while paused).
+func (e *Engine) Resume() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.paused {
+		return
+	}
+	e.paused = false
+	close(e.resumeCh)
+	it := 0
+	if e.partial != nil {
+		it = e.partial.Index
+	}
+	e.emit(Event{Type: EventResumed, Branch: e.cur, Iteration: it})
+}
+
+// Paused reports whether the run is paused.
+func (e *Engine) Paused() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.paused
+}
+
+// EditSummary replaces the summary of finished iteration `iteration` of the current branch. The
+// run continues on a new branch from the edited summary; the iterations after it stay on the old
+// branch, which SwitchBranch can bring back. A paused run stays paused.
+func (e *Engine) EditSummary(iteration int, text string) error {
+	return e.editSummary(iteration, text)
+}
+
+// EditReasoning replaces the partial reasoning of the paused iteration. The run continues on a
+// new branch from the edited text once resumed (re-prefilled, the sampler's random stream
+// continuing at the same token index).
+func (e *Engine) EditReasoning(text string) error {
+	return e.editReasoning(text)
+}
+
+// Branches lists the branches of the run, in creation order.
+func (e *Engine) Branches() []BranchInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.branchInfosLocked()
+}
+
+// SwitchBranch makes branch id current. Generation on the branch left stops (its in-flight
+// iteration is dropped; finished ones are kept); an unfinished target branch continues running.
+func (e *Engine) SwitchBranch(id int) error {
+	return e.switchBranch(id)
+}
+
+// Snapshot returns a copy of the current branch's state.
+func (e *Engine) Snapshot() Snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.snapshotLocked(e.cur)
+}
+
+// BranchSnapshot returns a copy of branch id's state.
+func (e *Engine) BranchSnapshot(id int) (Snapshot, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.branches[id]; !ok {
+		return Snapshot{}, fmt.Errorf("%w: %d", ErrNoBranch, id)
+	}
+	return e.snapshotLocked(id), nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Mode == "" {
+		c.Mode = ModeNative
+	}
+	if c.Eta == 0 {
+		c.Eta = DefaultEta
+	}
+	if c.Phi == 0 {
+		c.Phi = DefaultPhi
+	}
+	if c.SummaryMax == 0 {
+		c.SummaryMax = DefaultSummaryMax
+	}
+	if c.ConclusionMax == 0 {
+		c.ConclusionMax = DefaultConclusionMax
+	}
+	p := DefaultPrompts()
+	if c.Step1Prompt == "" {
+		c.Step1Prompt = p.Step1
+	}
+	if c.Step2Prompt == "" {
+		c.Step2Prompt = p.Step2
+	}
+	if c.ContinuePrompt == "" {
+		c.ContinuePrompt = p.Continue
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch c.Mode {
+	case ModeNative, ModeScaffold:
+	case ModeCurate:
+		return errors.New("session: curate mode runs through Curate, not an Engine")
+	default:
+		return fmt.Errorf("session: unknown mode %q (want native or scaffold)", c.Mode)
+	}
+	if c.Eta < 1 || c.Phi < 1 || c.SummaryMax < 1 || c.ConclusionMax < 1 {
+		return fmt.Errorf("session: η (%d), φ (%d), summary bound (%d) and conclusion bound (%d) must be positive", c.Eta, c.Phi, c.SummaryMax, c.ConclusionMax)
+	}
+	if c.Sampling.Temperature < 0 {
+		return fmt.Errorf("session: negative temperature %g", c.Sampling.Temperature)
+	}
+	return nil
+}

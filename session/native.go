@@ -1,0 +1,249 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/session/format"
+)
+
+// IterationSeed derives iteration i's sampler seed from the run's seed, so iterations do not
+// replay the same random draws and any iteration can be regenerated alone.
+func IterationSeed(seed uint64, i int) uint64 {
+	z := seed + uint64(i)*0x9E3779B97F4A7C15
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// stopAction is what a token callback decided.
+type stopAction int
+
+const (
+	actNone            stopAction = iota
+	actForceBoundary              // η ran out inside <think>
+	actForceConclusion            // φ reached and the model opened a summary
+	actSummaryDone                // </summary> written
+	actSummaryBound               // the summary bound ran out
+	actConclusionBound            // the conclusion bound ran out
+	actEdit                       // a reasoning edit is pending
+)
+
+var errStopGeneration = errors.New("session: stop generation")
+
+// streamer turns successive parses of a growing turn into delta events.
+type streamer struct {
+	e         *Engine
+	branch    int
+	iteration int
+	sent      map[Part]int
+}
+
+func (s *streamer) update(p format.Parsed) {
+	for _, part := range []struct {
+		name Part
+		text string
+	}{{PartReasoning, p.Reasoning}, {PartSummary, p.Summary}, {PartConclusion, p.Conclusion}} {
+		if n := s.sent[part.name]; len(part.text) > n {
+			s.e.emit(Event{Type: EventDelta, Branch: s.branch, Iteration: s.iteration, Part: part.name, Text: part.text[n:]})
+			s.sent[part.name] = len(part.text)
+		}
+	}
+}
+
+// nativeIteration runs iteration index for a model trained in the InftyThink+ layout.
+//
+// One Generate call normally covers the whole turn; the callback watches the parse of the text
+// and stops it only where the engine must insert text: η reached inside <think> (append
+// "\n</think><summary>\n", or at φ "\n</think>\n"), φ reached and the model opened a summary
+// (cut back to "</think>", append "\n", let it conclude), or the summary bound reached (append
+// "\n</summary>"). After an insertion the turn is re-prefilled with Request.Offset = tokens
+// generated so far, so the sampler's random stream continues.
+func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, history string, resume *resumeState) (Iteration, *reasoningEdit, error) {
+	cfg := e.cfg
+	start := e.now()
+	it := Iteration{Index: index, History: history, Seed: IterationSeed(cfg.Sampling.Seed, index)}
+	user, err := e.model.RenderChat([]Message{{Role: "user", Content: b.question(e)}}, true)
+	if err != nil {
+		return it, nil, fmt.Errorf("chat template: %w", err)
+	}
+	prefill := format.Prefill(index, history)
+	prompt := user + prefill
+
+	gen := ""
+	generated := 0   // tokens generated in this iteration: the sampler's offset
+	reasonTok := 0   // tokens spent inside <think>
+	afterTok := 0    // tokens after </think> (summary or conclusion)
+	if resume != nil && resume.index == index {
+		gen, generated = resume.generated, resume.tokens
+		ids, err := e.model.Encode(gen)
+		if err != nil {
+			return it, nil, err
+		}
+		reasonTok = len(ids)
+		it.Edited = resume.edited
+	}
+	st := &streamer{e: e, branch: b.id, iteration: index, sent: map[Part]int{}}
+	publish := func(p format.Parsed) {
+		part := PartReasoning
+		switch p.Phase {
+		case format.PhaseSummary, format.PhaseBoundary:
+			part = PartSummary
+		case format.PhaseConclusion:
+			part = PartConclusion
+		}
+		e.setPartial(&Partial{Index: index, History: history, Reasoning: p.Reasoning, Summary: p.Summary, Conclusion: p.Conclusion, Part: part, Tokens: generated})
+		st.update(p)
+	}
+	p := format.Parse(gen, true)
+	publish(p)
+	lastStats := e.now()
+	sampling := cfg.Sampling
+	sampling.Seed = it.Seed
+
+	for {
+		var act stopAction
+		var edit *reasoningEdit
+		budget := 0
+		switch p.Phase {
+		case format.PhaseReasoning:
+			budget = cfg.Eta - reasonTok + max(cfg.SummaryMax, cfg.ConclusionMax) + 2
+		case format.PhaseConclusion:
+			budget = cfg.ConclusionMax - afterTok + 1
+		default:
+			budget = cfg.SummaryMax - afterTok + 1
+		}
+		ids, err := e.model.Encode(prompt + gen)
+		if err != nil {
+			return it, nil, fmt.Errorf("encode prompt: %w", err)
+		}
+		yield := func(tok runtime.Token) error {
+			ed, err := e.gate(ctx)
+			if err != nil {
+				return err
+			}
+			if ed != nil {
+				edit, act = ed, actEdit
+				return errStopGeneration
+			}
+			if p.Phase == format.PhaseReasoning {
+				reasonTok++
+			} else {
+				afterTok++
+			}
+			generated++
+			gen += tok.Text
+			p = format.Parse(gen, true)
+			switch {
+			case p.Phase == format.PhaseReasoning && reasonTok >= cfg.Eta:
+				act = actForceBoundary
+			case p.Phase == format.PhaseSummary && index >= cfg.Phi:
+				gen = gen[:p.BoundaryAt]
+				act = actForceConclusion
+			case p.SummaryCloseEnd >= 0:
+				gen = gen[:p.SummaryCloseEnd]
+				act = actSummaryDone
+			case (p.Phase == format.PhaseSummary || p.Phase == format.PhaseBoundary) && afterTok >= cfg.SummaryMax:
+				act = actSummaryBound
+			case p.Phase == format.PhaseConclusion && afterTok >= cfg.ConclusionMax:
+				act = actConclusionBound
+			}
+			if act != actForceConclusion {
+				publish(format.Parse(gen, true))
+			}
+			if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
+				lastStats = now
+				el := now.Sub(start).Seconds()
+				e.emit(Event{Type: EventStats, Branch: b.id, Iteration: index, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
+			}
+			if act != actNone {
+				return errStopGeneration
+			}
+			return nil
+		}
+		res, err := e.model.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling,
+			StopStrings: []string{format.SummaryClose}, Offset: generated}, yield)
+		if act == actEdit {
+			return it, edit, nil
+		}
+		if ctx.Err() != nil {
+			return it, nil, ctx.Err()
+		}
+		if err != nil && !errors.Is(err, errStopGeneration) {
+			return it, nil, fmt.Errorf("generate (iteration %d): %w", index, err)
+		}
+		if act == actNone {
+			// The model stopped on its own: EOS, the </summary> stop string, or the budget.
+			p = format.Parse(gen, true)
+			switch {
+			case p.SummaryCloseEnd >= 0:
+				gen = gen[:p.SummaryCloseEnd]
+				act = actSummaryDone
+			case p.Phase == format.PhaseReasoning && res.Reason == runtime.StopBudget:
+				act = actForceBoundary
+			case p.Phase == format.PhaseReasoning:
+				// EOS inside <think>: the model gave up the format; close it as if η ran out.
+				act = actForceBoundary
+				it.Malformed = true
+			case p.Phase == format.PhaseSummary && res.Reason == runtime.StopBudget:
+				act = actSummaryBound
+			case p.Phase == format.PhaseBoundary && res.Reason == runtime.StopBudget:
+				act = actSummaryBound
+			case p.Phase == format.PhaseConclusion && res.Reason == runtime.StopBudget:
+				act = actConclusionBound
+			default: // EOS after </think>: a conclusion (possibly empty) or an unclosed summary
+				act = actSummaryDone
+			}
+		}
+		switch act {
+		case actForceBoundary:
+			if index >= cfg.Phi {
+				gen += format.ForcedConclusion
+				it.ForcedConclusion = true
+			} else {
+				gen += format.ForcedBoundary
+				it.ForcedBoundary = true
+			}
+		case actForceConclusion:
+			gen += "\n"
+			it.ForcedConclusion = true
+			afterTok = 0
+		case actSummaryBound:
+			if p.Phase == format.PhaseBoundary {
+				gen += format.SummaryOpen + "\n"
+			}
+			gen += format.ForcedSummaryClose
+			it.SummaryTruncated = true
+		case actConclusionBound:
+			it.Truncated = true
+		}
+		p = format.Parse(gen, true)
+		publish(p)
+		if act == actForceBoundary || act == actForceConclusion {
+			continue
+		}
+		break
+	}
+
+	final := format.Parse(gen, false)
+	it.Reasoning = final.Reasoning
+	it.Malformed = it.Malformed || final.Malformed
+	switch final.Phase {
+	case format.PhaseSummary:
+		it.Summary = final.Summary
+	case format.PhaseConclusion, format.PhaseBoundary:
+		it.Final = true
+		it.Conclusion = final.Conclusion
+	default:
+		return it, nil, fmt.Errorf("iteration %d ended inside its reasoning", index)
+	}
+	it.Raw = prefill + gen
+	it.Tokens = generated
+	it.Seconds = e.now().Sub(start).Seconds()
+	return it, nil, nil
+}
+
+func (b *branch) question(e *Engine) string { return e.question }

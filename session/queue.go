@@ -1,0 +1,74 @@
+package session
+
+import "sync"
+
+// eventQueue decouples the engine from its consumer: push never blocks, a pump goroutine
+// delivers in order, and consecutive deltas of the same branch, iteration and part are merged
+// while they wait, so a slow consumer loses nothing and falls behind by bounded event counts.
+type eventQueue struct {
+	mu     sync.Mutex
+	items  []Event
+	closed bool
+	notify chan struct{}
+	out    chan Event
+}
+
+func newEventQueue() *eventQueue {
+	q := &eventQueue{notify: make(chan struct{}, 1), out: make(chan Event, 64)}
+	go q.pump()
+	return q
+}
+
+func (q *eventQueue) push(ev Event) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	if n := len(q.items); n > 0 && ev.Type == EventDelta {
+		last := &q.items[n-1]
+		if last.Type == EventDelta && last.Branch == ev.Branch && last.Iteration == ev.Iteration && last.Part == ev.Part {
+			last.Text += ev.Text
+			q.mu.Unlock()
+			return
+		}
+	}
+	q.items = append(q.items, ev)
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// close lets the pump deliver what is queued, then close the channel.
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (q *eventQueue) pump() {
+	for {
+		q.mu.Lock()
+		if len(q.items) == 0 {
+			closed := q.closed
+			q.mu.Unlock()
+			if closed {
+				close(q.out)
+				return
+			}
+			<-q.notify
+			continue
+		}
+		ev := q.items[0]
+		q.items[0] = Event{}
+		q.items = q.items[1:]
+		q.mu.Unlock()
+		q.out <- ev
+	}
+}

@@ -1,0 +1,283 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/session/format"
+)
+
+// scaffoldConclusion is appended when a scaffolded model must conclude at φ.
+const scaffoldConclusion = "\n" + format.ThinkClose + "\n\n"
+
+// cleanReasoning drops the "<think>\n" a reasoning model (or its template) may open with.
+func cleanReasoning(s string) string {
+	s = strings.TrimPrefix(s, format.ThinkOpen)
+	return strings.TrimPrefix(s, "\n")
+}
+
+// ScaffoldPrompt is the reasoner's prompt for iteration index in scaffold mode: the question
+// alone, then [user q][assistant s_(i-1)][user continue].
+func ScaffoldPrompt(m Model, question, history string, index int, cont string) (string, error) {
+	msgs := []Message{{Role: "user", Content: question}}
+	if index > 1 {
+		msgs = append(msgs, Message{Role: "assistant", Content: history}, Message{Role: "user", Content: cont})
+	}
+	return m.RenderChat(msgs, true)
+}
+
+// SummarizerMessages are the cold-start summarizer's turns (DESIGN.md §1).
+func SummarizerMessages(p Prompts, question, history, reasoning string, index int) []Message {
+	if index <= 1 {
+		return []Message{{Role: "user", Content: question}, {Role: "assistant", Content: reasoning}, {Role: "user", Content: p.Step1}}
+	}
+	return []Message{{Role: "user", Content: question}, {Role: "assistant", Content: history}, {Role: "user", Content: p.Continue},
+		{Role: "assistant", Content: reasoning}, {Role: "user", Content: p.Step2}}
+}
+
+// cutAtParagraph cuts reasoning at the last "\n\n" (the reasoning before it is kept); reasoning
+// without a paragraph break is kept whole.
+func cutAtParagraph(s string) string {
+	if k := strings.LastIndex(s, "\n\n"); k > 0 {
+		return s[:k]
+	}
+	return s
+}
+
+// scaffoldIteration runs iteration index for a model not trained in the InftyThink+ layout.
+func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, history string, resume *resumeState) (Iteration, *reasoningEdit, error) {
+	cfg := e.cfg
+	start := e.now()
+	it := Iteration{Index: index, History: history, Seed: IterationSeed(cfg.Sampling.Seed, index)}
+	prompt, err := ScaffoldPrompt(e.model, e.question, history, index, cfg.ContinuePrompt)
+	if err != nil {
+		return it, nil, fmt.Errorf("chat template: %w", err)
+	}
+	gen, generated, reasonTok, concTok := "", 0, 0, 0
+	if resume != nil && resume.index == index {
+		gen, generated = resume.generated, resume.tokens
+		ids, err := e.model.Encode(gen)
+		if err != nil {
+			return it, nil, err
+		}
+		reasonTok = len(ids)
+		it.Edited = resume.edited
+	}
+	st := &streamer{e: e, branch: b.id, iteration: index, sent: map[Part]int{}}
+	split := func() (reasoning, conclusion string, closed bool) {
+		r, c, ok := strings.Cut(gen, format.ThinkClose)
+		if !ok {
+			// Hold back a partial "</think>" so deltas only ever extend.
+			return cleanReasoning(r[:len(r)-heldBackTag(r, format.ThinkClose)]), "", false
+		}
+		return cleanReasoning(r), strings.TrimLeft(c, "\n"), true
+	}
+	publish := func() {
+		r, c, closed := split()
+		part := PartReasoning
+		if closed {
+			part = PartConclusion
+		}
+		e.setPartial(&Partial{Index: index, History: history, Reasoning: r, Conclusion: c, Part: part, Tokens: generated})
+		st.update(format.Parsed{Reasoning: r, Conclusion: c})
+	}
+	publish()
+	sampling := cfg.Sampling
+	sampling.Seed = it.Seed
+	forcedConclusion := false
+	for {
+		_, _, closed := split()
+		var budget int
+		if closed {
+			budget = cfg.ConclusionMax - concTok
+		} else {
+			budget = cfg.Eta - reasonTok + cfg.ConclusionMax
+		}
+		ids, err := e.model.Encode(prompt + gen)
+		if err != nil {
+			return it, nil, fmt.Errorf("encode prompt: %w", err)
+		}
+		var edit *reasoningEdit
+		var act stopAction
+		lastStats := e.now()
+		_, gerr := e.model.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
+			func(tok runtime.Token) error {
+				ed, err := e.gate(ctx)
+				if err != nil {
+					return err
+				}
+				if ed != nil {
+					edit, act = ed, actEdit
+					return errStopGeneration
+				}
+				_, _, wasClosed := split()
+				if wasClosed {
+					concTok++
+				} else {
+					reasonTok++
+				}
+				generated++
+				gen += tok.Text
+				publish()
+				if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
+					lastStats = now
+					el := now.Sub(start).Seconds()
+					e.emit(Event{Type: EventStats, Branch: b.id, Iteration: index, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
+				}
+				_, _, closed := split()
+				switch {
+				case !closed && reasonTok >= cfg.Eta:
+					act = actForceBoundary
+				case closed && concTok >= cfg.ConclusionMax:
+					act = actConclusionBound
+				}
+				if act != actNone {
+					return errStopGeneration
+				}
+				return nil
+			})
+		if act == actEdit {
+			return it, edit, nil
+		}
+		if ctx.Err() != nil {
+			return it, nil, ctx.Err()
+		}
+		if gerr != nil && !errors.Is(gerr, errStopGeneration) {
+			return it, nil, fmt.Errorf("generate (iteration %d): %w", index, gerr)
+		}
+		r, c, closed := split()
+		if closed || act == actConclusionBound {
+			it.Reasoning = strings.TrimSuffix(r, "\n")
+			it.Conclusion = strings.TrimSpace(c)
+			it.Final, it.Truncated, it.ForcedConclusion = true, act == actConclusionBound, forcedConclusion
+			break
+		}
+		if act == actNone && reasonTok < cfg.Eta {
+			// EOS without </think>: the model ended; what it wrote is all there is.
+			it.Reasoning, it.Final, it.Malformed = strings.TrimSuffix(r, "\n"), true, true
+			break
+		}
+		if index >= cfg.Phi {
+			gen += scaffoldConclusion
+			forcedConclusion = true
+			continue
+		}
+		it.Reasoning = cutAtParagraph(r)
+		it.ForcedBoundary = true
+		break
+	}
+	it.Tokens = generated
+	if !it.Final {
+		e.emit(Event{Type: EventReasoning, Branch: b.id, Iteration: index, Part: PartReasoning, Text: it.Reasoning})
+		s, tokens, truncated, err := e.summarize(ctx, b.id, index, history, it.Reasoning, it.Seed)
+		if err != nil {
+			return it, nil, err
+		}
+		it.Summary, it.SummaryTokens, it.SummaryTruncated = s, tokens, truncated
+	}
+	it.Seconds = e.now().Sub(start).Seconds()
+	return it, nil, nil
+}
+
+// summarize has the summarizer write the cumulative summary after reasoning r_i, streaming
+// summary deltas. A summarizer that thinks first ("<think>...</think>") gets up to η tokens of
+// thought beyond the summary bound; only the text after </think> is the summary.
+func (e *Engine) summarize(ctx context.Context, branchID, index int, history, reasoning string, seed uint64) (string, int, bool, error) {
+	return Summarize(ctx, e.summarizer, e.prompts(), e.question, history, reasoning, index, e.cfg, seed^0x5355_4d4d_4152_5953,
+		func(ctx context.Context) error { _, err := e.gateNoEdit(ctx); return err },
+		func(delta string) {
+			e.emit(Event{Type: EventDelta, Branch: branchID, Iteration: index, Part: PartSummary, Text: delta})
+		})
+}
+
+func (e *Engine) prompts() Prompts {
+	return Prompts{Step1: e.cfg.Step1Prompt, Step2: e.cfg.Step2Prompt, Continue: e.cfg.ContinuePrompt}
+}
+
+// gateNoEdit honours pause during summarization; an edit made meanwhile is refused.
+func (e *Engine) gateNoEdit(ctx context.Context) (*reasoningEdit, error) {
+	ed, err := e.gate(ctx)
+	if ed != nil {
+		ed.reply <- ErrNotReasoning
+	}
+	return nil, err
+}
+
+// Summarize runs the cold-start summarizer once. gate (optional) is called before each token;
+// onDelta (optional) sees the summary as it grows.
+func Summarize(ctx context.Context, m Model, p Prompts, question, history, reasoning string, index int, cfg Config, seed uint64,
+	gate func(context.Context) error, onDelta func(string)) (string, int, bool, error) {
+	prompt, err := m.RenderChat(SummarizerMessages(p, question, history, reasoning, index), true)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("summarizer chat template: %w", err)
+	}
+	ids, err := m.Encode(prompt)
+	if err != nil {
+		return "", 0, false, fmt.Errorf("summarizer encode: %w", err)
+	}
+	sampling := cfg.Sampling
+	sampling.Seed = seed
+	var gen string
+	tokens, sumTok, sent := 0, 0, 0
+	thinking := false
+	truncated := false
+	body := func() (string, bool) {
+		if strings.HasPrefix(gen, format.ThinkOpen) {
+			_, after, ok := strings.Cut(gen, format.ThinkClose)
+			return strings.TrimLeft(after, "\n"), ok
+		}
+		if strings.HasPrefix(format.ThinkOpen, gen) {
+			return "", false
+		}
+		return gen, true
+	}
+	_, gerr := m.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: cfg.SummaryMax + cfg.Eta, Sampling: sampling},
+		func(tok runtime.Token) error {
+			if gate != nil {
+				if err := gate(ctx); err != nil {
+					return err
+				}
+			}
+			tokens++
+			gen += tok.Text
+			s, ok := body()
+			thinking = !ok
+			if ok {
+				sumTok++
+				if onDelta != nil && len(s) > sent {
+					onDelta(s[sent:])
+					sent = len(s)
+				}
+			}
+			if (ok && sumTok >= cfg.SummaryMax) || (!ok && tokens >= cfg.Eta+cfg.SummaryMax) {
+				truncated = true
+				return errStopGeneration
+			}
+			return nil
+		})
+	if ctx.Err() != nil {
+		return "", tokens, false, ctx.Err()
+	}
+	if gerr != nil && !errors.Is(gerr, errStopGeneration) {
+		return "", tokens, false, fmt.Errorf("summarizer (iteration %d): %w", index, gerr)
+	}
+	s, _ := body()
+	if thinking {
+		s = cleanReasoning(gen) // never closed its thought: keep what it wrote
+	}
+	return strings.TrimSpace(s), tokens, truncated, nil
+}
+
+// heldBackTag is the length of the longest suffix of s that is a proper prefix of tag.
+func heldBackTag(s, tag string) int {
+	for n := min(len(tag)-1, len(s)); n > 0; n-- {
+		if strings.HasSuffix(s, tag[:n]) {
+			return n
+		}
+	}
+	return 0
+}
