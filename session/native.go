@@ -74,9 +74,9 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	prompt := user + prefill
 
 	gen := ""
-	generated := 0   // tokens generated in this iteration: the sampler's offset
-	reasonTok := 0   // tokens spent inside <think>
-	afterTok := 0    // tokens after </think> (summary or conclusion)
+	generated := 0 // tokens generated in this iteration: the sampler's offset
+	reasonTok := 0 // tokens spent inside <think>
+	afterTok := 0  // tokens after </think> (summary or conclusion)
 	if resume != nil && resume.index == index {
 		gen, generated = resume.generated, resume.tokens
 		ids, err := e.model.Encode(gen)
