@@ -12,20 +12,26 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/infty-dev/infty/runtime/hub/hubtest"
 )
 
-func testClient(h *fakeHub, cache, token string) *Client {
-	c := NewClient(Config{CacheDir: cache, Endpoint: h.hub.URL, Token: token})
+func repoFiles(t *testing.T, name string) map[string][]byte {
+	return hubtest.ModelFiles(t, filepath.Join("..", "..", "testdata", "models", name))
+}
+
+func testClient(h *hubtest.Hub, cache, token string) *Client {
+	c := NewClient(Config{CacheDir: cache, Endpoint: h.URL(), Token: token})
 	c.Retries, c.RetryWait, c.StallTimeout = 3, time.Millisecond, 10*time.Second
 	return c
 }
 
 // shardedRepo is the BF16 tiny Qwen2 (index + two shards) plus files a pull must skip,
 // among them a .safetensors file that the index does not name.
-func shardedRepo(t *testing.T, h *fakeHub, id string) (*fakeRepo, []string) {
-	files := tinyModelFiles(t, "qwen2-tiny-bf16")
+func shardedRepo(t *testing.T, h *hubtest.Hub, id string) (*hubtest.Repo, []string) {
+	files := repoFiles(t, "qwen2-tiny-bf16")
 	files["extra.safetensors"] = bytes.Repeat([]byte{9}, 300)
-	r := h.addRepo(id, files)
+	r := h.AddRepo(id, files)
 	return r, []string{"config.json", "generation_config.json", "model-00001-of-00002.safetensors",
 		"model-00002-of-00002.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json"}
 }
@@ -34,14 +40,14 @@ func shardedRepo(t *testing.T, h *fakeHub, id string) (*fakeRepo, []string) {
 // (no newline), the snapshot holds exactly want, each a relative symlink ../../blobs/<etag>
 // whose content is the repo's, LFS blobs named by sha256 and others by git blob sha1, and no
 // partial file anywhere in blobs/.
-func checkCache(t *testing.T, cache, id string, r *fakeRepo, want []string) {
+func checkCache(t *testing.T, cache, id string, r *hubtest.Repo, want []string) {
 	t.Helper()
 	root := filepath.Join(cache, "models--"+strings.ReplaceAll(id, "/", "--"))
 	ref, err := os.ReadFile(filepath.Join(root, "refs", "main"))
-	if err != nil || string(ref) != r.commit {
-		t.Fatalf("refs/main = %q, %v; want %q", ref, err, r.commit)
+	if err != nil || string(ref) != r.Commit {
+		t.Fatalf("refs/main = %q, %v; want %q", ref, err, r.Commit)
 	}
-	snap := filepath.Join(root, "snapshots", r.commit)
+	snap := filepath.Join(root, "snapshots", r.Commit)
 	var got []string
 	filepath.Walk(snap, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
@@ -61,15 +67,15 @@ func checkCache(t *testing.T, cache, id string, r *fakeRepo, want []string) {
 		if err != nil {
 			t.Fatalf("%s is not a symlink: %v", f, err)
 		}
-		etag := gitBlobSHA(r.files[f])
-		if r.lfs[f] {
-			etag = sha256Hex(r.files[f])
+		etag := hubtest.GitBlobSHA(r.Files[f])
+		if r.LFS[f] {
+			etag = hubtest.SHA256Hex(r.Files[f])
 		}
 		if wantLink := "../../blobs/" + etag; link != wantLink {
 			t.Errorf("%s -> %s, want %s", f, link, wantLink)
 		}
 		b, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(b, r.files[f]) {
+		if err != nil || !bytes.Equal(b, r.Files[f]) {
 			t.Errorf("%s: content differs from the repo's (%d bytes, %v)", f, len(b), err)
 		}
 	}
@@ -85,7 +91,7 @@ func checkCache(t *testing.T, cache, id string, r *fakeRepo, want []string) {
 }
 
 func TestPullFresh(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, want := shardedRepo(t, h, "acme/tiny")
 	cache := t.TempDir()
 	c := testClient(h, cache, "hf_secret")
@@ -96,12 +102,12 @@ func TestPullFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCache(t, cache, "acme/tiny", r, want)
-	if snap.Commit != r.commit || snap.Dir != filepath.Join(cache, "models--acme--tiny", "snapshots", r.commit) {
+	if snap.Commit != r.Commit || snap.Dir != filepath.Join(cache, "models--acme--tiny", "snapshots", r.Commit) {
 		t.Errorf("snapshot %+v", snap)
 	}
 	var total int64
 	for _, f := range want {
-		total += int64(len(r.files[f]))
+		total += int64(len(r.Files[f]))
 	}
 	last := events[len(events)-1]
 	if snap.Size != total || last.Done != total || last.Total != total {
@@ -110,7 +116,7 @@ func TestPullFresh(t *testing.T) {
 	// The token goes to the hub as a bearer token and never to the CDN; every CDN request is
 	// for an LFS file, every hub request for a listing or a resolve.
 	cdnGets := 0
-	for _, q := range h.reqs() {
+	for _, q := range h.Log() {
 		switch {
 		case q.CDN && q.Auth != "":
 			t.Errorf("token sent to the CDN: %+v", q)
@@ -129,13 +135,11 @@ func TestPullFresh(t *testing.T) {
 	}
 
 	// A second pull finds everything in place and downloads nothing.
-	h.mu.Lock()
-	h.log = nil
-	h.mu.Unlock()
+	h.ResetLog()
 	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range h.reqs() {
+	for _, q := range h.Log() {
 		if q.Method == "GET" && !strings.HasPrefix(q.Path, "/api/") {
 			t.Errorf("second pull downloaded %s", q.Path)
 		}
@@ -144,10 +148,10 @@ func TestPullFresh(t *testing.T) {
 }
 
 func TestPullSingleSafetensorsSkipsOthers(t *testing.T) {
-	h := newFakeHub(t)
-	files := tinyModelFiles(t, "qwen3-tiny-f32")
+	h := hubtest.New(t)
+	files := repoFiles(t, "qwen3-tiny-f32")
 	files["consolidated.safetensors"] = bytes.Repeat([]byte{1}, 100)
-	r := h.addRepo("acme/single", files)
+	r := h.AddRepo("acme/single", files)
 	cache := t.TempDir()
 	if _, err := testClient(h, cache, "").Pull(context.Background(), "acme/single", "main"); err != nil {
 		t.Fatal(err)
@@ -157,10 +161,10 @@ func TestPullSingleSafetensorsSkipsOthers(t *testing.T) {
 }
 
 func TestPullResumesAfterCutWithinOnePull(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, want := shardedRepo(t, h, "acme/tiny")
 	const shard = "model-00001-of-00002.safetensors"
-	h.cutAfter[shard], h.cutTimes[shard] = 50000, 1
+	h.CutAfter(shard, 50000, 1)
 	cache := t.TempDir()
 	retries := 0
 	c := testClient(h, cache, "")
@@ -174,8 +178,8 @@ func TestPullResumesAfterCutWithinOnePull(t *testing.T) {
 	}
 	checkCache(t, cache, "acme/tiny", r, want)
 	var ranges []string
-	for _, q := range h.reqs() {
-		if q.CDN && strings.HasSuffix(q.Path, sha256Hex(r.files[shard])) {
+	for _, q := range h.Log() {
+		if q.CDN && strings.HasSuffix(q.Path, hubtest.SHA256Hex(r.Files[shard])) {
 			ranges = append(ranges, q.Range)
 		}
 	}
@@ -185,10 +189,10 @@ func TestPullResumesAfterCutWithinOnePull(t *testing.T) {
 }
 
 func TestPullResumesAcrossRuns(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, want := shardedRepo(t, h, "acme/tiny")
 	const shard = "model-00001-of-00002.safetensors"
-	h.cutAfter[shard], h.cutTimes[shard] = 40000, 1
+	h.CutAfter(shard, 40000, 1)
 	cache := t.TempDir()
 	c := testClient(h, cache, "")
 	c.Retries = 0
@@ -197,14 +201,14 @@ func TestPullResumesAcrossRuns(t *testing.T) {
 		t.Fatalf("want an error naming the cut shard, got %v", err)
 	}
 	root := filepath.Join(cache, "models--acme--tiny")
-	blob := filepath.Join(root, "blobs", sha256Hex(r.files[shard]))
+	blob := filepath.Join(root, "blobs", hubtest.SHA256Hex(r.Files[shard]))
 	if fi, err := os.Stat(blob + ".incomplete"); err != nil || fi.Size() != 40000 {
 		t.Fatalf("incomplete file: %v %v", fi, err)
 	}
 	if _, err := os.Stat(blob); !os.IsNotExist(err) {
 		t.Fatalf("a blob exists after a failed download: %v", err)
 	}
-	if _, err := os.Lstat(filepath.Join(root, "snapshots", r.commit, shard)); !os.IsNotExist(err) {
+	if _, err := os.Lstat(filepath.Join(root, "snapshots", r.Commit, shard)); !os.IsNotExist(err) {
 		t.Fatalf("snapshot points at a file that is not complete")
 	}
 	if _, err := os.Stat(filepath.Join(root, "refs", "main")); !os.IsNotExist(err) {
@@ -215,16 +219,14 @@ func TestPullResumesAcrossRuns(t *testing.T) {
 		t.Fatalf("Resolve of a half-pulled model: %v", err)
 	}
 
-	h.mu.Lock()
-	h.log = nil
-	h.mu.Unlock()
+	h.ResetLog()
 	if _, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main"); err != nil {
 		t.Fatal(err)
 	}
 	checkCache(t, cache, "acme/tiny", r, want)
 	found := false
-	for _, q := range h.reqs() {
-		if q.CDN && strings.HasSuffix(q.Path, sha256Hex(r.files[shard])) {
+	for _, q := range h.Log() {
+		if q.CDN && strings.HasSuffix(q.Path, hubtest.SHA256Hex(r.Files[shard])) {
 			found = true
 			if q.Range != "bytes=40000-" {
 				t.Errorf("second run asked for Range %q, want bytes=40000-", q.Range)
@@ -237,10 +239,10 @@ func TestPullResumesAcrossRuns(t *testing.T) {
 }
 
 func TestPullRejectsShortBody(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, _ := shardedRepo(t, h, "acme/tiny")
 	const shard = "model-00002-of-00002.safetensors"
-	h.short[shard] = 1000
+	h.Short(shard, 1000)
 	cache := t.TempDir()
 	c := testClient(h, cache, "")
 	c.Retries = 1
@@ -249,25 +251,25 @@ func TestPullRejectsShortBody(t *testing.T) {
 		t.Fatalf("want a short-body error naming %s, got %v", shard, err)
 	}
 	root := filepath.Join(cache, "models--acme--tiny")
-	if _, err := os.Stat(filepath.Join(root, "blobs", sha256Hex(r.files[shard]))); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(root, "blobs", hubtest.SHA256Hex(r.Files[shard]))); !os.IsNotExist(err) {
 		t.Fatal("a short blob was moved into place")
 	}
-	if _, err := os.Lstat(filepath.Join(root, "snapshots", r.commit, shard)); !os.IsNotExist(err) {
+	if _, err := os.Lstat(filepath.Join(root, "snapshots", r.Commit, shard)); !os.IsNotExist(err) {
 		t.Fatal("the snapshot points at a short file")
 	}
 }
 
 func TestPullRejectsWrongSHA256(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, _ := shardedRepo(t, h, "acme/tiny")
 	const shard = "model-00001-of-00002.safetensors"
-	h.corrupt[shard] = true
+	h.Corrupt(shard)
 	cache := t.TempDir()
 	_, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "sha256") || !strings.Contains(err.Error(), shard) {
 		t.Fatalf("want a sha256 error naming %s, got %v", shard, err)
 	}
-	blob := filepath.Join(cache, "models--acme--tiny", "blobs", sha256Hex(r.files[shard]))
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", hubtest.SHA256Hex(r.Files[shard]))
 	for _, p := range []string{blob, blob + ".incomplete"} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s left behind after a hash mismatch", filepath.Base(p))
@@ -275,8 +277,8 @@ func TestPullRejectsWrongSHA256(t *testing.T) {
 	}
 	// Corruption is not retried: one CDN request for the shard.
 	n := 0
-	for _, q := range h.reqs() {
-		if q.CDN && strings.HasSuffix(q.Path, sha256Hex(r.files[shard])) {
+	for _, q := range h.Log() {
+		if q.CDN && strings.HasSuffix(q.Path, hubtest.SHA256Hex(r.Files[shard])) {
 			n++
 		}
 	}
@@ -286,14 +288,14 @@ func TestPullRejectsWrongSHA256(t *testing.T) {
 }
 
 func TestPullRepairsTruncatedBlob(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, want := shardedRepo(t, h, "acme/tiny")
 	cache := t.TempDir()
 	c := testClient(h, cache, "")
 	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
 		t.Fatal(err)
 	}
-	blob := filepath.Join(cache, "models--acme--tiny", "blobs", sha256Hex(r.files["model-00002-of-00002.safetensors"]))
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", hubtest.SHA256Hex(r.Files["model-00002-of-00002.safetensors"]))
 	if err := os.Truncate(blob, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -304,20 +306,20 @@ func TestPullRepairsTruncatedBlob(t *testing.T) {
 }
 
 func TestPullErrors(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	shardedRepo(t, h, "acme/tiny")
 	g, _ := shardedRepo(t, h, "acme/gated")
-	g.gated = true
+	g.Gated = true
 	d, _ := shardedRepo(t, h, "acme/denied")
-	d.gatedDeny = true
+	d.GatedDeny = true
 	p, _ := shardedRepo(t, h, "acme/private")
-	p.private = true
-	bad := tinyModelFiles(t, "qwen2-tiny-bf16")
+	p.Private = true
+	bad := repoFiles(t, "qwen2-tiny-bf16")
 	delete(bad, "model-00002-of-00002.safetensors")
-	h.addRepo("acme/badindex", bad)
-	noWeights := tinyModelFiles(t, "qwen2-tiny-f32")
+	h.AddRepo("acme/badindex", bad)
+	noWeights := repoFiles(t, "qwen2-tiny-f32")
 	delete(noWeights, "model.safetensors")
-	h.addRepo("acme/noweights", noWeights)
+	h.AddRepo("acme/noweights", noWeights)
 
 	cases := []struct {
 		repo, rev, token string
@@ -327,7 +329,7 @@ func TestPullErrors(t *testing.T) {
 		{"acme/missing", "main", "", ErrRepoNotFound, []string{"acme/missing not found", "set HF_TOKEN"}},
 		{"acme/missing", "main", "hf_secret", ErrRepoNotFound, []string{"acme/missing not found", "token cannot see it"}},
 		{"acme/private", "main", "", ErrRepoNotFound, []string{"acme/private not found", "private or gated"}},
-		{"acme/gated", "main", "", ErrGated, []string{"acme/gated is gated", "accept its terms at " + h.hub.URL + "/acme/gated", "HF_TOKEN"}},
+		{"acme/gated", "main", "", ErrGated, []string{"acme/gated is gated", "accept its terms at " + h.URL() + "/acme/gated", "HF_TOKEN"}},
 		{"acme/denied", "main", "hf_secret", ErrGated, []string{"your token has no access"}},
 		{"acme/tiny", "main", "hf_wrong", ErrUnauthorized, []string{"rejected the token"}},
 		{"acme/tiny", "v9", "", ErrRevisionNotFound, []string{`revision "v9" not found in acme/tiny`}},
@@ -360,16 +362,16 @@ func TestPullErrors(t *testing.T) {
 }
 
 func TestOfflineResolveMakesNoRequest(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	shardedRepo(t, h, "acme/tiny")
 	cache := t.TempDir()
 	snap, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := h.requests.Load()
+	before := h.Requests()
 	for _, offline := range []bool{true, false} {
-		cfg := Config{CacheDir: cache, Endpoint: h.hub.URL, Offline: offline}
+		cfg := Config{CacheDir: cache, Endpoint: h.URL(), Offline: offline}
 		for _, name := range []string{"acme/tiny", "acme/tiny@main", "acme/tiny@" + snap.Commit} {
 			dir, err := Resolve(context.Background(), name, ResolveOptions{Config: &cfg, Download: true})
 			if err != nil || dir != snap.Dir {
@@ -377,7 +379,7 @@ func TestOfflineResolveMakesNoRequest(t *testing.T) {
 			}
 		}
 	}
-	cfg := Config{CacheDir: cache, Endpoint: h.hub.URL, Offline: true}
+	cfg := Config{CacheDir: cache, Endpoint: h.URL(), Offline: true}
 	_, err = Resolve(context.Background(), "acme/other", ResolveOptions{Config: &cfg, Download: true})
 	if !errors.Is(err, ErrOffline) || !strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") ||
 		!strings.Contains(err.Error(), "acme/other is not in the cache at "+cache) || !strings.Contains(err.Error(), "infty pull acme/other") {
@@ -386,7 +388,7 @@ func TestOfflineResolveMakesNoRequest(t *testing.T) {
 	if _, err := NewClient(cfg).Pull(context.Background(), "acme/tiny", "main"); !errors.Is(err, ErrOffline) {
 		t.Errorf("offline pull: %v", err)
 	}
-	if n := h.requests.Load() - before; n != 0 {
+	if n := h.Requests() - before; n != 0 {
 		t.Errorf("the server got %d requests while resolving from the cache", n)
 	}
 	// Online but without Download: a miss says how to get the model, and makes no request.
@@ -395,11 +397,11 @@ func TestOfflineResolveMakesNoRequest(t *testing.T) {
 	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "run `infty pull acme/other@v2`") {
 		t.Errorf("online miss without download: %v", err)
 	}
-	if n := h.requests.Load() - before; n != 0 {
+	if n := h.Requests() - before; n != 0 {
 		t.Errorf("the server got %d requests", n)
 	}
 	// With Download the miss is pulled.
-	h.addRepo("acme/other", tinyModelFiles(t, "qwen3-tiny-f32"))
+	h.AddRepo("acme/other", repoFiles(t, "qwen3-tiny-f32"))
 	dir, err := Resolve(context.Background(), "acme/other", ResolveOptions{Config: &cfg, Download: true,
 		Client: testClient(h, cache, "")})
 	if err != nil || len(MissingFiles(dir)) != 0 {
@@ -408,9 +410,9 @@ func TestOfflineResolveMakesNoRequest(t *testing.T) {
 }
 
 func TestConcurrentPullsGoroutines(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, want := shardedRepo(t, h, "acme/tiny")
-	h.slowCDN = 20 * time.Millisecond
+	h.SlowCDN(20 * time.Millisecond)
 	cache := t.TempDir()
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
@@ -433,10 +435,10 @@ func TestConcurrentPullsGoroutines(t *testing.T) {
 
 // checkOneDownloadPerBlob: the lock makes the later pullers find the finished blob instead of
 // downloading it again.
-func checkOneDownloadPerBlob(t *testing.T, h *fakeHub) {
+func checkOneDownloadPerBlob(t *testing.T, h *hubtest.Hub) {
 	t.Helper()
 	per := map[string]int{}
-	for _, q := range h.reqs() {
+	for _, q := range h.Log() {
 		if q.CDN {
 			per[q.Path]++
 		}
@@ -452,15 +454,15 @@ func checkOneDownloadPerBlob(t *testing.T, h *fakeHub) {
 // re-executed) into one cache: the flock on .locks/…/<etag>.lock keeps them from corrupting
 // each other or downloading a blob twice.
 func TestConcurrentPullsProcesses(t *testing.T) {
-	h := newFakeHub(t)
+	h := hubtest.New(t)
 	r, want := shardedRepo(t, h, "acme/tiny")
-	h.slowCDN = 100 * time.Millisecond
+	h.SlowCDN(100 * time.Millisecond)
 	cache := t.TempDir()
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
 	for range 3 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperPullProcess$")
-		cmd.Env = append(os.Environ(), "HUB_HELPER_CACHE="+cache, "HUB_HELPER_ENDPOINT="+h.hub.URL)
+		cmd.Env = append(os.Environ(), "HUB_HELPER_CACHE="+cache, "HUB_HELPER_ENDPOINT="+h.URL())
 		out := &bytes.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {

@@ -1,4 +1,10 @@
-package hub
+// Package hubtest is a loopback stand-in for the Hugging Face hub, for tests of anything that
+// pulls models (the hub client, the CLI). It serves the revision listing and
+// HEAD/GET /REPO/resolve/REV/FILE like huggingface.co — X-Repo-Commit, ETag, and for LFS files a
+// 302 to a second server (the "CDN", on another host) with X-Linked-Etag (the sha256) and
+// X-Linked-Size — and the CDN honours Range with 206. It can cut, shorten or corrupt a transfer,
+// and records every request. It never touches the real network.
+package hubtest
 
 import (
 	"bytes"
@@ -11,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,45 +26,45 @@ import (
 	"time"
 )
 
-// fakeHub behaves like huggingface.co for the requests the client makes: the revision listing,
-// HEAD/GET on /REPO/resolve/REV/FILE with X-Repo-Commit and ETag, and for LFS files a 302 to a
-// second server (the "CDN", another host) with X-Linked-Etag (sha256) and X-Linked-Size. The
-// CDN honours Range with 206 and can be told to misbehave.
-type fakeHub struct {
+// Hub is the fake hub and its CDN.
+type Hub struct {
 	hub, cdn *httptest.Server
-	token    string // the token the hub accepts
+	// Token is the only token the hub accepts ("Authorization: Bearer <Token>").
+	Token string
 
 	mu       sync.Mutex
-	repos    map[string]*fakeRepo
+	repos    map[string]*Repo
 	blobs    map[string][]byte // sha256 → content, served by the CDN
-	log      []fakeReq
+	log      []Request
 	requests atomic.Int64
 
-	// Faults, keyed by file name (served by the CDN).
-	cutAfter map[string]int64 // close the connection after this many body bytes ...
-	cutTimes map[string]int   // ... this many times
-	short    map[string]int64 // serve only this many bytes (Content-Length says so too)
-	corrupt  map[string]bool  // flip a byte in the middle
-	slowCDN  time.Duration    // pause before every CDN body (makes pulls overlap)
+	cutAfter map[string]int64
+	cutTimes map[string]int
+	short    map[string]int64
+	corrupt  map[string]bool
+	slow     time.Duration
 }
 
-type fakeRepo struct {
-	commit     string
-	files      map[string][]byte
-	lfs        map[string]bool
-	gated      bool // needs a token
-	gatedDeny  bool // token accepted but without access to this gated repo
-	private    bool
-	byFileName map[string]string // sha256 → file name, for the CDN's fault lookup
+// Repo is one model repo with a single commit, reachable as "main" or by the commit hash.
+type Repo struct {
+	Commit    string
+	Files     map[string][]byte
+	LFS       map[string]bool // files served through the CDN
+	Gated     bool            // needs a token
+	GatedDeny bool            // gated, and the token has no access
+	Private   bool            // invisible without a token
+	byHash    map[string]string
 }
 
-type fakeReq struct {
+// Request is one request the servers received.
+type Request struct {
 	Method, Path, Range, Auth string
 	CDN                       bool
 }
 
-func newFakeHub(t testing.TB) *fakeHub {
-	h := &fakeHub{repos: map[string]*fakeRepo{}, blobs: map[string][]byte{}, token: "hf_secret",
+// New starts the hub and its CDN; they stop when the test ends.
+func New(t testing.TB) *Hub {
+	h := &Hub{repos: map[string]*Repo{}, blobs: map[string][]byte{}, Token: "hf_secret",
 		cutAfter: map[string]int64{}, cutTimes: map[string]int{}, short: map[string]int64{}, corrupt: map[string]bool{}}
 	h.hub = httptest.NewServer(http.HandlerFunc(h.serveHub))
 	h.cdn = httptest.NewServer(http.HandlerFunc(h.serveCDN))
@@ -65,51 +72,106 @@ func newFakeHub(t testing.TB) *fakeHub {
 	return h
 }
 
-func gitBlobSHA(b []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(b))
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
+// URL is the endpoint to use as HF_ENDPOINT.
+func (h *Hub) URL() string { return h.hub.URL }
+
+// GitBlobSHA is the git object id of a file: the ETag the hub gives a file stored in git.
+func GitBlobSHA(b []byte) string {
+	s := sha1.New()
+	fmt.Fprintf(s, "blob %d\x00", len(b))
+	s.Write(b)
+	return hex.EncodeToString(s.Sum(nil))
 }
 
-func sha256Hex(b []byte) string {
+// SHA256Hex is the sha256 of b in hex: the X-Linked-Etag of an LFS file.
+func SHA256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
 
-// addRepo registers a repo; files ending in .safetensors or .bin are LFS files.
-func (h *fakeHub) addRepo(id string, files map[string][]byte) *fakeRepo {
+// ETag is the blob name a correct client stores f of r under.
+func (r *Repo) ETag(f string) string {
+	if r.LFS[f] {
+		return SHA256Hex(r.Files[f])
+	}
+	return GitBlobSHA(r.Files[f])
+}
+
+// AddRepo registers a repo; files ending in .safetensors, .bin or .onnx are LFS files.
+func (h *Hub) AddRepo(id string, files map[string][]byte) *Repo {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := &fakeRepo{files: files, lfs: map[string]bool{}, byFileName: map[string]string{}}
+	r := &Repo{Files: files, LFS: map[string]bool{}, byHash: map[string]string{}}
 	var names []string
 	for n := range files {
 		names = append(names, n)
 	}
-	r.commit = gitBlobSHA([]byte(id + strings.Join(names, ",")))
+	sort.Strings(names)
+	r.Commit = GitBlobSHA([]byte(id + strings.Join(names, ",")))
 	for n, b := range files {
 		if strings.HasSuffix(n, ".safetensors") || strings.HasSuffix(n, ".bin") || strings.HasSuffix(n, ".onnx") {
-			r.lfs[n] = true
-			sum := sha256Hex(b)
+			r.LFS[n] = true
+			sum := SHA256Hex(b)
 			h.blobs[sum] = b
-			r.byFileName[sum] = n
+			r.byHash[sum] = n
 		}
 	}
 	h.repos[id] = r
 	return r
 }
 
-func (h *fakeHub) record(r *http.Request, cdn bool) {
-	h.requests.Add(1)
+// CutAfter makes the CDN close the connection after n body bytes of file, the next times
+// requests for it.
+func (h *Hub) CutAfter(file string, n int64, times int) {
 	h.mu.Lock()
-	h.log = append(h.log, fakeReq{Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Auth: r.Header.Get("Authorization"), CDN: cdn})
+	h.cutAfter[file], h.cutTimes[file] = n, times
 	h.mu.Unlock()
 }
 
-func (h *fakeHub) reqs() []fakeReq {
+// Short makes the CDN serve only the first n bytes of file, with a Content-Length that says so
+// (the hub still announces the full size).
+func (h *Hub) Short(file string, n int64) {
+	h.mu.Lock()
+	h.short[file] = n
+	h.mu.Unlock()
+}
+
+// Corrupt makes the CDN flip a byte in the middle of file.
+func (h *Hub) Corrupt(file string) {
+	h.mu.Lock()
+	h.corrupt[file] = true
+	h.mu.Unlock()
+}
+
+// SlowCDN makes the CDN pause before every body, so concurrent pulls overlap.
+func (h *Hub) SlowCDN(d time.Duration) {
+	h.mu.Lock()
+	h.slow = d
+	h.mu.Unlock()
+}
+
+// Requests is how many requests both servers have received.
+func (h *Hub) Requests() int64 { return h.requests.Load() }
+
+// Log returns the requests received so far.
+func (h *Hub) Log() []Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]fakeReq(nil), h.log...)
+	return append([]Request(nil), h.log...)
+}
+
+// ResetLog forgets the requests received so far.
+func (h *Hub) ResetLog() {
+	h.mu.Lock()
+	h.log = nil
+	h.mu.Unlock()
+}
+
+func (h *Hub) record(r *http.Request, cdn bool) {
+	h.requests.Add(1)
+	h.mu.Lock()
+	h.log = append(h.log, Request{Method: r.Method, Path: r.URL.Path, Range: r.Header.Get("Range"), Auth: r.Header.Get("Authorization"), CDN: cdn})
+	h.mu.Unlock()
 }
 
 func hubErr(w http.ResponseWriter, status int, code, msg string) {
@@ -125,16 +187,16 @@ func hubErr(w http.ResponseWriter, status int, code, msg string) {
 // access applies the hub's rules: a bad token is 401; a missing or private repo is 401
 // RepoNotFound without a token and 404 with one; a gated repo is 401 GatedRepo without a token
 // and 403 GatedRepo with one that has no access.
-func (h *fakeHub) access(w http.ResponseWriter, r *http.Request, id string) (*fakeRepo, bool) {
+func (h *Hub) access(w http.ResponseWriter, r *http.Request, id string) (*Repo, bool) {
 	auth := r.Header.Get("Authorization")
-	if auth != "" && auth != "Bearer "+h.token {
+	if auth != "" && auth != "Bearer "+h.Token {
 		hubErr(w, 401, "", "Invalid credentials in Authorization header")
 		return nil, false
 	}
 	h.mu.Lock()
 	repo := h.repos[id]
 	h.mu.Unlock()
-	if repo == nil || (repo.private && auth == "") {
+	if repo == nil || (repo.Private && auth == "") {
 		if auth == "" {
 			hubErr(w, 401, "RepoNotFound", "Repository Not Found for url")
 		} else {
@@ -142,18 +204,18 @@ func (h *fakeHub) access(w http.ResponseWriter, r *http.Request, id string) (*fa
 		}
 		return nil, false
 	}
-	if repo.gated && auth == "" {
+	if repo.Gated && auth == "" {
 		hubErr(w, 401, "GatedRepo", "Access to model "+id+" is restricted. You must have access to it and be authenticated to access it.")
 		return nil, false
 	}
-	if repo.gatedDeny {
+	if repo.GatedDeny {
 		hubErr(w, 403, "GatedRepo", "Access to model "+id+" is restricted and you are not in the authorized list.")
 		return nil, false
 	}
 	return repo, true
 }
 
-func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
+func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 	h.record(r, false)
 	p := r.URL.Path
 	if rest, ok := strings.CutPrefix(p, "/api/models/"); ok {
@@ -166,15 +228,15 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		if parts[3] != "main" && parts[3] != repo.commit {
+		if parts[3] != "main" && parts[3] != repo.Commit {
 			hubErr(w, 404, "RevisionNotFound", "Invalid rev id: "+parts[3])
 			return
 		}
 		var sib []map[string]string
-		for n := range repo.files {
+		for n := range repo.Files {
 			sib = append(sib, map[string]string{"rfilename": n})
 		}
-		json.NewEncoder(w).Encode(map[string]any{"id": parts[0] + "/" + parts[1], "sha": repo.commit, "siblings": sib})
+		json.NewEncoder(w).Encode(map[string]any{"id": parts[0] + "/" + parts[1], "sha": repo.Commit, "siblings": sib})
 		return
 	}
 	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5) // org, name, "resolve", rev, file
@@ -186,37 +248,37 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if parts[3] != "main" && parts[3] != repo.commit {
+	if parts[3] != "main" && parts[3] != repo.Commit {
 		hubErr(w, 404, "RevisionNotFound", "Invalid rev id: "+parts[3])
 		return
 	}
-	w.Header().Set("X-Repo-Commit", repo.commit)
-	content, ok := repo.files[parts[4]]
+	w.Header().Set("X-Repo-Commit", repo.Commit)
+	content, ok := repo.Files[parts[4]]
 	if !ok {
 		hubErr(w, 404, "EntryNotFound", "Entry not found")
 		return
 	}
-	if repo.lfs[parts[4]] {
-		sum := sha256Hex(content)
+	if repo.LFS[parts[4]] {
+		sum := SHA256Hex(content)
 		w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(content)))
-		w.Header().Set("ETag", `"`+gitBlobSHA([]byte("pointer "+sum))+`"`)
+		w.Header().Set("ETag", `"`+GitBlobSHA([]byte("pointer "+sum))+`"`)
 		w.Header().Set("Location", h.cdn.URL+"/repos/ab/cd/"+sum+"?X-Amz-Signature=x")
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	w.Header().Set("ETag", `"`+gitBlobSHA(content)+`"`)
+	w.Header().Set("ETag", `"`+GitBlobSHA(content)+`"`)
 	http.ServeContent(w, r, parts[4], time.Time{}, bytes.NewReader(content))
 }
 
-func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
+func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	h.record(r, true)
 	sum := filepath.Base(r.URL.Path)
 	h.mu.Lock()
 	content, ok := h.blobs[sum]
 	var name string
 	for _, repo := range h.repos {
-		if n, ok := repo.byFileName[sum]; ok {
+		if n, ok := repo.byHash[sum]; ok {
 			name = n
 		}
 	}
@@ -224,7 +286,7 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	if cutN > 0 {
 		h.cutTimes[name]--
 	}
-	short, corrupt, slow := h.short[name], h.corrupt[name], h.slowCDN
+	short, corrupt, slow := h.short[name], h.corrupt[name], h.slow
 	h.mu.Unlock()
 	if !ok {
 		http.Error(w, "no such blob", 404)
@@ -248,8 +310,7 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 		end := min(start+cut, int64(len(content)))
 		w.Write(content[start:end])
 		w.(http.Flusher).Flush()
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 			conn.Close()
 		}
 		return
@@ -265,15 +326,20 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, sum, time.Time{}, bytes.NewReader(content))
 }
 
-// tinyModelFiles reads a testdata model folder and adds files a pull must leave alone.
-func tinyModelFiles(t testing.TB, name string) map[string][]byte {
-	dir := filepath.Join("..", "..", "testdata", "models", name)
+// ModelFiles reads the files of a model folder (such as testdata/models/qwen2-tiny-bf16) and
+// adds files a pull must leave alone: README.md, pytorch_model.bin, onnx/model.onnx, and a
+// generation_config.json that a pull must fetch.
+func ModelFiles(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
