@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infty-dev/infty/runtime/chattemplate"
+	"github.com/infty-dev/infty/runtime/jinja"
+)
+
+func init() { addCommand(newChatTemplateCmd) }
+
+func newChatTemplateCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "chat-template --tokenizer DIR",
+		Short: "Render chat conversations with a model's chat template (JSON Lines in, out)",
+		Long: "Reads JSON Lines from stdin, each {\"messages\": [...], \"add_generation_prompt\": bool, ...}, " +
+			"renders the chat_template of DIR/tokenizer_config.json exactly as transformers' " +
+			"apply_chat_template would (other keys such as enable_thinking, tools and documents " +
+			"become template variables), and prints each object with \"rendered\" added. " +
+			"A conversation the template rejects is printed with \"error\" instead, and the " +
+			"command exits with status 1 at the end.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := chattemplate.Load(dir)
+			if err != nil {
+				return err
+			}
+			failed, err := renderChatLines(t, cmd.InOrStdin(), cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d conversation(s) could not be rendered", failed)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "tokenizer", "", "folder holding tokenizer_config.json")
+	_ = cmd.MarkFlagRequired("tokenizer")
+	return cmd
+}
+
+// renderChatLines renders every JSON line of in; it returns how many conversations failed.
+func renderChatLines(t *chattemplate.Template, in io.Reader, out io.Writer) (int, error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	failed := 0
+	for line := 1; sc.Scan(); line++ {
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		v, err := jinja.DecodeJSON(b)
+		if err != nil {
+			return failed, fmt.Errorf("stdin line %d: not valid JSON: %w", line, err)
+		}
+		obj, ok := v.(*jinja.Dict)
+		if !ok {
+			return failed, fmt.Errorf("stdin line %d: expected a JSON object", line)
+		}
+		vars := jinja.NewDict()
+		for _, k := range obj.Keys() {
+			if k != "rendered" && k != "error" {
+				val, _ := obj.Get(k)
+				vars.Set(k, val)
+			}
+		}
+		rendered, err := t.RenderVars(vars)
+		if err != nil {
+			failed++
+			vars.Set("error", err.Error())
+			fmt.Fprintf(os.Stderr, "stdin line %d: %v\n", line, err)
+		} else {
+			vars.Set("rendered", rendered)
+		}
+		s, err := jinja.EncodeJSON(vars)
+		if err != nil {
+			return failed, fmt.Errorf("stdin line %d: %w", line, err)
+		}
+		w.WriteString(s)
+		w.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		return failed, fmt.Errorf("reading stdin: %w", err)
+	}
+	return failed, nil
+}

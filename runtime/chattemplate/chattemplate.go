@@ -1,0 +1,273 @@
+// Package chattemplate renders a model's chat template — the Jinja `chat_template` of its
+// tokenizer_config.json — the way transformers' apply_chat_template does, using the jinja
+// package's interpreter with Hugging Face's settings (trim_blocks, lstrip_blocks).
+package chattemplate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/infty-dev/infty/runtime/jinja"
+)
+
+// ConfigFile is the file the template and the special-token strings come from.
+const ConfigFile = "tokenizer_config.json"
+
+// Template is a loaded chat template and the special-token strings it may use.
+type Template struct {
+	// BOS and EOS are the bos_token and eos_token strings of tokenizer_config.json ("" when
+	// absent or null).
+	BOS, EOS string
+	// Special holds every special-token string the config names (bos_token, eos_token,
+	// pad_token, unk_token, ...); they are passed to the template as variables.
+	Special map[string]string
+	// Source is the template text.
+	Source string
+
+	path string
+	tmpl *jinja.Template
+}
+
+// Message is one chat turn. Empty optional fields are left out of what the template sees, so
+// that tests such as `message.reasoning_content is defined` behave as with a Python dict that
+// lacks the key.
+type Message struct {
+	Role             string     `json:"role"`
+	Content          string     `json:"content"`
+	ReasoningContent string     `json:"reasoning_content,omitempty"`
+	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID       string     `json:"tool_call_id,omitempty"`
+	Name             string     `json:"name,omitempty"`
+}
+
+// ToolCall is an OpenAI-style tool call of an assistant message.
+type ToolCall struct {
+	ID       string       `json:"id,omitempty"`
+	Type     string       `json:"type,omitempty"`
+	Function FunctionCall `json:"function"`
+}
+
+// FunctionCall names a function and its arguments: a JSON object (kept in its key order, so
+// `arguments | tojson` reproduces it) or a JSON string.
+type FunctionCall struct {
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+}
+
+// RenderOptions are the apply_chat_template arguments besides the messages.
+type RenderOptions struct {
+	AddGenerationPrompt bool
+	// EnableThinking, when set, is passed as enable_thinking (Qwen3 templates).
+	EnableThinking *bool
+	// Vars are extra template variables (tools, documents, ...), converted with jinja.FromGo;
+	// a *jinja.Dict value keeps its key order.
+	Vars map[string]any
+}
+
+// Load reads the chat template of the tokenizer folder dir.
+func Load(dir string) (*Template, error) {
+	path := filepath.Join(dir, ConfigFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("chat template: %w", err)
+	}
+	return Parse(path, data, dir)
+}
+
+// Parse builds a Template from the bytes of a tokenizer_config.json read from path. When the
+// config has no chat_template, a chat_template.jinja beside it (where newer transformers save
+// it) is used if dir is not empty.
+func Parse(path string, data []byte, dir string) (*Template, error) {
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: not valid JSON: %w", path, err)
+	}
+	t := &Template{Special: map[string]string{}, path: path}
+	for key, raw := range cfg {
+		if !strings.HasSuffix(key, "_token") {
+			continue
+		}
+		s, ok, err := tokenString(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", path, key, err)
+		}
+		if ok {
+			t.Special[key] = s
+		}
+	}
+	t.BOS, t.EOS = t.Special["bos_token"], t.Special["eos_token"]
+
+	src, name, err := templateSource(cfg["chat_template"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: chat_template: %w", path, err)
+	}
+	if src == "" && dir != "" {
+		jpath := filepath.Join(dir, "chat_template.jinja")
+		if b, err := os.ReadFile(jpath); err == nil {
+			src, name, path = string(b), "", jpath
+		}
+	}
+	if src == "" {
+		return nil, fmt.Errorf("%s: no chat_template", path)
+	}
+	label := path
+	if name != "" {
+		label += " (chat_template " + name + ")"
+	} else if strings.HasSuffix(path, ".json") {
+		label += " (chat_template)"
+	}
+	tmpl, err := jinja.Parse(label, src, jinja.HFOptions)
+	if err != nil {
+		return nil, err
+	}
+	t.Source, t.tmpl, t.path = src, tmpl, label
+	return t, nil
+}
+
+// tokenString reads a special token given as a string, null, or an AddedToken object.
+func tokenString(raw json.RawMessage) (string, bool, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false, err
+	}
+	switch x := v.(type) {
+	case nil:
+		return "", false, nil
+	case string:
+		return x, true, nil
+	case map[string]any:
+		s, ok := x["content"].(string)
+		if !ok {
+			return "", false, errors.New("token object has no string \"content\"")
+		}
+		return s, true, nil
+	case []any, bool, float64: // lists (additional_special_tokens) and flags (add_bos_token)
+		return "", false, nil
+	}
+	return "", false, fmt.Errorf("expected a string or a token object, got %T", v)
+}
+
+// templateSource accepts the string form and the list-of-named-templates form, picking the
+// one named "default" (as transformers does when no name is asked for).
+func templateSource(raw json.RawMessage) (src, name string, err error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", "", nil
+	}
+	if err := json.Unmarshal(raw, &src); err == nil {
+		return src, "", nil
+	}
+	var list []struct {
+		Name     string `json:"name"`
+		Template string `json:"template"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return "", "", errors.New("must be a string or a list of {name, template}")
+	}
+	for _, e := range list {
+		if e.Name == "default" {
+			return e.Template, e.Name, nil
+		}
+	}
+	if len(list) == 1 {
+		return list[0].Template, list[0].Name, nil
+	}
+	return "", "", errors.New("no template named \"default\"")
+}
+
+// MessageValue converts a Message into the mapping the template sees.
+func MessageValue(m Message) (*jinja.Dict, error) {
+	d := jinja.NewDict()
+	d.Set("role", m.Role)
+	d.Set("content", m.Content)
+	if m.ReasoningContent != "" {
+		d.Set("reasoning_content", m.ReasoningContent)
+	}
+	if len(m.ToolCalls) > 0 {
+		calls := make([]any, len(m.ToolCalls))
+		for i, tc := range m.ToolCalls {
+			c := jinja.NewDict()
+			if tc.ID != "" {
+				c.Set("id", tc.ID)
+			}
+			typ := tc.Type
+			if typ == "" {
+				typ = "function"
+			}
+			c.Set("type", typ)
+			f := jinja.NewDict()
+			f.Set("name", tc.Function.Name)
+			if len(tc.Function.Arguments) > 0 {
+				args, err := jinja.DecodeJSON(tc.Function.Arguments)
+				if err != nil {
+					return nil, fmt.Errorf("tool call %q: arguments: %w", tc.Function.Name, err)
+				}
+				f.Set("arguments", args)
+			} else {
+				f.Set("arguments", jinja.NewDict())
+			}
+			c.Set("function", f)
+			calls[i] = c
+		}
+		d.Set("tool_calls", calls)
+	}
+	if m.ToolCallID != "" {
+		d.Set("tool_call_id", m.ToolCallID)
+	}
+	if m.Name != "" {
+		d.Set("name", m.Name)
+	}
+	return d, nil
+}
+
+// Render applies the template to typed messages.
+func (t *Template) Render(messages []Message, opts RenderOptions) (string, error) {
+	vals := make([]any, len(messages))
+	for i, m := range messages {
+		d, err := MessageValue(m)
+		if err != nil {
+			return "", fmt.Errorf("message %d: %w", i, err)
+		}
+		vals[i] = d
+	}
+	vars := jinja.NewDict()
+	for k, v := range opts.Vars {
+		vars.Set(k, jinja.FromGo(v))
+	}
+	vars.Set("messages", vals)
+	vars.Set("add_generation_prompt", opts.AddGenerationPrompt)
+	if opts.EnableThinking != nil {
+		vars.Set("enable_thinking", *opts.EnableThinking)
+	}
+	return t.RenderVars(vars)
+}
+
+// RenderVars renders with template variables given directly (messages, add_generation_prompt
+// and any extras, as engine values — for example from jinja.DecodeJSON). Like transformers it
+// also defines the special-token strings, tools and documents (None unless given), and
+// add_generation_prompt (false unless given).
+func (t *Template) RenderVars(vars *jinja.Dict) (string, error) {
+	all := jinja.NewDict()
+	for k, v := range t.Special {
+		all.Set(k, v)
+	}
+	all.Set("bos_token", t.BOS)
+	all.Set("eos_token", t.EOS)
+	all.Set("tools", nil)
+	all.Set("documents", nil)
+	all.Set("add_generation_prompt", false)
+	for _, k := range vars.Keys() {
+		v, _ := vars.Get(k)
+		all.Set(k, v)
+	}
+	if _, ok := all.Get("messages"); !ok {
+		return "", fmt.Errorf("%s: no messages to render", t.path)
+	}
+	return t.tmpl.RenderDict(all)
+}
+
+// Name is the file (and template name) errors refer to.
+func (t *Template) Name() string { return t.path }
