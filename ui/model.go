@@ -1,0 +1,677 @@
+// Package ui is infty's terminal front end: one Bubble Tea program over the session engine's
+// event stream. The top-level models (the workbench here, the log inspector in inspect.go) own
+// the Update loop; the components they are made of (the trace of panes, the status bar, the
+// branch list) render and expose methods but handle no messages themselves. Nothing in Update
+// does I/O: starting a run, pausing, editing and switching branches are commands. Styles come
+// from the themes package.
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/themes"
+)
+
+// Minimum window size; below it the workbench says so instead of drawing a broken layout.
+const (
+	MinWidth  = 40
+	MinHeight = 10
+)
+
+type mode int
+
+const (
+	modePrompt mode = iota
+	modeTrace
+	modeEdit
+	modeBranches
+	modeHelp
+)
+
+// Options configure the workbench.
+type Options struct {
+	Theme    themes.Theme
+	Question string    // empty: ask for one
+	Start    StartFunc // starts the run of a question
+	Info     Info      // what is known before the run starts (model, device, budgets)
+	// Coalesce is how long streamed events are gathered before a redraw (DefaultCoalesce when 0;
+	// negative: no gathering, for tests that step event by event).
+	Coalesce time.Duration
+	// NoTick turns off the once-a-second clock that advances the elapsed time (golden tests).
+	NoTick bool
+}
+
+// Model is the workbench.
+type Model struct {
+	opts   Options
+	th     *themes.Theme
+	keys   keyMap
+	help   help.Model
+	mode   mode
+	prev   mode // the mode a dialog returns to
+	width  int
+	height int
+
+	question string
+	prompt   textinput.Model
+	editor   textarea.Model
+	editIter int
+	// autoPaused: the editor paused the run, so leaving the editor resumes it.
+	autoPaused bool
+
+	run    Run
+	events <-chan session.Event
+	trace  *trace
+	status statusBar
+	start  time.Time // time of the first event
+	now    time.Time
+	flash  string
+	err    error
+	closed bool
+
+	branches    []session.BranchInfo
+	branchSel   int
+	originals   map[string]string // edited summary text → the text it replaced
+	totalBefore int               // tokens of the finished iterations on screen
+}
+
+// New makes the workbench.
+func New(opts Options) *Model {
+	th := opts.Theme
+	if th.Name == "" {
+		th = themes.Plain()
+	}
+	if opts.Coalesce == 0 {
+		opts.Coalesce = DefaultCoalesce
+	}
+	m := &Model{opts: opts, th: &th, keys: defaultKeys(), originals: map[string]string{}}
+	m.help = help.New()
+	m.help.Styles.ShortKey = th.HelpKey
+	m.help.Styles.ShortDesc = th.HelpDesc
+	m.help.Styles.ShortSeparator = th.HelpSep
+	m.help.Styles.FullKey = th.HelpKey
+	m.help.Styles.FullDesc = th.HelpDesc
+	m.help.Styles.FullSeparator = th.HelpSep
+	m.help.Styles.Ellipsis = th.HelpSep
+	m.trace = newTrace(m.th)
+	m.status.info = opts.Info
+	m.question = strings.TrimSpace(opts.Question)
+
+	m.prompt = textinput.New()
+	m.prompt.Placeholder = "a question for the model"
+	m.prompt.Prompt = "❯ "
+	m.editor = textarea.New()
+	m.editor.ShowLineNumbers = false
+	m.editor.CharLimit = 0
+	m.editor.MaxHeight = 0
+	if m.question == "" {
+		m.mode = modePrompt
+		m.status.state = stateIdle
+	} else {
+		m.mode = modeTrace
+		m.status.state = stateStarting
+	}
+	return m
+}
+
+// Init starts the run when the question is known, or focuses the prompt.
+func (m *Model) Init() tea.Cmd {
+	var cmds []tea.Cmd
+	if m.mode == modePrompt {
+		cmds = append(cmds, m.prompt.Focus())
+	} else {
+		cmds = append(cmds, m.startCmd(m.question))
+	}
+	if !m.opts.NoTick {
+		cmds = append(cmds, tick())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) startCmd(q string) tea.Cmd {
+	start := m.opts.Start
+	return func() tea.Msg {
+		if start == nil {
+			return startErrMsg{errors.New("no model to run the question with")}
+		}
+		s, err := start(q)
+		if err != nil {
+			return startErrMsg{err}
+		}
+		return startedMsg{s}
+	}
+}
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+		return m, nil
+	case startedMsg:
+		m.run, m.events = msg.s.Run, msg.s.Events
+		if msg.s.Info != (Info{}) {
+			m.status.info = msg.s.Info
+		}
+		m.status.state = stateRunning
+		return m, readEvents(m.events, m.run, m.opts.Coalesce)
+	case startErrMsg:
+		m.err = msg.err
+		m.status.state = stateFailed
+		m.trace.reason = "could not start: " + msg.err.Error()
+		m.trace.dirty = true
+		return m, nil
+	case eventsMsg:
+		for i, ev := range msg.events {
+			m.apply(ev, msg.snaps[i])
+		}
+		m.trace.clamp()
+		if msg.closed {
+			m.closed = true
+			if m.status.state == stateRunning || m.status.state == statePaused {
+				m.status.state = stateDone
+			}
+			return m, nil
+		}
+		return m, readEvents(m.events, m.run, m.opts.Coalesce)
+	case tickMsg:
+		m.now = time.Time(msg)
+		return m, tick()
+	case flashMsg:
+		m.flash = msg.text
+		return m, nil
+	case editDoneMsg:
+		if msg.err != nil {
+			m.flash = "edit failed: " + msg.err.Error()
+		} else {
+			m.flash = fmt.Sprintf("summary %d edited; the run goes on from it on a new branch", m.editIter)
+		}
+		return m, nil
+	case branchesMsg:
+		m.branches = msg.list
+		m.branchSel = 0
+		for i, b := range m.branches {
+			if b.Current {
+				m.branchSel = i
+			}
+		}
+		m.mode = modeBranches
+		return m, nil
+	case tea.MouseWheelMsg:
+		if m.mode == modeTrace {
+			switch msg.Mouse().Button {
+			case tea.MouseWheelUp:
+				m.trace.scroll(-3)
+			case tea.MouseWheelDown:
+				m.trace.scroll(3)
+			}
+		}
+		return m, nil
+	case tea.PasteMsg:
+		return m.updateInput(msg)
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	}
+	return m.updateInput(msg)
+}
+
+// updateInput passes other messages (cursor blinks, pastes) to the focused input.
+func (m *Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch m.mode {
+	case modePrompt:
+		m.prompt, cmd = m.prompt.Update(msg)
+	case modeEdit:
+		m.editor, cmd = m.editor.Update(msg)
+	}
+	return m, cmd
+}
+
+func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	if msg.String() == "ctrl+c" {
+		return m, tea.Quit
+	}
+	switch m.mode {
+	case modePrompt:
+		switch msg.String() {
+		case "enter":
+			q := strings.TrimSpace(m.prompt.Value())
+			if q == "" {
+				return m, nil
+			}
+			m.question = q
+			m.prompt.Blur()
+			m.mode = modeTrace
+			m.status.state = stateStarting
+			return m, m.startCmd(q)
+		case "esc":
+			return m, tea.Quit
+		}
+		return m.updateInput(msg)
+	case modeEdit:
+		switch {
+		case key.Matches(msg, k.Apply):
+			text := strings.TrimSpace(m.editor.Value())
+			m.mode = modeTrace
+			m.editor.Blur()
+			if text == "" {
+				m.flash = "an empty summary was not applied"
+				return m, m.leaveEditor()
+			}
+			return m, tea.Sequence(m.editCmd(m.editIter, text), m.leaveEditor())
+		case key.Matches(msg, k.Cancel):
+			m.mode = modeTrace
+			m.editor.Blur()
+			m.flash = "edit canceled"
+			return m, m.leaveEditor()
+		}
+		return m.updateInput(msg)
+	case modeBranches:
+		switch {
+		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Branches):
+			m.mode = modeTrace
+		case key.Matches(msg, k.Up), msg.String() == "shift+tab":
+			m.branchSel = max(0, m.branchSel-1)
+		case key.Matches(msg, k.Down), msg.String() == "tab":
+			m.branchSel = min(len(m.branches)-1, m.branchSel+1)
+		case key.Matches(msg, k.Fold):
+			m.mode = modeTrace
+			if m.branchSel >= 0 && m.branchSel < len(m.branches) {
+				return m, m.switchCmd(m.branches[m.branchSel].ID)
+			}
+		case msg.String() == "q":
+			return m, tea.Quit
+		}
+		return m, nil
+	case modeHelp:
+		switch {
+		case key.Matches(msg, k.Quit):
+			return m, tea.Quit
+		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Help):
+			m.mode = modeTrace
+		}
+		return m, nil
+	}
+
+	// The trace.
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.mode = modeHelp
+	case key.Matches(msg, k.Pause):
+		return m, m.togglePause()
+	case key.Matches(msg, k.Edit):
+		return m, m.openEditor()
+	case key.Matches(msg, k.Next):
+		m.trace.moveSelection(1)
+	case key.Matches(msg, k.Prev):
+		m.trace.moveSelection(-1)
+	case key.Matches(msg, k.Fold):
+		m.trace.toggleFold()
+	case key.Matches(msg, k.Branches):
+		if m.run == nil {
+			return m, nil
+		}
+		run := m.run
+		return m, func() tea.Msg { return branchesMsg{run.Branches()} }
+	case key.Matches(msg, k.Up):
+		m.trace.scroll(-1)
+	case key.Matches(msg, k.Down):
+		m.trace.scroll(1)
+	case key.Matches(msg, k.PageUp):
+		m.trace.scroll(-max(1, m.trace.height/2))
+	case key.Matches(msg, k.PageDown):
+		m.trace.scroll(max(1, m.trace.height/2))
+	case key.Matches(msg, k.Top):
+		m.trace.scrollToTop()
+	case key.Matches(msg, k.Bottom):
+		m.trace.scrollToEnd()
+	case key.Matches(msg, k.Cancel):
+		m.flash = ""
+	}
+	return m, nil
+}
+
+func (m *Model) togglePause() tea.Cmd {
+	run := m.run
+	if run == nil {
+		return nil
+	}
+	switch m.status.state {
+	case stateRunning:
+		return func() tea.Msg { run.Pause(); return nil }
+	case statePaused:
+		m.autoPaused = false
+		return func() tea.Msg { run.Resume(); return nil }
+	}
+	return nil
+}
+
+func (m *Model) openEditor() tea.Cmd {
+	it := m.trace.selectedSummary()
+	if it == nil {
+		m.flash = "no finished summary to edit yet"
+		return nil
+	}
+	m.editIter = it.index
+	m.editor.SetValue(it.summary.String())
+	m.editor.MoveToBegin()
+	m.mode = modeEdit
+	m.layoutEditor()
+	cmds := []tea.Cmd{m.editor.Focus()}
+	if m.status.state == stateRunning && m.run != nil {
+		// Hold the run while the person reads and edits; leaving the editor lets it go on.
+		m.autoPaused = true
+		run := m.run
+		cmds = append(cmds, func() tea.Msg { run.Pause(); return nil })
+	}
+	return tea.Batch(cmds...)
+}
+
+// leaveEditor resumes a run the editor paused.
+func (m *Model) leaveEditor() tea.Cmd {
+	if !m.autoPaused || m.run == nil {
+		return nil
+	}
+	m.autoPaused = false
+	run := m.run
+	return func() tea.Msg { run.Resume(); return nil }
+}
+
+func (m *Model) editCmd(iteration int, text string) tea.Cmd {
+	run := m.run
+	return func() tea.Msg {
+		if run == nil {
+			return editDoneMsg{errors.New("no run")}
+		}
+		return editDoneMsg{run.EditSummary(iteration, text)}
+	}
+}
+
+func (m *Model) switchCmd(id int) tea.Cmd {
+	run := m.run
+	return func() tea.Msg {
+		if err := run.SwitchBranch(id); err != nil {
+			return flashMsg{"switch failed: " + err.Error()}
+		}
+		return flashMsg{fmt.Sprintf("switched to branch %d", id)}
+	}
+}
+
+// apply folds one event into the view. snap is the branch snapshot read with a branch event.
+func (m *Model) apply(ev session.Event, snap session.Snapshot) {
+	if !ev.Time.IsZero() {
+		if m.start.IsZero() {
+			m.start = ev.Time
+		}
+		if ev.Time.After(m.now) {
+			m.now = ev.Time
+		}
+	}
+	t := m.trace
+	switch ev.Type {
+	case session.EventIterationStart:
+		t.startIteration(ev.Iteration, ev.Text)
+		m.status.iteration = ev.Iteration
+		m.status.iterTok = 0
+		if ev.Branch > 0 {
+			m.status.branch = ev.Branch
+		}
+		if m.status.state == stateDone {
+			m.status.state = stateRunning
+		}
+		m.recount()
+	case session.EventDelta:
+		t.appendText(ev.Iteration, ev.Part, ev.Text)
+	case session.EventSummary:
+		t.setSummary(ev.Iteration, ev.Text, ev.Forced)
+	case session.EventIterationEnd:
+		t.endIteration(ev.Iteration, ev.Forced, ev.Tokens, ev.Seconds)
+		if ev.Tokens > 0 {
+			m.status.iterTok = ev.Tokens
+		}
+		m.recount()
+	case session.EventStats:
+		if it := t.iter(ev.Iteration); it != nil && !it.finished {
+			it.tokens, it.seconds, it.tps = ev.Tokens, ev.Seconds, ev.TokensPerSecond
+		}
+		m.status.iterTok = ev.Tokens
+		m.status.tps = ev.TokensPerSecond
+	case session.EventAnswer:
+		t.setAnswer(ev.Text, ev.Correct)
+	case session.EventEdit:
+		if ev.Part == session.PartSummary || ev.Part == "" {
+			if it := t.iter(ev.Iteration); it != nil {
+				old := it.summary.String()
+				if o, ok := m.originals[old]; ok {
+					old = o
+				}
+				m.originals[ev.Text] = old
+			}
+			t.editSummary(ev.Iteration, ev.Text)
+		}
+		if ev.Branch > 0 {
+			m.status.branch = ev.Branch
+		}
+		m.recount()
+	case session.EventBranch:
+		if snap.Branch == ev.Branch && ev.Branch > 0 {
+			m.loadSnapshot(snap)
+		}
+		m.status.branch = ev.Branch
+	case session.EventPaused:
+		m.status.state = statePaused
+	case session.EventResumed:
+		m.status.state = stateRunning
+	case session.EventDone:
+		m.status.state = stateDone
+		if ev.Tokens > 0 {
+			m.status.total = ev.Tokens
+		}
+		if ev.Seconds > 0 && !m.start.IsZero() {
+			m.now = m.start.Add(time.Duration(ev.Seconds * float64(time.Second)))
+		}
+	case session.EventError:
+		m.flash = "error: " + ev.Message
+		t.reason = ev.Message
+		t.dirty = true
+		m.status.state = stateFailed
+	}
+}
+
+// loadSnapshot shows a branch from its snapshot (after a switch).
+func (m *Model) loadSnapshot(s session.Snapshot) {
+	originals := map[int]string{}
+	for _, it := range s.Iterations {
+		if o, ok := m.originals[it.Summary]; ok && it.Edited {
+			originals[it.Index] = o
+		}
+	}
+	m.trace.load(s.Iterations, originals)
+	if s.Done {
+		m.trace.setAnswer(s.Answer, s.Correct)
+		m.status.state = stateDone
+	} else if s.Paused {
+		m.status.state = statePaused
+	} else {
+		m.status.state = stateRunning
+	}
+	m.status.iteration = len(s.Iterations)
+	m.status.iterTok = 0
+	m.trace.scrollToEnd()
+	m.recount()
+}
+
+// recount sums the tokens of the finished iterations on screen (on structural changes only).
+func (m *Model) recount() {
+	n := 0
+	for _, it := range m.trace.its {
+		if it.finished {
+			n += it.tokens
+		}
+	}
+	m.totalBefore = n
+}
+
+func (m *Model) resize(w, h int) {
+	m.width, m.height = w, h
+	m.help.SetWidth(w)
+	m.prompt.SetWidth(max(10, w-6))
+	m.trace.setSize(w, max(1, h-3))
+	m.layoutEditor()
+}
+
+func (m *Model) layoutEditor() {
+	m.editor.SetWidth(max(10, m.width-4))
+	m.editor.SetHeight(max(3, m.height-7))
+}
+
+// View draws the screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "infty"
+	return v
+}
+
+func (m *Model) render() string {
+	if m.width == 0 || m.height == 0 {
+		return ""
+	}
+	if m.width < MinWidth || m.height < MinHeight {
+		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", m.width, m.height, MinWidth, MinHeight)
+		return lipgloss.NewStyle().Width(m.width).Render(msg)
+	}
+	th := m.th
+	title := th.Title.Render("infty") + "  "
+	if m.question != "" {
+		title += th.Muted.Render("Q: ") + strings.ReplaceAll(m.question, "\n", " ")
+	}
+	var body string
+	bodyH := m.height - 3
+	switch m.mode {
+	case modePrompt:
+		body = m.renderPrompt(bodyH)
+	case modeEdit:
+		body = m.renderEditor(bodyH)
+	case modeBranches:
+		body = m.renderBranches(bodyH)
+	case modeHelp:
+		body = m.renderHelp(bodyH)
+	default:
+		body = m.trace.view()
+	}
+	hint := m.help.ShortHelpView(workbenchHelp{m.keys}.ShortHelp())
+	switch {
+	case m.mode == modeEdit:
+		hint = th.HelpKey.Render("ctrl+s") + " " + th.HelpDesc.Render("apply") + th.HelpSep.Render(" • ") +
+			th.HelpKey.Render("esc") + " " + th.HelpDesc.Render("cancel")
+	case m.flash != "":
+		hint = th.Muted.Render(m.flash)
+	}
+	m.status.total = m.totalBefore
+	if it := m.trace.current(); it != nil && !it.finished {
+		m.status.total += m.status.iterTok
+	}
+	if !m.start.IsZero() && m.now.After(m.start) {
+		m.status.elapsed = m.now.Sub(m.start)
+	}
+	lines := []string{
+		truncateLine(title, m.width),
+		body,
+		truncateLine(hint, m.width),
+		m.status.render(th, m.width),
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) renderPrompt(h int) string {
+	box := th(m).Dialog.Width(min(m.width-2, 100))
+	content := th(m).DialogTitle.Render("Ask a question") + "\n\n" + m.prompt.View() + "\n\n" +
+		th(m).Muted.Render("enter starts the run · esc quits")
+	return fit(box.Render(content), m.width, h)
+}
+
+func (m *Model) renderEditor(h int) string {
+	title := th(m).DialogTitle.Render(fmt.Sprintf("Edit summary %d", m.editIter)) + "  " +
+		th(m).Muted.Render("the next iteration starts from this text (a new branch)")
+	return fit(title+"\n"+m.editor.View(), m.width, h)
+}
+
+func (m *Model) renderBranches(h int) string {
+	var b strings.Builder
+	b.WriteString(th(m).DialogTitle.Render("Branches") + "  " + th(m).Muted.Render("enter switches · esc closes") + "\n\n")
+	for i, br := range m.branches {
+		cur := "  "
+		if br.Current {
+			cur = "* "
+		}
+		line := fmt.Sprintf("%sbranch %d", cur, br.ID)
+		if br.Parent > 0 {
+			line += fmt.Sprintf("  from %d at iteration %d", br.Parent, br.Fork)
+		}
+		if br.Reason != "" {
+			line += "  (" + br.Reason + ")"
+		}
+		line += fmt.Sprintf("  · %d iterations", br.Iterations)
+		if br.Done {
+			line += "  · answer " + br.Answer
+			if br.Correct != nil {
+				if *br.Correct {
+					line += " ✓"
+				} else {
+					line += " ✗"
+				}
+			}
+		}
+		if i == m.branchSel {
+			line = th(m).ListSelected.Render("❯ " + line)
+		} else {
+			line = th(m).ListItem.Render("  " + line)
+		}
+		b.WriteString(truncateLine(line, m.width) + "\n")
+	}
+	return fit(b.String(), m.width, h)
+}
+
+func (m *Model) renderHelp(h int) string {
+	content := th(m).DialogTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(workbenchHelp{m.keys}.FullHelp()) +
+		"\n\n" + th(m).Muted.Render("The view follows the stream until you scroll away; G or end returns to it.\nEsc or ? closes this help.")
+	return fit(content, m.width, h)
+}
+
+func th(m *Model) *themes.Theme { return m.th }
+
+// fit pads or cuts s to exactly h lines.
+func fit(s string, w, h int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		lines[i] = truncateLine(l, w)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Question is the question being run (after the prompt, the one typed).
+func (m *Model) Question() string { return m.question }
+
+// Err is the error that kept the run from starting, if any.
+func (m *Model) Err() error { return m.err }
