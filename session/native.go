@@ -87,6 +87,10 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		it.Edited = resume.edited
 	}
 	st := &streamer{e: e, branch: b.id, iteration: index, sent: map[Part]int{}}
+	if it.Edited {
+		// The front end already shows the edited text (EventEdit); deltas go on after it.
+		st.sent[PartReasoning] = len(cleanReasoning(gen))
+	}
 	publish := func(p format.Parsed) {
 		part := PartReasoning
 		switch p.Phase {

@@ -68,6 +68,10 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		it.Edited = resume.edited
 	}
 	st := &streamer{e: e, branch: b.id, iteration: index, sent: map[Part]int{}}
+	if it.Edited {
+		// The front end already shows the edited text (EventEdit); deltas go on after it.
+		st.sent[PartReasoning] = len(cleanReasoning(gen))
+	}
 	split := func() (reasoning, conclusion string, closed bool) {
 		r, c, ok := strings.Cut(gen, format.ThinkClose)
 		if !ok {
