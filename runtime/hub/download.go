@@ -88,7 +88,7 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		im := metas[len(metas)-1]
 		p.ev.Total = im.Size
 		if err := c.fetchFile(ctx, rc, info.Commit, im, p); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pulling %s@%s: %w", repo, rev, err)
 		}
 		shards, err := ShardsFromIndex(filepath.Join(snap.Dir, IndexFile))
 		if err != nil {
@@ -109,15 +109,18 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		}
 		metas = append(metas, sm...)
 	}
-	p.ev.Total, p.ev.Done = 0, 0
+	p.ev.Total = 0
 	for _, m := range metas {
 		p.ev.Total += m.Size
 		snap.Files = append(snap.Files, m.File)
 	}
 	snap.Size = p.ev.Total
 	for _, m := range metas {
+		if indexed && m.File == IndexFile {
+			continue // fetched above and counted in Done
+		}
 		if err := c.fetchFile(ctx, rc, info.Commit, m, p); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("pulling %s@%s: %w", repo, rev, err)
 		}
 	}
 	if missing := MissingFiles(snap.Dir); len(missing) > 0 {
@@ -356,7 +359,7 @@ func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullPr
 	got := have + n
 	if got > m.Size {
 		f.Truncate(0)
-		return fmt.Errorf("%w: %s: the server sent more than the announced %d bytes", ErrCorrupt, m.File, m.Size)
+		return errorf(ErrCorrupt, "%s: the server sent more than the announced %d bytes", m.File, m.Size)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: transfer cut at byte %d of %d: %w", m.File, got, m.Size, causeOr(ctx, err))
@@ -421,7 +424,7 @@ func (c *Client) verify(inc string, m fileMeta, p *pullProgress) error {
 		return err
 	}
 	if fi.Size() != m.Size {
-		return fmt.Errorf("%w: %s: %d bytes on disk, %d announced", ErrCorrupt, m.File, fi.Size(), m.Size)
+		return errorf(ErrCorrupt, "%s: %d bytes on disk, %d announced", m.File, fi.Size(), m.Size)
 	}
 	if !sha256Re.MatchString(m.ETag) {
 		return nil
@@ -437,7 +440,7 @@ func (c *Client) verify(inc string, m fileMeta, p *pullProgress) error {
 		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != m.ETag {
-		return fmt.Errorf("%w: %s: sha256 %s, the hub announced %s; the download was discarded, run the pull again", ErrCorrupt, m.File, got, m.ETag)
+		return errorf(ErrCorrupt, "%s: sha256 %s, the hub announced %s; the download was discarded, run the pull again", m.File, got, m.ETag)
 	}
 	return nil
 }

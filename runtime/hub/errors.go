@@ -22,6 +22,20 @@ var (
 	ErrCorrupt          = errors.New("download failed verification")
 )
 
+// kindError is an error whose message stands alone but which still matches one of the sentinel
+// errors above with errors.Is.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // HTTPError is an unexpected answer from the hub or a CDN.
 type HTTPError struct {
 	Method, URL string
@@ -70,23 +84,23 @@ func (c *Client) hubError(resp *http.Response, t target) error {
 	switch {
 	case he.Code == "GatedRepo":
 		if tokenSent {
-			return fmt.Errorf("%w: %s is gated and your token has no access; accept its terms at %s (%v)", ErrGated, t.repo, page, he)
+			return errorf(ErrGated, "%s is gated and your token has no access; accept its terms at %s (%v)", t.repo, page, he)
 		}
-		return fmt.Errorf("%w: %s is gated; accept its terms at %s, then set HF_TOKEN (or save a token in $HF_HOME/token)", ErrGated, t.repo, page)
+		return errorf(ErrGated, "%s is gated; accept its terms at %s, then set HF_TOKEN (or save a token in $HF_HOME/token)", t.repo, page)
 	case he.Code == "RepoNotFound" || (resp.StatusCode == http.StatusNotFound && t.file == "" && he.Code == "") ||
 		(resp.StatusCode == http.StatusUnauthorized && !tokenSent):
 		if tokenSent {
-			return fmt.Errorf("%w: model %s not found at %s (or your token cannot see it)", ErrRepoNotFound, t.repo, c.cfg.Endpoint)
+			return errorf(ErrRepoNotFound, "model %s not found at %s (or your token cannot see it)", t.repo, c.cfg.Endpoint)
 		}
-		return fmt.Errorf("%w: model %s not found at %s (if it is private or gated, set HF_TOKEN)", ErrRepoNotFound, t.repo, c.cfg.Endpoint)
+		return errorf(ErrRepoNotFound, "model %s not found at %s (if it is private or gated, set HF_TOKEN)", t.repo, c.cfg.Endpoint)
 	case resp.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("%w: the hub rejected the token from HF_TOKEN or $HF_HOME/token for %s (%v)", ErrUnauthorized, t.repo, he)
+		return errorf(ErrUnauthorized, "the hub rejected the token from HF_TOKEN or $HF_HOME/token for %s (%v)", t.repo, he)
 	case he.Code == "RevisionNotFound":
-		return fmt.Errorf("%w: revision %q not found in %s", ErrRevisionNotFound, t.rev, t.repo)
+		return errorf(ErrRevisionNotFound, "revision %q not found in %s", t.rev, t.repo)
 	case he.Code == "EntryNotFound" || (resp.StatusCode == http.StatusNotFound && t.file != ""):
-		return fmt.Errorf("%w: %s has no file %s at revision %s", ErrEntryNotFound, t.repo, t.file, t.rev)
+		return errorf(ErrEntryNotFound, "%s has no file %s at revision %s", t.repo, t.file, t.rev)
 	case resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("%w: access to %s denied (%v)", ErrUnauthorized, t.repo, he)
+		return errorf(ErrUnauthorized, "access to %s denied (%v)", t.repo, he)
 	}
 	return he
 }

@@ -92,7 +92,7 @@ func resolveCached(ctx context.Context, repo, rev string, rc repoCache, cfg Conf
 	case cfg.Offline:
 		return "", fmt.Errorf("%w: %s; run `infty pull %s` with network access first", ErrOffline, why, id)
 	case !opts.Download:
-		return "", fmt.Errorf("%w: %s; run `infty pull %s`", ErrNotCached, why, id)
+		return "", errorf(ErrNotCached, "%s; run `infty pull %s`", why, id)
 	}
 	c := opts.Client
 	if c == nil {

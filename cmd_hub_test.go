@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infty-dev/infty/runtime/hub/hubtest"
+)
+
+// hubEnv points every HF_* variable at a fake hub and a fresh cache.
+func hubEnv(t *testing.T, h *hubtest.Hub) string {
+	home := t.TempDir()
+	t.Setenv("HF_HOME", home)
+	t.Setenv("HF_HUB_CACHE", "")
+	t.Setenv("HUGGINGFACE_HUB_CACHE", "")
+	t.Setenv("HF_ENDPOINT", h.URL())
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HUGGING_FACE_HUB_TOKEN", "")
+	t.Setenv("HF_TOKEN_PATH", "")
+	t.Setenv("HF_HUB_OFFLINE", "")
+	t.Setenv("TRANSFORMERS_OFFLINE", "")
+	return filepath.Join(home, "hub")
+}
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func TestPullAndModelsCommands(t *testing.T) {
+	h := hubtest.New(t)
+	r := h.AddRepo("acme/tiny", hubtest.ModelFiles(t, filepath.Join("testdata", "models", "qwen2-tiny-bf16")))
+	cache := hubEnv(t, h)
+
+	out, errOut, err := runCLI(t, "pull", "acme/tiny")
+	if err != nil {
+		t.Fatalf("pull: %v\n%s", err, errOut)
+	}
+	snap := filepath.Join(cache, "models--acme--tiny", "snapshots", r.Commit)
+	if !strings.Contains(out, "commit "+r.Commit) || !strings.Contains(out, snap) {
+		t.Errorf("pull output %q lacks the commit and snapshot path", out)
+	}
+	// Not a terminal: one plain line per file, no carriage returns.
+	if strings.Contains(errOut, "\r") || !strings.Contains(errOut, "model-00001-of-00002.safetensors") ||
+		!strings.Contains(errOut, "downloaded") || strings.Count(errOut, "\n") != 7 {
+		t.Errorf("progress on a pipe:\n%s", errOut)
+	}
+	ref, _ := os.ReadFile(filepath.Join(cache, "models--acme--tiny", "refs", "main"))
+	if string(ref) != r.Commit {
+		t.Errorf("refs/main = %q", ref)
+	}
+	for _, f := range []string{"config.json", "model-00002-of-00002.safetensors"} {
+		link, err := os.Readlink(filepath.Join(snap, f))
+		if err != nil || link != "../../blobs/"+r.ETag(f) {
+			t.Errorf("%s -> %q, %v", f, link, err)
+		}
+	}
+	_, errOut, err = runCLI(t, "pull", "acme/tiny")
+	if err != nil || !strings.Contains(errOut, "cached") || strings.Contains(errOut, "downloaded") {
+		t.Errorf("second pull: %v\n%s", err, errOut)
+	}
+
+	out, _, err = runCLI(t, "models")
+	if err != nil || !strings.Contains(out, "acme/tiny") || !strings.Contains(out, "main") ||
+		!strings.Contains(out, r.Commit[:12]) || !strings.Contains(out, "complete") || !strings.Contains(out, "KiB") {
+		t.Errorf("models: %v\n%s", err, out)
+	}
+
+	_, _, err = runCLI(t, "pull", "acme/nope")
+	if err == nil || !strings.Contains(err.Error(), "acme/nope not found") {
+		t.Errorf("missing repo: %v", err)
+	}
+
+	// Offline, a --model repo id resolves from the cache without a request.
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	before := h.Requests()
+	dir, err := resolveModel(context.Background(), "acme/tiny", true)
+	if err != nil || dir != snap {
+		t.Errorf("offline resolve: %s %v", dir, err)
+	}
+	if _, err := resolveModel(context.Background(), "acme/other", true); err == nil ||
+		!strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") || !strings.Contains(err.Error(), "infty pull acme/other") {
+		t.Errorf("offline miss: %v", err)
+	}
+	if _, _, err := runCLI(t, "pull", "acme/tiny"); err == nil || !strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") {
+		t.Errorf("offline pull: %v", err)
+	}
+	if n := h.Requests() - before; n != 0 {
+		t.Errorf("%d requests while offline", n)
+	}
+}
+
+func TestModelsCommandEmptyCache(t *testing.T) {
+	cache := hubEnv(t, hubtest.New(t))
+	out, _, err := runCLI(t, "models")
+	if err != nil || !strings.Contains(out, "no models in the cache at "+cache) {
+		t.Errorf("%v %q", err, out)
+	}
+}
