@@ -140,7 +140,7 @@ type (
 		rest  []expr
 	}
 	condExpr struct {
-		pos              Pos
+		pos               Pos
 		cond, then, else_ expr
 	}
 )

@@ -1,0 +1,279 @@
+package chattemplate
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/infty-dev/infty/runtime/jinja"
+)
+
+type refCase struct {
+	line     int
+	vars     *jinja.Dict
+	rendered string
+	hasOut   bool
+	errMsg   string
+}
+
+// readRefs reads a JSON Lines reference file (optionally gzipped): each object holds the
+// template variables plus "rendered" or "error".
+func readRefs(t *testing.T, path string) []refCase {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r interface{ Read([]byte) (int, error) } = f
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = gz
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var out []refCase
+	for n := 1; sc.Scan(); n++ {
+		v, err := jinja.DecodeJSON(sc.Bytes())
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		obj := v.(*jinja.Dict)
+		c := refCase{line: n, vars: jinja.NewDict()}
+		for _, k := range obj.Keys() {
+			val, _ := obj.Get(k)
+			switch k {
+			case "rendered":
+				c.rendered, c.hasOut = val.(string), true
+			case "error":
+				c.errMsg = val.(string)
+			default:
+				c.vars.Set(k, val)
+			}
+		}
+		out = append(out, c)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no cases", path)
+	}
+	return out
+}
+
+func checkCases(t *testing.T, tmpl *Template, cases []refCase, ref string) (matched int) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := tmpl.RenderVars(c.vars)
+		switch {
+		case !c.hasOut:
+			if err == nil {
+				t.Errorf("%s case %d: reference failed (%s) but we rendered %q", ref, c.line, c.errMsg, got)
+			}
+		case err != nil:
+			t.Errorf("%s case %d: %v", ref, c.line, err)
+		case got != c.rendered:
+			t.Errorf("%s case %d:\n got %q\nwant %q", ref, c.line, got, c.rendered)
+		default:
+			matched++
+		}
+	}
+	return matched
+}
+
+// The fixture's reference renderings (made by @huggingface/jinja) must match exactly.
+func TestQwen3FixtureReference(t *testing.T) {
+	tmpl, err := Load("../../testdata/tokenizers/qwen3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := readRefs(t, "../../testdata/tokenizers/qwen3.chat.reference.jsonl")
+	if n := checkCases(t, tmpl, cases, "qwen3.chat.reference"); n != len(cases) {
+		t.Errorf("matched %d of %d", n, len(cases))
+	}
+}
+
+// Every stored template is checked against two independent renderers over the same
+// conversations: jinja2 set up as transformers sets it up (the reference we follow exactly),
+// and @huggingface/jinja, which must agree wherever it agrees with jinja2. Where the two
+// references differ, @huggingface/jinja deviates from Python (it ignores the argument of
+// strip/lstrip/rstrip, counts UTF-16 units in length, prints booleans lowercase and leaves
+// tools undefined); testdata/README.md lists this.
+func TestTemplatesAgainstReferences(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/templates/*")
+	if err != nil || len(dirs) < 7 {
+		t.Fatalf("expected the stored templates, got %v (%v)", dirs, err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			tmpl, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			py := readRefs(t, filepath.Join(dir, "jinja2.jsonl.gz"))
+			js := readRefs(t, filepath.Join(dir, "hfjinja.jsonl.gz"))
+			if len(py) != len(js) {
+				t.Fatalf("reference files differ in length: %d vs %d", len(py), len(js))
+			}
+			checkCases(t, tmpl, py, "jinja2")
+			var agreed []refCase
+			for i := range py {
+				if py[i].hasOut == js[i].hasOut && py[i].rendered == js[i].rendered {
+					agreed = append(agreed, js[i])
+				}
+			}
+			checkCases(t, tmpl, agreed, "hfjinja")
+			t.Logf("%d cases; the two references agree on %d", len(py), len(agreed))
+		})
+	}
+}
+
+// The fixture models carry a ChatML template; check it directly on a known conversation.
+func TestFixtureModelsChatML(t *testing.T) {
+	dirs, _ := filepath.Glob("../../testdata/models/*-tiny-*")
+	if len(dirs) == 0 {
+		t.Fatal("no fixture models")
+	}
+	msgs := []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<history>\n* s\n</history><think>\nr\n</think>\n\\boxed{1}\n"}}
+	want := "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<history>\n* s\n</history><think>\nr\n</think>\n\\boxed{1}\n<|im_end|>\n<|im_start|>assistant\n"
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		tmpl, err := Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tmpl.Render(msgs, RenderOptions{AddGenerationPrompt: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s:\n got %q\nwant %q", d, got, want)
+		}
+		if tmpl.EOS != "<|im_end|>" || tmpl.BOS != "" {
+			t.Errorf("%s: BOS %q EOS %q", d, tmpl.BOS, tmpl.EOS)
+		}
+	}
+}
+
+// The typed API must give the same text as the JSON path for Qwen3's interesting cases:
+// reasoning stripped from earlier turns, reasoning_content, tool calls, enable_thinking.
+func TestRenderTypedMessages(t *testing.T) {
+	tmpl, err := Load("testdata/templates/qwen3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	got, err := tmpl.Render([]Message{
+		{Role: "system", Content: "S"},
+		{Role: "user", Content: "q1"},
+		{Role: "assistant", Content: "<think>\nold\n</think>\n\na1"},
+		{Role: "user", Content: "q2"},
+		{Role: "assistant", Content: "a2", ReasoningContent: "why", ToolCalls: []ToolCall{
+			{Function: FunctionCall{Name: "f", Arguments: []byte(`{"z": 1, "a": "é"}`)}},
+			{Function: FunctionCall{Name: "g", Arguments: []byte(`"{\"raw\": true}"`)}},
+		}},
+		{Role: "tool", Content: "r"},
+	}, RenderOptions{AddGenerationPrompt: true, EnableThinking: &no})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n" +
+		"<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n<think>\nwhy\n</think>\n\na2\n" +
+		"<tool_call>\n{\"name\": \"f\", \"arguments\": {\"z\": 1, \"a\": \"é\"}}\n</tool_call>\n" +
+		"<tool_call>\n{\"name\": \"g\", \"arguments\": {\"raw\": true}}\n</tool_call><|im_end|>\n" +
+		"<|im_start|>user\n<tool_response>\nr\n</tool_response><|im_end|>\n" +
+		"<|im_start|>assistant\n<think>\n\n</think>\n\n"
+	if got != want {
+		t.Errorf("\n got %q\nwant %q", got, want)
+	}
+}
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestLoadErrorsNameTheFile(t *testing.T) {
+	for name, content := range map[string]string{
+		"bad json":      `{"chat_template": `,
+		"no template":   `{"eos_token": "x"}`,
+		"parse error":   `{"chat_template": "{% for m in messages %}{{ m.content }}"}`,
+		"bad token":     `{"chat_template": "x", "eos_token": {"lstrip": false}}`,
+		"template type": `{"chat_template": 5}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, content))
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			if !strings.Contains(err.Error(), ConfigFile) {
+				t.Errorf("error does not name %s: %v", ConfigFile, err)
+			}
+		})
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), ConfigFile) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestParseErrorHasPosition(t *testing.T) {
+	_, err := Load(writeConfig(t, `{"chat_template": "line one\n{{ messages[0].content + }}"}`))
+	var je *jinja.Error
+	if !errors.As(err, &je) {
+		t.Fatalf("want *jinja.Error, got %T %v", err, err)
+	}
+	if je.Pos.Line != 2 || je.Pos.Col != 26 {
+		t.Errorf("position %v, want line 2 column 26 (%v)", je.Pos, err)
+	}
+}
+
+func TestRaiseException(t *testing.T) {
+	tmpl, err := Load("testdata/templates/gemma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tmpl.Render([]Message{{Role: "system", Content: "s"}, {Role: "user", Content: "u"}}, RenderOptions{})
+	var re *jinja.RaisedError
+	if !errors.As(err, &re) {
+		t.Fatalf("want *jinja.RaisedError, got %T %v", err, err)
+	}
+	if re.Message != "System role not supported" || !strings.Contains(err.Error(), ConfigFile) {
+		t.Errorf("got %q / %v", re.Message, err)
+	}
+}
+
+func TestChatTemplateListAndJinjaFile(t *testing.T) {
+	dir := writeConfig(t, `{"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ messages|length }}"}]}`)
+	tmpl, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tmpl.Render([]Message{{Role: "user"}}, RenderOptions{}); got != "D1" {
+		t.Errorf("named default template: got %q", got)
+	}
+	dir = writeConfig(t, `{"eos_token": {"content": "<e>", "__type": "AddedToken"}}`)
+	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte("{{ eos_token }}{{ bos_token }}|\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err = Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tmpl.Render(nil, RenderOptions{}); got != "<e>|" {
+		t.Errorf("chat_template.jinja: got %q", got)
+	}
+}
