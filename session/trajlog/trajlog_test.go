@@ -1,0 +1,140 @@
+package trajlog
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func rec(run string, kind Kind, branch int) Record {
+	return Record{V: Version, Kind: kind, Run: run, Time: time.Unix(0, 0).UTC(), Model: "m", Mode: "native", Eta: 8, Phi: 3, Branch: branch}
+}
+
+func iter(run string, branch, index int, final bool) Record {
+	r := rec(run, KindIteration, branch)
+	r.Iteration = &Iteration{Index: index, Reasoning: "r", Summary: "s", Final: final}
+	return r
+}
+
+func writeAll(t *testing.T, path string, recs ...Record) {
+	t.Helper()
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, r := range recs {
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRebuildBranches(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "log.jsonl")
+	run := rec("a", KindRun, 1)
+	run.Question = "q"
+	br := rec("a", KindBranch, 2)
+	br.Parent, br.Fork = 1, 2
+	ans := rec("a", KindAnswer, 2)
+	ans.Answer = "4"
+	other := rec("b", KindRun, 1)
+	other.Question = "q2"
+	writeAll(t, path, run, other, iter("a", 1, 1, false), iter("b", 1, 1, true), iter("a", 1, 2, false), iter("a", 1, 3, false),
+		br, iter("a", 2, 2, false), iter("a", 2, 3, true), ans)
+	runs, warns, err := ReadFile(path)
+	if err != nil || len(warns) != 0 {
+		t.Fatal(err, warns)
+	}
+	if len(runs) != 2 || runs[0].ID != "a" || runs[1].ID != "b" || runs[1].Question != "q2" {
+		t.Fatalf("runs %+v", runs)
+	}
+	a := runs[0]
+	if a.Current != 2 || len(a.Branch(1).Iterations) != 3 || a.Branch(1).Done {
+		t.Errorf("branch 1: %+v", a.Branch(1))
+	}
+	b2 := a.Branch(2)
+	if len(b2.Iterations) != 3 || !b2.Done || b2.Answer != "4" || !b2.Iterations[2].Final || b2.Iterations[0].Index != 1 {
+		t.Errorf("branch 2: %+v", b2)
+	}
+}
+
+func TestTornLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	run := rec("a", KindRun, 1)
+	writeAll(t, path, run, iter("a", 1, 1, false))
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"v":1,"kind":"iteration","run":"a","iter`)
+	f.Close()
+	runs, warns, err := ReadFile(path)
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0], "log.jsonl:3: torn line") {
+		t.Fatalf("err %v warnings %q", err, warns)
+	}
+	if len(runs[0].Branch(1).Iterations) != 1 {
+		t.Errorf("iterations %+v", runs[0].Branch(1).Iterations)
+	}
+	// A new writer starts on a fresh line, so its records stay readable.
+	writeAll(t, path, iter("a", 1, 2, false))
+	runs, warns, err = ReadFile(path)
+	if err != nil || len(warns) != 1 || len(runs[0].Branch(1).Iterations) != 2 {
+		t.Fatalf("after append: err %v warnings %q runs %+v", err, warns, runs)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	notLog := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notLog, []byte("hello\nworld\n"), 0o644)
+	if _, _, err := ReadFile(notLog); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("not a log: %v", err)
+	}
+	noRun := filepath.Join(dir, "norun.jsonl")
+	os.WriteFile(noRun, []byte(`{"kind":"iteration"}`+"\n"), 0o644)
+	if _, _, err := ReadFile(noRun); err == nil || !strings.Contains(err.Error(), "norun.jsonl:1") {
+		t.Errorf("record without run: %v", err)
+	}
+	gap := filepath.Join(dir, "gap.jsonl")
+	writeAll(t, gap, rec("a", KindRun, 1), iter("a", 1, 1, false), iter("a", 1, 3, false))
+	if _, _, err := ReadFile(gap); err == nil || !strings.Contains(err.Error(), "iteration 3 follows iteration 1") {
+		t.Errorf("gap: %v", err)
+	}
+	if _, _, err := ReadFile(filepath.Join(dir, "missing.jsonl")); err == nil {
+		t.Error("missing file accepted")
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	var wg sync.WaitGroup
+	for _, id := range []string{"a", "b", "c", "d"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := Open(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer w.Close()
+			w.Append(rec(id, KindRun, 1))
+			for i := 1; i <= 50; i++ {
+				if err := w.Append(iter(id, 1, i, false)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	runs, warns, err := ReadFile(path)
+	if err != nil || len(warns) != 0 || len(runs) != 4 {
+		t.Fatal(err, warns, len(runs))
+	}
+	for _, r := range runs {
+		if n := len(r.Branch(1).Iterations); n != 50 {
+			t.Errorf("run %s: %d iterations", r.ID, n)
+		}
+	}
+}
