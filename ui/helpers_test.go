@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -115,9 +116,42 @@ func plain(tb testing.TB, m *Model) string {
 	return buf.String()
 }
 
+// press sends keys and carries out the commands they return, as the program would (commands
+// that do not answer within a moment, like cursor blinks and stream reads, are dropped).
 func press(m *Model, keys ...string) {
 	for _, k := range keys {
-		m.Update(keyMsg(k))
+		_, cmd := m.Update(keyMsg(k))
+		execCmd(m, cmd)
+	}
+}
+
+func execCmd(m *Model, cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-ch:
+	case <-time.After(50 * time.Millisecond):
+		return
+	}
+	switch msg := msg.(type) {
+	case nil:
+	case tea.BatchMsg:
+		for _, c := range msg {
+			execCmd(m, c)
+		}
+	default:
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeOf(tea.Cmd(nil)) {
+			for i := 0; i < v.Len(); i++ { // tea.Sequence
+				execCmd(m, v.Index(i).Interface().(tea.Cmd))
+			}
+			return
+		}
+		_, next := m.Update(msg)
+		execCmd(m, next)
 	}
 }
 

@@ -83,6 +83,9 @@ type Model struct {
 	branchSel   int
 	originals   map[string]string // edited summary text → the text it replaced
 	totalBefore int               // tokens of the finished iterations on screen
+
+	title, titleLine, hint string
+	hintW                  int
 }
 
 // New makes the workbench.
@@ -115,6 +118,7 @@ func New(opts Options) *Model {
 	m.editor.CharLimit = 0
 	m.editor.MaxHeight = 0
 	if m.question == "" {
+		m.prompt.Focus()
 		m.mode = modePrompt
 		m.status.state = stateIdle
 	} else {
@@ -560,6 +564,9 @@ func (m *Model) render() string {
 	if m.question != "" {
 		title += th.Muted.Render("Q: ") + strings.ReplaceAll(m.question, "\n", " ")
 	}
+	if title != m.title {
+		m.title, m.hintW = title, 0
+	}
 	var body string
 	bodyH := m.height - 3
 	switch m.mode {
@@ -574,7 +581,13 @@ func (m *Model) render() string {
 	default:
 		body = m.trace.view()
 	}
-	hint := m.help.ShortHelpView(workbenchHelp{m.keys}.ShortHelp())
+	if m.hintW != m.width {
+		// The key hint and the title only change with the width: drawn once, not per token.
+		m.hint = truncateLine(m.help.ShortHelpView(workbenchHelp{m.keys}.ShortHelp()), m.width)
+		m.titleLine = truncateLine(title, m.width)
+		m.hintW = m.width
+	}
+	hint := m.hint
 	switch {
 	case m.mode == modeEdit:
 		hint = th.HelpKey.Render("ctrl+s") + " " + th.HelpDesc.Render("apply") + th.HelpSep.Render(" • ") +
@@ -590,7 +603,7 @@ func (m *Model) render() string {
 		m.status.elapsed = m.now.Sub(m.start)
 	}
 	lines := []string{
-		truncateLine(title, m.width),
+		m.titleLine,
 		body,
 		truncateLine(hint, m.width),
 		m.status.render(th, m.width),

@@ -595,7 +595,12 @@ func (t *trace) sideBySide(p *pane) []string {
 }
 
 func renderer(s lipgloss.Style) func(string) string {
-	return func(l string) string { return s.Render(l) }
+	return func(l string) string {
+		if l == "" {
+			return ""
+		}
+		return s.Render(l)
+	}
 }
 
 func styleAll(lines []string, s lipgloss.Style) []string {
