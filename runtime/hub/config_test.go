@@ -93,7 +93,7 @@ func TestResolveFoldersAndCachePaths(t *testing.T) {
 		t.Errorf("missing folder: %v", err)
 	}
 	empty := t.TempDir()
-	if _, err := Resolve(ctx, empty, opts); err == nil || !strings.Contains(err.Error(), "lacks config.json, tokenizer.json, *.safetensors weights") {
+	if _, err := Resolve(ctx, empty, opts); err == nil || !strings.Contains(err.Error(), "is not a Hugging Face model folder: it has no config.json") {
 		t.Errorf("empty folder: %v", err)
 	}
 	if _, err := Resolve(ctx, "not a model", opts); err == nil || !strings.Contains(err.Error(), "ORG/NAME") {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -248,9 +249,13 @@ func lockFile(ctx context.Context, path string, onWait func()) (func(), error) {
 // transfers, and renames it into place only once size (and sha256 for LFS files) match.
 func (c *Client) download(ctx context.Context, blob string, m fileMeta, p *pullProgress) error {
 	inc := blob + ".incomplete"
+	var hs *hashState
+	if sha256Re.MatchString(m.ETag) {
+		hs = &hashState{n: -1}
+	}
 	wait := c.RetryWait
 	for attempt := 0; ; attempt++ {
-		err := c.transfer(ctx, inc, m, p)
+		err := c.transfer(ctx, inc, m, p, hs)
 		if err == nil {
 			break
 		}
@@ -271,7 +276,7 @@ func (c *Client) download(ctx context.Context, blob string, m fileMeta, p *pullP
 		}
 		wait *= 2
 	}
-	if err := c.verify(inc, m, p); err != nil {
+	if err := c.verify(inc, m, p, hs); err != nil {
 		os.Remove(inc)
 		return err
 	}
@@ -288,9 +293,30 @@ func fileSize(path string) int64 {
 	return 0
 }
 
+// hashState is the sha256 of the first n bytes of the .incomplete file, kept up to date as
+// bytes are written so that verifying needs no second pass over the file; n < 0 means unknown.
+type hashState struct {
+	h hash.Hash
+	n int64
+}
+
+// catchUp makes hs cover exactly the first have bytes of f, reading them if it does not.
+func (hs *hashState) catchUp(f *os.File, have int64) error {
+	if hs == nil || hs.n == have {
+		return nil
+	}
+	hs.h, hs.n = sha256.New(), 0
+	n, err := io.Copy(hs.h, io.NewSectionReader(f, 0, have))
+	hs.n = n
+	if err != nil {
+		hs.n = -1
+	}
+	return err
+}
+
 // transfer moves bytes from the server into inc until it holds m.Size bytes or the connection
 // fails. It returns nil only when the size is reached.
-func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullProgress) error {
+func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullProgress, hs *hashState) error {
 	f, err := os.OpenFile(inc, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -350,10 +376,13 @@ func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullPr
 	default:
 		return c.hubError(resp, target{repo: p.ev.Repo, rev: "", file: m.File})
 	}
+	if err := hs.catchUp(f, have); err != nil {
+		return err
+	}
 	if _, err := f.Seek(have, io.SeekStart); err != nil {
 		return err
 	}
-	w := &progressWriter{w: f, n: have, p: p}
+	w := &progressWriter{w: f, n: have, p: p, hs: hs}
 	// Read at most one byte more than announced so an over-long body is noticed.
 	n, err := io.Copy(w, &stallReader{r: io.LimitReader(resp.Body, m.Size-have+1), timer: timer, d: c.StallTimeout})
 	got := have + n
@@ -402,12 +431,17 @@ type progressWriter struct {
 	w    io.Writer
 	n    int64
 	p    *pullProgress
+	hs   *hashState
 	last time.Time
 }
 
 func (pw *progressWriter) Write(b []byte) (int, error) {
 	n, err := pw.w.Write(b)
 	pw.n += int64(n)
+	if pw.hs != nil {
+		pw.hs.h.Write(b[:n])
+		pw.hs.n += int64(n)
+	}
 	if now := time.Now(); now.Sub(pw.last) > 50*time.Millisecond {
 		pw.last = now
 		pw.p.set(PhaseDownload, pw.n)
@@ -418,7 +452,7 @@ func (pw *progressWriter) Write(b []byte) (int, error) {
 // verify checks the finished file: its size, and its sha256 when the etag is one (LFS files,
 // whose X-Linked-Etag is the sha256 of the content). Git-stored files are checked by size only,
 // as huggingface_hub does.
-func (c *Client) verify(inc string, m fileMeta, p *pullProgress) error {
+func (c *Client) verify(inc string, m fileMeta, p *pullProgress, hs *hashState) error {
 	fi, err := os.Stat(inc)
 	if err != nil {
 		return err
@@ -430,16 +464,18 @@ func (c *Client) verify(inc string, m fileMeta, p *pullProgress) error {
 		return nil
 	}
 	p.set(PhaseVerify, m.Size)
-	f, err := os.Open(inc)
-	if err != nil {
-		return err
+	if hs == nil || hs.n != m.Size {
+		f, err := os.Open(inc)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		hs = &hashState{n: -1}
+		if err := hs.catchUp(f, m.Size); err != nil {
+			return err
+		}
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != m.ETag {
+	if got := hex.EncodeToString(hs.h.Sum(nil)); got != m.ETag {
 		return errorf(ErrCorrupt, "%s: sha256 %s, the hub announced %s; the download was discarded, run the pull again", m.File, got, m.ETag)
 	}
 	return nil

@@ -25,7 +25,7 @@ type ResolveOptions struct {
 
 // Resolve turns what a user gave to --model into a model folder:
 //
-//   - an existing folder is returned as is (made absolute) if it holds a model; a cache repo
+//   - an existing folder is returned as is (made absolute) if it holds a config.json; a cache repo
 //     folder (…/models--ORG--NAME) stands for its refs/main snapshot;
 //   - ORG/NAME[@REV] is looked up in the cache alone (refs/REV → snapshots/<commit>) and the
 //     snapshot folder returned when it is complete — no request is made, online or not;
@@ -53,8 +53,10 @@ func Resolve(ctx context.Context, nameOrPath string, opts ResolveOptions) (strin
 		if repo, ok := repoFromCacheFolder(abs); ok {
 			return resolveCached(ctx, repo, "main", repoCache{cacheDir: filepath.Dir(abs), repo: repo}, *cfg, opts)
 		}
-		if missing := MissingFiles(abs); len(missing) > 0 {
-			return "", fmt.Errorf("folder %s is not a complete model folder: it lacks %s", abs, strings.Join(missing, ", "))
+		// A local folder is the user's: only check it is a model folder at all, and leave the
+		// loader to name any other missing file in the terms of what it reads.
+		if fi, err := os.Stat(filepath.Join(abs, "config.json")); err != nil || !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("folder %s is not a Hugging Face model folder: it has no config.json", abs)
 		}
 		return abs, nil
 	}

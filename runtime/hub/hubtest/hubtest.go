@@ -54,6 +54,7 @@ type Repo struct {
 	GatedDeny bool            // gated, and the token has no access
 	Private   bool            // invisible without a token
 	byHash    map[string]string
+	sums      map[string]string // file → sha256, computed once
 }
 
 // Request is one request the servers received.
@@ -101,7 +102,7 @@ func (r *Repo) ETag(f string) string {
 func (h *Hub) AddRepo(id string, files map[string][]byte) *Repo {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := &Repo{Files: files, LFS: map[string]bool{}, byHash: map[string]string{}}
+	r := &Repo{Files: files, LFS: map[string]bool{}, byHash: map[string]string{}, sums: map[string]string{}}
 	var names []string
 	for n := range files {
 		names = append(names, n)
@@ -114,6 +115,7 @@ func (h *Hub) AddRepo(id string, files map[string][]byte) *Repo {
 			sum := SHA256Hex(b)
 			h.blobs[sum] = b
 			r.byHash[sum] = n
+			r.sums[n] = sum
 		}
 	}
 	h.repos[id] = r
@@ -259,7 +261,7 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if repo.LFS[parts[4]] {
-		sum := SHA256Hex(content)
+		sum := repo.sums[parts[4]]
 		w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(content)))
 		w.Header().Set("ETag", `"`+GitBlobSHA([]byte("pointer "+sum))+`"`)
