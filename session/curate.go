@@ -90,7 +90,9 @@ func Curate(ctx context.Context, summarizer Model, cfg Config, tr Trace, log *tr
 			emit(Event{Type: EventDelta, Branch: 1, Iteration: index, Part: PartConclusion, Text: it.Conclusion, Time: time.Now()})
 		} else {
 			s, n, truncated, err := Summarize(ctx, summarizer, p, tr.Question, history, seg, index, cfg, IterationSeed(cfg.Sampling.Seed, index)^0x5355_4d4d_4152_5953, nil,
-				func(d string) { emit(Event{Type: EventDelta, Branch: 1, Iteration: index, Part: PartSummary, Text: d, Time: time.Now()}) })
+				func(d string) {
+					emit(Event{Type: EventDelta, Branch: 1, Iteration: index, Part: PartSummary, Text: d, Time: time.Now()})
+				})
 			if err != nil {
 				return snap, err
 			}
