@@ -26,7 +26,7 @@ func hubEnv(t *testing.T, h *hubtest.Hub) string {
 	return filepath.Join(home, "hub")
 }
 
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+func runHubCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	root := newRootCmd()
 	var out, errb bytes.Buffer
@@ -42,7 +42,7 @@ func TestPullAndModelsCommands(t *testing.T) {
 	r := h.AddRepo("acme/tiny", hubtest.ModelFiles(t, filepath.Join("testdata", "models", "qwen2-tiny-bf16")))
 	cache := hubEnv(t, h)
 
-	out, errOut, err := runCLI(t, "pull", "acme/tiny")
+	out, errOut, err := runHubCLI(t, "pull", "acme/tiny")
 	if err != nil {
 		t.Fatalf("pull: %v\n%s", err, errOut)
 	}
@@ -65,18 +65,18 @@ func TestPullAndModelsCommands(t *testing.T) {
 			t.Errorf("%s -> %q, %v", f, link, err)
 		}
 	}
-	_, errOut, err = runCLI(t, "pull", "acme/tiny")
+	_, errOut, err = runHubCLI(t, "pull", "acme/tiny")
 	if err != nil || !strings.Contains(errOut, "cached") || strings.Contains(errOut, "downloaded") {
 		t.Errorf("second pull: %v\n%s", err, errOut)
 	}
 
-	out, _, err = runCLI(t, "models")
+	out, _, err = runHubCLI(t, "models")
 	if err != nil || !strings.Contains(out, "acme/tiny") || !strings.Contains(out, "main") ||
 		!strings.Contains(out, r.Commit[:12]) || !strings.Contains(out, "complete") || !strings.Contains(out, "KiB") {
 		t.Errorf("models: %v\n%s", err, out)
 	}
 
-	_, _, err = runCLI(t, "pull", "acme/nope")
+	_, _, err = runHubCLI(t, "pull", "acme/nope")
 	if err == nil || !strings.Contains(err.Error(), "acme/nope not found") {
 		t.Errorf("missing repo: %v", err)
 	}
@@ -92,7 +92,7 @@ func TestPullAndModelsCommands(t *testing.T) {
 		!strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") || !strings.Contains(err.Error(), "infty pull acme/other") {
 		t.Errorf("offline miss: %v", err)
 	}
-	if _, _, err := runCLI(t, "pull", "acme/tiny"); err == nil || !strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") {
+	if _, _, err := runHubCLI(t, "pull", "acme/tiny"); err == nil || !strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") {
 		t.Errorf("offline pull: %v", err)
 	}
 	if n := h.Requests() - before; n != 0 {
@@ -102,7 +102,7 @@ func TestPullAndModelsCommands(t *testing.T) {
 
 func TestModelsCommandEmptyCache(t *testing.T) {
 	cache := hubEnv(t, hubtest.New(t))
-	out, _, err := runCLI(t, "models")
+	out, _, err := runHubCLI(t, "models")
 	if err != nil || !strings.Contains(out, "no models in the cache at "+cache) {
 		t.Errorf("%v %q", err, out)
 	}

@@ -514,3 +514,68 @@ func TestLockExcludesAndHonoursContext(t *testing.T) {
 	}
 	unlock2()
 }
+
+func TestPullDiscardsCorruptPartialFile(t *testing.T) {
+	h := hubtest.New(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00001-of-00002.safetensors"
+	cache := t.TempDir()
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", r.ETag(shard))
+	os.MkdirAll(filepath.Dir(blob), 0o755)
+	// A leftover .incomplete whose bytes are not the file's: resuming it completes the size,
+	// and the sha256 check must catch it and throw it away.
+	if err := os.WriteFile(blob+".incomplete", bytes.Repeat([]byte{0xAA}, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), shard) {
+		t.Fatalf("want a sha256 error for %s, got %v", shard, err)
+	}
+	if _, err := os.Stat(blob + ".incomplete"); !os.IsNotExist(err) {
+		t.Fatal("the corrupt partial file was kept")
+	}
+	if _, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+}
+
+func TestPullWhenServerIgnoresRange(t *testing.T) {
+	h := hubtest.New(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00001-of-00002.safetensors"
+	h.IgnoreRange(true)
+	cache := t.TempDir()
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", r.ETag(shard))
+	os.MkdirAll(filepath.Dir(blob), 0o755)
+	if err := os.WriteFile(blob+".incomplete", r.Files[shard][:1000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+}
+
+func TestPullRetriesAStalledTransfer(t *testing.T) {
+	h := hubtest.New(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	const shard = "model-00002-of-00002.safetensors"
+	h.Stall(shard, 1)
+	cache := t.TempDir()
+	c := testClient(h, cache, "")
+	c.StallTimeout = 200 * time.Millisecond
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+	var ranges []string
+	for _, q := range h.Log() {
+		if q.CDN && strings.HasSuffix(q.Path, r.ETag(shard)) {
+			ranges = append(ranges, q.Range)
+		}
+	}
+	if len(ranges) != 2 || ranges[0] != "" || !strings.HasPrefix(ranges[1], "bytes=") {
+		t.Errorf("requests for the stalled shard: %q", ranges)
+	}
+}

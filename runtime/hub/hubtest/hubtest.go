@@ -42,6 +42,8 @@ type Hub struct {
 	cutTimes map[string]int
 	short    map[string]int64
 	corrupt  map[string]bool
+	stall    map[string]int
+	noRange  bool
 	slow     time.Duration
 }
 
@@ -66,7 +68,7 @@ type Request struct {
 // New starts the hub and its CDN; they stop when the test ends.
 func New(t testing.TB) *Hub {
 	h := &Hub{repos: map[string]*Repo{}, blobs: map[string][]byte{}, Token: "hf_secret",
-		cutAfter: map[string]int64{}, cutTimes: map[string]int{}, short: map[string]int64{}, corrupt: map[string]bool{}}
+		cutAfter: map[string]int64{}, cutTimes: map[string]int{}, short: map[string]int64{}, corrupt: map[string]bool{}, stall: map[string]int{}}
 	h.hub = httptest.NewServer(http.HandlerFunc(h.serveHub))
 	h.cdn = httptest.NewServer(http.HandlerFunc(h.serveCDN))
 	t.Cleanup(func() { h.hub.Close(); h.cdn.Close() })
@@ -142,6 +144,21 @@ func (h *Hub) Short(file string, n int64) {
 func (h *Hub) Corrupt(file string) {
 	h.mu.Lock()
 	h.corrupt[file] = true
+	h.mu.Unlock()
+}
+
+// Stall makes the CDN send part of file and then go silent (until the client gives up), the
+// next times requests for it.
+func (h *Hub) Stall(file string, times int) {
+	h.mu.Lock()
+	h.stall[file] = times
+	h.mu.Unlock()
+}
+
+// IgnoreRange makes the CDN answer every request with the whole file (200), as some proxies do.
+func (h *Hub) IgnoreRange(on bool) {
+	h.mu.Lock()
+	h.noRange = on
 	h.mu.Unlock()
 }
 
@@ -288,8 +305,15 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	if cutN > 0 {
 		h.cutTimes[name]--
 	}
-	short, corrupt, slow := h.short[name], h.corrupt[name], h.slow
+	short, corrupt, slow, noRange := h.short[name], h.corrupt[name], h.slow, h.noRange
+	stall := h.stall[name] > 0
+	if stall {
+		h.stall[name]--
+	}
 	h.mu.Unlock()
+	if noRange {
+		r.Header.Del("Range")
+	}
 	if !ok {
 		http.Error(w, "no such blob", 404)
 		return
@@ -298,6 +322,16 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(slow)
 	}
 	switch {
+	case stall:
+		w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(content[:len(content)/3])
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		return
 	case cutN > 0:
 		start := int64(0)
 		if rg := r.Header.Get("Range"); rg != "" {
