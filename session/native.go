@@ -168,8 +168,9 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 			}
 			return nil
 		}
-		res, err := e.model.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling,
-			StopStrings: []string{format.SummaryClose}, Offset: generated}, yield)
+		// No stop strings: the callback sees every token and stops at "</summary>" itself, so a
+		// stray "</summary>" inside the reasoning does not end the turn.
+		res, err := e.model.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
 		if act == actEdit {
 			return it, edit, nil
 		}
@@ -180,7 +181,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 			return it, nil, fmt.Errorf("generate (iteration %d): %w", index, err)
 		}
 		if act == actNone {
-			// The model stopped on its own: EOS, the </summary> stop string, or the budget.
+			// The model stopped on its own: EOS or the budget.
 			p = format.Parse(gen, true)
 			switch {
 			case p.SummaryCloseEnd >= 0:
