@@ -441,6 +441,8 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 		t.appendText(ev.Iteration, ev.Part, ev.Text)
 	case session.EventSummary:
 		t.setSummary(ev.Iteration, ev.Text, ev.Forced)
+	case session.EventReasoning:
+		t.setReasoning(ev.Iteration, ev.Text)
 	case session.EventIterationEnd:
 		t.endIteration(ev.Iteration, ev.Forced, ev.Tokens, ev.Seconds)
 		if ev.Tokens > 0 {
@@ -457,7 +459,7 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 		t.setAnswer(ev.Text, ev.Correct)
 	case session.EventEdit:
 		if ev.Part == session.PartSummary || ev.Part == "" {
-			if it := t.iter(ev.Iteration); it != nil {
+			if it := t.iter(ev.Iteration); it != nil && it.summary.String() != ev.Text {
 				old := it.summary.String()
 				if o, ok := m.originals[old]; ok {
 					old = o
@@ -497,6 +499,14 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 
 // loadSnapshot shows a branch from its snapshot (after a switch).
 func (m *Model) loadSnapshot(s session.Snapshot) {
+	// An edit's branch arrives before the edit event: what is on screen now is the original.
+	for _, it := range s.Iterations {
+		if cur := m.trace.iter(it.Index); it.Edited && cur != nil && cur.summary.String() != it.Summary {
+			if _, known := m.originals[it.Summary]; !known {
+				m.originals[it.Summary] = cur.summary.String()
+			}
+		}
+	}
 	originals := map[int]string{}
 	for _, it := range s.Iterations {
 		if o, ok := m.originals[it.Summary]; ok && it.Edited {

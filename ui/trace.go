@@ -226,6 +226,17 @@ func (t *trace) setSummary(k int, text string, forced bool) {
 	t.dirty = true
 }
 
+// setReasoning replaces the reasoning of iteration k with the engine's final text (a scaffold
+// cut drops the tail that was streamed).
+func (t *trace) setReasoning(k int, text string) {
+	it := t.iter(k)
+	if it == nil || it.reasoning.String() == text {
+		return
+	}
+	it.reasoning.Set(text)
+	t.invalidate()
+}
+
 // endIteration marks iteration k finished; its reasoning folds unless the person unfolded it.
 func (t *trace) endIteration(k int, forced bool, tokens int, seconds float64) {
 	it := t.iter(k)

@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/sessiontest"
+	"github.com/infty-dev/infty/session/trajlog"
+	"github.com/infty-dev/infty/themes"
+)
+
+// engineFlow is the workbench on the real engine with a scripted model, in a teatest program.
+type engineFlow struct {
+	t   *testing.T
+	eng *session.Engine
+	tm  *teatest.TestModel
+	log string
+}
+
+func startEngineFlow(t *testing.T) *engineFlow {
+	t.Helper()
+	model := sessiontest.New("scripted", sessiontest.Script{
+		Reason:       func(int) int { return 24 },
+		ConcludeAt:   4,
+		SummaryWords: 5,
+		Answer:       "42",
+	}.Policy())
+	model.Delay = 2 * time.Millisecond
+	f := &engineFlow{t: t, log: filepath.Join(t.TempDir(), "log.jsonl")}
+	eng, err := session.New(model, session.Config{Eta: 64, Phi: 6, Reference: "42", LogPath: f.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.eng = eng
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); eng.Close() })
+	m := New(Options{
+		Theme:    themes.Plain(),
+		Question: "What is six times seven?",
+		Start: func(q string) (Started, error) {
+			ch, err := eng.Start(ctx, q)
+			if err != nil {
+				return Started{}, err
+			}
+			return Started{Run: eng, Events: ch, Info: Info{Model: model.Name(), Backend: "test", Eta: 64, Phi: 6}}, nil
+		},
+	})
+	f.tm = teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	return f
+}
+
+// waitFor polls cond (engine state) while the program runs; the screen is in the message on
+// failure.
+func (f *engineFlow) waitFor(what string, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitScreen waits until the terminal output holds s.
+func (f *engineFlow) waitScreen(s string) {
+	f.t.Helper()
+	teatest.WaitFor(f.t, f.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
+		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+func (f *engineFlow) key(k string) { f.tm.Send(keyMsg(k)) }
+
+func finishedWithSummary(s session.Snapshot) int {
+	n := 0
+	for _, it := range s.Iterations {
+		if it.Summary != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFlowPauseEditResumeBranch(t *testing.T) {
+	f := startEngineFlow(t)
+	eng := f.eng
+	f.waitFor("a summary is finished", func() bool { return finishedWithSummary(eng.Snapshot()) >= 1 })
+
+	f.key("space")
+	f.waitFor("the engine is paused", eng.Paused)
+	f.waitScreen("paused")
+	paused := eng.Snapshot()
+	latest := paused.Iterations[len(paused.Iterations)-1]
+	for latest.Summary == "" && len(paused.Iterations) > 1 {
+		paused.Iterations = paused.Iterations[:len(paused.Iterations)-1]
+		latest = paused.Iterations[len(paused.Iterations)-1]
+	}
+
+	f.key("e")
+	f.waitScreen("Edit summary")
+	f.tm.Type("EDITED ")
+	f.key("ctrl+s")
+	f.waitFor("the edit made branch 2", func() bool { return eng.Snapshot().Branch == 2 })
+	if !eng.Paused() {
+		t.Fatal("applying an edit resumed a run the person paused")
+	}
+
+	f.key("space")
+	f.waitFor("branch 2 concluded", func() bool { s := eng.Snapshot(); return s.Branch == 2 && s.Done })
+
+	// The log holds the edit, and the next iteration started from the edited summary.
+	runs, warnings, err := trajlog.ReadFile(f.log)
+	if err != nil || len(warnings) > 0 || len(runs) != 1 {
+		t.Fatalf("log: %v %v %d runs", err, warnings, len(runs))
+	}
+	run := runs[0]
+	if len(run.Edits) != 1 {
+		t.Fatalf("%d edits in the log, want 1", len(run.Edits))
+	}
+	edit := run.Edits[0]
+	wantText := "EDITED " + latest.Summary
+	if edit.Iteration != latest.Index || edit.New != wantText || edit.Old != latest.Summary {
+		t.Fatalf("logged edit %+v, want iteration %d %q → %q", edit, latest.Index, latest.Summary, wantText)
+	}
+	b2 := run.Branch(2)
+	if b2 == nil || len(b2.Iterations) <= edit.Iteration {
+		t.Fatal("branch 2 has no iteration after the edited one")
+	}
+	if next := b2.Iterations[edit.Iteration]; next.History != wantText {
+		t.Fatalf("iteration %d started from %q, want the edited summary %q", next.Index, next.History, wantText)
+	}
+
+	// Branch switching: the list opens on the current branch (2); up selects branch 1.
+	f.key("b")
+	f.waitScreen("Branches")
+	f.key("up")
+	f.key("enter")
+	f.waitFor("branch 1 is current", func() bool { return eng.Snapshot().Branch == 1 })
+	f.waitFor("branch 1 concluded", func() bool { return eng.Snapshot().Done })
+	time.Sleep(100 * time.Millisecond) // let the last batch of events reach the view
+
+	f.key("q")
+	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	if final.status.branch != 1 {
+		t.Fatalf("the view shows branch %d after switching to 1", final.status.branch)
+	}
+	for _, it := range final.trace.its {
+		if it.edited {
+			t.Fatalf("iteration %d on branch 1 shows as edited", it.index)
+		}
+	}
+	want := eng.Snapshot()
+	if len(final.trace.its) != len(want.Iterations) {
+		t.Fatalf("view holds %d iterations, branch 1 has %d", len(final.trace.its), len(want.Iterations))
+	}
+	if !strings.Contains(final.render(), "Answer: 42") {
+		t.Fatalf("the concluded branch shows no answer:\n%s", final.render())
+	}
+}
+
+// The edited summary is shown beside its original once the engine made the new branch.
+func TestFlowEditShowsOriginal(t *testing.T) {
+	f := startEngineFlow(t)
+	eng := f.eng
+	f.waitFor("a summary is finished", func() bool { return finishedWithSummary(eng.Snapshot()) >= 1 })
+	f.key("space")
+	f.waitFor("paused", eng.Paused)
+	f.waitScreen("paused") // the view has caught up with the stream
+	f.key("e")
+	f.waitScreen("Edit summary")
+	f.tm.Type("NEW ")
+	f.key("ctrl+s")
+	f.waitFor("branch 2", func() bool { return eng.Snapshot().Branch == 2 })
+	time.Sleep(100 * time.Millisecond)
+	f.tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
+	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	var edited *iteration
+	for _, it := range final.trace.its {
+		if it.edited {
+			edited = it
+		}
+	}
+	if edited == nil || edited.original == "" || !strings.HasPrefix(edited.summary.String(), "NEW ") {
+		t.Fatalf("the edited iteration does not keep its original: %+v", edited)
+	}
+	if out := final.render(); !strings.Contains(out, "original") || !strings.Contains(out, "edited") {
+		t.Fatalf("no side-by-side view:\n%s", out)
+	}
+}
