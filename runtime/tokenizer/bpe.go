@@ -34,6 +34,7 @@ func newBPE(vocab map[string]int32, merges [][2]string, ignoreMerges bool) (*bpe
 		}
 		m.byteID[b] = id
 	}
+	var buf []byte
 	for i, mg := range merges {
 		a, ok := vocab[mg[0]]
 		if !ok {
@@ -43,7 +44,8 @@ func newBPE(vocab map[string]int32, merges [][2]string, ignoreMerges bool) (*bpe
 		if !ok {
 			return nil, fmt.Errorf("model.merges[%d] (%q %q): %q is not in the vocab", i, mg[0], mg[1], mg[1])
 		}
-		c, ok := vocab[mg[0]+mg[1]]
+		buf = append(append(buf[:0], mg[0]...), mg[1]...)
+		c, ok := vocab[string(buf)]
 		if !ok {
 			return nil, fmt.Errorf("model.merges[%d] (%q %q): the merged token %q is not in the vocab", i, mg[0], mg[1], mg[0]+mg[1])
 		}

@@ -74,7 +74,7 @@ type addedTokenJSON struct {
 
 type modelJSON struct {
 	Type                    string          `json:"type"`
-	Vocab                   map[string]int  `json:"vocab"`
+	Vocab                   json.RawMessage `json:"vocab"`
 	Merges                  json.RawMessage `json:"merges"`
 	Dropout                 *float64        `json:"dropout"`
 	UnkToken                *string         `json:"unk_token"`
@@ -117,8 +117,9 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 	if m.Type != "" && m.Type != "BPE" {
 		return nil, fmt.Errorf("model type %q is not supported (only byte-level BPE)", m.Type)
 	}
-	if m.Vocab == nil {
-		return nil, errors.New(`model has no "vocab"`)
+	vocab, err := parseVocab(m.Vocab)
+	if err != nil {
+		return nil, err
 	}
 	if m.ByteFallback {
 		return nil, errors.New("model.byte_fallback is not supported (only byte-level BPE)")
@@ -135,7 +136,7 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 
 	t := &Tokenizer{}
 	maxID := -1
-	for tok, id := range m.Vocab {
+	for tok, id := range vocab {
 		if id < 0 || id > 1<<30 {
 			return nil, fmt.Errorf("vocab entry %q has id %d out of range", tok, id)
 		}
@@ -156,8 +157,8 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 	t.tokens = make([]string, maxID+1)
 	t.known = make([]bool, maxID+1)
 	t.isAdded = make([]bool, maxID+1)
-	t.vocab = make(map[string]int32, len(m.Vocab))
-	for tok, id := range m.Vocab {
+	t.vocab = make(map[string]int32, len(vocab))
+	for tok, id := range vocab {
 		if t.known[id] {
 			return nil, fmt.Errorf("vocab id %d is used by both %q and %q", id, t.tokens[id], tok)
 		}
@@ -178,7 +179,6 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 		t.isAdded[at.ID] = true
 	}
 
-	var err error
 	if t.normalize, err = parseNormalizer(f.Normalizer); err != nil {
 		return nil, fmt.Errorf("normalizer: %w", err)
 	}
@@ -204,18 +204,42 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 	return t, nil
 }
 
+func parseVocab(raw json.RawMessage) (map[string]int, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, errors.New(`model has no "vocab"`)
+	}
+	if m, ok := scanVocab(raw); ok {
+		return m, nil
+	}
+	var m map[string]int
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("model.vocab: %w", err)
+	}
+	return m, nil
+}
+
+// splitMergeString splits the "a b" spelling of a merge.
+func splitMergeString(s string) (a, b string, ok bool) {
+	a, b, ok = strings.Cut(s, " ")
+	return a, b, ok && a != "" && b != "" && !strings.Contains(b, " ")
+}
+
 // parseMerges accepts both spellings found in the wild: "a b" strings and ["a","b"] pairs.
 func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
+	if pairs, ok := scanMerges(raw); ok {
+		return pairs, nil
+	}
 	var strs []string
 	if err := json.Unmarshal(raw, &strs); err == nil {
 		out := make([][2]string, len(strs))
 		for i, s := range strs {
-			a, b, ok := strings.Cut(s, " ")
-			if !ok || a == "" || b == "" || strings.Contains(b, " ") {
+			a, b, ok := splitMergeString(s)
+			if !ok {
 				return nil, fmt.Errorf("model.merges[%d] = %q is not two tokens separated by one space", i, s)
 			}
 			out[i] = [2]string{a, b}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -368,5 +369,38 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestFastJSONAgreesWithEncodingJSON(t *testing.T) {
+	for _, raw := range []string{
+		`{"a": 1, "\u0120b": 2, "\"q\"": 3, "é\n": 40}`,
+		`{}`,
+	} {
+		fast, ok := scanVocab([]byte(raw))
+		var slow map[string]int
+		if err := json.Unmarshal([]byte(raw), &slow); err != nil || !ok {
+			t.Fatalf("%s: ok=%v err=%v", raw, ok, err)
+		}
+		if !maps.Equal(fast, slow) {
+			t.Errorf("%s: fast %v slow %v", raw, fast, slow)
+		}
+	}
+	// Shapes the scanner does not take go to encoding/json, whose error names the problem.
+	for _, raw := range []string{`{"a": 1.5}`, `{"a": -1}`, `{"a": "1"}`, `["a"]`} {
+		if _, ok := scanVocab([]byte(raw)); ok {
+			t.Errorf("scanVocab accepted %s", raw)
+		}
+		if _, err := parseVocab([]byte(raw)); err == nil && raw != `{"a": -1}` {
+			t.Errorf("parseVocab accepted %s", raw)
+		}
+	}
+	pairs, ok := scanMerges([]byte(`["a b", ["c", "d e"], "\u0120x y"]`))
+	want := [][2]string{{"a", "b"}, {"c", "d e"}, {"Ġx", "y"}}
+	if !ok || !slices.Equal(pairs, want) {
+		t.Errorf("scanMerges: %v %v", pairs, ok)
+	}
+	if _, ok := scanMerges([]byte(`["a b c"]`)); ok {
+		t.Error(`scanMerges accepted "a b c"`)
 	}
 }
