@@ -22,6 +22,9 @@ type bpe struct {
 // endless novel input while frequent words come back within a few calls.
 const cacheLimit = 1 << 16
 
+// maxCachedWord keeps rare long words (runs of spaces or of one letter) out of the cache.
+const maxCachedWord = 256
+
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
 func newBPE(vocab map[string]int32, merges [][2]string, ignoreMerges bool) (*bpe, error) {
@@ -59,6 +62,12 @@ func newBPE(vocab map[string]int32, merges [][2]string, ignoreMerges bool) (*bpe
 func (m *bpe) encodeWord(w string, out []int) []int {
 	if len(w) == 1 {
 		return append(out, int(m.byteID[w[0]]))
+	}
+	if len(w) > maxCachedWord {
+		for _, id := range m.merge(w) {
+			out = append(out, int(id))
+		}
+		return out
 	}
 	m.mu.Lock()
 	ids, ok := m.cache[w]

@@ -404,3 +404,26 @@ func TestFastJSONAgreesWithEncodingJSON(t *testing.T) {
 		t.Error(`scanMerges accepted "a b c"`)
 	}
 }
+
+func TestConcurrentEncode(t *testing.T) {
+	tok := qwen(t)
+	cases := readRefs(t, "testdata/qwen3.adversarial.jsonl.gz")
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			for i := range cases {
+				c := cases[(i*7+g*13)%len(cases)]
+				if got := tok.Encode(c.Text); !slices.Equal(got, c.IDs) {
+					errs <- c.Text
+					return
+				}
+			}
+			errs <- ""
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if s := <-errs; s != "" {
+			t.Errorf("concurrent Encode(%q) differs from the reference", s)
+		}
+	}
+}
