@@ -1,0 +1,611 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/infty-dev/infty/session/sft"
+	"github.com/infty-dev/infty/session/trajlog"
+	"github.com/infty-dev/infty/themes"
+)
+
+// InspectOptions configure the log inspector.
+type InspectOptions struct {
+	Theme    themes.Theme
+	Path     string // the log, for the title and the default export path
+	Runs     []*trajlog.Run
+	Warnings []string // lines of the log that were skipped
+}
+
+type inspectMode int
+
+const (
+	inspList inspectMode = iota
+	inspFilter
+	inspExport
+	inspDetail
+	inspBranches
+	inspHelp
+)
+
+// Inspector browses the trajectories of a log, read-only, and exports a selection as SFT data.
+type Inspector struct {
+	opts   InspectOptions
+	th     *themes.Theme
+	keys   keyMap
+	mode   inspectMode
+	back   inspectMode
+	width  int
+	height int
+
+	rows       []*trajlog.Run // after the filter
+	cursor     int
+	top        int
+	marked     map[string]bool // run ids
+	filter     textinput.Model
+	onlyEdited bool
+	onlyRight  bool
+
+	exportIn     textinput.Model
+	exportBranch int // > 0: export only this branch of the open run
+
+	open      *trajlog.Run
+	branch    *trajlog.Branch
+	branchSel int
+	trace     *trace
+	flash     string
+}
+
+type exportedMsg struct {
+	n    int
+	path string
+	err  error
+}
+
+// NewInspector makes the inspector over runs.
+func NewInspector(opts InspectOptions) *Inspector {
+	th := opts.Theme
+	if th.Name == "" {
+		th = themes.Plain()
+	}
+	in := &Inspector{opts: opts, th: &th, keys: defaultKeys(), marked: map[string]bool{}}
+	in.filter = textinput.New()
+	in.filter.Prompt = "/ "
+	in.filter.Placeholder = "words in the question or answer"
+	in.exportIn = textinput.New()
+	in.exportIn.Prompt = "export to: "
+	in.applyFilter()
+	if len(opts.Warnings) > 0 {
+		in.flash = fmt.Sprintf("%d unreadable line(s) skipped: %s", len(opts.Warnings), opts.Warnings[0])
+	}
+	return in
+}
+
+// Init does nothing: the log is read before the program starts.
+func (in *Inspector) Init() tea.Cmd { return nil }
+
+func (in *Inspector) applyFilter() {
+	q := strings.ToLower(strings.TrimSpace(in.filter.Value()))
+	in.rows = in.rows[:0]
+	for _, r := range in.opts.Runs {
+		b := r.Branch(r.Current)
+		if in.onlyEdited && !runEdited(r) {
+			continue
+		}
+		if in.onlyRight && (b == nil || b.Correct == nil || !*b.Correct) {
+			continue
+		}
+		if q != "" {
+			hay := strings.ToLower(r.Question)
+			if b != nil {
+				hay += " " + strings.ToLower(b.Answer)
+			}
+			if !strings.Contains(hay, q) {
+				continue
+			}
+		}
+		in.rows = append(in.rows, r)
+	}
+	in.cursor = min(in.cursor, max(0, len(in.rows)-1))
+}
+
+func runEdited(r *trajlog.Run) bool {
+	if len(r.Edits) > 0 {
+		return true
+	}
+	for _, b := range r.Branches {
+		if b.Edited() {
+			return true
+		}
+	}
+	return false
+}
+
+// Update handles one message.
+func (in *Inspector) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		in.width, in.height = msg.Width, msg.Height
+		if in.trace != nil {
+			in.trace.setSize(in.width, max(1, in.height-3))
+		}
+		in.filter.SetWidth(max(10, in.width-4))
+		in.exportIn.SetWidth(max(10, in.width-14))
+		return in, nil
+	case exportedMsg:
+		if msg.err != nil {
+			in.flash = "export failed: " + msg.err.Error()
+		} else {
+			in.flash = fmt.Sprintf("wrote %d SFT examples to %s", msg.n, msg.path)
+			if msg.n == 0 {
+				in.flash += " (unfinished branches are left out)"
+			}
+		}
+		return in, nil
+	case tea.MouseWheelMsg:
+		delta := 3
+		if msg.Mouse().Button == tea.MouseWheelUp {
+			delta = -3
+		}
+		if in.mode == inspDetail {
+			in.trace.scroll(delta)
+		} else if in.mode == inspList {
+			in.moveCursor(delta)
+		}
+		return in, nil
+	case tea.KeyPressMsg:
+		return in.handleKey(msg)
+	}
+	var cmd tea.Cmd
+	switch in.mode {
+	case inspFilter:
+		in.filter, cmd = in.filter.Update(msg)
+	case inspExport:
+		in.exportIn, cmd = in.exportIn.Update(msg)
+	}
+	return in, cmd
+}
+
+func (in *Inspector) moveCursor(d int) {
+	in.cursor = min(max(0, in.cursor+d), max(0, len(in.rows)-1))
+}
+
+func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := in.keys
+	if msg.String() == "ctrl+c" {
+		return in, tea.Quit
+	}
+	switch in.mode {
+	case inspFilter:
+		switch msg.String() {
+		case "enter":
+			in.mode = inspList
+			in.filter.Blur()
+		case "esc":
+			in.filter.SetValue("")
+			in.mode = inspList
+			in.filter.Blur()
+		default:
+			var cmd tea.Cmd
+			in.filter, cmd = in.filter.Update(msg)
+			in.applyFilter()
+			return in, cmd
+		}
+		in.applyFilter()
+		return in, nil
+	case inspExport:
+		switch msg.String() {
+		case "enter":
+			in.mode = in.back
+			in.exportIn.Blur()
+			return in, in.exportCmd(strings.TrimSpace(in.exportIn.Value()))
+		case "esc":
+			in.mode = in.back
+			in.exportIn.Blur()
+			return in, nil
+		}
+		var cmd tea.Cmd
+		in.exportIn, cmd = in.exportIn.Update(msg)
+		return in, cmd
+	case inspHelp:
+		if key.Matches(msg, k.Quit) {
+			return in, tea.Quit
+		}
+		in.mode = in.back
+		return in, nil
+	case inspBranches:
+		switch {
+		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Branches):
+			in.mode = inspDetail
+		case key.Matches(msg, k.Up):
+			in.branchSel = max(0, in.branchSel-1)
+		case key.Matches(msg, k.Down):
+			in.branchSel = min(len(in.open.Branches)-1, in.branchSel+1)
+		case key.Matches(msg, k.Open):
+			in.showBranch(in.open.Branches[in.branchSel])
+			in.mode = inspDetail
+		case key.Matches(msg, k.Quit):
+			return in, tea.Quit
+		}
+		return in, nil
+	case inspDetail:
+		switch {
+		case key.Matches(msg, k.Quit):
+			return in, tea.Quit
+		case key.Matches(msg, k.Cancel), msg.String() == "backspace":
+			in.mode = inspList
+			in.open, in.trace = nil, nil
+		case key.Matches(msg, k.Next):
+			in.trace.moveSelection(1)
+		case key.Matches(msg, k.Prev):
+			in.trace.moveSelection(-1)
+		case key.Matches(msg, k.Fold):
+			in.trace.toggleFold()
+		case key.Matches(msg, k.Branches):
+			in.mode = inspBranches
+		case key.Matches(msg, k.Up):
+			in.trace.scroll(-1)
+		case key.Matches(msg, k.Down):
+			in.trace.scroll(1)
+		case key.Matches(msg, k.PageUp):
+			in.trace.scroll(-max(1, in.trace.height/2))
+		case key.Matches(msg, k.PageDown):
+			in.trace.scroll(max(1, in.trace.height/2))
+		case key.Matches(msg, k.Top):
+			in.trace.scrollToTop()
+		case key.Matches(msg, k.Bottom):
+			in.trace.scrollToEnd()
+		case key.Matches(msg, k.Export):
+			in.exportBranch = in.branch.ID
+			return in, in.askExport()
+		case key.Matches(msg, k.Help):
+			in.back, in.mode = inspDetail, inspHelp
+		}
+		return in, nil
+	}
+
+	// The list.
+	switch {
+	case key.Matches(msg, k.Quit):
+		return in, tea.Quit
+	case key.Matches(msg, k.Up):
+		in.moveCursor(-1)
+	case key.Matches(msg, k.Down):
+		in.moveCursor(1)
+	case key.Matches(msg, k.PageUp):
+		in.moveCursor(-max(1, in.listHeight()-1))
+	case key.Matches(msg, k.PageDown):
+		in.moveCursor(max(1, in.listHeight()-1))
+	case key.Matches(msg, k.Top):
+		in.cursor = 0
+	case key.Matches(msg, k.Bottom):
+		in.cursor = max(0, len(in.rows)-1)
+	case key.Matches(msg, k.Filter):
+		in.mode = inspFilter
+		return in, in.filter.Focus()
+	case key.Matches(msg, k.OnlyEdited):
+		in.onlyEdited = !in.onlyEdited
+		in.applyFilter()
+	case msg.String() == "c":
+		in.onlyRight = !in.onlyRight
+		in.applyFilter()
+	case key.Matches(msg, k.Cancel):
+		in.filter.SetValue("")
+		in.onlyEdited, in.onlyRight = false, false
+		in.applyFilter()
+	case key.Matches(msg, k.Mark):
+		if r := in.current(); r != nil {
+			in.marked[r.ID] = !in.marked[r.ID]
+			if !in.marked[r.ID] {
+				delete(in.marked, r.ID)
+			}
+			in.moveCursor(1)
+		}
+	case key.Matches(msg, k.Open):
+		if r := in.current(); r != nil {
+			in.openRun(r)
+		}
+	case key.Matches(msg, k.Export):
+		in.exportBranch = 0
+		return in, in.askExport()
+	case key.Matches(msg, k.Help):
+		in.back, in.mode = inspList, inspHelp
+	}
+	return in, nil
+}
+
+func (in *Inspector) current() *trajlog.Run {
+	if in.cursor < 0 || in.cursor >= len(in.rows) {
+		return nil
+	}
+	return in.rows[in.cursor]
+}
+
+func (in *Inspector) openRun(r *trajlog.Run) {
+	in.open = r
+	b := r.Branch(r.Current)
+	if b == nil && len(r.Branches) > 0 {
+		b = r.Branches[0]
+	}
+	in.trace = newTrace(in.th)
+	in.trace.setSize(in.width, max(1, in.height-3))
+	in.mode = inspDetail
+	if b != nil {
+		in.showBranch(b)
+	}
+}
+
+func (in *Inspector) showBranch(b *trajlog.Branch) {
+	in.branch = b
+	for i, x := range in.open.Branches {
+		if x == b {
+			in.branchSel = i
+		}
+	}
+	originals := map[int]string{}
+	for _, e := range in.open.Edits {
+		if e.Part != "summary" {
+			continue
+		}
+		for _, it := range b.Iterations {
+			if it.Index == e.Iteration && it.Summary == e.New {
+				originals[it.Index] = e.Old
+			}
+		}
+	}
+	in.trace.load(b.Iterations, originals)
+	if b.Done {
+		in.trace.setAnswer(b.Answer, b.Correct)
+	}
+	in.trace.scrollToTop()
+}
+
+func (in *Inspector) askExport() tea.Cmd {
+	def := strings.TrimSuffix(in.opts.Path, filepath.Ext(in.opts.Path)) + ".sft.jsonl"
+	in.exportIn.SetValue(def)
+	in.exportIn.CursorEnd()
+	in.back = in.mode
+	in.mode = inspExport
+	return in.exportIn.Focus()
+}
+
+// selection is what an export writes: the open branch, else the marked runs, else the run
+// under the cursor.
+func (in *Inspector) selection() ([]*trajlog.Run, sft.Options) {
+	opts := sft.Options{Layout: sft.LayoutChat}
+	if in.exportBranch > 0 && in.open != nil {
+		opts.Branch = in.exportBranch
+		return []*trajlog.Run{in.open}, opts
+	}
+	var runs []*trajlog.Run
+	for _, r := range in.opts.Runs {
+		if in.marked[r.ID] {
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		if r := in.current(); r != nil {
+			runs = append(runs, r)
+		}
+	}
+	return runs, opts
+}
+
+func (in *Inspector) exportCmd(path string) tea.Cmd {
+	runs, opts := in.selection()
+	return func() tea.Msg {
+		if path == "" {
+			return exportedMsg{err: fmt.Errorf("no file name given")}
+		}
+		n, err := ExportSFT(path, runs, opts)
+		return exportedMsg{n: n, path: path, err: err}
+	}
+}
+
+// ExportSFT writes the selected trajectories to path as cold-start SFT JSON Lines.
+func ExportSFT(path string, runs []*trajlog.Run, opts sft.Options) (int, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := sft.Export(f, runs, opts)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
+}
+
+func (in *Inspector) listHeight() int { return max(1, in.height-5) }
+
+// View draws the screen.
+func (in *Inspector) View() tea.View {
+	v := tea.NewView(in.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "infty inspect"
+	return v
+}
+
+func (in *Inspector) render() string {
+	if in.width == 0 || in.height == 0 {
+		return ""
+	}
+	if in.width < MinWidth || in.height < MinHeight {
+		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", in.width, in.height, MinWidth, MinHeight)
+		return lipgloss.NewStyle().Width(in.width).Render(msg)
+	}
+	th := in.th
+	title := th.Title.Render("infty inspect") + "  " + th.Muted.Render(in.opts.Path)
+	var body, hint string
+	bodyH := in.height - 3
+	switch in.mode {
+	case inspDetail, inspBranches:
+		r := in.open
+		title = th.Title.Render("infty inspect") + "  " + th.Muted.Render("Q: ") + strings.ReplaceAll(r.Question, "\n", " ")
+		if in.mode == inspBranches {
+			body = fit(in.renderBranches(), in.width, bodyH)
+		} else {
+			body = in.trace.view()
+		}
+		hint = in.hintLine([][2]string{{"tab", "select"}, {"enter", "fold"}, {"b", "branches"}, {"x", "export branch"}, {"esc", "back"}, {"q", "quit"}})
+	case inspHelp:
+		body = fit(th.DialogTitle.Render("Keys")+"\n\n"+in.helpText(), in.width, bodyH)
+		hint = in.hintLine([][2]string{{"any key", "close"}})
+	default:
+		body = in.renderList(bodyH)
+		hint = in.hintLine([][2]string{{"enter", "open"}, {"space", "mark"}, {"x", "export"}, {"/", "filter"}, {"E", "edited"}, {"c", "correct"}, {"?", "help"}, {"q", "quit"}})
+	}
+	switch {
+	case in.mode == inspFilter:
+		hint = in.filter.View()
+	case in.mode == inspExport:
+		hint = in.exportIn.View()
+	case in.flash != "":
+		hint = th.Muted.Render(in.flash)
+	}
+	status := in.statusLine()
+	return strings.Join([]string{truncateLine(title, in.width), body, truncateLine(hint, in.width), status}, "\n")
+}
+
+func (in *Inspector) hintLine(pairs [][2]string) string {
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = in.th.HelpKey.Render(p[0]) + " " + in.th.HelpDesc.Render(p[1])
+	}
+	return strings.Join(parts, in.th.HelpSep.Render(" • "))
+}
+
+func (in *Inspector) helpText() string {
+	lines := []string{
+		"list:   ↑/↓ move · enter open · space mark · x export marked (or current) as SFT",
+		"        / filter by words · E only edited · c only correct · esc clear filters",
+		"open:   tab/shift+tab select pane · enter fold · b branches · x export this branch",
+		"        ↑/↓ pgup/pgdn g/G scroll · esc back",
+		"An edited summary is shown beside its original.",
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (in *Inspector) statusLine() string {
+	th := in.th
+	var filters []string
+	if q := in.filter.Value(); q != "" {
+		filters = append(filters, fmt.Sprintf("%q", q))
+	}
+	if in.onlyEdited {
+		filters = append(filters, "edited")
+	}
+	if in.onlyRight {
+		filters = append(filters, "correct")
+	}
+	s := fmt.Sprintf(" %d trajectories · %d shown · %d marked", len(in.opts.Runs), len(in.rows), len(in.marked))
+	if len(filters) > 0 {
+		s += " · filter " + strings.Join(filters, " ")
+	}
+	if in.mode == inspDetail && in.branch != nil {
+		s += fmt.Sprintf(" · branch %d of %d", in.branch.ID, len(in.open.Branches))
+	}
+	return th.StatusBar.Width(in.width).MaxWidth(in.width).Render(truncateLine(s, in.width))
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
+}
+
+func (in *Inspector) renderList(h int) string {
+	th := in.th
+	qw := max(10, in.width-2-2-14-8-6-7-9)
+	header := fmt.Sprintf("  %-2s%-*s %-13s %-7s %-5s %-6s %-8s", "", qw, "question", "answer", "correct", "iter", "edited", "branches")
+	lines := []string{th.Muted.Render(truncateLine(header, in.width))}
+	if len(in.rows) == 0 {
+		lines = append(lines, "  "+th.Muted.Render("no trajectories match"))
+	}
+	rows := h - 1
+	if in.cursor < in.top {
+		in.top = in.cursor
+	}
+	if in.cursor >= in.top+rows {
+		in.top = in.cursor - rows + 1
+	}
+	for i := in.top; i < len(in.rows) && i < in.top+rows; i++ {
+		r := in.rows[i]
+		b := r.Branch(r.Current)
+		ans, correct, iters := "", "-", 0
+		if b != nil {
+			ans = b.Answer
+			if !b.Done {
+				ans = "(unfinished)"
+			}
+			if b.Correct != nil {
+				correct = map[bool]string{true: "✓", false: "✗"}[*b.Correct]
+			}
+			iters = len(b.Iterations)
+		}
+		mark := "  "
+		if in.marked[r.ID] {
+			mark = "● "
+		}
+		q := strings.ReplaceAll(r.Question, "\n", " ")
+		line := fmt.Sprintf("%s%-*s %-13s %-7s %-5d %-6s %-8d", mark, qw, clip(q, qw), clip(ans, 13), correct, iters, yesNo(runEdited(r)), len(r.Branches))
+		if i == in.cursor {
+			line = th.ListSelected.Render("❯ " + line)
+		} else {
+			line = th.ListItem.Render("  " + line)
+		}
+		lines = append(lines, truncateLine(line, in.width))
+	}
+	return fit(strings.Join(lines, "\n"), in.width, h)
+}
+
+func clip(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	return truncateLine(s, w)
+}
+
+func (in *Inspector) renderBranches() string {
+	th := in.th
+	var b strings.Builder
+	b.WriteString(th.DialogTitle.Render("Branches") + "  " + th.Muted.Render("enter shows · esc closes") + "\n\n")
+	for i, br := range in.open.Branches {
+		line := fmt.Sprintf("branch %d", br.ID)
+		if br.Parent > 0 {
+			line += fmt.Sprintf("  from %d at iteration %d", br.Parent, br.Fork)
+		}
+		line += fmt.Sprintf("  · %d iterations", len(br.Iterations))
+		if br.Edited() {
+			line += " · edited"
+		}
+		if br.Done {
+			line += "  · answer " + br.Answer
+			if br.Correct != nil {
+				line += map[bool]string{true: " ✓", false: " ✗"}[*br.Correct]
+			}
+		} else {
+			line += "  · unfinished"
+		}
+		if in.branch == br {
+			line += "  (shown)"
+		}
+		if i == in.branchSel {
+			line = th.ListSelected.Render("❯ " + line)
+		} else {
+			line = th.ListItem.Render("  " + line)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
