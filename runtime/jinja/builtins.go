@@ -743,13 +743,23 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 		case "floor":
 			return math.Floor(f*p) / p, nil
 		}
-		return math.Round(f*p) / p, nil
+		return math.RoundToEven(f*p) / p, nil // Python's round() rounds half to even
 	case "tojson":
 		return ev.tojson(v, args, kwargs)
 	case "indent":
 		return indentFilter(toStr(v), args, kwargs)
-	case "attr":
-		return ev.getattr(v, toStr(arg(args, kwargs, 0, "name", "")), pos)
+	case "attr": // attributes only, never items
+		name := toStr(arg(args, kwargs, 0, "name", ""))
+		switch x := v.(type) {
+		case *Dict:
+			if m := dictMethod(ev, x, name, pos); m != nil {
+				return m, nil
+			}
+			return Undefined{Name: name}, nil
+		case *Namespace:
+			return Undefined{Name: name}, nil
+		}
+		return ev.getattr(v, name, pos)
 	case "wordcount":
 		return int64(len(strings.FieldsFunc(toStr(v), isPySpace))), nil
 	case "dictsort":

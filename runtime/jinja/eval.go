@@ -9,14 +9,14 @@ import (
 // Limits bound the work one Render may do, so that no template — however hostile — hangs or
 // exhausts memory. Zero fields take the defaults.
 type Limits struct {
-	MaxSteps  int // evaluation steps (nodes and expressions); default 50,000,000
+	MaxSteps  int // evaluation steps (nodes and expressions); default 10,000,000
 	MaxDepth  int // nested macro calls; default 100
-	MaxOutput int // bytes of rendered text, and of any one string or list built; default 64 MiB
+	MaxOutput int // bytes of rendered text and of any one string (lists: MaxOutput/16 items); default 64 MiB
 }
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxSteps <= 0 {
-		l.MaxSteps = 50_000_000
+		l.MaxSteps = 10_000_000
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = 100
@@ -279,7 +279,6 @@ func (ev *evaluator) execFor(n *forNode, sc *scope, b *strings.Builder) error {
 	if len(items) == 0 {
 		return ev.exec(n.orelse, sc, b)
 	}
-	total := int64(len(items))
 	for i, it := range items {
 		if err := ev.step(n.pos); err != nil {
 			return err
@@ -288,33 +287,7 @@ func (ev *evaluator) execFor(n *forNode, sc *scope, b *strings.Builder) error {
 		if err := bind(s, it); err != nil {
 			return err
 		}
-		loop := NewDict()
-		idx := int64(i)
-		loop.Set("index", idx+1)
-		loop.Set("index0", idx)
-		loop.Set("revindex", total-idx)
-		loop.Set("revindex0", total-idx-1)
-		loop.Set("first", i == 0)
-		loop.Set("last", i == len(items)-1)
-		loop.Set("length", total)
-		loop.Set("depth", int64(1))
-		loop.Set("depth0", int64(0))
-		if i > 0 {
-			loop.Set("previtem", items[i-1])
-		} else {
-			loop.Set("previtem", Undefined{Name: "previtem"})
-		}
-		if i+1 < len(items) {
-			loop.Set("nextitem", items[i+1])
-		} else {
-			loop.Set("nextitem", Undefined{Name: "nextitem"})
-		}
-		loop.Set("cycle", &Func{Name: "cycle", Fn: func(args []any, _ *Dict) (any, error) {
-			if len(args) == 0 {
-				return nil, ev.errAt(n.pos, "loop.cycle() needs at least one argument")
-			}
-			return args[i%len(args)], nil
-		}})
+		loop := &loopInfo{i: i, items: items, pos: n.pos, ev: ev}
 		s.vars["loop"] = loop
 		err := ev.exec(n.body, s, b)
 		if err == errBreak {
@@ -416,4 +389,52 @@ func contains(xs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// loopInfo is the `loop` variable of a for loop; its attributes are computed on access.
+type loopInfo struct {
+	i     int
+	items []any
+	pos   Pos
+	ev    *evaluator
+}
+
+func (l *loopInfo) attr(name string) any {
+	i, n := int64(l.i), int64(len(l.items))
+	switch name {
+	case "index":
+		return i + 1
+	case "index0":
+		return i
+	case "revindex":
+		return n - i
+	case "revindex0":
+		return n - i - 1
+	case "first":
+		return i == 0
+	case "last":
+		return i == n-1
+	case "length":
+		return n
+	case "depth":
+		return int64(1)
+	case "depth0":
+		return int64(0)
+	case "previtem":
+		if i > 0 {
+			return l.items[i-1]
+		}
+	case "nextitem":
+		if i+1 < n {
+			return l.items[i+1]
+		}
+	case "cycle":
+		return &Func{Name: "cycle", Fn: func(args []any, _ *Dict) (any, error) {
+			if len(args) == 0 {
+				return nil, argErr("loop.cycle() needs at least one argument")
+			}
+			return args[l.i%len(args)], nil
+		}}
+	}
+	return Undefined{Name: name}
 }

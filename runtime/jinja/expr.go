@@ -216,6 +216,8 @@ func (ev *evaluator) getattr(obj any, name string, pos Pos) (any, error) {
 		if v, ok := x.d.Get(name); ok {
 			return v, nil
 		}
+	case *loopInfo:
+		return x.attr(name), nil
 	case string:
 		if m := strMethod(ev, x, name, pos); m != nil {
 			return m, nil
@@ -238,6 +240,10 @@ func (ev *evaluator) getitem(obj, idx any, pos Pos) (any, error) {
 	case *Namespace:
 		if v, ok := x.d.Get(idx); ok {
 			return v, nil
+		}
+	case *loopInfo:
+		if s, ok := idx.(string); ok {
+			return x.attr(s), nil
 		}
 	case []any:
 		if i, ok := intArg(idx); ok {
@@ -434,7 +440,7 @@ func (ev *evaluator) binop(op string, l, r any, pos Pos) (any, error) {
 			}
 		case []any:
 			if y, ok := r.([]any); ok {
-				if len(x)+len(y) > ev.lim.MaxOutput {
+				if len(x)+len(y) > ev.lim.MaxOutput/16 {
 					return nil, ev.errAt(pos, "list too long")
 				}
 				return append(append([]any{}, x...), y...), nil
@@ -453,7 +459,7 @@ func (ev *evaluator) binop(op string, l, r any, pos Pos) (any, error) {
 				}
 				return strings.Repeat(x, int(n)), nil
 			case []any:
-				if int64(len(x))*n > int64(ev.lim.MaxOutput) {
+				if int64(len(x))*n > int64(ev.lim.MaxOutput/16) {
 					return nil, ev.errAt(pos, "repeated list is too long")
 				}
 				out := make([]any, 0, len(x)*int(n))
@@ -592,6 +598,13 @@ func (ev *evaluator) compare(op string, l, r any, pos Pos) (bool, error) {
 
 // order compares like Python's < for numbers, strings and lists.
 func (ev *evaluator) order(l, r any, op string, pos Pos) (int, error) {
+	return ev.orderDepth(l, r, op, pos, 0)
+}
+
+func (ev *evaluator) orderDepth(l, r any, op string, pos Pos, depth int) (int, error) {
+	if depth > maxValueDepth {
+		return 0, ev.errAt(pos, "values nested too deeply to compare")
+	}
 	if a, ok := number(l); ok {
 		if b, ok := number(r); ok {
 			switch {
@@ -614,7 +627,7 @@ func (ev *evaluator) order(l, r any, op string, pos Pos) (int, error) {
 				if equal(a[i], b[i]) {
 					continue
 				}
-				return ev.order(a[i], b[i], op, pos)
+				return ev.orderDepth(a[i], b[i], op, pos, depth+1)
 			}
 			return len(a) - len(b), nil
 		}

@@ -161,8 +161,6 @@ func (o *jsonOpts) encode(b *strings.Builder, v any, depth, limit int) error {
 			o.newline(b, depth)
 		}
 		b.WriteByte('}')
-	case *Namespace:
-		return o.encode(b, x.d, depth, limit)
 	default:
 		return argErr("Object of type %s is not JSON serializable", typeName(v))
 	}

@@ -76,12 +76,13 @@ func (t token) describe() string {
 // comment tag that starts a line, trim_blocks removes the first newline after one, and '+'
 // turns lstrip_blocks off for a tag.
 type lexer struct {
-	src      string
-	pos      int
-	line     int
-	lineBase int // byte offset of the current line's start
-	toks     []token
-	opts     Options
+	src     string
+	pos     int
+	lastOff int // posAt's cursor: byte offset, and its line and column
+	line    int
+	col     int
+	toks    []token
+	opts    Options
 }
 
 // Options are the jinja2 Environment settings that shape whitespace.
@@ -95,19 +96,20 @@ type Options struct {
 var HFOptions = Options{TrimBlocks: true, LstripBlocks: true}
 
 func (lx *lexer) posAt(off int) Pos {
-	// Count lines up to off; lexing is linear, so walk from the last known line start.
-	line, base := lx.line, lx.lineBase
-	if off < base {
-		line, base = 1, 0
+	// Positions are asked for in increasing order; walk on from the last one.
+	if off < lx.lastOff {
+		lx.lastOff, lx.line, lx.col = 0, 1, 1
 	}
-	for i := base; i < off && i < len(lx.src); i++ {
-		if lx.src[i] == '\n' {
-			line++
-			base = i + 1
+	for lx.lastOff < off && lx.lastOff < len(lx.src) {
+		r, n := utf8.DecodeRuneInString(lx.src[lx.lastOff:])
+		lx.lastOff += n
+		if r == '\n' {
+			lx.line, lx.col = lx.line+1, 1
+		} else {
+			lx.col++
 		}
 	}
-	lx.line, lx.lineBase = line, base
-	return Pos{Line: line, Col: utf8.RuneCountInString(lx.src[base:off]) + 1}
+	return Pos{Line: lx.line, Col: lx.col}
 }
 
 func (lx *lexer) errAt(off int, format string, args ...any) error {
@@ -129,7 +131,7 @@ func lex(src string, opts Options) ([]token, error) {
 	if !opts.KeepTrailingNewline {
 		src = strings.TrimSuffix(src, "\n")
 	}
-	lx := &lexer{src: src, line: 1, opts: opts}
+	lx := &lexer{src: src, line: 1, col: 1, opts: opts}
 	if err := lx.run(); err != nil {
 		return nil, err
 	}

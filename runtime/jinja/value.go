@@ -177,6 +177,8 @@ func typeName(v any) string {
 		return "Namespace"
 	case *Func, *macro:
 		return "function"
+	case *loopInfo:
+		return "LoopContext"
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -225,31 +227,59 @@ func toStr(v any) string {
 
 // repr is Python's repr() for the engine's values.
 func repr(v any) string {
+	var b strings.Builder
+	reprTo(&b, v, 0)
+	return b.String()
+}
+
+// Bounds on printing values: a namespace can hold itself, any number of times over.
+const (
+	maxValueDepth = 200
+	maxReprBytes  = 64 << 20
+)
+
+func reprTo(b *strings.Builder, v any, depth int) {
+	if depth > maxValueDepth || b.Len() > maxReprBytes {
+		b.WriteString("...")
+		return
+	}
 	switch x := v.(type) {
 	case string:
-		return pyStrRepr(x)
+		b.WriteString(pyStrRepr(x))
 	case []any:
-		parts := make([]string, len(x))
+		b.WriteByte('[')
 		for i, e := range x {
-			parts[i] = repr(e)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			reprTo(b, e, depth+1)
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		b.WriteByte(']')
 	case *Dict:
-		parts := make([]string, 0, x.Len())
-		for _, k := range x.keys {
-			parts = append(parts, repr(k)+": "+repr(x.m[k]))
+		b.WriteByte('{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			reprTo(b, k, depth+1)
+			b.WriteString(": ")
+			reprTo(b, x.m[k], depth+1)
 		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		b.WriteByte('}')
 	case *Namespace:
-		return "<Namespace " + repr(x.d) + ">"
+		b.WriteString("<Namespace ")
+		reprTo(b, x.d, depth+1)
+		b.WriteByte('>')
 	case *Func:
-		return "<function " + x.Name + ">"
+		b.WriteString("<function " + x.Name + ">")
 	case *macro:
-		return "<Macro '" + x.node.name + "'>"
+		b.WriteString("<Macro '" + x.node.name + "'>")
+	case *loopInfo:
+		fmt.Fprintf(b, "<LoopContext %d/%d>", x.i+1, len(x.items))
 	case Undefined:
-		return ""
+	default:
+		b.WriteString(toStr(v))
 	}
-	return toStr(v)
 }
 
 func pyStrRepr(s string) string {
@@ -331,7 +361,16 @@ func pyFloat(f float64) string {
 }
 
 // equal is Python ==.
-func equal(a, b any) bool {
+func equal(a, b any) bool { return equalDepth(a, b, 0) }
+
+// Values form no cycles except through a Namespace, which equal compares by identity; the
+// depth bound is a guard only.
+
+func equalDepth(a, b any, depth int) bool {
+	if depth > maxValueDepth {
+		return false
+	}
+	equal := func(a, b any) bool { return equalDepth(a, b, depth+1) }
 	switch x := a.(type) {
 	case nil:
 		return b == nil
