@@ -57,6 +57,9 @@ func (r *Model) Name() string { return r.name }
 // Runtime is the wrapped runtime model.
 func (r *Model) Runtime() *runtime.Model { return r.m }
 
+// ContextLength is the model's max_position_embeddings (0 when config.json does not say).
+func (r *Model) ContextLength() int { return r.m.Config.MaxPositions }
+
 // Tokenizer is the wrapped tokenizer.
 func (r *Model) Tokenizer() *tokenizer.Tokenizer { return r.tok }
 
