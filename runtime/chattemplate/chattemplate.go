@@ -86,19 +86,11 @@ func Parse(path string, data []byte, dir string) (*Template, error) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, fmt.Errorf("%s: not valid JSON: %w", path, err)
 	}
-	t := &Template{Special: map[string]string{}, path: path}
-	for key, raw := range cfg {
-		if !strings.HasSuffix(key, "_token") {
-			continue
-		}
-		s, ok, err := tokenString(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", path, key, err)
-		}
-		if ok {
-			t.Special[key] = s
-		}
+	special, err := specialTokens(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	t := &Template{Special: special, path: path}
 	t.BOS, t.EOS = t.Special["bos_token"], t.Special["eos_token"]
 
 	src, name, err := templateSource(cfg["chat_template"])
@@ -126,6 +118,43 @@ func Parse(path string, data []byte, dir string) (*Template, error) {
 	}
 	t.Source, t.tmpl, t.path = src, tmpl, label
 	return t, nil
+}
+
+// SpecialTokens reads the special-token strings (bos_token, eos_token, pad_token, ...) of
+// dir/tokenizer_config.json, given as strings or AddedToken objects; null ones are left out.
+// Unlike Load it does not need a chat template.
+func SpecialTokens(dir string) (map[string]string, error) {
+	path := filepath.Join(dir, ConfigFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: not valid JSON: %w", path, err)
+	}
+	special, err := specialTokens(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return special, nil
+}
+
+func specialTokens(cfg map[string]json.RawMessage) (map[string]string, error) {
+	special := map[string]string{}
+	for key, raw := range cfg {
+		if !strings.HasSuffix(key, "_token") {
+			continue
+		}
+		s, ok, err := tokenString(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if ok {
+			special[key] = s
+		}
+	}
+	return special, nil
 }
 
 // tokenString reads a special token given as a string, null, or an AddedToken object.

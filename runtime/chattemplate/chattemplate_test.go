@@ -277,3 +277,20 @@ func TestChatTemplateListAndJinjaFile(t *testing.T) {
 		t.Errorf("chat_template.jinja: got %q", got)
 	}
 }
+
+func TestSpecialTokens(t *testing.T) {
+	sp, err := SpecialTokens("testdata/templates/deepseek-r1-distill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp["bos_token"] != "<｜begin▁of▁sentence｜>" || sp["eos_token"] != "<｜end▁of▁sentence｜>" {
+		t.Errorf("%v", sp)
+	}
+	if _, ok := sp["unk_token"]; ok {
+		t.Errorf("null unk_token should be absent: %v", sp)
+	}
+	dir := writeConfig(t, `{"eos_token": "<e>", "add_bos_token": false}`)
+	if sp, err := SpecialTokens(dir); err != nil || sp["eos_token"] != "<e>" || len(sp) != 1 {
+		t.Errorf("%v %v", sp, err)
+	}
+}
