@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Progress reports a pull. Bytes count what is on disk for the repo's selected files, including
@@ -116,6 +114,9 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		snap.Files = append(snap.Files, m.File)
 	}
 	snap.Size = p.ev.Total
+	if err := checkDisk(rc, metas); err != nil {
+		return nil, err
+	}
 	for _, m := range metas {
 		if indexed && m.File == IndexFile {
 			continue // fetched above and counted in Done
@@ -131,6 +132,27 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		return nil, fmt.Errorf("recording %s → %s: %w", rc.ref(rev), info.Commit, err)
 	}
 	return snap, nil
+}
+
+// checkDisk refuses a pull that cannot fit on the cache's disk before any byte is written,
+// rather than failing midway.
+func checkDisk(rc repoCache, metas []fileMeta) error {
+	var need int64
+	for _, m := range metas {
+		blob := rc.blob(m.ETag)
+		if !blobOK(blob, m.Size) {
+			need += max(m.Size-fileSize(blob+".incomplete"), 0)
+		}
+	}
+	dir := filepath.Join(rc.root(), "blobs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if free, ok := freeDisk(dir); ok && need > free {
+		return fmt.Errorf("pulling %s needs %s more on disk but %s has only %s free; free some space or set HF_HUB_CACHE to another disk",
+			rc.repo, FormatBytes(need), dir, FormatBytes(free))
+	}
+	return nil
 }
 
 func (c *Client) headAll(ctx context.Context, repo, commit string, files []string) ([]fileMeta, error) {
@@ -209,40 +231,6 @@ func (c *Client) fetchFile(ctx context.Context, rc repoCache, commit string, m f
 func blobOK(blob string, size int64) bool {
 	fi, err := os.Stat(blob)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
-}
-
-// lockFile takes an exclusive flock(2) on path, the same kind of lock Python's filelock takes
-// on Unix, so infty and huggingface_hub exclude each other too. It polls so that ctx can
-// cancel the wait; onWait is called once if the lock is busy.
-func lockFile(ctx context.Context, path string, onWait func()) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	waited := false
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if !waited && onWait != nil {
-			onWait()
-		}
-		waited = true
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	// The lock file is left in place (as huggingface_hub leaves it): removing it would let a
-	// waiter lock an unlinked inode while a newcomer locks a fresh file.
-	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
 }
 
 // download writes the blob through blob.incomplete, resuming what is there, retrying failed
