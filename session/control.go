@@ -68,8 +68,11 @@ func (e *Engine) logRecord(rec trajlog.Record) error {
 	rec.Run = e.runID
 	rec.Time = e.now().UTC()
 	rec.Model = e.model.Name()
-	if e.cfg.Mode == ModeScaffold {
+	switch e.cfg.Mode {
+	case ModeScaffold:
 		rec.Summarizer = e.summarizer.Name()
+	case ModeCurate:
+		rec.Model, rec.Summarizer = "", e.summarizer.Name()
 	}
 	rec.Mode = string(e.cfg.Mode)
 	rec.Eta, rec.Phi, rec.SummaryMax = e.cfg.Eta, e.cfg.Phi, e.cfg.SummaryMax
@@ -273,6 +276,9 @@ func (e *Engine) editSummary(index int, text string) error {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.cfg.Mode == ModeCurate {
+		return e.editCuratedLocked(b, index, text)
+	}
 	old := b.its[index-1]
 	nb := e.newBranchLocked(b, index, "edit summary")
 	it := old

@@ -166,6 +166,7 @@ type Engine struct {
 	question string
 	runID    string
 	started  bool
+	opened   bool // made by Open: Continue, not Start
 	closed   bool
 	rootCtx  context.Context
 	branches map[int]*branch
@@ -180,6 +181,8 @@ type Engine struct {
 	runErr   error
 }
 
+var defaultNow = time.Now
+
 // New makes an engine for model under cfg.
 func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
 	if model == nil {
@@ -189,7 +192,7 @@ func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{model: model, cfg: cfg, now: time.Now, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), nextID: 2}
+	e := &Engine{model: model, cfg: cfg, now: defaultNow, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), nextID: 2}
 	for _, o := range opts {
 		o(e)
 	}
@@ -217,7 +220,7 @@ func (e *Engine) RunID() string { return e.runID }
 func (e *Engine) Start(ctx context.Context, question string) (<-chan Event, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.started {
+	if e.started || e.opened {
 		return nil, ErrStarted
 	}
 	if e.closed {
