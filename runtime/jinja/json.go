@@ -241,6 +241,9 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		return nil, fmt.Errorf("JSON nested too deeply")
 	}
 	t, err := dec.Token()
+	if err == io.EOF {
+		return nil, io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -256,12 +259,17 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 				}
 				out = append(out, v)
 			}
-			_, err := dec.Token()
-			return out, err
+			if _, err := dec.Token(); err != nil {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return out, nil
 		case '{':
 			d := NewDict()
 			for dec.More() {
 				kt, err := dec.Token()
+				if err == io.EOF {
+					return nil, io.ErrUnexpectedEOF
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -271,8 +279,10 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 				}
 				d.Set(kt.(string), v)
 			}
-			_, err := dec.Token()
-			return d, err
+			if _, err := dec.Token(); err != nil {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return d, nil
 		}
 		return nil, fmt.Errorf("unexpected %v", x)
 	case json.Number:
