@@ -107,3 +107,63 @@ func TestModelsCommandEmptyCache(t *testing.T) {
 		t.Errorf("%v %q", err, out)
 	}
 }
+
+// captureStdout runs f with os.Stdout redirected (generate prints its JSON there).
+func captureStdout(t *testing.T, f func() error) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		var b bytes.Buffer
+		b.ReadFrom(r)
+		done <- b.String()
+	}()
+	ferr := f()
+	os.Stdout = old
+	w.Close()
+	return <-done, ferr
+}
+
+// The command-line contract: after `infty pull ORG/NAME`, `HF_HUB_OFFLINE=1 infty generate
+// --model ORG/NAME` loads from the cache and generates what the model folder itself generates.
+func TestGenerateOfflineFromPulledRepo(t *testing.T) {
+	h := hubtest.New(t)
+	folder := filepath.Join("testdata", "models", "qwen2-tiny-bf16")
+	h.AddRepo("acme/tiny", hubtest.ModelFiles(t, folder))
+	hubEnv(t, h)
+	if _, errOut, err := runHubCLI(t, "pull", "-q", "acme/tiny"); err != nil {
+		t.Fatalf("pull: %v\n%s", err, errOut)
+	}
+	t.Setenv("HF_HUB_OFFLINE", "1")
+	before := h.Requests()
+	args := []string{"--ids", "3,17,42,99", "--max-tokens", "6"}
+	fromRepo, err := captureStdout(t, func() error {
+		_, _, err := runHubCLI(t, append([]string{"generate", "--model", "acme/tiny"}, args...)...)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("generate --model acme/tiny offline: %v", err)
+	}
+	fromFolder, err := captureStdout(t, func() error {
+		_, _, err := runHubCLI(t, append([]string{"generate", "--model", folder}, args...)...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fromRepo, `"ids":[`) || fromRepo != fromFolder {
+		t.Errorf("generate from the cache printed %q, from the folder %q", fromRepo, fromFolder)
+	}
+	if n := h.Requests() - before; n != 0 {
+		t.Errorf("%d requests while offline", n)
+	}
+	_, _, err = runHubCLI(t, "generate", "--model", "acme/absent", "--ids", "1")
+	if err == nil || !strings.Contains(err.Error(), "infty pull acme/absent") {
+		t.Errorf("generate with a model not in the cache: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/runtime/hub"
 	"github.com/infty-dev/infty/runtime/qwen"
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
@@ -56,20 +58,12 @@ func WithBackend(spec string) Option { return func(o *loadOptions) { o.backend =
 // or chat template, so Token.Text stays empty unless SetDetokenizer is called.
 func WithoutTokenizer() Option { return func(o *loadOptions) { o.skipTokenizer = true } }
 
-// ResolveModel turns what the user typed after --model into a local model folder. It is the
-// one place a hub resolver plugs in; today it accepts folders only.
+// ResolveModel turns what the user typed after --model into a local model folder: a folder,
+// a hub repo id ORG/NAME[@REV] found complete in the Hugging Face cache (no network request,
+// so it works under HF_HUB_OFFLINE=1), or a cache path. It never downloads; see hub.Resolve
+// and `infty pull`.
 func ResolveModel(ref string) (string, error) {
-	info, err := os.Stat(ref)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("model %q: no such folder", ref)
-		}
-		return "", err
-	}
-	if !info.IsDir() {
-		return "", fmt.Errorf("model %q is not a folder", ref)
-	}
-	return ref, nil
+	return hub.Resolve(context.Background(), ref, hub.ResolveOptions{})
 }
 
 // Load reads a model folder (or reference, see ResolveModel), checks every tensor against
