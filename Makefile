@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/infty
 
-.PHONY: run build test bench vet fmt
+.PHONY: run build test bench vet fmt e2e
 run: build
 	./$(BIN)
 
@@ -16,3 +16,7 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+# Drives the real binary in tmux through the workbench flow (installs tmux or skips, saying so).
+e2e: build
+	./scripts/e2e.sh $(BIN)

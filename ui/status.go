@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -55,6 +56,10 @@ func (s statusBar) render(th *themes.Theme, width int) string {
 	model := s.info.Model
 	if model == "" {
 		model = "model?"
+	}
+	if strings.ContainsAny(model, `/\`) && !strings.HasSuffix(model, "/") {
+		// A folder or a hub id: the last element names the model; the full one is in the log.
+		model = filepath.Base(model)
 	}
 	dev := strings.Trim(strings.Join([]string{s.info.Backend, s.info.Device}, "/"), "/")
 	kv := func(k, v string) string { return th.StatusKey.Render(k) + th.StatusValue.Render(v) }
