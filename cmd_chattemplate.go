@@ -24,6 +24,8 @@ func newChatTemplateCmd() *cobra.Command {
 			"renders the chat_template of DIR/tokenizer_config.json exactly as transformers' " +
 			"apply_chat_template would (other keys such as enable_thinking, tools and documents " +
 			"become template variables), and prints each object with \"rendered\" added. " +
+			"\"continue_final_message\": true ends the text after the last message's content, " +
+			"as transformers does, instead of closing that turn. " +
 			"A conversation the template rejects is printed with \"error\" instead, and the " +
 			"command exits with status 1 at the end.",
 		Args: cobra.NoArgs,
@@ -74,7 +76,7 @@ func renderChatLines(t *chattemplate.Template, in io.Reader, out io.Writer) (int
 				vars.Set(k, val)
 			}
 		}
-		rendered, err := t.RenderVars(vars)
+		rendered, err := renderLine(t, vars)
 		if err != nil {
 			failed++
 			vars.Set("error", err.Error())
@@ -93,4 +95,39 @@ func renderChatLines(t *chattemplate.Template, in io.Reader, out io.Writer) (int
 		return failed, fmt.Errorf("reading stdin: %w", err)
 	}
 	return failed, nil
+}
+
+// renderLine renders one input object; continue_final_message is apply_chat_template's
+// option, not a template variable, so it is taken out and applied to the result.
+func renderLine(t *chattemplate.Template, vars *jinja.Dict) (string, error) {
+	cont, _ := vars.Get("continue_final_message")
+	if c, _ := cont.(bool); !c {
+		return t.RenderVars(vars)
+	}
+	inner := jinja.NewDict()
+	for _, k := range vars.Keys() {
+		if k != "continue_final_message" {
+			v, _ := vars.Get(k)
+			inner.Set(k, v)
+		}
+	}
+	if agp, _ := inner.Get("add_generation_prompt"); agp == true {
+		return "", fmt.Errorf("continue_final_message and add_generation_prompt exclude each other")
+	}
+	msgs, _ := inner.Get("messages")
+	list, _ := msgs.([]any)
+	if len(list) == 0 {
+		return "", fmt.Errorf("continue_final_message needs a message to continue")
+	}
+	last, _ := list[len(list)-1].(*jinja.Dict)
+	var content string
+	if last != nil {
+		c, _ := last.Get("content")
+		content, _ = c.(string)
+	}
+	out, err := t.RenderVars(inner)
+	if err != nil {
+		return "", err
+	}
+	return chattemplate.ContinueFinal(out, content)
 }

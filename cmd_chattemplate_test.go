@@ -79,3 +79,19 @@ func TestChatTemplateCommandErrors(t *testing.T) {
 		t.Errorf("bad JSON: %v", err)
 	}
 }
+
+func TestChatTemplateCommandContinueFinalMessage(t *testing.T) {
+	tmpl, err := chattemplate.Load("testdata/models/qwen2-tiny-f32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"<history>\n* s\n</history>"}],"continue_final_message":true}` + "\n"
+	var out bytes.Buffer
+	if failed, err := renderChatLines(tmpl, strings.NewReader(in), &out); err != nil || failed != 0 {
+		t.Fatalf("failed=%d err=%v", failed, err)
+	}
+	want := `"rendered":"<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<history>\n* s\n</history>"}`
+	if !strings.HasSuffix(strings.TrimSpace(out.String()), want) {
+		t.Errorf("got %s", out.String())
+	}
+}

@@ -63,6 +63,11 @@ type RenderOptions struct {
 	AddGenerationPrompt bool
 	// EnableThinking, when set, is passed as enable_thinking (Qwen3 templates).
 	EnableThinking *bool
+	// ContinueFinalMessage ends the text right after the last message's content instead of
+	// closing that turn, so a model continues it — transformers' continue_final_message, used
+	// to pre-fill an assistant turn (the InftyThink+ <history> block). It excludes
+	// AddGenerationPrompt.
+	ContinueFinalMessage bool
 	// Vars are extra template variables (tools, documents, ...), converted with jinja.FromGo;
 	// a *jinja.Dict value keeps its key order.
 	Vars map[string]any
@@ -271,7 +276,35 @@ func (t *Template) Render(messages []Message, opts RenderOptions) (string, error
 	if opts.EnableThinking != nil {
 		vars.Set("enable_thinking", *opts.EnableThinking)
 	}
-	return t.RenderVars(vars)
+	if !opts.ContinueFinalMessage {
+		return t.RenderVars(vars)
+	}
+	if opts.AddGenerationPrompt {
+		return "", errors.New("chat template: continue_final_message and add_generation_prompt exclude each other")
+	}
+	if len(messages) == 0 {
+		return "", errors.New("chat template: continue_final_message needs a message to continue")
+	}
+	out, err := t.RenderVars(vars)
+	if err != nil {
+		return "", err
+	}
+	return ContinueFinal(out, messages[len(messages)-1].Content)
+}
+
+// ContinueFinal cuts a rendering just after the last occurrence of the final message's
+// content (or, as transformers falls back to, of that content stripped of surrounding
+// whitespace), dropping the end-of-turn text the template put after it.
+func ContinueFinal(rendered, final string) (string, error) {
+	if i := strings.LastIndex(rendered, final); i >= 0 && final != "" {
+		return rendered[:i+len(final)], nil
+	}
+	if f := strings.TrimSpace(final); f != "" {
+		if i := strings.LastIndex(rendered, f); i >= 0 {
+			return rendered[:i+len(f)], nil
+		}
+	}
+	return "", errors.New("chat template: continue_final_message: the final message's content does not appear in the rendered text")
 }
 
 // RenderVars renders with template variables given directly (messages, add_generation_prompt

@@ -294,3 +294,37 @@ func TestSpecialTokens(t *testing.T) {
 		t.Errorf("%v %v", sp, err)
 	}
 }
+
+// Pre-filling an assistant turn (InftyThink+ iteration i > 1): the text must stop right after
+// </history>, whatever the template appends to close the turn.
+func TestContinueFinalMessage(t *testing.T) {
+	prefill := "<history>\n* tried b=10\n</history>"
+	msgs := []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: prefill}}
+	for name, want := range map[string]string{
+		"chatml":              "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n" + prefill,
+		"deepseek-r1-distill": "<｜begin▁of▁sentence｜><｜User｜>q<｜Assistant｜>" + prefill,
+		// Qwen3 gives the final assistant turn an empty think block before its content.
+		"qwen3": "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n" + prefill,
+	} {
+		tmpl, err := Load("testdata/templates/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tmpl.Render(msgs, RenderOptions{ContinueFinalMessage: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s:\n got %q\nwant %q", name, got, want)
+		}
+		if _, err := tmpl.Render(msgs, RenderOptions{ContinueFinalMessage: true, AddGenerationPrompt: true}); err == nil {
+			t.Errorf("%s: both options accepted", name)
+		}
+	}
+	if got, err := ContinueFinal("<a>  x  <end>", "  x  \n"); err != nil || got != "<a>  x" {
+		t.Errorf("stripped fallback: %q %v", got, err)
+	}
+	if _, err := ContinueFinal("abc", "zzz"); err == nil {
+		t.Error("missing content accepted")
+	}
+}
