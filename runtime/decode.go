@@ -197,3 +197,16 @@ func bucket(n, lo int) int {
 	}
 	return b
 }
+
+// decodeWeightBytes is how many bytes of weights one decoded token reads: all of them except
+// the embedding table, of which it gathers a single row (unless it doubles as the LM head).
+func (m *Model) decodeWeightBytes() int64 {
+	var n int64
+	for i, s := range m.Config.Specs() {
+		if s.Name == "model.embed_tokens.weight" && !m.Config.TieEmbeddings {
+			continue
+		}
+		n += int64(m.weights[i].Shape().ByteSize())
+	}
+	return n
+}

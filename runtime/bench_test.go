@@ -1,0 +1,68 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/infty-dev/infty/runtime/membw"
+)
+
+// The benchmarks report prefill and decode tokens/s next to the decode floor set by memory
+// bandwidth (bytes of weights read per token ÷ streaming-read bandwidth, measured in the same
+// run), so the figures read as ratios rather than absolute numbers.
+//
+// INFTY_BENCH_MODEL names a large model folder (e.g. the DeepSeek-R1-Distill-Qwen-1.5B shape
+// made by shared/tools/make_big_random.py); without it only the tiny fixture is timed.
+
+var bandwidth = sync.OnceValue(func() float64 { return membw.ReadBandwidth(1<<30, 5) })
+
+func BenchmarkTiny(b *testing.B) { benchModel(b, modelsDir+"/qwen2-tiny-f32", 64, 64) }
+
+func BenchmarkBig(b *testing.B) {
+	dir := os.Getenv("INFTY_BENCH_MODEL")
+	if dir == "" {
+		b.Skip("INFTY_BENCH_MODEL is not set")
+	}
+	benchModel(b, dir, 64, 16)
+}
+
+func benchModel(b *testing.B, dir string, promptLen, decodeLen int) {
+	m, err := Load(dir, WithoutTokenizer())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	m.EOS = nil // random weights: time a fixed number of tokens
+	prompt := make([]int, promptLen)
+	for i := range prompt {
+		prompt[i] = (i*7919 + 13) % m.Config.Vocab
+	}
+	req := Request{Prompt: prompt, MaxTokens: decodeLen}
+	// Warm up: compile the prefill and decode graphs outside the timed runs.
+	if _, err := m.Generate(context.Background(), Request{Prompt: prompt, MaxTokens: 2}, func(Token) error { return nil }); err != nil {
+		b.Fatal(err)
+	}
+	var prefill, decode float64
+	var decoded int
+	b.ResetTimer()
+	for range b.N {
+		res, err := m.Generate(context.Background(), req, func(Token) error { return nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		prefill += res.PrefillSeconds
+		decode += res.DecodeSeconds
+		decoded += len(res.IDs) - 1 // the first token comes from the prefill's logits
+	}
+	b.StopTimer()
+	bytesPerToken := m.decodeWeightBytes()
+	floor := bandwidth() / float64(bytesPerToken)
+	b.ReportMetric(float64(promptLen*b.N)/prefill, "prefill_tok/s")
+	b.ReportMetric(float64(decoded)/decode, "decode_tok/s")
+	b.ReportMetric(floor, "floor_tok/s")
+	b.ReportMetric(bandwidth()/1e9, "GB/s")
+	b.ReportMetric(float64(bytesPerToken)/1e9, "weightGB/token")
+	b.ReportMetric(float64(decoded)/decode/floor, "decode/floor")
+}
