@@ -14,8 +14,12 @@ import (
 	"strings"
 )
 
-// Load reads DIR/tokenizer.json, or DIR/tokenizer.json.gz when only that exists.
+// Load reads DIR/tokenizer.json, or DIR/tokenizer.json.gz when only that exists. A path to a
+// file is read as that file.
 func Load(dir string) (*Tokenizer, error) {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
+		return LoadFile(dir)
+	}
 	path := filepath.Join(dir, "tokenizer.json")
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		gz := path + ".gz"

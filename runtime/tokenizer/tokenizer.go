@@ -8,6 +8,8 @@
 // A Tokenizer is safe for concurrent use.
 package tokenizer
 
+import "unicode/utf8"
+
 // Tokenizer is a loaded tokenizer.json.
 type Tokenizer struct {
 	vocab   map[string]int32
@@ -134,6 +136,7 @@ func (t *Tokenizer) Decode(ids []int) string {
 type Stream struct {
 	t       *Tokenizer
 	pending []byte
+	buf     []byte
 }
 
 // NewStream starts a streaming decoder.
@@ -142,9 +145,15 @@ func (t *Tokenizer) NewStream() *Stream { return &Stream{t: t} }
 // Push adds one id and returns the text it completes (possibly empty).
 func (s *Stream) Push(id int) string {
 	s.pending = s.t.appendBytes(s.pending, id)
-	out, used := appendLossy(nil, s.pending, false)
+	if utf8.Valid(s.pending) { // the usual case: whole characters only
+		out := string(s.pending)
+		s.pending = s.pending[:0]
+		return out
+	}
+	var used int
+	s.buf, used = appendLossy(s.buf[:0], s.pending, false)
 	s.pending = s.pending[:copy(s.pending, s.pending[used:])]
-	return string(out)
+	return string(s.buf)
 }
 
 // Pending reports whether bytes of an unfinished character are held back.

@@ -315,6 +315,9 @@ func TestLoadVariants(t *testing.T) {
 	if _, err := Load(dir); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Load(filepath.Join(dir, "tokenizer.json.gz")); err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{broken"), 0o644)
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "tokenizer.json")+":") {
 		t.Fatalf("broken tokenizer.json: error %v should name it", err)
