@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/infty-dev/infty/runtime"
@@ -73,12 +74,13 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	prefill := format.Prefill(index, history)
 	prompt := user + prefill
 
+	var buf textBuf // gen's storage: appends without copying the turn every token
 	gen := ""
 	generated := 0 // tokens generated in this iteration: the sampler's offset
 	reasonTok := 0 // tokens spent inside <think>
 	afterTok := 0  // tokens after </think> (summary or conclusion)
 	if resume != nil && resume.index == index {
-		gen, generated = resume.generated, resume.tokens
+		gen, generated = buf.set(resume.generated), resume.tokens
 		ids, err := e.model.Encode(gen)
 		if err != nil {
 			return it, nil, err
@@ -104,6 +106,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	}
 	p := format.Parse(gen, true)
 	publish(p)
+	scanFrom := 0 // no tag that ends the reasoning starts before this offset of gen
 	lastStats := e.now()
 	sampling := cfg.Sampling
 	sampling.Seed = it.Seed
@@ -139,16 +142,19 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 				afterTok++
 			}
 			generated++
-			gen += tok.Text
-			p = format.Parse(gen, true)
+			gen = buf.add(tok.Text)
+			p = format.ParseFrom(gen, true, scanFrom)
+			if p.Phase == format.PhaseReasoning {
+				scanFrom = max(0, len(gen)-len(format.SummaryOpen))
+			}
 			switch {
 			case p.Phase == format.PhaseReasoning && reasonTok >= cfg.Eta:
 				act = actForceBoundary
 			case p.Phase == format.PhaseSummary && index >= cfg.Phi:
-				gen = gen[:p.BoundaryAt]
+				gen = buf.set(gen[:p.BoundaryAt])
 				act = actForceConclusion
 			case p.SummaryCloseEnd >= 0:
-				gen = gen[:p.SummaryCloseEnd]
+				gen = buf.set(gen[:p.SummaryCloseEnd])
 				act = actSummaryDone
 			case (p.Phase == format.PhaseSummary || p.Phase == format.PhaseBoundary) && afterTok >= cfg.SummaryMax:
 				act = actSummaryBound
@@ -156,7 +162,10 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 				act = actConclusionBound
 			}
 			if act != actForceConclusion {
-				publish(format.Parse(gen, true))
+				if act != actNone {
+					p = format.ParseFrom(gen, true, scanFrom)
+				}
+				publish(p)
 			}
 			if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
 				lastStats = now
@@ -185,7 +194,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 			p = format.Parse(gen, true)
 			switch {
 			case p.SummaryCloseEnd >= 0:
-				gen = gen[:p.SummaryCloseEnd]
+				gen = buf.set(gen[:p.SummaryCloseEnd])
 				act = actSummaryDone
 			case p.Phase == format.PhaseReasoning && res.Reason == runtime.StopBudget:
 				act = actForceBoundary
@@ -206,21 +215,21 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		switch act {
 		case actForceBoundary:
 			if index >= cfg.Phi {
-				gen += format.ForcedConclusion
+				gen = buf.add(format.ForcedConclusion)
 				it.ForcedConclusion = true
 			} else {
-				gen += format.ForcedBoundary
+				gen = buf.add(format.ForcedBoundary)
 				it.ForcedBoundary = true
 			}
 		case actForceConclusion:
-			gen += "\n"
+			gen = buf.add("\n")
 			it.ForcedConclusion = true
 			afterTok = 0
 		case actSummaryBound:
 			if p.Phase == format.PhaseBoundary {
-				gen += format.SummaryOpen + "\n"
+				gen = buf.add(format.SummaryOpen + "\n")
 			}
-			gen += format.ForcedSummaryClose
+			gen = buf.add(format.ForcedSummaryClose)
 			it.SummaryTruncated = true
 		case actConclusionBound:
 			it.Truncated = true
@@ -252,3 +261,15 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 }
 
 func (b *branch) question(e *Engine) string { return e.question }
+
+// textBuf grows a string in place: add and set return the whole text without copying what was
+// there before (strings.Builder never rewrites bytes it has handed out).
+type textBuf struct{ b strings.Builder }
+
+func (t *textBuf) add(s string) string { t.b.WriteString(s); return t.b.String() }
+
+func (t *textBuf) set(s string) string {
+	t.b = strings.Builder{}
+	t.b.WriteString(s)
+	return t.b.String()
+}

@@ -57,9 +57,11 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 	if err != nil {
 		return it, nil, fmt.Errorf("chat template: %w", err)
 	}
+	var buf textBuf
 	gen, generated, reasonTok, concTok := "", 0, 0, 0
+	thinkAt, scanFrom := -1, 0 // where "</think>" starts once seen; no "</think>" starts before scanFrom
 	if resume != nil && resume.index == index {
-		gen, generated = resume.generated, resume.tokens
+		gen, generated = buf.set(resume.generated), resume.tokens
 		ids, err := e.model.Encode(gen)
 		if err != nil {
 			return it, nil, err
@@ -73,12 +75,18 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		st.sent[PartReasoning] = len(cleanReasoning(gen))
 	}
 	split := func() (reasoning, conclusion string, closed bool) {
-		r, c, ok := strings.Cut(gen, format.ThinkClose)
-		if !ok {
-			// Hold back a partial "</think>" so deltas only ever extend.
-			return cleanReasoning(r[:len(r)-heldBackTag(r, format.ThinkClose)]), "", false
+		if thinkAt < 0 {
+			if i := strings.Index(gen[scanFrom:], format.ThinkClose); i >= 0 {
+				thinkAt = scanFrom + i
+			} else {
+				scanFrom = max(0, len(gen)-len(format.ThinkClose))
+			}
 		}
-		return cleanReasoning(r), strings.TrimLeft(c, "\n"), true
+		if thinkAt < 0 {
+			// Hold back a partial "</think>" so deltas only ever extend.
+			return cleanReasoning(gen[:len(gen)-heldBackTag(gen, format.ThinkClose)]), "", false
+		}
+		return cleanReasoning(gen[:thinkAt]), strings.TrimLeft(gen[thinkAt+len(format.ThinkClose):], "\n"), true
 	}
 	publish := func() {
 		r, c, closed := split()
@@ -125,7 +133,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 					reasonTok++
 				}
 				generated++
-				gen += tok.Text
+				gen = buf.add(tok.Text)
 				publish()
 				if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
 					lastStats = now
@@ -166,7 +174,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 			break
 		}
 		if index >= cfg.Phi {
-			gen += scaffoldConclusion
+			gen = buf.add(scaffoldConclusion)
 			forcedConclusion = true
 			continue
 		}
@@ -225,6 +233,7 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 	}
 	sampling := cfg.Sampling
 	sampling.Seed = seed
+	var buf textBuf
 	var gen string
 	tokens, sumTok, sent := 0, 0, 0
 	thinking := false
@@ -247,7 +256,7 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 				}
 			}
 			tokens++
-			gen += tok.Text
+			gen = buf.add(tok.Text)
 			s, ok := body()
 			thinking = !ok
 			if ok {

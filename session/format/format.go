@@ -85,7 +85,12 @@ type Parsed struct {
 // Parse splits generated text. With partial set the text is still streaming: trailing bytes
 // that may begin a tag (or the newline that precedes one) are held back from the parts, so
 // that successive parses only ever extend them.
-func Parse(text string, partial bool) Parsed {
+func Parse(text string, partial bool) Parsed { return ParseFrom(text, partial, 0) }
+
+// ParseFrom is Parse for a caller that knows no "</think>" or "<summary>" starts before byte
+// offset from (a streaming caller passes where its previous parse stopped looking, minus a tag's
+// length), so parsing a growing turn costs time proportional to the new text, not the whole.
+func ParseFrom(text string, partial bool, from int) Parsed {
 	p := Parsed{BoundaryAt: -1, ThinkCloseEnd: -1, SummaryCloseEnd: -1}
 	start := 0
 	switch {
@@ -100,8 +105,15 @@ func Parse(text string, partial bool) Parsed {
 		p.Malformed = true
 	}
 	s := text[start:]
-	iThink := strings.Index(s, ThinkClose)
-	iSum := strings.Index(s, SummaryOpen)
+	skip := min(max(from-start, 0), len(s))
+	iThink := strings.Index(s[skip:], ThinkClose)
+	if iThink >= 0 {
+		iThink += skip
+	}
+	iSum := strings.Index(s[skip:], SummaryOpen)
+	if iSum >= 0 {
+		iSum += skip
+	}
 	if iThink < 0 && iSum < 0 {
 		p.Phase = PhaseReasoning
 		if partial {
