@@ -12,7 +12,12 @@ import (
 
 var (
 	commitRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// What a commit must look like to become a folder name. The hub's are 40-hex; mirrors
+	// and test servers may use others, which huggingface_hub accepts too.
+	commitNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
+	sha256Re     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// A normalized ETag becomes a blob file name.
+	etagRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._:+=-]{0,199}$`)
 	// Hub repo names: letters, digits, '-', '_', '.'; no "--" or ".." (the hub refuses them too,
 	// and "--" would make the cache folder name ambiguous).
 	repoPartRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$`)
@@ -86,7 +91,7 @@ func (r repoCache) commitFor(rev string) (commit string, ok bool, err error) {
 		return "", false, err
 	}
 	c := strings.TrimSpace(string(b))
-	if !commitRe.MatchString(c) {
+	if !commitNameRe.MatchString(c) {
 		return "", false, fmt.Errorf("%s: %q is not a commit hash", r.ref(rev), c)
 	}
 	return c, true, nil

@@ -118,8 +118,8 @@ func (c *Client) Info(ctx context.Context, repo, rev string) (RepoInfo, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
 		return RepoInfo{}, fmt.Errorf("listing %s@%s: bad JSON from %s: %v", repo, rev, u, err)
 	}
-	if !commitRe.MatchString(body.SHA) {
-		return RepoInfo{}, fmt.Errorf("listing %s@%s: %s answered no commit hash (sha %q)", repo, rev, u, body.SHA)
+	if body.SHA != "" && !commitNameRe.MatchString(body.SHA) {
+		return RepoInfo{}, fmt.Errorf("listing %s@%s: %s answered a bad commit hash %q", repo, rev, u, body.SHA)
 	}
 	info := RepoInfo{Commit: body.SHA}
 	for _, s := range body.Siblings {
@@ -162,7 +162,9 @@ func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta
 			if err != nil {
 				return fileMeta{}, fmt.Errorf("%s: bad redirect %q: %v", file, loc, err)
 			}
-			if lu.Host == "" && hops < 5 {
+			// A relative redirect is a renamed repo: ask again there. One that carries the
+			// LFS headers is the way to the content, even when it stays on this host.
+			if lu.Host == "" && hops < 5 && resp.Header.Get("X-Linked-Etag") == "" {
 				u = req.URL.ResolveReference(lu).String()
 				continue
 			}
@@ -183,14 +185,14 @@ func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta
 		switch {
 		case m.Commit == "":
 			return m, fmt.Errorf("%s: %s answered without X-Repo-Commit; is HF_ENDPOINT (%s) a Hugging Face hub?", file, u, c.cfg.Endpoint)
-		case m.ETag == "" || strings.ContainsAny(m.ETag, "/\\\x00") || m.ETag == "." || m.ETag == "..":
+		case !etagRe.MatchString(m.ETag):
 			return m, fmt.Errorf("%s: %s answered no usable ETag (%q)", file, u, m.ETag)
 		}
 		if _, err := fmt.Sscan(size, &m.Size); err != nil || m.Size < 0 {
 			return m, fmt.Errorf("%s: %s answered no usable size (X-Linked-Size/Content-Length %q)", file, u, size)
 		}
-		if m.LFS && !sha256Re.MatchString(m.ETag) {
-			return m, fmt.Errorf("%s: X-Linked-Etag %q is not a sha256", file, m.ETag)
+		if !commitNameRe.MatchString(m.Commit) {
+			return m, fmt.Errorf("%s: %s answered a bad X-Repo-Commit %q", file, u, m.Commit)
 		}
 		return m, nil
 	}

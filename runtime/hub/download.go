@@ -72,6 +72,14 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s@%s (commit %s) %v", repo, rev, info.Commit, err)
 	}
+	if info.Commit == "" {
+		// A listing without "sha": take the commit the file server names.
+		m, err := c.headFile(ctx, repo, rev, files[0])
+		if err != nil {
+			return nil, err
+		}
+		info.Commit = m.Commit
+	}
 	rc := repoCache{cacheDir: c.cfg.CacheDir, repo: repo}
 	snap := &Snapshot{Repo: repo, Revision: rev, Commit: info.Commit, Dir: rc.snapshot(info.Commit)}
 	p := &pullProgress{c: c, ev: Progress{Repo: repo}}

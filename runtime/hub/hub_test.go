@@ -579,3 +579,41 @@ func TestPullRetriesAStalledTransfer(t *testing.T) {
 		t.Errorf("requests for the stalled shard: %q", ranges)
 	}
 }
+
+// Servers that are not huggingface.co but speak its protocol: LFS content on the hub's own host
+// behind a relative redirect, a listing without "sha", commits that are not 40-hex.
+func TestPullFromHubVariants(t *testing.T) {
+	for _, v := range []string{"relative-cdn", "no-listing-sha", "short-commit"} {
+		t.Run(v, func(t *testing.T) {
+			h := hubtest.New(t)
+			r, want := shardedRepo(t, h, "acme/tiny")
+			switch v {
+			case "relative-cdn":
+				h.RelativeCDN = true
+			case "no-listing-sha":
+				h.NoListingSHA = true
+			case "short-commit":
+				r.Commit = "v1-" + r.Commit[:8]
+			}
+			cache := t.TempDir()
+			snap, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "main")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkCache(t, cache, "acme/tiny", r, want)
+			cfg := Config{CacheDir: cache, Offline: true}
+			if dir, err := Resolve(context.Background(), "acme/tiny", ResolveOptions{Config: &cfg}); err != nil || dir != snap.Dir {
+				t.Errorf("Resolve: %s %v", dir, err)
+			}
+			cdn := 0
+			for _, q := range h.Log() {
+				if q.CDN {
+					cdn++
+				}
+			}
+			if cdn != 2 {
+				t.Errorf("%d CDN requests, want 2", cdn)
+			}
+		})
+	}
+}

@@ -31,6 +31,11 @@ type Hub struct {
 	hub, cdn *httptest.Server
 	// Token is the only token the hub accepts ("Authorization: Bearer <Token>").
 	Token string
+	// RelativeCDN serves LFS content from /cdn/ on the hub's own host, redirecting there with a
+	// relative Location (set before the first request).
+	RelativeCDN bool
+	// NoListingSHA leaves "sha" out of the revision listing (set before the first request).
+	NoListingSHA bool
 
 	mu       sync.Mutex
 	repos    map[string]*Repo
@@ -235,8 +240,12 @@ func (h *Hub) access(w http.ResponseWriter, r *http.Request, id string) (*Repo, 
 }
 
 func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
-	h.record(r, false)
 	p := r.URL.Path
+	if strings.HasPrefix(p, "/cdn/") {
+		h.serveCDN(w, r)
+		return
+	}
+	h.record(r, false)
 	if rest, ok := strings.CutPrefix(p, "/api/models/"); ok {
 		parts := strings.SplitN(rest, "/", 4) // org, name, "revision", rev
 		if len(parts) != 4 || parts[2] != "revision" {
@@ -255,7 +264,11 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		for n := range repo.Files {
 			sib = append(sib, map[string]string{"rfilename": n})
 		}
-		json.NewEncoder(w).Encode(map[string]any{"id": parts[0] + "/" + parts[1], "sha": repo.Commit, "siblings": sib})
+		listing := map[string]any{"id": parts[0] + "/" + parts[1], "sha": repo.Commit, "siblings": sib}
+		if h.NoListingSHA {
+			delete(listing, "sha")
+		}
+		json.NewEncoder(w).Encode(listing)
 		return
 	}
 	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5) // org, name, "resolve", rev, file
@@ -282,7 +295,11 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Linked-Etag", `"`+sum+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(content)))
 		w.Header().Set("ETag", `"`+GitBlobSHA([]byte("pointer "+sum))+`"`)
-		w.Header().Set("Location", h.cdn.URL+"/repos/ab/cd/"+sum+"?X-Amz-Signature=x")
+		if h.RelativeCDN {
+			w.Header().Set("Location", "/cdn/"+sum)
+		} else {
+			w.Header().Set("Location", h.cdn.URL+"/repos/ab/cd/"+sum+"?X-Amz-Signature=x")
+		}
 		w.WriteHeader(http.StatusFound)
 		return
 	}
