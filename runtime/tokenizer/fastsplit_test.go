@@ -104,6 +104,38 @@ func TestWhitespaceClassFollowsUnicode(t *testing.T) {
 	}
 }
 
+// On whole encodings: transformers.js gives "a", " ", "\ufeff", "b" for the first (ids
+// 64 220 3225 65) and "a", " \u0085", "b" for the second (64 2139 227 65).
+func TestWhitespaceClassInEncodings(t *testing.T) {
+	tok := qwen(t)
+	for in, want := range map[string][]string{
+		"a \ufeffb": {"a", " \ufeff", "b"},
+		"a \u0085b": {"a", " ", "\u0085", "b"},
+	} {
+		var got []string
+		for _, id := range tok.Encode(in) {
+			b, _ := tok.TokenBytes(id)
+			got = append(got, string(b))
+		}
+		if strings.Join(got, "") != in || !slices.Equal(mergeBytes(got), want) {
+			t.Errorf("%q → %q, want %q", in, got, want)
+		}
+	}
+}
+
+// mergeBytes joins the byte pieces of a split character back together.
+func mergeBytes(ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		if n := len(out); n > 0 && !utf8.ValidString(out[n-1]) {
+			out[n-1] += p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func TestQwenDigitsSingly(t *testing.T) {
 	tok := qwen(t)
 	ids := tok.Encode("1234567890")

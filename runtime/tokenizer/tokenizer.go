@@ -1,11 +1,23 @@
 // Package tokenizer encodes and decodes text with a Hugging Face tokenizer.json byte-level BPE
-// (the Qwen2/Qwen3 family and GPT-2/GPT-4-style vocabularies): added tokens split out first,
-// then the normalizer, the pre-tokenizer and rank-ordered merges. Encodings match the
-// reference implementations id for id; see the package tests.
+// (the Qwen2/Qwen3 family and GPT-2/GPT-4-style vocabularies): added tokens split out first
+// (leftmost, longest, with their lstrip/rstrip/single_word/normalized flags), then the
+// normalizer (NFC for Qwen), the pre-tokenizer (Split with a regex, ByteLevel) and rank-ordered
+// merges. Encodings match the reference implementation id for id; see the package tests.
 //
 // Encoding adds nothing around the text (no BOS/EOS), and special-token strings inside the text
 // are encoded as their ids. Decoding skips nothing: special tokens decode to their content.
 // A Tokenizer is safe for concurrent use.
+//
+// The Qwen and GPT-4 split patterns run on a hand-written matcher proven against regexp2 (by a
+// property test and a fuzz target); other patterns run on regexp2. A pattern that does not
+// compile, or a normalizer, pre-tokenizer, decoder or model option this package does not
+// implement, is a load error, never an approximation.
+//
+// Where references disagree: the pattern's \s is the Unicode White_Space property, as in
+// regexp2 and in Oniguruma under the Rust tokenizers that trained the models. JavaScript's \s,
+// used by transformers.js, differs on U+0085 (not space there) and U+FEFF (space there), which
+// changes a few encodings such as "a \ufeffb". Character classes and NFC follow Go's Unicode
+// tables (15.0); characters assigned later may classify differently from newer references.
 package tokenizer
 
 import "unicode/utf8"
