@@ -118,6 +118,10 @@ func TestStreamMatchesDecode(t *testing.T) {
 	if n < 700 {
 		t.Fatalf("only %d reference sequences", n)
 	}
+	small := tiny(t)
+	for _, c := range readRefs(t, "testdata/tiny.adversarial.jsonl.gz") {
+		streamAll(t, small, c.IDs)
+	}
 }
 
 func TestStreamHoldsSplitCharacter(t *testing.T) {

@@ -23,6 +23,7 @@ type synth struct {
 	preTokenizer any
 	decoder      any
 	model        map[string]any // extra model fields
+	extraVocab   []string       // raw text of tokens no merge makes
 }
 
 func (s synth) json(t *testing.T) []byte {
@@ -42,6 +43,9 @@ func (s synth) json(t *testing.T) []byte {
 		} else {
 			merges = append(merges, []string{a, b})
 		}
+	}
+	for _, w := range s.extraVocab {
+		vocab[byteLevelString(w)] = len(vocab)
 	}
 	pre := s.preTokenizer
 	if pre == nil {
@@ -428,5 +432,19 @@ func TestConcurrentEncode(t *testing.T) {
 		if s := <-errs; s != "" {
 			t.Errorf("concurrent Encode(%q) differs from the reference", s)
 		}
+	}
+}
+
+func TestIgnoreMerges(t *testing.T) {
+	// "abc" is in the vocab but no merge makes it; Llama-3-style ignore_merges takes it whole.
+	base := synth{merges: [][2]string{{"a", "b"}}, extraVocab: []string{"abc"}}
+	with := base
+	with.model = map[string]any{"ignore_merges": true}
+	if got := texts(base.load(t), base.load(t).Encode("abc")); !slices.Equal(got, []string{"ab", "c"}) {
+		t.Errorf("merges: %q", got)
+	}
+	tok := with.load(t)
+	if got := texts(tok, tok.Encode("abc abd")); !slices.Equal(got, []string{"abc", " ", "ab", "d"}) {
+		t.Errorf("ignore_merges: %q", got)
 	}
 }
