@@ -109,7 +109,7 @@ func TestQwen3FixtureReference(t *testing.T) {
 // tools undefined); testdata/README.md lists this.
 func TestTemplatesAgainstReferences(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/templates/*")
-	if err != nil || len(dirs) < 7 {
+	if err != nil || len(dirs) < 8 {
 		t.Fatalf("expected the stored templates, got %v (%v)", dirs, err)
 	}
 	for _, dir := range dirs {
