@@ -43,7 +43,7 @@ func setupWorkbench(root *cobra.Command) {
 		question := strings.TrimSpace(strings.Join(args, " "))
 		ctx, cancel := signalContext(cmd)
 		defer cancel()
-		if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
+		if !stdioIsTerminal() {
 			if question == "" {
 				return errors.New("no terminal to open the workbench in: give a QUESTION to solve it headless (or use `infty solve -`)")
 			}
@@ -64,7 +64,8 @@ func setupWorkbench(root *cobra.Command) {
 	}
 }
 
-func isTerminal(f *os.File) bool { return term.IsTerminal(f.Fd()) }
+// stdioIsTerminal says whether the workbench can take the terminal (tests replace it).
+var stdioIsTerminal = func() bool { return term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd()) }
 
 // pickTheme resolves --theme; only "auto" asks the terminal for its background color.
 func pickTheme(name string) (themes.Theme, error) {
@@ -162,7 +163,11 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 			if s.Correct != nil {
 				verdict = map[bool]string{true: " ✓ correct", false: " ✗ incorrect"}[*s.Correct]
 			}
-			fmt.Fprintf(errOut, "answer: %s%s\n", s.Answer, verdict)
+			ans := s.Answer
+			if ans == "" {
+				ans = "(none found)"
+			}
+			fmt.Fprintf(errOut, "answer: %s%s\n", ans, verdict)
 		}
 		fmt.Fprintf(errOut, "run %s · branch %d of %d · log %s\n", s.RunID, s.Branch, len(s.Branches), logPath)
 	}
@@ -188,7 +193,7 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
+			if !stdioIsTerminal() {
 				for _, w := range warnings {
 					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 				}

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
@@ -263,3 +264,25 @@ var errTest = errorString("boom")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// Events that arrive together are read as one batch (one update, one view), and a branch event
+// carries the snapshot of the branch it names.
+func TestReadEventsCoalesces(t *testing.T) {
+	ch := make(chan session.Event, 200)
+	for i := 0; i < 150; i++ {
+		ch <- session.Event{Type: session.EventDelta, Iteration: 1, Part: session.PartReasoning, Text: "x "}
+	}
+	ch <- session.Event{Type: session.EventBranch, Branch: 3}
+	run := &fakeRun{snaps: map[int]session.Snapshot{3: {Branch: 3}}}
+	msg := readEvents(ch, run, 30*time.Millisecond)().(eventsMsg)
+	if len(msg.events) != 151 || msg.closed {
+		t.Fatalf("one read gathered %d events (closed %v), want all 151", len(msg.events), msg.closed)
+	}
+	if msg.snaps[150].Branch != 3 {
+		t.Fatal("the branch event came without its snapshot")
+	}
+	close(ch)
+	if msg := readEvents(ch, run, 30*time.Millisecond)().(eventsMsg); !msg.closed || len(msg.events) != 0 {
+		t.Fatal("a closed stream is not reported")
+	}
+}
