@@ -2,9 +2,12 @@ package hub
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -92,5 +95,78 @@ func TestCheckFits(t *testing.T) {
 	}
 	if got := FormatBytes(1536 << 20); got != "1.5 GiB" {
 		t.Errorf("FormatBytes = %s", got)
+	}
+}
+
+// writeSparseSafetensors writes a safetensors file whose header lists tensors of the given
+// shapes (BF16) and whose data section is a hole: full size on paper, no disk used.
+func writeSparseSafetensors(t *testing.T, path string, shapes map[string][]int64) {
+	t.Helper()
+	hdr := map[string]any{}
+	var off int64
+	names := make([]string, 0, len(shapes))
+	for n := range shapes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		size := int64(2)
+		for _, d := range shapes[n] {
+			size *= d
+		}
+		hdr[n] = map[string]any{"dtype": "BF16", "shape": shapes[n], "data_offsets": []int64{off, off + size}}
+		off += size
+	}
+	b, _ := json.Marshal(hdr)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.Write(f, binary.LittleEndian, uint64(len(b)))
+	f.Write(b)
+	if err := f.Truncate(8 + int64(len(b)) + off); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// DeepSeek-R1-Distill-Qwen-1.5B's shapes (Qwen2: hidden 1536, 28 layers, 12 heads, 2 KV heads,
+// intermediate 8960, vocab 151936, untied lm_head): 1,777,088,000 parameters, as published.
+func TestEstimateMemoryDeepSeek1p5B(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures":["Qwen2ForCausalLM"],
+		"hidden_size":1536,"intermediate_size":8960,"num_hidden_layers":28,"num_attention_heads":12,
+		"num_key_value_heads":2,"vocab_size":151936,"max_position_embeddings":131072,"torch_dtype":"bfloat16"}`), 0o644)
+	shapes := map[string][]int64{
+		"model.embed_tokens.weight": {151936, 1536}, "lm_head.weight": {151936, 1536}, "model.norm.weight": {1536},
+	}
+	for l := range 28 {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		for k, s := range map[string][]int64{
+			"self_attn.q_proj.weight": {1536, 1536}, "self_attn.q_proj.bias": {1536},
+			"self_attn.k_proj.weight": {256, 1536}, "self_attn.k_proj.bias": {256},
+			"self_attn.v_proj.weight": {256, 1536}, "self_attn.v_proj.bias": {256},
+			"self_attn.o_proj.weight": {1536, 1536},
+			"mlp.gate_proj.weight":    {8960, 1536}, "mlp.up_proj.weight": {8960, 1536}, "mlp.down_proj.weight": {1536, 8960},
+			"input_layernorm.weight": {1536}, "post_attention_layernorm.weight": {1536},
+		} {
+			shapes[p+k] = s
+		}
+	}
+	writeSparseSafetensors(t, filepath.Join(dir, "model.safetensors"), shapes)
+	e, err := EstimateMemory(dir, MemoryOptions{DType: "F32", ContextLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Params != 1_777_088_000 || e.Weights != 4*1_777_088_000 || e.KVCache != 2*28*2*128*4096*4 {
+		t.Errorf("params %d weights %d kv %d", e.Params, e.Weights, e.KVCache)
+	}
+	t.Logf("DeepSeek-R1-Distill-Qwen-1.5B on the pure-Go backend: %s", e)
+	bf, _ := EstimateMemory(dir, MemoryOptions{DType: "BF16", ContextLen: 4096})
+	t.Logf("same, weights and KV cache in BF16: %s", bf)
+	if err := CheckFitsIn(e, 4<<30, "a 4 GiB machine"); !errors.Is(err, ErrWontFit) {
+		t.Errorf("1.5B in F32 fits in 4 GiB? %v", err)
+	} else {
+		t.Logf("refusal: %v", err)
 	}
 }
