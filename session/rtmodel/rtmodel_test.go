@@ -31,6 +31,11 @@ func (r *recorder) Generate(ctx context.Context, req runtime.Request, yield func
 	return res, err
 }
 
+func loadB(b *testing.B, name string) (*rtmodel.Model, error) {
+	b.Helper()
+	return rtmodel.Load(filepath.Join("..", "..", "testdata", "models", name), name)
+}
+
 func load(t *testing.T, name string) *rtmodel.Model {
 	t.Helper()
 	m, err := rtmodel.Load(filepath.Join("..", "..", "testdata", "models", name), name)
