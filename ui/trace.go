@@ -349,6 +349,11 @@ func (t *trace) moveSelection(delta int) {
 		return
 	}
 	old := t.selected
+	if t.autoSel && delta > 0 {
+		// The first tab takes hold of the newest pane, where the eye already is, rather than
+		// jumping to the top of the trace.
+		delta = 0
+	}
 	t.selected = ((t.selected+delta)%len(t.panes) + len(t.panes)) % len(t.panes)
 	t.autoSel = false
 	t.uncache(old)
