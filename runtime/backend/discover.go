@@ -113,9 +113,9 @@ func (s searcher) discoverCUDA() Discovery {
 		}
 	}
 	for _, sp := range s.sitePackages() {
+		d.Searched = append(d.Searched, filepath.Join(sp, "jax_plugins", "xla_cuda{13,12}", "xla_cuda_plugin.so"))
 		for _, sub := range []string{"xla_cuda13", "xla_cuda12"} {
 			f := filepath.Join(sp, "jax_plugins", sub, "xla_cuda_plugin.so")
-			d.Searched = append(d.Searched, f)
 			if isFile(f) {
 				d.Plugin = f
 				d.fillLibraries()
@@ -186,11 +186,16 @@ func (s searcher) sitePackages() []string {
 			dirs = append(dirs, m...)
 		}
 	}
+	// /lib is often a link to /usr/lib: look at each real folder once.
 	var out []string
+	seen := map[string]bool{}
 	for _, d := range dedupe(dirs) {
-		if isDir(d) {
-			out = append(out, d)
+		real, err := filepath.EvalSymlinks(d)
+		if err != nil || seen[real] || !isDir(real) {
+			continue
 		}
+		seen[real] = true
+		out = append(out, d)
 	}
 	return out
 }
@@ -242,12 +247,9 @@ func (d Discovery) missingPluginError() error {
 		fmt.Fprintf(&b, "backend cuda: %s is set but is not a plugin file", d.Searched[0])
 		return fmt.Errorf("%s", b.String())
 	}
-	b.WriteString("backend cuda: no PJRT CUDA plugin found. Searched:")
-	for _, s := range d.Searched {
-		b.WriteString("\n  ")
-		b.WriteString(s)
-	}
-	b.WriteString("\nGet one with `pip install \"jax[cuda13]\"` (the jax-cuda13-pjrt wheel ships " +
+	b.WriteString("backend cuda: no PJRT CUDA plugin found. Searched: ")
+	b.WriteString(strings.Join(d.Searched, "; "))
+	b.WriteString(". Get one with `pip install \"jax[cuda13]\"` (the jax-cuda13-pjrt wheel ships " +
 		"jax_plugins/xla_cuda13/xla_cuda_plugin.so, with the nvidia-* library wheels) or go-xla's installer " +
 		"(`go run github.com/gomlx/go-xla/cmd/pjrt_installer@latest -autoinstall`, into ~/.local/lib/go-xla/nvidia), or point $" + PluginEnv + " at the .so file")
 	return fmt.Errorf("%s", b.String())
