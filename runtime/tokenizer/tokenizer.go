@@ -142,6 +142,28 @@ func (t *Tokenizer) Decode(ids []int) string {
 	return lossyString(buf)
 }
 
+// DecodeSkipSpecial is Decode without the special tokens (<|im_end|>, <think>, …); added tokens
+// not marked special (<tool_call>) are kept, as transformers' skip_special_tokens does.
+func (t *Tokenizer) DecodeSkipSpecial(ids []int) string {
+	buf := make([]byte, 0, len(ids)*4)
+	for _, id := range ids {
+		if t.IsAdded(id) && t.isSpecial(id) {
+			continue
+		}
+		buf = t.appendBytes(buf, id)
+	}
+	return lossyString(buf)
+}
+
+func (t *Tokenizer) isSpecial(id int) bool {
+	for _, a := range t.added {
+		if a.ID == id {
+			return a.Special
+		}
+	}
+	return false
+}
+
 // Stream turns a growing sequence of ids into text, emitting only complete UTF-8 so that a
 // character split across tokens never shows as garbage: the concatenation of everything Push
 // and Flush return equals Decode of all ids pushed.

@@ -288,6 +288,10 @@ func TestAPI(t *testing.T) {
 			t.Error("<tool_call> is an added token but not special")
 		}
 	}
+	ids := tok.Encode("<|im_start|>user\n<tool_call>x</tool_call><|im_end|>")
+	if got := tok.DecodeSkipSpecial(ids); got != "user\n<tool_call>x</tool_call>" {
+		t.Errorf("DecodeSkipSpecial = %q", got)
+	}
 	if got := tok.Encode(""); len(got) != 0 {
 		t.Errorf("Encode(\"\") = %v", got)
 	}
