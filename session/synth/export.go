@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"unicode/utf8"
 )
 
 // Message is one chat turn of an SFT example.
@@ -17,13 +18,15 @@ type Message struct {
 // reads, plus the flat InftyThink fields. In the assistant turn the leading <history> block is
 // the pre-filled summary and is not trained on.
 type Example struct {
-	Messages         []Message `json:"messages"`
-	Question         string    `json:"question"`
-	History          string    `json:"history"`
-	ReasoningProcess string    `json:"reasoning_process"`
-	Summary          string    `json:"summary"`
-	Conclusion       string    `json:"conclusion"`
-	Answer           string    `json:"answer"`
+	Messages          []Message `json:"messages"`
+	NoLossPrefixBytes int       `json:"no_loss_prefix_bytes"`
+	NoLossPrefixChars int       `json:"no_loss_prefix_chars"`
+	Question          string    `json:"question"`
+	History           string    `json:"history"`
+	ReasoningProcess  string    `json:"reasoning_process"`
+	Summary           string    `json:"summary"`
+	Conclusion        string    `json:"conclusion"`
+	Answer            string    `json:"answer"`
 }
 
 // Mode picks how worked solutions are written.
@@ -43,14 +46,17 @@ func Examples(problems []Problem, mode Mode, stride int) ([]Example, error) {
 		switch mode {
 		case ModeIterative:
 			for _, it := range p.Iterations(stride) {
+				prefix := it.Prefill()
 				out = append(out, Example{
-					Messages:         []Message{{"user", q}, {"assistant", it.AssistantText()}},
-					Question:         q,
-					History:          it.History,
-					ReasoningProcess: it.Reasoning,
-					Summary:          it.Summary,
-					Conclusion:       it.Conclusion,
-					Answer:           p.Answer(),
+					Messages:          []Message{{"user", q}, {"assistant", it.AssistantText()}},
+					NoLossPrefixBytes: len(prefix),
+					NoLossPrefixChars: utf8.RuneCountInString(prefix),
+					Question:          q,
+					History:           it.History,
+					ReasoningProcess:  it.Reasoning,
+					Summary:           it.Summary,
+					Conclusion:        it.Conclusion,
+					Answer:            p.Answer(),
 				})
 			}
 		case ModeVanilla:

@@ -1,11 +1,12 @@
 // Package synth generates a synthetic reasoning task whose worked solutions outgrow a small
-// model's context window while a one-line summary carries all the state needed to go on: a chain
-// of additions and subtractions modulo 10 over operands labelled A, B, C, … in the question.
+// model's context window while a one-line summary carries all the state needed to go on: a
+// second-order chain modulo 10. The question gives a, d, x and n; each of n steps does
+// d ← d+a, then x ← x+d (mod 10); the answer is the final x, one digit, checked exactly.
 //
-// A worked step reads "D: 3-9=4" — the label, the running value, the operand's sign and digit
-// looked up in the question, and the new value. Every Stride steps the reasoning ends an
-// iteration with the summary "x=4, next E", which is all the next iteration needs besides the
-// question. The final answer is one digit in \boxed{}, so it is checked exactly.
+// A worked step reads "07: d=3 x=8" (step number, new d, new x). Every Stride steps an iteration
+// ends with the summary "07 done: d=3 x=8", which is all the next iteration needs besides the
+// question, so the context stays bounded however large n is, while the plain chain of thought
+// grows by a line per step and soon passes the window.
 //
 // The same problems are written two ways: as InftyThink+ iterations (cold-start data for the
 // iterative model) and as one plain chain of thought (the vanilla baseline).
@@ -17,60 +18,42 @@ import (
 	"strings"
 )
 
-// Labels name the operands in order; a problem has at most len(Labels) of them.
-const Labels = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// MaxLength is the largest number of operands a problem can have.
-const MaxLength = len(Labels)
+// MaxLength is the largest number of steps (step numbers are written with two digits).
+const MaxLength = 99
 
 // DefaultStride is the number of steps one iteration works through before it summarizes.
 const DefaultStride = 6
 
-// Op is one operand: x ← x Sign Value (mod 10).
-type Op struct {
-	Label byte
-	Sign  byte // '+' or '-'
-	Value int  // 1..9
-}
-
-// Problem is one task instance.
+// Problem is one task instance: starting d and x, increment a, and n steps.
 type Problem struct {
-	Start int
-	Ops   []Op
+	A, D, X int // digits
+	N       int // steps, 1..MaxLength
 }
 
-// New draws a problem with the given number of operands from a seeded generator; the same
-// (seed, length) always gives the same problem.
-func New(seed uint64, length int) (Problem, error) {
-	if length < 1 || length > MaxLength {
-		return Problem{}, fmt.Errorf("synth: length %d out of range 1..%d", length, MaxLength)
+// New draws a problem with n steps from a seeded generator; the same (seed, n) always gives the
+// same problem.
+func New(seed uint64, n int) (Problem, error) {
+	if n < 1 || n > MaxLength {
+		return Problem{}, fmt.Errorf("synth: length %d out of range 1..%d", n, MaxLength)
 	}
 	r := rand.New(rand.NewPCG(seed, 0x5eed_1f7e))
-	return draw(r, length), nil
+	return draw(r, n), nil
 }
 
-func draw(r *rand.Rand, length int) Problem {
-	p := Problem{Start: r.IntN(10), Ops: make([]Op, length)}
-	for i := range p.Ops {
-		sign := byte('+')
-		if r.IntN(2) == 1 {
-			sign = '-'
-		}
-		p.Ops[i] = Op{Label: Labels[i], Sign: sign, Value: 1 + r.IntN(9)}
-	}
-	return p
+func draw(r *rand.Rand, n int) Problem {
+	return Problem{A: 1 + r.IntN(9), D: r.IntN(10), X: r.IntN(10), N: n}
 }
 
-// Set draws n problems for a seed with lengths uniform in [minLen, maxLen]. Problem i depends
-// only on (seed, i, minLen, maxLen), so a prefix of a larger set is the smaller set.
-func Set(seed uint64, n, minLen, maxLen int) ([]Problem, error) {
+// Set draws count problems for a seed with step counts uniform in [minLen, maxLen]. Problem i
+// depends only on (seed, i, minLen, maxLen), so a prefix of a larger set is the smaller set.
+func Set(seed uint64, count, minLen, maxLen int) ([]Problem, error) {
 	if minLen < 1 || maxLen > MaxLength || minLen > maxLen {
 		return nil, fmt.Errorf("synth: length range %d..%d invalid (must lie within 1..%d)", minLen, maxLen, MaxLength)
 	}
-	if n < 0 {
-		return nil, fmt.Errorf("synth: negative problem count %d", n)
+	if count < 0 {
+		return nil, fmt.Errorf("synth: negative problem count %d", count)
 	}
-	out := make([]Problem, n)
+	out := make([]Problem, count)
 	for i := range out {
 		r := rand.New(rand.NewPCG(seed, uint64(i)))
 		out[i] = draw(r, minLen+r.IntN(maxLen-minLen+1))
@@ -80,44 +63,40 @@ func Set(seed uint64, n, minLen, maxLen int) ([]Problem, error) {
 
 // Question is the user turn.
 func (p Problem) Question() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "x=%d. Apply mod 10:", p.Start)
-	for _, op := range p.Ops {
-		fmt.Fprintf(&b, " %c%c%d", op.Label, op.Sign, op.Value)
-	}
-	b.WriteString(". x=?")
-	return b.String()
+	return fmt.Sprintf("a=%d, d=%d, x=%d, n=%02d. Repeat n times: d=d+a, x=x+d (mod 10). x=?", p.A, p.D, p.X, p.N)
 }
 
-// Values returns the running value after each step.
-func (p Problem) Values() []int {
-	out := make([]int, len(p.Ops))
-	x := p.Start
-	for i, op := range p.Ops {
-		x = apply(x, op)
-		out[i] = x
+// state is (d, x) after k steps.
+type state struct{ k, d, x int }
+
+func (p Problem) states() []state {
+	out := make([]state, p.N+1)
+	s := state{0, p.D, p.X}
+	out[0] = s
+	for k := 1; k <= p.N; k++ {
+		s.k = k
+		s.d = (s.d + p.A) % 10
+		s.x = (s.x + s.d) % 10
+		out[k] = s
 	}
 	return out
 }
 
-func apply(x int, op Op) int {
-	if op.Sign == '+' {
-		return (x + op.Value) % 10
+// Values returns x after each step.
+func (p Problem) Values() []int {
+	st := p.states()
+	out := make([]int, p.N)
+	for k := 1; k <= p.N; k++ {
+		out[k-1] = st[k].x
 	}
-	return ((x-op.Value)%10 + 10) % 10
+	return out
 }
 
-// Answer is the final value as the digit string the conclusion boxes.
-func (p Problem) Answer() string {
-	v := p.Values()
-	return fmt.Sprint(v[len(v)-1])
-}
+// Answer is the final x as the digit string the conclusion boxes.
+func (p Problem) Answer() string { return fmt.Sprint(p.states()[p.N].x) }
 
-// step writes the worked line for operand i given the value before it.
-func (p Problem) step(i, before int) string {
-	op := p.Ops[i]
-	return fmt.Sprintf("%c: %d%c%d=%d", op.Label, before, op.Sign, op.Value, apply(before, op))
-}
+func (s state) line() string    { return fmt.Sprintf("%02d: d=%d x=%d", s.k, s.d, s.x) }
+func (s state) summary() string { return fmt.Sprintf("%02d done: d=%d x=%d", s.k, s.d, s.x) }
 
 // Iteration is one InftyThink+ iteration of a worked solution. History is empty in the first;
 // exactly one of Summary and Conclusion is set.
@@ -133,21 +112,20 @@ func (p Problem) Iterations(stride int) []Iteration {
 	if stride < 1 {
 		stride = DefaultStride
 	}
+	st := p.states()
 	var out []Iteration
-	x := p.Start
 	history := ""
-	for lo := 0; lo < len(p.Ops); lo += stride {
-		hi := min(lo+stride, len(p.Ops))
-		lines := make([]string, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			lines = append(lines, p.step(i, x))
-			x = apply(x, p.Ops[i])
+	for lo := 1; lo <= p.N; lo += stride {
+		hi := min(lo+stride-1, p.N)
+		lines := make([]string, 0, hi-lo+1)
+		for k := lo; k <= hi; k++ {
+			lines = append(lines, st[k].line())
 		}
 		it := Iteration{History: history, Reasoning: strings.Join(lines, "\n")}
-		if hi == len(p.Ops) {
-			it.Conclusion = Conclusion(x)
+		if hi == p.N {
+			it.Conclusion = Conclusion(st[hi].x)
 		} else {
-			it.Summary = fmt.Sprintf("x=%d, next %c", x, p.Ops[hi].Label)
+			it.Summary = st[hi].summary()
 			history = it.Summary
 		}
 		out = append(out, it)
@@ -160,13 +138,12 @@ func Conclusion(x int) string { return fmt.Sprintf("Answer: \\boxed{%d}", x) }
 
 // Vanilla writes the whole solution as one chain of thought.
 func (p Problem) Vanilla() (reasoning, conclusion string) {
-	lines := make([]string, len(p.Ops))
-	x := p.Start
-	for i := range p.Ops {
-		lines[i] = p.step(i, x)
-		x = apply(x, p.Ops[i])
+	st := p.states()
+	lines := make([]string, p.N)
+	for k := 1; k <= p.N; k++ {
+		lines[k-1] = st[k].line()
 	}
-	return strings.Join(lines, "\n"), Conclusion(x)
+	return strings.Join(lines, "\n"), Conclusion(st[p.N].x)
 }
 
 // AssistantText renders an iteration's assistant turn exactly in the InftyThink+ layout:
@@ -174,9 +151,7 @@ func (p Problem) Vanilla() (reasoning, conclusion string) {
 // either "<summary>\n…\n</summary>" or "\n{conclusion}\n".
 func (it Iteration) AssistantText() string {
 	var b strings.Builder
-	if it.History != "" {
-		b.WriteString("<history>\n" + it.History + "\n</history>")
-	}
+	b.WriteString(it.Prefill())
 	b.WriteString("<think>\n" + it.Reasoning + "\n</think>")
 	if it.Conclusion != "" {
 		b.WriteString("\n" + it.Conclusion + "\n")
@@ -184,6 +159,14 @@ func (it Iteration) AssistantText() string {
 		b.WriteString("<summary>\n" + it.Summary + "\n</summary>")
 	}
 	return b.String()
+}
+
+// Prefill is the pre-filled, untrained start of the assistant turn: the <history> block.
+func (it Iteration) Prefill() string {
+	if it.History == "" {
+		return ""
+	}
+	return "<history>\n" + it.History + "\n</history>"
 }
 
 // VanillaText renders the plain chain-of-thought assistant turn.

@@ -7,32 +7,34 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/infty-dev/infty/session/format"
 )
 
-// solve recomputes the answer from the question text alone, independently of Values.
+// solve recomputes the answer from the question text alone, independently of states.
 func solve(t *testing.T, q string) int {
 	t.Helper()
-	m := regexp.MustCompile(`^x=(\d)\. Apply mod 10:((?: [A-Za-z][+-]\d)+)\. x=\?$`).FindStringSubmatch(q)
+	m := regexp.MustCompile(`^a=(\d), d=(\d), x=(\d), n=(\d\d)\. Repeat n times: d=d\+a, x=x\+d \(mod 10\)\. x=\?$`).FindStringSubmatch(q)
 	if m == nil {
 		t.Fatalf("question does not parse: %q", q)
 	}
-	x, _ := strconv.Atoi(m[1])
-	for _, f := range strings.Fields(m[2]) {
-		v := int(f[2] - '0')
-		if f[1] == '-' {
-			v = -v
-		}
-		x = ((x+v)%10 + 10) % 10
+	a, _ := strconv.Atoi(m[1])
+	d, _ := strconv.Atoi(m[2])
+	x, _ := strconv.Atoi(m[3])
+	n, _ := strconv.Atoi(m[4])
+	for range n {
+		d = (d + a) % 10
+		x = (x + d) % 10
 	}
 	return x
 }
 
 func TestDeterministicAndAnswers(t *testing.T) {
-	a, err := Set(7, 50, 1, 40)
+	a, err := Set(7, 50, 1, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Set(7, 60, 1, 40)
+	b, _ := Set(7, 60, 1, 60)
 	for i := range a {
 		if a[i].Question() != b[i].Question() {
 			t.Fatalf("problem %d differs between runs", i)
@@ -41,7 +43,7 @@ func TestDeterministicAndAnswers(t *testing.T) {
 			t.Fatalf("problem %d: answer %s, recomputed %s", i, got, want)
 		}
 	}
-	c, _ := Set(8, 50, 1, 40)
+	c, _ := Set(8, 50, 1, 60)
 	same := 0
 	for i := range a {
 		if a[i].Question() == c[i].Question() {
@@ -66,18 +68,18 @@ func TestIterationsFollowProtocol(t *testing.T) {
 	if its[0].History != "" || its[1].History != its[0].Summary || its[2].History != its[1].Summary {
 		t.Fatal("each history must be the previous summary")
 	}
-	if want := "x=" + strconv.Itoa(vals[5]) + ", next G"; its[0].Summary != want {
-		t.Fatalf("summary %q, want %q", its[0].Summary, want)
+	if !strings.HasPrefix(its[0].Summary, "06 done: d=") || !strings.HasSuffix(its[0].Summary, " x="+strconv.Itoa(vals[5])) {
+		t.Fatalf("summary %q does not carry step 6 and x=%d", its[0].Summary, vals[5])
 	}
 	if its[2].Summary != "" || its[2].Conclusion != `Answer: \boxed{`+p.Answer()+`}` {
 		t.Fatalf("last iteration: %+v", its[2])
 	}
 	first := its[0].AssistantText()
-	if !strings.HasPrefix(first, "<think>\nA: ") || !strings.HasSuffix(first, "\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
+	if !strings.HasPrefix(first, "<think>\n01: d=") || !strings.HasSuffix(first, "\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
 		t.Fatalf("first iteration layout: %q", first)
 	}
 	mid := its[1].AssistantText()
-	if !strings.HasPrefix(mid, "<history>\n"+its[0].Summary+"\n</history><think>\nG: "+strconv.Itoa(vals[5])) {
+	if !strings.HasPrefix(mid, "<history>\n"+its[0].Summary+"\n</history><think>\n07: d=") {
 		t.Fatalf("second iteration layout: %q", mid)
 	}
 	last := its[2].AssistantText()
@@ -99,13 +101,17 @@ func TestIterationsFollowProtocol(t *testing.T) {
 }
 
 func TestStepLines(t *testing.T) {
-	p := Problem{Start: 3, Ops: []Op{{'A', '-', 9}, {'B', '+', 8}}}
+	p := Problem{A: 4, D: 3, X: 5, N: 2}
 	r, _ := p.Vanilla()
-	if r != "A: 3-9=4\nB: 4+8=2" {
+	// d: 3+4=7, x: 5+7=2; d: 7+4=1, x: 2+1=3.
+	if r != "01: d=7 x=2\n02: d=1 x=3" {
 		t.Fatalf("got %q", r)
 	}
-	if p.Question() != "x=3. Apply mod 10: A-9 B+8. x=?" {
+	if p.Question() != "a=4, d=3, x=5, n=02. Repeat n times: d=d+a, x=x+d (mod 10). x=?" {
 		t.Fatalf("got %q", p.Question())
+	}
+	if p.Answer() != "3" {
+		t.Fatalf("answer %s", p.Answer())
 	}
 }
 
@@ -136,7 +142,21 @@ func TestExportJSONL(t *testing.T) {
 	if _, err := New(1, 0); err == nil {
 		t.Fatal("length 0 accepted")
 	}
-	if _, err := Set(1, 2, 5, 99); err == nil {
-		t.Fatal("length 99 accepted")
+	if _, err := Set(1, 2, 5, 100); err == nil {
+		t.Fatal("length 100 accepted")
+	}
+}
+
+// The synthetic data is written in exactly the layout the engine parses and exports.
+func TestMatchesEngineFormat(t *testing.T) {
+	p, _ := New(5, 15)
+	for i, it := range p.Iterations(6) {
+		want := format.Assistant(i+1, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Conclusion != "")
+		if got := it.AssistantText(); got != want {
+			t.Fatalf("iteration %d:\n got %q\nwant %q", i+1, got, want)
+		}
+		if it.Prefill() != format.Prefill(i+1, it.History) {
+			t.Fatalf("iteration %d: prefill %q", i+1, it.Prefill())
+		}
 	}
 }
