@@ -215,6 +215,10 @@ func (e *Engine) commitIteration(b *branch, it Iteration) error {
 	}
 	e.emit(Event{Type: EventIterationEnd, Branch: b.id, Iteration: it.Index, Forced: it.ForcedBoundary || it.ForcedConclusion,
 		Tokens: it.Tokens + it.SummaryTokens, Seconds: it.Seconds})
+	if it.Seconds > 0 {
+		e.emit(Event{Type: EventStats, Branch: b.id, Iteration: it.Index, Tokens: it.Tokens + it.SummaryTokens, Seconds: it.Seconds,
+			TokensPerSecond: float64(it.Tokens+it.SummaryTokens) / it.Seconds})
+	}
 	return nil
 }
 

@@ -386,7 +386,7 @@ func TestEditReasoningWhilePaused(t *testing.T) {
 	if err := newEngine(t, m, cfg).EditReasoning("a"); err == nil {
 		t.Error("edit before start accepted")
 	}
-	e, _ := runWithPause(t, m, cfg, 2, func(e *session.Engine) {
+	e, evs := runWithPause(t, m, cfg, 2, func(e *session.Engine) {
 		if err := e.EditSummary(7, "nope"); err == nil {
 			t.Error("edit of a missing iteration accepted")
 		}
@@ -409,6 +409,49 @@ func TestEditReasoningWhilePaused(t *testing.T) {
 	bs := e.Branches()
 	if len(bs) != 2 || bs[1].Parent != 1 || bs[1].Fork != 2 || bs[0].Iterations != 1 || bs[0].Done {
 		t.Errorf("branches %+v", bs)
+	}
+	// A front end rebuilds the edited iteration from the edit event and the deltas after it.
+	view := ""
+	for _, ev := range evs {
+		switch {
+		case ev.Type == session.EventEdit && ev.Part == session.PartReasoning:
+			view = ev.Text
+		case ev.Type == session.EventDelta && ev.Branch == 2 && ev.Iteration == 2 && ev.Part == session.PartReasoning:
+			view += ev.Text
+		}
+	}
+	if view != it.Reasoning {
+		t.Errorf("view rebuilt from events %q, iteration holds %q", view, it.Reasoning)
+	}
+}
+
+func TestScaffoldEditReasoning(t *testing.T) {
+	reasoner := sessiontest.New("reasoner", func(st sessiontest.State) (string, bool) {
+		asst := st.Assistant()
+		if strings.Contains(asst, "</think>") {
+			if strings.HasSuffix(asst, "}") {
+				return "", true
+			}
+			return "\\boxed{12}", false
+		}
+		if strings.Count(asst, "w") >= 30 {
+			return "</think>", false
+		}
+		return "w ", false
+	})
+	reasoner.Delay = 200 * time.Microsecond
+	e, _ := runWithPause(t, reasoner, session.Config{Mode: session.ModeScaffold, Eta: 100, Phi: 2}, 1, func(e *session.Engine) {
+		if err := e.EditReasoning("Let me think again. "); err != nil {
+			t.Fatal(err)
+		}
+	})
+	snap := e.Snapshot()
+	if !snap.Done || snap.Branch != 2 || len(snap.Iterations) != 1 {
+		t.Fatalf("%+v", snap)
+	}
+	it := snap.Iterations[0]
+	if !strings.HasPrefix(it.Reasoning, "Let me think again. w ") || !it.Edited || !it.Final || snap.Answer != "12" {
+		t.Errorf("%+v", it)
 	}
 }
 
