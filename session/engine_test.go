@@ -330,8 +330,16 @@ func runWithPause(t *testing.T, m *sessiontest.Model, cfg session.Config, at int
 		if !paused && ev.Type == session.EventDelta && ev.Iteration == at && ev.Part == session.PartReasoning {
 			paused = true
 			e.Pause()
-			time.Sleep(30 * time.Millisecond)
+			// A token already past the pause gate may still land; wait for the view to settle.
 			before := e.Snapshot()
+			for i := 0; i < 100; i++ {
+				time.Sleep(10 * time.Millisecond)
+				now := e.Snapshot()
+				if reflect.DeepEqual(now.Partial, before.Partial) {
+					break
+				}
+				before = now
+			}
 			time.Sleep(60 * time.Millisecond)
 			after := e.Snapshot()
 			if before.Partial == nil || after.Partial == nil || before.Partial.Reasoning != after.Partial.Reasoning || !after.Paused {
