@@ -19,13 +19,14 @@ func init() {
 
 // modelFlags are the flags every model-level command shares.
 type modelFlags struct {
-	model, ids, backend string
+	model, ids, backend, weightDType string
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.model, "model", "", "model folder (Hugging Face layout)")
 	cmd.Flags().StringVar(&f.ids, "ids", "", "comma-separated prompt token ids, e.g. 3,17,42")
 	cmd.Flags().StringVar(&f.backend, "backend", "", "compute backend (default: $INFTY_BACKEND, else the pure-Go \"go\")")
+	cmd.Flags().StringVar(&f.weightDType, "weight-dtype", "", "how weight matrices are kept: f32 (exact) or bf16 (half the memory, faster decode; default: $INFTY_WEIGHT_DTYPE, else f32)")
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("ids")
 }
@@ -41,7 +42,7 @@ func (f *modelFlags) load() (m *runtime.Model, ids []int, err error) {
 			m, err = nil, fmt.Errorf("loading %s: %v", f.model, r)
 		}
 	}()
-	m, err = runtime.Load(f.model, runtime.WithBackend(f.backend), runtime.WithoutTokenizer())
+	m, err = runtime.Load(f.model, runtime.WithBackend(f.backend), runtime.WithWeightDType(f.weightDType), runtime.WithoutTokenizer())
 	return m, ids, err
 }
 

@@ -174,3 +174,44 @@ func checkRow(t *testing.T, pos int, got, want []float32) {
 		t.Errorf("position %d: cache vs full forward relative error %.3g", pos, e)
 	}
 }
+
+// TestBF16Weights checks the half-precision weight path: every row close to the reference
+// (activations are rounded to bfloat16 before each product, so not to 1e-4), the cache path
+// equal to the full forward pass of the same weights, and the weights really kept in BF16.
+func TestBF16Weights(t *testing.T) {
+	for _, name := range []string{"qwen2-tiny", "qwen3-tiny"} {
+		ref := readReference(t, name)
+		m, err := Load(filepath.Join(modelsDir, name+"-bf16"), WithoutTokenizer(), WithWeightDType("bf16"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if dt := m.Weights()[1+2].DType().String(); dt != "BFloat16" { // a q_proj
+			t.Errorf("%s: q_proj kept as %s", name, dt)
+		}
+		logits, err := m.Logits(ref.PromptIDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for i, want := range ref.ByDType["bf16"].PromptLogits {
+			worst = max(worst, relErr(logits[i], want))
+		}
+		t.Logf("%s: worst relative error with bf16 activations %.3g", name, worst)
+		if worst > 5e-2 {
+			t.Errorf("%s: relative error %.3g > 5e-2", name, worst)
+		}
+		m.mu.Lock()
+		dec := m.newDecoder()
+		got, err := dec.feed(ref.PromptIDs)
+		dec.free()
+		m.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRow(t, len(ref.PromptIDs)-1, got, logits[len(logits)-1])
+	}
+	if _, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithWeightDType("int4")); err == nil {
+		t.Error("unknown weight dtype accepted")
+	}
+}

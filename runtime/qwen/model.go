@@ -58,7 +58,7 @@ type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 // decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
 // residual SiLU-gated MLP. Returns the hidden states [batch, seq, hidden] before the final norm.
 func decoder(cfg *Config, w *Weights, ids, positions *Node, kv keySource) *Node {
-	x := Gather(w.Embed, InsertAxes(ids, -1)) // [batch, seq, hidden]
+	x := matchDType(Gather(w.Embed, InsertAxes(ids, -1)), dtypes.Float32) // [batch, seq, hidden]
 	cos, sin := rope(cfg, positions)
 	for l := range w.Layers {
 		lw := &w.Layers[l]
@@ -102,12 +102,74 @@ func lmHead(cfg *Config, w *Weights, x *Node) *Node {
 
 // linear is x·Wᵀ (+ bias) with W kept in its Hugging Face [out, in] layout: contracting on
 // W's axis 1 lets the backend use the weights as stored, with no transposed copy.
+//
+// Weights stored in half precision (see the runtime's weight dtype option) are multiplied
+// with x rounded to the same dtype, accumulating and returning Float32: half the bytes read
+// per token, the way llama.cpp treats F16 weights.
 func linear(x, weight, bias *Node) *Node {
-	y := DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{1}, nil)
+	rows := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]
+	var y *Node
+	if p := matvecSplit(rows, weight.Shape().Dimensions[0], weight.Shape().Dimensions[1]); p > 1 {
+		y = splitMatvec(x, weight, p)
+	} else {
+		y = dotF32(x, weight).General([]int{x.Rank() - 1}, nil, []int{1}, nil)
+	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
 	}
 	return y
+}
+
+// smallMatmulSize is the size (rows·out·in) below which the pure-Go backend multiplies
+// without packing the operands, and splits the work across cores by batch only.
+const smallMatmulSize = 4 << 20
+
+// matvecSplit chooses how many row blocks of an [out, in] weight to multiply as separate
+// batch entries when decoding (few rows of x). The pure-Go backend either packs the whole
+// weight before a large product (a full extra copy of it, every token) or, for a small
+// product, runs one batch entry per core: blocks small enough for that path and at least two
+// of them let a token's matrix-vector product stream the weight once, on every core.
+// Returns 1 (no split) for prefill-sized x.
+func matvecSplit(rows, out, in int) int {
+	if rows > 4 {
+		return 1
+	}
+	for p := 2; p <= out; p++ {
+		if out%p == 0 && rows*(out/p)*in < smallMatmulSize {
+			return p
+		}
+	}
+	return 1
+}
+
+// splitMatvec multiplies x [..., in] by weight [out, in] as p batched blocks [p, out/p, in]
+// (a free reshape of the stored weight) and reassembles [..., out].
+func splitMatvec(x, weight *Node, p int) *Node {
+	dims := x.Shape().Dimensions
+	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
+	out := weight.Shape().Dimensions[0]
+	xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
+	blocks := Reshape(weight, p, out/p, in)
+	y := dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
+	y = Reshape(TransposeAllDims(y, 1, 0, 2), rows, out)
+	return Reshape(y, append(dims[:len(dims)-1:len(dims)-1], out)...)
+}
+
+// dotF32 starts a product of x with a weight, rounding x to the weight's dtype when that is
+// half precision, and accumulating and returning Float32 in every case.
+func dotF32(x, weight *Node) *DotBuilder {
+	if weight.DType() == dtypes.Float32 {
+		return Dot(x, weight)
+	}
+	return Dot(matchDType(x, weight.DType()), weight).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
+}
+
+// matchDType converts x to dtype when it differs.
+func matchDType(x *Node, dtype dtypes.DType) *Node {
+	if x.DType() == dtype {
+		return x
+	}
+	return ConvertDType(x, dtype)
 }
 
 // rmsNorm is x·rsqrt(mean(x²)+eps)·weight over the last axis.
