@@ -146,8 +146,16 @@ func TestPauseResumeThroughRuntime(t *testing.T) {
 		if !paused && ev.Type == session.EventDelta {
 			paused = true
 			e.Pause()
-			time.Sleep(20 * time.Millisecond)
+			// A token already past the pause gate may still land; wait for the view to settle.
 			a := e.Snapshot().Partial
+			for i := 0; i < 100; i++ {
+				time.Sleep(10 * time.Millisecond)
+				now := e.Snapshot().Partial
+				if reflect.DeepEqual(now, a) {
+					break
+				}
+				a = now
+			}
 			time.Sleep(50 * time.Millisecond)
 			b := e.Snapshot().Partial
 			if !reflect.DeepEqual(a, b) {
