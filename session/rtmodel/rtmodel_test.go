@@ -100,6 +100,12 @@ func TestNativeThroughRuntime(t *testing.T) {
 				if !seen[saw] {
 					t.Errorf("iteration %d: the model never saw %q", it.Index, saw)
 				}
+				// The chat template renders the turn as one conversation: what the model saw,
+				// then the end of the assistant's turn.
+				full, err := m.RenderChat([]session.Message{{Role: "user", Content: "What is 2+2?"}, {Role: "assistant", Content: it.Raw}}, false)
+				if err != nil || full != user+it.Raw+"<|im_end|>\n" {
+					t.Errorf("iteration %d: rendered %q, %v", it.Index, full, err)
+				}
 				if !it.Malformed {
 					if want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final); want != it.Raw {
 						t.Errorf("iteration %d well-formed but canonical %q != raw %q", it.Index, want, it.Raw)
