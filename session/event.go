@@ -2,6 +2,23 @@
 // boundaries, runs the summarizer, extracts and verifies answers, handles pause / edit / resume /
 // branches, logs trajectories and exports cold-start SFT data. It knows no terminal: front ends
 // consume the Event stream.
+//
+// Decisions the protocol leaves open (DESIGN.md §1), as this engine takes them:
+//
+//   - η counts the tokens generated inside <think> ("<think>\n" included). When it runs out the
+//     engine appends "\n</think><summary>\n" and lets the model write the summary, bounded by
+//     Config.SummaryMax; a summary that reaches its bound is closed with "\n</summary>".
+//   - Asking for a conclusion at iteration φ: if the model closes </think> and opens <summary>,
+//     the engine cuts the turn back to "</think>", appends "\n" and lets it write the conclusion
+//     (bounded by Config.ConclusionMax); if η runs out at φ it appends "\n</think>\n" instead of
+//     the summary boundary. Either way iteration φ ends with a conclusion (ForcedConclusion).
+//   - EOS inside <think> is treated like η running out (the iteration is marked Malformed); EOS
+//     after </think> ends the run with whatever conclusion was written.
+//   - Every insertion re-prefills the turn with Request.Offset = tokens generated so far, so the
+//     sampler's random stream continues; iteration i samples with IterationSeed(seed, i), so any
+//     iteration can be regenerated alone (Open continues an interrupted run exactly).
+//   - Pause blocks the token callback before the token is shown (the generation, with its KV
+//     cache, waits); Resume continues it exactly. Edits fork a new branch; the old one is kept.
 package session
 
 import "time"
