@@ -192,6 +192,33 @@ func dictMethod(ev *evaluator, d *Dict, name string, pos Pos) *Func {
 	return nil
 }
 
+func listMethod(ev *evaluator, l []any, name string) *Func {
+	switch name {
+	case "count":
+		return method(name, func(args []any, kwargs *Dict) (any, error) {
+			x := arg(args, kwargs, 0, "value", nil)
+			n := int64(0)
+			for _, e := range l {
+				if equal(e, x) {
+					n++
+				}
+			}
+			return n, nil
+		})
+	case "index":
+		return method(name, func(args []any, kwargs *Dict) (any, error) {
+			x := arg(args, kwargs, 0, "value", nil)
+			for i, e := range l {
+				if equal(e, x) {
+					return int64(i), nil
+				}
+			}
+			return nil, argErr("%s is not in list", repr(x))
+		})
+	}
+	return nil
+}
+
 func dictItems(d *Dict) []any {
 	out := make([]any, len(d.keys))
 	for i, k := range d.keys {
@@ -484,10 +511,18 @@ func (ev *evaluator) applyFilter(f *filterExpr, v any, sc *scope) (any, error) {
 
 func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Pos) (any, error) {
 	if u, ok := v.(Undefined); ok {
+		// jinja2's Undefined prints as "" and iterates as empty; only filters that need a
+		// real value fail on it.
 		switch name {
-		case "default", "d", "length", "count", "list", "items", "string", "tojson", "join", "safe", "trim", "escape", "e", "upper", "lower", "first", "last":
-		default:
+		case "default", "d", "length", "count":
+		case "items":
+			return []any{}, nil
+		case "tojson", "abs", "round", "dictsort", "attr", "int", "float":
 			return nil, ev.undefinedErr(u, pos)
+		case "upper", "lower", "trim", "capitalize", "title", "replace", "string", "e", "escape", "safe", "indent", "wordcount":
+			v = ""
+		default:
+			v = []any{}
 		}
 	}
 	switch name {
@@ -624,21 +659,30 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 			return c < 0
 		})
 		return out, sortErr
-	case "unique":
+	case "unique": // first of each, comparing strings case-insensitively by default
 		items, err := ev.iterate(v, pos)
 		if err != nil {
 			return nil, err
 		}
-		var out []any
+		caseSensitive := truthy(arg(args, kwargs, 0, "case_sensitive", false))
+		attr := arg(args, kwargs, 1, "attribute", nil)
+		seen := NewDict()
+		out := []any{}
 		for _, it := range items {
-			dup := false
-			for _, o := range out {
-				if equal(o, it) {
-					dup = true
-					break
+			k := it
+			if attr != nil {
+				if k, err = ev.getitem(it, attr, pos); err != nil {
+					return nil, err
 				}
 			}
-			if !dup {
+			if s, ok := k.(string); ok && !caseSensitive {
+				k = strings.ToLower(s)
+			}
+			if !hashable(k) {
+				return nil, argErr("unhashable type: '%s'", typeName(k))
+			}
+			if _, dup := seen.Get(k); !dup {
+				seen.Set(k, true)
 				out = append(out, it)
 			}
 		}
@@ -664,17 +708,23 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 			}
 			return acc, nil
 		}
+		caseSensitive := truthy(arg(args, kwargs, 0, "case_sensitive", false))
 		attr = arg(args, kwargs, 1, "attribute", nil)
 		if len(items) == 0 {
 			return Undefined{Name: name}, nil
 		}
+		key := func(x any) any {
+			if attr != nil {
+				x, _ = ev.getitem(x, attr, pos)
+			}
+			if s, ok := x.(string); ok && !caseSensitive {
+				return strings.ToLower(s)
+			}
+			return x
+		}
 		best := items[0]
 		for _, it := range items[1:] {
-			a, b := it, best
-			if attr != nil {
-				a, _ = ev.getitem(a, attr, pos)
-				b, _ = ev.getitem(b, attr, pos)
-			}
+			a, b := key(it), key(best)
 			c, err := ev.order(a, b, "<", pos)
 			if err != nil {
 				return nil, err
@@ -685,6 +735,9 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 		}
 		return best, nil
 	case "abs":
+		if b, ok := v.(bool); ok {
+			v, _ = intArg(b)
+		}
 		switch x := v.(type) {
 		case int64:
 			if x < 0 {
@@ -730,6 +783,9 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 		}
 		return def, nil
 	case "round":
+		if n, ok := intArg(v); ok {
+			return n, nil // Python's round() of an int is that int
+		}
 		f, ok := number(v)
 		if !ok {
 			return nil, argErr("round needs a number")
@@ -794,6 +850,9 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 		})
 		return items, sortErr
 	case "map":
+		if !truthy(v) { // jinja2 maps over nothing when the value is false, iterable or not
+			return []any{}, nil
+		}
 		items, err := ev.iterate(v, pos)
 		if err != nil {
 			return nil, err
@@ -824,6 +883,9 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 		}
 		return out, nil
 	case "select", "reject", "selectattr", "rejectattr":
+		if !truthy(v) {
+			return []any{}, nil
+		}
 		items, err := ev.iterate(v, pos)
 		if err != nil {
 			return nil, err
@@ -968,29 +1030,34 @@ func (ev *evaluator) runTest(name string, v any, args []any, pos Pos) (bool, err
 			return true, nil
 		}
 		return false, nil
-	case "odd", "even":
-		n, ok := v.(int64)
+	case "odd", "even": // value % 2 == 1 (or == 0), as jinja2 computes it
+		f, ok := number(v)
 		if !ok {
-			return false, ev.errAt(pos, "test '%s' needs an integer, not '%s'", name, typeName(v))
+			return false, ev.errAt(pos, "test '%s' needs a number, not '%s'", name, typeName(v))
 		}
-		return (n%2 != 0) == (name == "odd"), nil
+		m := math.Mod(f, 2)
+		if m < 0 {
+			m += 2
+		}
+		if name == "odd" {
+			return m == 1, nil
+		}
+		return m == 0, nil
 	case "divisibleby":
 		a, err := a0()
 		if err != nil {
 			return false, err
 		}
-		n, ok1 := v.(int64)
-		d, ok2 := a.(int64)
+		n, ok1 := number(v)
+		d, ok2 := number(a)
 		if !ok1 || !ok2 || d == 0 {
-			return false, ev.errAt(pos, "divisibleby needs non-zero integers")
+			return false, ev.errAt(pos, "divisibleby needs numbers and a non-zero divisor")
 		}
-		return n%d == 0, nil
-	case "lower":
-		s, ok := v.(string)
-		return ok && s == strings.ToLower(s), nil
+		return math.Mod(n, d) == 0, nil
+	case "lower": // str(value).islower()
+		return strPredicate("islower", toStr(v)), nil
 	case "upper":
-		s, ok := v.(string)
-		return ok && s == strings.ToUpper(s), nil
+		return strPredicate("isupper", toStr(v)), nil
 	case "sameas":
 		a, err := a0()
 		if err != nil {

@@ -2,6 +2,7 @@ package jinja
 
 import (
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -218,6 +219,10 @@ func (ev *evaluator) getattr(obj any, name string, pos Pos) (any, error) {
 		}
 	case *loopInfo:
 		return x.attr(name), nil
+	case []any:
+		if m := listMethod(ev, x, name); m != nil {
+			return m, nil
+		}
 	case string:
 		if m := strMethod(ev, x, name, pos); m != nil {
 			return m, nil
@@ -425,6 +430,11 @@ func (ev *evaluator) binop(op string, l, r any, pos Pos) (any, error) {
 	if op == "~" {
 		return ev.checkLen(toStr(l)+toStr(r), pos)
 	}
+	if f, ok := l.(string); ok && op == "%" && !strings.Contains(f, "%") {
+		if _, ok := r.(Undefined); ok { // Undefined passes for a mapping argument, as in Python
+			return f, nil
+		}
+	}
 	if u, ok := l.(Undefined); ok {
 		return nil, ev.undefinedErr(u, pos)
 	}
@@ -445,6 +455,10 @@ func (ev *evaluator) binop(op string, l, r any, pos Pos) (any, error) {
 				}
 				return append(append([]any{}, x...), y...), nil
 			}
+		}
+	case "%":
+		if f, ok := l.(string); ok {
+			return pyPercent(f, r, ev, pos)
 		}
 	case "*":
 		s, n, ok := seqTimes(l, r)
@@ -556,13 +570,13 @@ func (ev *evaluator) checkLen(s string, pos Pos) (any, error) {
 }
 
 func seqTimes(l, r any) (any, int64, bool) {
-	if n, ok := r.(int64); ok {
+	if n, ok := intArg(r); ok {
 		switch l.(type) {
 		case string, []any:
 			return l, n, true
 		}
 	}
-	if n, ok := l.(int64); ok {
+	if n, ok := intArg(l); ok {
 		switch r.(type) {
 		case string, []any:
 			return r, n, true
@@ -658,7 +672,7 @@ func (ev *evaluator) contains(container, item any, pos Pos) (bool, error) {
 		return false, nil
 	case *Dict:
 		if !hashable(item) {
-			return false, nil
+			return false, ev.errAt(pos, "unhashable type: '%s'", typeName(item))
 		}
 		_, ok := c.Get(item)
 		return ok, nil
@@ -669,4 +683,63 @@ func (ev *evaluator) contains(container, item any, pos Pos) (bool, error) {
 		return false, nil
 	}
 	return false, ev.errAt(pos, "argument of type '%s' is not iterable", typeName(container))
+}
+
+// pyPercent is the part of Python's printf-style str % args that templates meet: %s, %d, %r
+// and %% with one value or a tuple (list) of values.
+func pyPercent(f string, r any, ev *evaluator, pos Pos) (any, error) {
+	if !strings.Contains(f, "%") {
+		switch r.(type) {
+		case []any:
+			if l := r.([]any); len(l) > 0 {
+				return f, nil // Python treats a non-tuple sequence as a mapping argument
+			}
+			return f, nil
+		case *Dict:
+			return f, nil
+		}
+		return nil, ev.errAt(pos, "not all arguments converted during string formatting")
+	}
+	args, isList := r.([]any)
+	if !isList {
+		args = []any{r}
+	}
+	var b strings.Builder
+	k := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		if i+1 >= len(f) {
+			return nil, ev.errAt(pos, "incomplete format")
+		}
+		i++
+		if f[i] == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		if k >= len(args) {
+			return nil, ev.errAt(pos, "not enough arguments for format string")
+		}
+		switch f[i] {
+		case 's':
+			b.WriteString(toStr(args[k]))
+		case 'r':
+			b.WriteString(repr(args[k]))
+		case 'd', 'i':
+			n, ok := number(args[k])
+			if !ok {
+				return nil, ev.errAt(pos, "%%d format: a real number is required, not %s", typeName(args[k]))
+			}
+			b.WriteString(strconv.FormatInt(int64(n), 10))
+		default:
+			return nil, ev.errAt(pos, "unsupported format character '%c'", f[i])
+		}
+		k++
+	}
+	if k < len(args) {
+		return nil, ev.errAt(pos, "not all arguments converted during string formatting")
+	}
+	return ev.checkLen(b.String(), pos)
 }

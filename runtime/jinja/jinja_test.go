@@ -2,7 +2,10 @@ package jinja
 
 import (
 	"bufio"
+	"compress/gzip"
+	"io"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -10,12 +13,27 @@ import (
 // precedence, attribute and item access, slicing, string methods, filters, tests, loops,
 // scoping, macros, whitespace control, errors) and compares them with the output of Python
 // jinja2 set up as transformers sets it up (testdata/snippets.py wrote testdata/snippets.jsonl).
-func TestSnippetsAgainstJinja2(t *testing.T) {
-	f, err := os.Open("testdata/snippets.jsonl")
+func TestSnippetsAgainstJinja2(t *testing.T) { checkAgainstJinja2(t, "testdata/snippets.jsonl", 300) }
+
+// TestRandomExpressionsAgainstJinja2 checks 2,500 random nested expressions (operators,
+// filters, tests, methods, conditionals over mixed-type values) made by
+// testdata/random_exprs.py: same text where jinja2 renders, an error where it fails.
+func TestRandomExpressionsAgainstJinja2(t *testing.T) {
+	checkAgainstJinja2(t, "testdata/random.jsonl.gz", 2500)
+}
+
+func checkAgainstJinja2(t *testing.T, path string, minCases int) {
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		if r, err = gzip.NewReader(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	type snippet struct {
 		line               int
 		src, want, wantErr string
@@ -23,7 +41,7 @@ func TestSnippetsAgainstJinja2(t *testing.T) {
 	}
 	var cases []snippet
 	var vars *Dict
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for n := 1; sc.Scan(); n++ {
 		v, err := DecodeJSON(sc.Bytes())
@@ -46,7 +64,7 @@ func TestSnippetsAgainstJinja2(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
-	if vars == nil || len(cases) < 300 {
+	if vars == nil || len(cases) < minCases {
 		t.Fatalf("snippets file incomplete: %d cases", len(cases))
 	}
 	for _, c := range cases {
