@@ -39,19 +39,19 @@ type statusBar struct {
 }
 
 func (s statusBar) render(th *themes.Theme, width int) string {
-	sep := th.StatusBar.Render(" │ ")
-	var st string
+	// Laid out in plain text first and styled in three pieces (before the state, the state,
+	// after it): the bar is drawn on every frame, so it must cost a few renders, not dozens.
+	var icon string
+	stateStyle := th.StatusValue
 	switch s.state {
 	case stateRunning, stateStarting:
-		st = th.Running.Render("● " + s.state.String())
+		icon, stateStyle = "● ", th.Running
 	case statePaused:
-		st = th.Paused.Render("‖ " + s.state.String())
+		icon, stateStyle = "‖ ", th.Paused
 	case stateDone:
-		st = th.Done.Render("✓ " + s.state.String())
+		icon, stateStyle = "✓ ", th.Done
 	case stateFailed:
-		st = th.Paused.Render("✗ " + s.state.String())
-	default:
-		st = th.StatusValue.Render(s.state.String())
+		icon, stateStyle = "✗ ", th.Paused
 	}
 	model := s.info.Model
 	if model == "" {
@@ -62,36 +62,38 @@ func (s statusBar) render(th *themes.Theme, width int) string {
 		model = filepath.Base(model)
 	}
 	dev := strings.Trim(strings.Join([]string{s.info.Backend, s.info.Device}, "/"), "/")
-	kv := func(k, v string) string { return th.StatusKey.Render(k) + th.StatusValue.Render(v) }
 	type part struct {
 		text string
 		prio int // lower survives longer on a narrow window
 	}
 	parts := []part{
-		{th.StatusValue.Render(model), 6},
-		{th.StatusValue.Render(dev), 7},
-		{st, 0},
-		{kv("iter ", fmt.Sprintf("%d/%d", s.iteration, s.info.Phi)), 1},
-		{kv("η ", fmt.Sprintf("%d/%d", s.iterTok, s.info.Eta)), 2},
-		{kv("Σ ", fmt.Sprintf("%d tok", s.total)), 4},
-		{th.StatusValue.Render(fmt.Sprintf("%.1f tok/s", s.tps)), 5},
-		{th.StatusValue.Render(formatElapsed(s.elapsed)), 3},
+		{model, 6},
+		{dev, 7},
+		{icon + s.state.String(), 0},
+		{fmt.Sprintf("iter %d/%d", s.iteration, s.info.Phi), 1},
+		{fmt.Sprintf("η %d/%d", s.iterTok, s.info.Eta), 2},
+		{fmt.Sprintf("Σ %d tok", s.total), 4},
+		{fmt.Sprintf("%.1f tok/s", s.tps), 5},
+		{formatElapsed(s.elapsed), 3},
 	}
 	if dev == "" {
 		parts = append(parts[:1], parts[2:]...)
 	}
 	if s.branch > 1 {
-		parts = append(parts, part{kv("branch ", fmt.Sprint(s.branch)), 4})
+		parts = append(parts, part{fmt.Sprintf("branch %d", s.branch), 4})
 	}
-	join := func(ps []part) string {
-		texts := make([]string, len(ps))
-		for i, p := range ps {
-			texts[i] = p.text
+	const sep = " │ "
+	total := func() int {
+		n := 1
+		for i, p := range parts {
+			if i > 0 {
+				n += 3
+			}
+			n += lipgloss.Width(p.text)
 		}
-		return th.StatusBar.Render(" ") + strings.Join(texts, sep)
+		return n
 	}
-	line := join(parts)
-	for lipgloss.Width(line) > width && len(parts) > 1 {
+	for total() > width && len(parts) > 1 {
 		worst := 0
 		for i, p := range parts {
 			if p.prio > parts[worst].prio {
@@ -99,9 +101,27 @@ func (s statusBar) render(th *themes.Theme, width int) string {
 			}
 		}
 		parts = append(parts[:worst], parts[worst+1:]...)
-		line = join(parts)
 	}
-	return th.StatusBar.Width(width).MaxWidth(width).Render(truncateLine(line, width))
+	var before, state, after strings.Builder
+	before.WriteString(" ")
+	cur := &before
+	for i, p := range parts {
+		if i > 0 {
+			cur.WriteString(sep)
+		}
+		if p.prio == 0 {
+			state.WriteString(p.text)
+			cur = &after
+			continue
+		}
+		cur.WriteString(p.text)
+	}
+	used := lipgloss.Width(before.String()) + lipgloss.Width(state.String()) + lipgloss.Width(after.String())
+	if used > width {
+		return truncateLine(th.StatusBar.Render(before.String()+state.String()+after.String()), width)
+	}
+	after.WriteString(strings.Repeat(" ", width-used))
+	return th.StatusBar.Render(before.String()) + stateStyle.Render(state.String()) + th.StatusBar.Render(after.String())
 }
 
 func formatElapsed(d time.Duration) string {
