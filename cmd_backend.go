@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -154,7 +155,7 @@ func newBackendBenchCmd() *cobra.Command {
 				// The first token comes from the prefill's logits.
 				decode = append(decode, float64(len(res.IDs)-1)/res.DecodeSeconds)
 			}
-			return printJSON(map[string]any{
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{
 				"backend":         backendLabel(m),
 				"model":           model,
 				"prompt_tokens":   promptLen,
