@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/term"
 	"github.com/infty-dev/infty/runtime/backend"
+	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -99,6 +100,12 @@ func (w *workbenchRun) close() {
 func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, question string, errOut io.Writer) error {
 	if f.mode != string(session.ModeNative) && f.mode != string(session.ModeScaffold) {
 		return fmt.Errorf("--mode %q: want native or scaffold", f.mode)
+	}
+	if f.model == "" {
+		// Say it before taking the terminal, not after the person typed a question.
+		if _, err := tinymodel.FS(tinymodel.Iterative); errors.Is(err, tinymodel.ErrNotBuilt) {
+			return errors.New("no --model given and this binary carries no embedded default model; pass --model DIR or ORG/NAME")
+		}
 	}
 	res := &workbenchRun{}
 	defer res.close()

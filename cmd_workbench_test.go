@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/infty-dev/infty/runtime/tinymodel"
 )
 
 func noTerminal(t *testing.T) {
@@ -71,5 +73,18 @@ func TestInspectErrors(t *testing.T) {
 	}
 	if err == nil && !strings.Contains(errOut, "warning") {
 		t.Fatalf("torn lines were skipped silently: out %q err %q", out, errOut)
+	}
+}
+
+func TestWorkbenchSaysWhenNoDefaultModel(t *testing.T) {
+	if _, err := tinymodel.FS(tinymodel.Iterative); err == nil {
+		t.Skip("this build embeds the default model")
+	}
+	old := stdioIsTerminal
+	stdioIsTerminal = func() bool { return true }
+	t.Cleanup(func() { stdioIsTerminal = old })
+	_, _, err := runInfty(t, "--theme", "plain", "q")
+	if err == nil || !strings.Contains(err.Error(), "--model") {
+		t.Fatalf("got %v, want an error asking for --model", err)
 	}
 }
