@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +25,7 @@ type modelFlags struct {
 func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.model, "model", "", "model folder (Hugging Face layout)")
 	cmd.Flags().StringVar(&f.ids, "ids", "", "comma-separated prompt token ids, e.g. 3,17,42")
-	cmd.Flags().StringVar(&f.backend, "backend", "", "compute backend (default: $INFTY_BACKEND, else the pure-Go \"go\")")
+	cmd.Flags().StringVar(&f.backend, "backend", "", "compute backend: "+backend.Usage+" (default: $INFTY_BACKEND, else go)")
 	cmd.Flags().StringVar(&f.weightDType, "weight-dtype", "", "how weight matrices are kept: f32 (exact) or bf16 (half the memory, faster decode; default: $INFTY_WEIGHT_DTYPE, else f32)")
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("ids")
@@ -58,9 +58,8 @@ func parseIDs(s string) ([]int, error) {
 	return ids, nil
 }
 
-func printJSON(v any) error {
-	enc := json.NewEncoder(os.Stdout)
-	return enc.Encode(v)
+func printJSON(cmd *cobra.Command, v any) error {
+	return json.NewEncoder(cmd.OutOrStdout()).Encode(v)
 }
 
 func newLogitsCmd() *cobra.Command {
@@ -79,7 +78,7 @@ func newLogitsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(map[string]any{"logits": logits})
+			return printJSON(cmd, map[string]any{"logits": logits})
 		},
 	}
 	f.register(cmd)
@@ -114,7 +113,7 @@ func newGenerateCmd() *cobra.Command {
 			if res.IDs == nil {
 				res.IDs = []int{}
 			}
-			return printJSON(map[string]any{"ids": res.IDs})
+			return printJSON(cmd, map[string]any{"ids": res.IDs})
 		},
 	}
 	f.register(cmd)

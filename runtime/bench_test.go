@@ -18,18 +18,24 @@ import (
 
 var bandwidth = sync.OnceValue(func() float64 { return membw.ReadBandwidth(1<<30, 5) })
 
-func BenchmarkTiny(b *testing.B) { benchModel(b, modelsDir+"/qwen2-tiny-f32", 64, 64) }
+func BenchmarkTiny(b *testing.B) {
+	for _, dt := range []string{"f32", "bf16"} {
+		b.Run(dt, func(b *testing.B) { benchModel(b, modelsDir+"/qwen2-tiny-f32", dt, 64, 64) })
+	}
+}
 
 func BenchmarkBig(b *testing.B) {
 	dir := os.Getenv("INFTY_BENCH_MODEL")
 	if dir == "" {
 		b.Skip("INFTY_BENCH_MODEL is not set")
 	}
-	benchModel(b, dir, 64, 16)
+	for _, dt := range []string{"f32", "bf16"} {
+		b.Run(dt, func(b *testing.B) { benchModel(b, dir, dt, 64, 16) })
+	}
 }
 
-func benchModel(b *testing.B, dir string, promptLen, decodeLen int) {
-	m, err := Load(dir, WithoutTokenizer())
+func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int) {
+	m, err := Load(dir, WithoutTokenizer(), WithWeightDType(weightDType))
 	if err != nil {
 		b.Fatal(err)
 	}
