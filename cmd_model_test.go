@@ -68,7 +68,6 @@ func TestLogitsAndGenerateCommands(t *testing.T) {
 	}
 }
 
-
 func TestModelCommandErrors(t *testing.T) {
 	broken := t.TempDir()
 	os.WriteFile(filepath.Join(broken, "config.json"), []byte(`{"architectures":["GPT2LMHeadModel"]}`), 0o644)
