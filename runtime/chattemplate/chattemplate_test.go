@@ -328,3 +328,28 @@ func TestContinueFinalMessage(t *testing.T) {
 		t.Error("missing content accepted")
 	}
 }
+
+// A Template is shared by concurrent sessions; rendering must not race (go test -race).
+func TestConcurrentRender(t *testing.T) {
+	tmpl, err := Load("testdata/templates/qwen3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<think>\nr\n</think>\n\na"}, {Role: "user", Content: "q2"}}
+	want, err := tmpl.Render(msgs, RenderOptions{AddGenerationPrompt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			got, _ := tmpl.Render(msgs, RenderOptions{AddGenerationPrompt: true})
+			done <- got
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != want {
+			t.Errorf("concurrent render differs: %q", got)
+		}
+	}
+}

@@ -81,9 +81,9 @@ type Func struct {
 	Fn   func(args []any, kwargs *Dict) (any, error)
 }
 
-// FromGo converts Go values (maps, slices, structs through their exported fields are not
-// supported; use maps) into engine values. Map keys are sorted for a stable order; use *Dict
-// or DecodeJSON to keep a given order.
+// FromGo converts Go values — numbers, strings, bools, slices, maps, pointers to them — into
+// engine values (structs are not walked; other kinds become their fmt string). Map keys are
+// sorted for a stable order; use *Dict or DecodeJSON to keep a given order.
 func FromGo(v any) any {
 	switch x := v.(type) {
 	case nil, bool, int64, float64, string, *Dict, *Namespace, *Func, Undefined:
