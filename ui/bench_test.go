@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/infty-dev/infty/session"
@@ -72,8 +71,6 @@ func TestStreamCostFlat(t *testing.T) {
 	if small.trace.totalHeight() >= large.trace.totalHeight() {
 		t.Fatal("the large trace is not larger")
 	}
-	start := time.Now()
-	_ = start
 	for _, m := range []*Model{small, large} {
 		m.trace.relayout()
 		before := len(m.trace.offsets)
@@ -82,5 +79,25 @@ func TestStreamCostFlat(t *testing.T) {
 		if m.trace.dirty || len(m.trace.offsets) != before {
 			t.Fatal("a streamed token invalidated the layout of the finished panes")
 		}
+	}
+}
+
+// Finishing an iteration re-renders that iteration's panes only; the earlier ones keep their
+// cached lines.
+func TestIterationEndKeepsOtherCaches(t *testing.T) {
+	m := streamedModel(5_000)
+	if m.trace.panes[0].cache == nil {
+		m.trace.paneLines(0)
+	}
+	first := &m.trace.panes[0].cache[0]
+	k := m.trace.current().index
+	feed(m,
+		session.Event{Type: session.EventSummary, Iteration: k, Text: "* done"},
+		session.Event{Type: session.EventIterationEnd, Iteration: k, Tokens: 10, Seconds: 1},
+		session.Event{Type: session.EventIterationStart, Iteration: k + 1, Text: "* done"},
+	)
+	_ = m.View()
+	if m.trace.panes[0].cache == nil || &m.trace.panes[0].cache[0] != first {
+		t.Fatal("ending an iteration re-rendered the first pane")
 	}
 }

@@ -53,16 +53,9 @@ type pane struct {
 	cacheSel bool
 }
 
-func (p *pane) finished() bool {
-	switch p.kind {
-	case paneSummary:
-		return p.it.finished || p.it.summaryDone()
-	default:
-		return p.it.finished
-	}
-}
-
-func (it *iteration) summaryDone() bool { return it.finished }
+// finished panes no longer change: they are rendered once per width and their heights are
+// cached in the layout.
+func (p *pane) finished() bool { return p.it.finished }
 
 func (p *pane) block() *textBlock {
 	switch p.kind {
@@ -87,7 +80,6 @@ type trace struct {
 	correct  *bool
 	hasAns   bool
 	reason   string // why the run ended without an answer, when it did
-	maxLines int    // reserved
 
 	// Layout. offsets[i] is the first line of pane i for the panes before liveFrom, whose heights
 	// cannot change until something structural happens (dirty); the live panes at the end are
@@ -223,7 +215,7 @@ func (t *trace) setSummary(k int, text string, forced bool) {
 		it.summary.Set(text)
 	}
 	it.forced = it.forced || forced
-	t.dirty = true
+	t.touch(it)
 }
 
 // setReasoning replaces the reasoning of iteration k with the engine's final text (a scaffold
@@ -234,7 +226,7 @@ func (t *trace) setReasoning(k int, text string) {
 		return
 	}
 	it.reasoning.Set(text)
-	t.invalidate()
+	t.touch(it)
 }
 
 // endIteration marks iteration k finished; its reasoning folds unless the person unfolded it.
@@ -255,7 +247,7 @@ func (t *trace) endIteration(k int, forced bool, tokens int, seconds float64) {
 	if p := t.paneOf(paneReasoning, it); p != nil && !p.toggled {
 		p.collapsed = true
 	}
-	t.invalidate()
+	t.touch(it)
 }
 
 // editSummary shows a person's edit of iteration k's summary; later iterations are stale.
@@ -270,12 +262,14 @@ func (t *trace) editSummary(k int, text string) {
 	it.edited = true
 	it.summary.Set(text)
 	t.truncate(k + 1)
-	t.invalidate()
+	t.touch(it)
 }
 
 func (t *trace) setAnswer(text string, correct *bool) {
 	t.answer, t.correct, t.hasAns = text, correct, true
-	t.invalidate()
+	if it := t.current(); it != nil {
+		t.touch(it)
+	}
 }
 
 // load replaces the trace with finished iterations (a snapshot or a log).
@@ -336,6 +330,18 @@ func (t *trace) selectedSummary() *iteration {
 	return t.latestSummary()
 }
 
+// touch drops the rendered lines of iteration it's panes: the rest of the trace keeps its cache,
+// so finishing an iteration costs the same however long the trace is.
+func (t *trace) touch(it *iteration) {
+	t.dirty = true
+	for i := len(t.panes) - 1; i >= 0 && t.panes[i].it.index >= it.index; i-- {
+		if t.panes[i].it == it {
+			t.panes[i].cache = nil
+		}
+	}
+}
+
+// invalidate drops every rendered line (the width changed).
 func (t *trace) invalidate() {
 	t.dirty = true
 	for _, p := range t.panes {
