@@ -178,6 +178,7 @@ type Engine struct {
 	wake     chan struct{} // tells a paused generation that an edit is pending
 	loop     *loopHandle
 	nextID   int
+	closedCh chan struct{} // closed by Close
 	runErr   error
 }
 
@@ -192,7 +193,7 @@ func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{model: model, cfg: cfg, now: defaultNow, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), nextID: 2}
+	e := &Engine{model: model, cfg: cfg, now: defaultNow, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), nextID: 2, closedCh: make(chan struct{})}
 	for _, o := range opts {
 		o(e)
 	}
@@ -243,11 +244,7 @@ func (e *Engine) Start(ctx context.Context, question string) (<-chan Event, erro
 		e.started = false
 		return nil, err
 	}
-	go func() {
-		<-ctx.Done()
-		e.stopLoop()
-		e.queue.close()
-	}()
+	go e.watch(ctx)
 	e.startLoopLocked(b, nil)
 	return e.queue.out, nil
 }
@@ -298,7 +295,18 @@ func (e *Engine) Wait() error {
 	return e.runErr
 }
 
-// Close stops generation, closes the event channel and the log (when the engine opened it).
+// watch stops the engine when ctx ends (until Close).
+func (e *Engine) watch(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		e.stopLoop()
+		e.queue.close()
+	case <-e.closedCh:
+	}
+}
+
+// Close stops generation, closes the event channel (events not read yet are dropped) and the
+// log (when the engine opened it).
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -306,9 +314,10 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	close(e.closedCh)
 	e.mu.Unlock()
 	e.stopLoop()
-	e.queue.close()
+	e.queue.abandon()
 	if e.log != nil && e.ownLog {
 		return e.log.Close()
 	}

@@ -41,7 +41,7 @@ func Open(model Model, run *trajlog.Run, cfg Config, opts ...Option) (*Engine, e
 	} else if model == nil {
 		return nil, fmt.Errorf("session: open run %s: a %s run needs a model to continue", run.ID, run.Mode)
 	}
-	e := &Engine{model: model, cfg: cfg, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), runID: run.ID}
+	e := &Engine{model: model, cfg: cfg, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), runID: run.ID, closedCh: make(chan struct{})}
 	e.now = defaultNow
 	for _, o := range opts {
 		o(e)
@@ -93,11 +93,7 @@ func (e *Engine) Continue(ctx context.Context) (<-chan Event, error) {
 	}
 	e.started = true
 	e.rootCtx = ctx
-	go func() {
-		<-ctx.Done()
-		e.stopLoop()
-		e.queue.close()
-	}()
+	go e.watch(ctx)
 	if b := e.branches[e.cur]; !b.done && e.cfg.Mode != ModeCurate {
 		b.started = e.now()
 		e.startLoopLocked(b, nil)

@@ -11,10 +11,12 @@ type eventQueue struct {
 	closed bool
 	notify chan struct{}
 	out    chan Event
+	stop   chan struct{} // closed by abandon: the consumer is gone, drop what is left
+	once   sync.Once
 }
 
 func newEventQueue() *eventQueue {
-	q := &eventQueue{notify: make(chan struct{}, 1), out: make(chan Event, 64)}
+	q := &eventQueue{notify: make(chan struct{}, 1), out: make(chan Event, 64), stop: make(chan struct{})}
 	go q.pump()
 	return q
 }
@@ -69,6 +71,18 @@ func (q *eventQueue) pump() {
 		q.items[0] = Event{}
 		q.items = q.items[1:]
 		q.mu.Unlock()
-		q.out <- ev
+		select {
+		case q.out <- ev:
+		case <-q.stop:
+			close(q.out)
+			return
+		}
 	}
+}
+
+// abandon closes the queue and stops delivering: events not yet read are dropped, so a consumer
+// that stopped reading does not keep the pump alive.
+func (q *eventQueue) abandon() {
+	q.close()
+	q.once.Do(func() { close(q.stop) })
 }
