@@ -172,10 +172,11 @@ func matchDType(x *Node, dtype dtypes.DType) *Node {
 	return ConvertDType(x, dtype)
 }
 
-// rmsNorm is x·rsqrt(mean(x²)+eps)·weight over the last axis.
+// rmsNorm is x·rsqrt(mean(x²)+eps)·weight over the last axis, written as a division by a
+// square root because GoMLX defines no gradient for Rsqrt and trainers differentiate this.
 func rmsNorm(x, weight *Node, eps float64) *Node {
 	meanSquare := ReduceAndKeep(Square(x), ReduceMean, -1)
-	return Mul(Mul(x, Rsqrt(AddScalar(meanSquare, eps))), ExpandLeftToRank(weight, x.Rank()))
+	return Mul(Div(x, Sqrt(AddScalar(meanSquare, eps))), ExpandLeftToRank(weight, x.Rank()))
 }
 
 // rope returns cos and sin [batch, seq, 1, headDim] of the rotate-half rotary embedding:
