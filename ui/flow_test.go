@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/sessiontest"
@@ -52,8 +53,39 @@ func startEngineFlow(t *testing.T) *engineFlow {
 			return Started{Run: eng, Events: ch, Info: Info{Model: model.Name(), Backend: "test", Eta: 64, Phi: 6}}, nil
 		},
 	})
-	f.tm = teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	f.tm = teatest.NewTestModel(t, probed{m}, teatest.WithInitialTermSize(100, 30))
 	return f
+}
+
+// probed lets a test read the screen from inside the program's own goroutine (no data race):
+// a probeMsg is answered with the view as a terminal without color shows it.
+type probed struct{ *Model }
+
+type probeMsg chan string
+
+func (p probed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if ch, ok := msg.(probeMsg); ok {
+		var buf bytes.Buffer
+		w := &colorprofile.Writer{Forward: &buf, Profile: colorprofile.NoTTY}
+		w.Write([]byte(p.Model.render()))
+		ch <- buf.String()
+		return p, nil
+	}
+	_, cmd := p.Model.Update(msg)
+	return p, cmd
+}
+
+// screen is what the workbench shows now.
+func (f *engineFlow) screen() string {
+	ch := make(probeMsg, 1)
+	f.tm.Send(ch)
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(10 * time.Second):
+		f.t.Fatal("the program does not answer")
+		return ""
+	}
 }
 
 // waitFor polls cond (engine state) while the program runs; the screen is in the message on
@@ -69,11 +101,20 @@ func (f *engineFlow) waitFor(what string, cond func() bool) {
 	}
 }
 
-// waitScreen waits until the terminal output holds s.
+// waitScreen waits until the screen shows s.
 func (f *engineFlow) waitScreen(s string) {
 	f.t.Helper()
-	teatest.WaitFor(f.t, f.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
-		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		scr := f.screen()
+		if strings.Contains(scr, s) {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("the screen never showed %q; it shows:\n%s", s, scr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (f *engineFlow) key(k string) { f.tm.Send(keyMsg(k)) }
@@ -144,10 +185,10 @@ func TestFlowPauseEditResumeBranch(t *testing.T) {
 	f.key("enter")
 	f.waitFor("branch 1 is current", func() bool { return eng.Snapshot().Branch == 1 })
 	f.waitFor("branch 1 concluded", func() bool { return eng.Snapshot().Done })
-	time.Sleep(100 * time.Millisecond) // let the last batch of events reach the view
+	f.waitScreen("Answer: 42")
 
 	f.key("q")
-	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probed).Model
 	if final.status.branch != 1 {
 		t.Fatalf("the view shows branch %d after switching to 1", final.status.branch)
 	}
@@ -178,9 +219,9 @@ func TestFlowEditShowsOriginal(t *testing.T) {
 	f.tm.Type("NEW ")
 	f.key("ctrl+s")
 	f.waitFor("branch 2", func() bool { return eng.Snapshot().Branch == 2 })
-	time.Sleep(100 * time.Millisecond)
+	f.waitScreen("original")
 	f.tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
-	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probed).Model
 	var edited *iteration
 	for _, it := range final.trace.its {
 		if it.edited {
