@@ -334,6 +334,7 @@ func (in *Inspector) openRun(r *trajlog.Run) {
 		b = r.Branches[0]
 	}
 	in.trace = newTrace(in.th)
+	in.trace.empty = "no finished iteration on this branch"
 	in.trace.setSize(in.width, max(1, in.height-3))
 	in.mode = inspDetail
 	if b != nil {

@@ -80,6 +80,7 @@ type trace struct {
 	correct  *bool
 	hasAns   bool
 	reason   string // why the run ended without an answer, when it did
+	empty    string // what an empty trace says
 
 	// Layout. offsets[i] is the first line of pane i for the panes before liveFrom, whose heights
 	// cannot change until something structural happens (dirty); the live panes at the end are
@@ -94,7 +95,7 @@ type trace struct {
 }
 
 func newTrace(th *themes.Theme) *trace {
-	return &trace{th: th, selected: -1, autoSel: true, follow: true, dirty: true}
+	return &trace{th: th, selected: -1, autoSel: true, follow: true, dirty: true, empty: "waiting for the first iteration…"}
 }
 
 func (t *trace) reset() {
@@ -725,7 +726,7 @@ func (t *trace) view() string {
 	t.clamp()
 	out := make([]string, 0, t.height)
 	if len(t.panes) == 0 {
-		out = append(out, "  "+t.th.Muted.Render("waiting for the first iteration…"))
+		out = append(out, "  "+t.th.Muted.Render(t.empty))
 	}
 	y := t.offset
 	end := t.offset + t.height
