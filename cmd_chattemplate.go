@@ -30,6 +30,14 @@ func newChatTemplateCmd() *cobra.Command {
 			"command exits with status 1 at the end.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				// Not a folder: a hub id (ORG/NAME[@REV]) already in the local cache.
+				resolved, rerr := resolveModel(cmd.Context(), dir, false)
+				if rerr != nil {
+					return fmt.Errorf("--tokenizer %s: not a folder, nor a model in the hub cache: %w", dir, rerr)
+				}
+				dir = resolved
+			}
 			t, err := chattemplate.Load(dir)
 			if err != nil {
 				return err
@@ -44,7 +52,7 @@ func newChatTemplateCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "tokenizer", "", "folder holding tokenizer_config.json")
+	cmd.Flags().StringVar(&dir, "tokenizer", "", "folder holding tokenizer_config.json, or a cached hub model id")
 	_ = cmd.MarkFlagRequired("tokenizer")
 	return cmd
 }
