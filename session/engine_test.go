@@ -148,6 +148,28 @@ func TestNativeSummaryEarlyThenConclusion(t *testing.T) {
 	}
 }
 
+// A template that opens <think> in the generation prompt still yields the exact layout: the
+// "<think>\n" moves after the <history> pre-fill.
+func TestNativeTemplateOpensThink(t *testing.T) {
+	m := sessiontest.New("scripted", sessiontest.Script{Reason: words(4), SummaryWords: 2, ConcludeAt: 2, Answer: "3"}.Policy())
+	m.ThinkPrompt = true
+	e, _ := solve(t, m, session.Config{Eta: 50, Phi: 4})
+	snap := e.Snapshot()
+	if len(snap.Iterations) != 2 {
+		t.Fatalf("%d iterations", len(snap.Iterations))
+	}
+	for _, it := range snap.Iterations {
+		want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
+		if it.Malformed || it.Raw != want {
+			t.Errorf("iteration %d: raw %q, want %q", it.Index, it.Raw, want)
+		}
+	}
+	seen := strings.Join(m.Seen(), "\n---\n")
+	if !strings.Contains(seen, "<|im_start|>assistant\n<history>\n[it=1] y0 y1\n</history><think>\n") {
+		t.Errorf("iteration 2 prompt does not pre-fill history then <think>: %s", seen)
+	}
+}
+
 func TestNativeBudgetForced(t *testing.T) {
 	// The model never closes its reasoning: η forces the boundary every iteration, φ the conclusion.
 	m := sessiontest.New("scripted", sessiontest.Script{Reason: words(-1), SummaryWords: 2, Answer: "7"}.Policy())

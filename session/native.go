@@ -72,10 +72,19 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		return it, nil, fmt.Errorf("chat template: %w", err)
 	}
 	prefill := format.Prefill(index, history)
+	// Some templates (DeepSeek-R1 distills) open the reasoning in the generation prompt. The
+	// layout wants <history> first, so "<think>\n" moves after the pre-fill, as pre-filled text.
+	thinkByTemplate := strings.HasSuffix(user, format.ReasoningOpen)
+	if thinkByTemplate {
+		user = strings.TrimSuffix(user, format.ReasoningOpen)
+	}
 	prompt := user + prefill
 
 	var buf textBuf // gen's storage: appends without copying the turn every token
 	gen := ""
+	if thinkByTemplate {
+		gen = buf.set(format.ReasoningOpen)
+	}
 	generated := 0 // tokens generated in this iteration: the sampler's offset
 	reasonTok := 0 // tokens spent inside <think>
 	afterTok := 0  // tokens after </think> (summary or conclusion)

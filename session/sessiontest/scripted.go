@@ -44,6 +44,9 @@ type Model struct {
 	policy Policy
 	// Delay is slept before each token (to let tests pause or kill mid-iteration).
 	Delay time.Duration
+	// ThinkPrompt makes the template open the reasoning in the generation prompt ("<think>\n"
+	// after the assistant header), as DeepSeek-R1 distills do.
+	ThinkPrompt bool
 
 	mu    sync.Mutex
 	vocab map[string]int
@@ -68,6 +71,9 @@ func (m *Model) RenderChat(msgs []session.Message, addGenerationPrompt bool) (st
 	}
 	if addGenerationPrompt {
 		b.WriteString("<|im_start|>assistant\n")
+		if m.ThinkPrompt {
+			b.WriteString("<think>\n")
+		}
 	}
 	return b.String(), nil
 }
