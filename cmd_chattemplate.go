@@ -34,7 +34,7 @@ func newChatTemplateCmd() *cobra.Command {
 				// Not a folder: a hub id (ORG/NAME[@REV]) already in the local cache.
 				resolved, rerr := resolveModel(cmd.Context(), dir, false)
 				if rerr != nil {
-					return fmt.Errorf("--tokenizer %s: not a folder, nor a model in the hub cache: %w", dir, rerr)
+					return fmt.Errorf("chat template: %s is neither a folder nor a model in the hub cache (%w)", dir, rerr)
 				}
 				dir = resolved
 			}
