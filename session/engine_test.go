@@ -170,6 +170,44 @@ func TestNativeTemplateOpensThink(t *testing.T) {
 	}
 }
 
+// A summarizer whose template opens <think> thinks first; only what follows </think> is the
+// summary.
+func TestSummarizerThinksFirst(t *testing.T) {
+	reasoner := sessiontest.New("reasoner", func(st sessiontest.State) (string, bool) {
+		if strings.Contains(st.Assistant(), "</think>") {
+			if strings.HasSuffix(st.Assistant(), "}") {
+				return "", true
+			}
+			return "\\boxed{1}", false
+		}
+		return "w\n\n", false
+	})
+	summarizer := sessiontest.New("summarizer", func(st sessiontest.State) (string, bool) {
+		switch st.Assistant() {
+		case "<think>\n":
+			return "let me think", false
+		case "<think>\nlet me think":
+			return "</think>", false
+		case "<think>\nlet me think</think>":
+			return "\n\n* the summary", false
+		}
+		return "", true
+	})
+	summarizer.ThinkPrompt = true
+	e, err := session.New(reasoner, session.Config{Mode: session.ModeScaffold, Eta: 6, Phi: 2}, session.WithSummarizer(summarizer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	snap, err := e.Solve(context.Background(), question, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := snap.Iterations[0].Summary; s != "* the summary" {
+		t.Errorf("summary %q", s)
+	}
+}
+
 func TestNativeBudgetForced(t *testing.T) {
 	// The model never closes its reasoning: η forces the boundary every iteration, φ the conclusion.
 	m := sessiontest.New("scripted", sessiontest.Script{Reason: words(-1), SummaryWords: 2, Answer: "7"}.Policy())

@@ -238,8 +238,11 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 	tokens, sumTok, sent := 0, 0, 0
 	thinking := false
 	truncated := false
+	// A template may open the summarizer's reasoning itself (R1 distills end the generation
+	// prompt with "<think>\n"): then everything up to "</think>" is thought, not summary.
+	thinkOpen := strings.HasSuffix(prompt, format.ReasoningOpen)
 	body := func() (string, bool) {
-		if strings.HasPrefix(gen, format.ThinkOpen) {
+		if thinkOpen || strings.HasPrefix(gen, format.ThinkOpen) {
 			_, after, ok := strings.Cut(gen, format.ThinkClose)
 			return strings.TrimLeft(after, "\n"), ok
 		}
