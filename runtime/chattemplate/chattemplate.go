@@ -25,6 +25,9 @@ type Template struct {
 	// Special holds every special-token string the config names (bos_token, eos_token,
 	// pad_token, unk_token, ...); they are passed to the template as variables.
 	Special map[string]string
+	// Additional is additional_special_tokens, passed as that variable (transformers passes its
+	// whole special_tokens_map).
+	Additional []string
 	// Source is the template text.
 	Source string
 
@@ -96,6 +99,19 @@ func Parse(path string, data []byte, dir string) (*Template, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	t := &Template{Special: special, path: path}
+	if raw, ok := cfg["additional_special_tokens"]; ok {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, fmt.Errorf("%s: additional_special_tokens: must be a list", path)
+		}
+		for i, r := range list {
+			s, ok, err := tokenString(r)
+			if err != nil || !ok {
+				return nil, fmt.Errorf("%s: additional_special_tokens[%d]: not a token string or object", path, i)
+			}
+			t.Additional = append(t.Additional, s)
+		}
+	}
 	t.BOS, t.EOS = t.Special["bos_token"], t.Special["eos_token"]
 
 	src, name, err := templateSource(cfg["chat_template"])
@@ -318,6 +334,9 @@ func (t *Template) RenderVars(vars *jinja.Dict) (string, error) {
 	}
 	all.Set("bos_token", t.BOS)
 	all.Set("eos_token", t.EOS)
+	if len(t.Additional) > 0 {
+		all.Set("additional_special_tokens", jinja.FromGo(t.Additional))
+	}
 	all.Set("tools", nil)
 	all.Set("documents", nil)
 	all.Set("add_generation_prompt", false)

@@ -209,11 +209,12 @@ func writeConfig(t *testing.T, content string) string {
 
 func TestLoadErrorsNameTheFile(t *testing.T) {
 	for name, content := range map[string]string{
-		"bad json":      `{"chat_template": `,
-		"no template":   `{"eos_token": "x"}`,
-		"parse error":   `{"chat_template": "{% for m in messages %}{{ m.content }}"}`,
-		"bad token":     `{"chat_template": "x", "eos_token": {"lstrip": false}}`,
-		"template type": `{"chat_template": 5}`,
+		"bad json":       `{"chat_template": `,
+		"no template":    `{"eos_token": "x"}`,
+		"parse error":    `{"chat_template": "{% for m in messages %}{{ m.content }}"}`,
+		"bad token":      `{"chat_template": "x", "eos_token": {"lstrip": false}}`,
+		"template type":  `{"chat_template": 5}`,
+		"bad additional": `{"chat_template": "x", "additional_special_tokens": "<a>"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(writeConfig(t, content))
@@ -351,5 +352,16 @@ func TestConcurrentRender(t *testing.T) {
 		if got := <-done; got != want {
 			t.Errorf("concurrent render differs: %q", got)
 		}
+	}
+}
+
+func TestAdditionalSpecialTokensVariable(t *testing.T) {
+	dir := writeConfig(t, `{"chat_template": "{{ additional_special_tokens|join(',') }}|{{ pad_token }}", "pad_token": "<pad>", "additional_special_tokens": ["<a>", {"content": "<b>", "special": true}]}`)
+	tmpl, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tmpl.Render(nil, RenderOptions{}); err != nil || got != "<a>,<b>|<pad>" {
+		t.Errorf("got %q %v", got, err)
 	}
 }
