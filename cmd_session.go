@@ -368,7 +368,11 @@ func (p *textPrinter) print(ev session.Event) error {
 		if ev.Correct != nil {
 			verdict = map[bool]string{true: " ✓ correct", false: " ✗ incorrect"}[*ev.Correct]
 		}
-		_, err = fmt.Fprintf(p.w, "\nanswer: %s%s\n", ev.Text, verdict)
+		ans := ev.Text
+		if ans == "" {
+			ans = "(no \\boxed{} answer)"
+		}
+		_, err = fmt.Fprintf(p.w, "\nanswer: %s%s\n", ans, verdict)
 	case session.EventDone:
 		_, err = fmt.Fprintf(p.errOut, "done: %d iterations, %d tokens, %.1fs\n", ev.Iterations, ev.Tokens, ev.Seconds)
 	case session.EventError:
