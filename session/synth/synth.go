@@ -63,7 +63,7 @@ func Set(seed uint64, count, minLen, maxLen int) ([]Problem, error) {
 
 // Question is the user turn.
 func (p Problem) Question() string {
-	return fmt.Sprintf("a=%d, d=%d, x=%d, n=%02d. Repeat n times: d=d+a, x=x+d (mod 10). x=?", p.A, p.D, p.X, p.N)
+	return fmt.Sprintf("a=%d d=%d x=%d n=%02d. Do n steps: d=d+a, x=x+d (mod 10). x=?", p.A, p.D, p.X, p.N)
 }
 
 // state is (d, x) after k steps.

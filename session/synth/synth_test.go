@@ -14,7 +14,7 @@ import (
 // solve recomputes the answer from the question text alone, independently of states.
 func solve(t *testing.T, q string) int {
 	t.Helper()
-	m := regexp.MustCompile(`^a=(\d), d=(\d), x=(\d), n=(\d\d)\. Repeat n times: d=d\+a, x=x\+d \(mod 10\)\. x=\?$`).FindStringSubmatch(q)
+	m := regexp.MustCompile(`^a=(\d) d=(\d) x=(\d) n=(\d\d)\. Do n steps: d=d\+a, x=x\+d \(mod 10\)\. x=\?$`).FindStringSubmatch(q)
 	if m == nil {
 		t.Fatalf("question does not parse: %q", q)
 	}
@@ -107,7 +107,7 @@ func TestStepLines(t *testing.T) {
 	if r != "01: d=7 x=2\n02: d=1 x=3" {
 		t.Fatalf("got %q", r)
 	}
-	if p.Question() != "a=4, d=3, x=5, n=02. Repeat n times: d=d+a, x=x+d (mod 10). x=?" {
+	if p.Question() != "a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?" {
 		t.Fatalf("got %q", p.Question())
 	}
 	if p.Answer() != "3" {
