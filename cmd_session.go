@@ -79,15 +79,15 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 	fl := cmd.Flags()
 	if withModel {
 		fl.StringVar(&f.model, "model", "", "model: a folder, a hub id ORG/NAME[@REV] or a cache path (default: the embedded model)")
-		fl.StringVar(&f.mode, "mode", "native", "native (the model writes <summary> itself) or scaffold (the engine cuts at η and a summarizer summarizes)")
-		fl.IntVar(&f.phi, "phi", 0, fmt.Sprintf("φ: maximum number of iterations; the φ-th concludes (default %d)", session.DefaultPhi))
+		fl.StringVar(&f.mode, "mode", "native", "how iterations are driven: native (the model writes <summary> itself) or scaffold (the engine cuts at η, a summarizer summarizes)")
+		fl.IntVar(&f.phi, "phi", 0, fmt.Sprintf("maximum number of iterations φ; the φ-th concludes (default %d)", session.DefaultPhi))
 		fl.IntVar(&f.concl, "conclusion-max", 0, fmt.Sprintf("bound on the conclusion in tokens (default %d)", session.DefaultConclusionMax))
 		fl.StringVar(&f.answer, "answer", "", "reference answer: the final \\boxed{} answer is verified against it")
 	}
 	fl.StringVar(&f.summarizer, "summarizer", "", "model that writes scaffold/curate summaries (default: the model itself)")
 	fl.StringVar(&f.backend, "backend", "", "compute backend (default: $INFTY_BACKEND, else the pure-Go \"go\")")
 	fl.BoolVar(&f.pull, "pull", false, "download a hub model that is not in the cache")
-	fl.IntVar(&f.eta, "eta", 0, fmt.Sprintf("η: reasoning budget of one iteration in tokens (default %d, less when the model's window is smaller)", session.DefaultEta))
+	fl.IntVar(&f.eta, "eta", 0, fmt.Sprintf("reasoning budget η of one iteration in tokens (default %d, less when the model's window is smaller)", session.DefaultEta))
 	fl.IntVar(&f.summaryMax, "summary-max", 0, fmt.Sprintf("bound on a summary in tokens (default %d)", session.DefaultSummaryMax))
 	fl.Float64Var(&f.temperature, "temperature", 0.7, "sampling temperature (0 = greedy)")
 	fl.IntVar(&f.topK, "top-k", 0, "top-k sampling (0 = off)")
