@@ -207,7 +207,7 @@ func (e *Engine) commitIteration(b *branch, it Iteration) error {
 	if err != nil {
 		return err
 	}
-	if e.cfg.Mode != ModeScaffold { // scaffold emits it before summarizing
+	if e.cfg.Mode != ModeScaffold || it.Final { // scaffold emits it before summarizing
 		e.emit(Event{Type: EventReasoning, Branch: b.id, Iteration: it.Index, Part: PartReasoning, Text: it.Reasoning})
 	}
 	if !it.Final {

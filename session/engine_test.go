@@ -653,9 +653,17 @@ func TestScaffold(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	snap, err := e.Solve(context.Background(), question, nil)
+	reasoningEvents := map[int]int{}
+	snap, err := e.Solve(context.Background(), question, func(ev session.Event) {
+		if ev.Type == session.EventReasoning {
+			reasoningEvents[ev.Iteration]++
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(reasoningEvents, map[int]int{1: 1, 2: 1, 3: 1}) {
+		t.Errorf("reasoning events per iteration: %v", reasoningEvents)
 	}
 	if len(snap.Iterations) != 3 || snap.Answer != "12" {
 		t.Fatalf("%d iterations, answer %q", len(snap.Iterations), snap.Answer)
