@@ -58,7 +58,6 @@ type Model struct {
 	keys   keyMap
 	help   help.Model
 	mode   mode
-	prev   mode // the mode a dialog returns to
 	width  int
 	height int
 
@@ -77,7 +76,6 @@ type Model struct {
 	now    time.Time
 	flash  string
 	err    error
-	closed bool
 
 	branches    []session.BranchInfo
 	branchSel   int
@@ -181,7 +179,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.trace.clamp()
 		if msg.closed {
-			m.closed = true
+			// The engine closed its stream: nothing more will come.
 			if m.status.state == stateRunning || m.status.state == statePaused {
 				m.status.state = stateDone
 			}
