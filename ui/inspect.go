@@ -442,7 +442,7 @@ func (in *Inspector) render() string {
 	}
 	if in.width < MinWidth || in.height < MinHeight {
 		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", in.width, in.height, MinWidth, MinHeight)
-		return lipgloss.NewStyle().Width(in.width).Render(msg)
+		return fit(lipgloss.NewStyle().Width(in.width).Render(msg), in.width, in.height)
 	}
 	th := in.th
 	title := th.Title.Render("infty inspect") + "  " + th.Muted.Render(in.opts.Path)

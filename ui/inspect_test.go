@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/infty-dev/infty/session"
@@ -184,5 +185,26 @@ func TestInspectExportError(t *testing.T) {
 	in.Update(inspKeys(in, "enter")())
 	if !strings.Contains(in.flash, "export failed") {
 		t.Fatalf("flash %q", in.flash)
+	}
+}
+
+func TestInspectEverySizeFits(t *testing.T) {
+	in, _ := newTestInspector(t, 80, 24)
+	for w := 1; w <= 130; w += 7 {
+		for h := 1; h <= 40; h += 5 {
+			for _, keys := range [][]string{nil, {"enter"}, {"b"}, {"esc", "esc", "?"}, {"esc", "x"}, {"esc"}} {
+				in.Update(tea.WindowSizeMsg{Width: w, Height: h})
+				inspKeys(in, keys...)
+				lines := strings.Split(plainInspector(t, in), "\n")
+				if len(lines) > h {
+					t.Fatalf("%d×%d after %v: %d lines", w, h, keys, len(lines))
+				}
+				for _, l := range lines {
+					if lw := lipgloss.Width(l); lw > w {
+						t.Fatalf("%d×%d after %v: line %q is %d wide", w, h, keys, l, lw)
+					}
+				}
+			}
+		}
 	}
 }

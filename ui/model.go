@@ -565,7 +565,7 @@ func (m *Model) render() string {
 	}
 	if m.width < MinWidth || m.height < MinHeight {
 		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", m.width, m.height, MinWidth, MinHeight)
-		return lipgloss.NewStyle().Width(m.width).Render(msg)
+		return fit(lipgloss.NewStyle().Width(m.width).Render(msg), m.width, m.height)
 	}
 	th := m.th
 	title := th.Title.Render("infty") + "  "

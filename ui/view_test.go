@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/infty-dev/infty/session"
 )
@@ -60,5 +61,30 @@ func TestGoldenPausedEditor(t *testing.T) {
 	golden.RequireEqual(t, plain(t, m))
 	if got := run.Calls(); len(got) != 1 || got[0] != "pause" {
 		t.Fatalf("controls used: %q, want one pause", got)
+	}
+}
+
+// Every window size draws exactly the window: no panic, no line wider than it, no more lines
+// than it has, in every mode.
+func TestEverySizeFits(t *testing.T) {
+	evs := scripted()
+	for w := 1; w <= 130; w += 3 {
+		for h := 1; h <= 40; h += 3 {
+			m, _ := newTestModel(w, h)
+			feed(m, evs...)
+			for _, keys := range [][]string{nil, {"?"}, {"e"}, {"esc", "tab", "enter"}} {
+				press(m, keys...)
+				out := plain(t, m)
+				lines := strings.Split(out, "\n")
+				if len(lines) > h {
+					t.Fatalf("%d×%d after %v: %d lines", w, h, keys, len(lines))
+				}
+				for _, l := range lines {
+					if lw := lipgloss.Width(l); lw > w {
+						t.Fatalf("%d×%d after %v: line %q is %d wide", w, h, keys, l, lw)
+					}
+				}
+			}
+		}
 	}
 }
