@@ -110,27 +110,6 @@ func TestModelsCommandEmptyCache(t *testing.T) {
 	}
 }
 
-// captureStdout runs f with os.Stdout redirected (generate prints its JSON there).
-func captureStdout(t *testing.T, f func() error) (string, error) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		var b bytes.Buffer
-		b.ReadFrom(r)
-		done <- b.String()
-	}()
-	ferr := f()
-	os.Stdout = old
-	w.Close()
-	return <-done, ferr
-}
-
 // The command-line contract: after `infty pull ORG/NAME`, `HF_HUB_OFFLINE=1 infty generate
 // --model ORG/NAME` loads from the cache and generates what the model folder itself generates.
 func TestGenerateOfflineFromPulledRepo(t *testing.T) {
@@ -144,19 +123,13 @@ func TestGenerateOfflineFromPulledRepo(t *testing.T) {
 	t.Setenv("HF_HUB_OFFLINE", "1")
 	before := h.Requests()
 	args := []string{"--ids", "3,17,42,99", "--max-tokens", "6"}
-	fromRepo, err := captureStdout(t, func() error {
-		_, _, err := runHubCLI(t, append([]string{"generate", "--model", "acme/tiny"}, args...)...)
-		return err
-	})
+	fromRepo, errOut, err := runHubCLI(t, append([]string{"generate", "--model", "acme/tiny"}, args...)...)
 	if err != nil {
-		t.Fatalf("generate --model acme/tiny offline: %v", err)
+		t.Fatalf("generate --model acme/tiny offline: %v\n%s", err, errOut)
 	}
-	fromFolder, err := captureStdout(t, func() error {
-		_, _, err := runHubCLI(t, append([]string{"generate", "--model", folder}, args...)...)
-		return err
-	})
+	fromFolder, errOut, err := runHubCLI(t, append([]string{"generate", "--model", folder}, args...)...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("generate --model %s: %v\n%s", folder, err, errOut)
 	}
 	if !strings.Contains(fromRepo, `"ids":[`) || fromRepo != fromFolder {
 		t.Errorf("generate from the cache printed %q, from the folder %q", fromRepo, fromFolder)
