@@ -311,6 +311,9 @@ func (t *Trainer) Save(out string) (string, error) {
 	if err := os.WriteFile(filepath.Join(tmp, stateFile), st, 0o644); err != nil {
 		return "", err
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
 	if err := os.RemoveAll(dst); err != nil {
 		return "", err
 	}

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
+	"github.com/infty-dev/infty/runtime/backend"
+	"github.com/infty-dev/infty/runtime/train"
+	"github.com/infty-dev/infty/session/synth"
+	"github.com/spf13/cobra"
+)
+
+func init() { addCommand(newTrainCmd) }
+
+func newTrainCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Fine-tune models on exported trajectories, and make synthetic training data",
+	}
+	cmd.AddCommand(newTrainSFTCmd(), newTrainSynthCmd())
+	return cmd
+}
+
+// trainBackend opens the backend for training. The pure-Go backend runs ops one after another
+// (each op still uses every core): its parallel-ops mode can deadlock on training graphs, where
+// several large matmuls become ready at once and each waits for workers the others hold.
+func trainBackend(spec string) (compute.Backend, error) {
+	s, err := backend.ParseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	if s.Kind == backend.KindGo {
+		return gobackend.New("ops_sequential")
+	}
+	return backend.Open(spec)
+}
+
+func newTrainSFTCmd() *cobra.Command {
+	var (
+		data                        []string
+		out, model, initConfig, tok string
+		backendSpec, saveDType      string
+		opt                         train.Options
+		seed                        uint64
+		exportDir                   string
+		quiet                       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sft --data FILE.jsonl --out DIR (--model DIR | --init-config config.json --tokenizer DIR)",
+		Short: "Supervised fine-tuning on chat JSON Lines (the layout `infty export` writes)",
+		Long: "Train a Qwen2/Qwen3 model on conversations, one JSON object per line: " +
+			"{\"messages\": [{\"role\": \"user\", ...}, {\"role\": \"assistant\", ...}], ...}. Only the last " +
+			"(assistant) message is trained on, through its end-of-turn token; the user turn and the " +
+			"pre-filled <history> block (the export's no_loss_prefix_bytes, or a leading <history>…</history>) " +
+			"are context only.\n\n" +
+			"AdamW with linear warmup and cosine decay to --min-lr, global gradient-norm clipping. " +
+			"Checkpoints go to DIR/checkpoint-NNNNNN: Hugging Face model folders (config.json, " +
+			"model.safetensors, tokenizer files) that infty and transformers load, plus the optimizer " +
+			"state. Running the same command again resumes from the latest checkpoint; a run is " +
+			"deterministic for a seed. Ctrl-C saves a checkpoint before exiting.",
+		Example: "  infty export --format chat runs.jsonl > sft.jsonl\n" +
+			"  infty train sft --data sft.jsonl --model ./my-model --out ./ft --steps 500 --lr 1e-5\n" +
+			"  infty train sft --data synth.jsonl --init-config runtime/tinymodel/recipe/config.json \\\n" +
+			"      --tokenizer runtime/tinymodel/recipe --out ./tiny --steps 400 --lr 5e-3",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(data) == 0 || out == "" {
+				return errors.New("--data and --out are required")
+			}
+			if (model == "") == (initConfig == "") {
+				return errors.New("give exactly one of --model DIR (fine-tune) and --init-config FILE (train from random initialisation)")
+			}
+			opt.Seed = seed
+			opt.SaveDType = strings.ToUpper(saveDType)
+			var m *train.Model
+			var err error
+			if model != "" {
+				dir, rerr := resolveModel(cmdContext(cmd), model, false)
+				if rerr != nil {
+					return rerr
+				}
+				m, err = train.LoadModel(dir)
+			} else {
+				if tok == "" {
+					return errors.New("--init-config needs --tokenizer DIR (a folder with tokenizer.json and tokenizer_config.json)")
+				}
+				m, err = train.InitModel(initConfig, tok, seed)
+			}
+			if err != nil {
+				return err
+			}
+			chat, err := train.LoadChat(m.TokenizerDir)
+			if err != nil {
+				return err
+			}
+			var convs []train.Conversation
+			h := sha256.New()
+			for _, path := range data {
+				c, err := train.ReadJSONL(path)
+				if err != nil {
+					return err
+				}
+				convs = append(convs, c...)
+				f, err := os.Open(path)
+				if err != nil {
+					return err
+				}
+				io.Copy(h, f)
+				f.Close()
+			}
+			opt.Defaults()
+			if m.Config.MaxPositions > 0 && opt.MaxLen > m.Config.MaxPositions {
+				opt.MaxLen = m.Config.MaxPositions
+			}
+			ds, err := train.NewDataset(chat, convs, train.EOS(m.TokenizerDir, m.Config.EOS, chat.Tok), opt.MaxLen)
+			if err != nil {
+				return err
+			}
+			be, err := trainBackend(backendSpec)
+			if err != nil {
+				return err
+			}
+			tr, err := train.New(be, m, ds, opt, hex.EncodeToString(h.Sum(nil))[:16])
+			if err != nil {
+				return err
+			}
+			w := cmd.ErrOrStderr()
+			fmt.Fprintf(w, "model: %s, %d parameters; data: %d conversations (%d longer than %d tokens dropped)\n",
+				m.Config.Architecture, m.Params.Count(), len(ds.Samples), ds.Dropped, opt.MaxLen)
+			if last, err := train.LatestCheckpoint(out); err != nil {
+				return err
+			} else if last != "" {
+				if err := tr.Resume(last); err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "resumed from %s (step %d)\n", last, tr.Done())
+			}
+			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
+			defer stop()
+			var pv *trainView
+			if !quiet {
+				pv = newTrainView(w, tr.Done(), opt.Steps)
+			}
+			last, err := tr.Run(ctx, out, func(s train.StepStats) {
+				if pv != nil {
+					pv.update(s)
+				}
+			})
+			if pv != nil {
+				pv.finish()
+			}
+			if last != "" {
+				fmt.Fprintf(w, "checkpoint: %s\n", last)
+			}
+			if err != nil {
+				return err
+			}
+			if exportDir != "" {
+				if err := tr.Export(exportDir, opt.SaveDType); err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "model folder: %s\n", exportDir)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&data, "data", nil, "training data, JSON Lines (repeatable)")
+	f.StringVar(&out, "out", "", "output folder for checkpoints (resumed when it holds some)")
+	f.StringVar(&model, "model", "", "model to fine-tune: a folder, a hub id ORG/NAME[@REV] or a cache path")
+	f.StringVar(&initConfig, "init-config", "", "train from random initialisation with this config.json")
+	f.StringVar(&tok, "tokenizer", "", "with --init-config: folder with tokenizer.json and tokenizer_config.json")
+	f.IntVar(&opt.Steps, "steps", 1000, "optimizer steps")
+	f.IntVar(&opt.BatchSize, "batch-size", 16, "conversations per step")
+	f.Float64Var(&opt.LR, "lr", 1e-3, "peak learning rate")
+	f.Float64Var(&opt.MinLR, "min-lr", 0, "final learning rate of the cosine (default lr/10)")
+	f.IntVar(&opt.Warmup, "warmup", 20, "linear warmup steps")
+	f.Float64Var(&opt.WeightDecay, "weight-decay", 0.01, "AdamW weight decay (matrices only)")
+	f.Float64Var(&opt.ClipNorm, "clip", 1, "clip the global gradient norm to this (0: off)")
+	f.Float64Var(&opt.Beta2, "beta2", 0.95, "AdamW β2")
+	f.Uint64Var(&seed, "seed", 1, "seed of the batch order and of random initialisation")
+	f.IntVar(&opt.MaxLen, "max-len", 0, "drop conversations longer than this many tokens (default: the model's window)")
+	f.IntVar(&opt.SaveEvery, "save-every", 100, "checkpoint every this many steps (and at the end)")
+	f.StringVar(&saveDType, "save-dtype", "f32", "dtype of checkpoint weights: f32 or bf16 (optimizer state is always f32)")
+	f.StringVar(&exportDir, "export", "", "at the end, also write the model alone (no optimizer state) to this folder")
+	f.StringVar(&backendSpec, "backend", "", "compute backend: go (default), cuda, xla:PLUGIN")
+	f.BoolVar(&quiet, "quiet", false, "no progress display")
+	return cmd
+}
+
+// trainView shows progress: a bar redrawn in place on a terminal, a line every few seconds
+// otherwise (logs).
+type trainView struct {
+	w          io.Writer
+	tty        bool
+	start      time.Time
+	first, all int
+	lastPrint  time.Time
+	ema        float64
+}
+
+func newTrainView(w io.Writer, done, steps int) *trainView {
+	v := &trainView{w: w, start: time.Now(), first: done, all: steps}
+	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+		v.tty = true
+	}
+	return v
+}
+
+func (v *trainView) update(s train.StepStats) {
+	if v.ema == 0 {
+		v.ema = s.Loss
+	} else {
+		v.ema = 0.9*v.ema + 0.1*s.Loss
+	}
+	elapsed := time.Since(v.start)
+	perStep := elapsed / time.Duration(max(1, s.Step-v.first))
+	eta := perStep * time.Duration(v.all-s.Step)
+	line := fmt.Sprintf("step %d/%d  loss %.4f (avg %.4f)  |g| %.2f  lr %.2e  %.1fs/step  eta %s",
+		s.Step, v.all, s.Loss, v.ema, s.GradNorm, s.LR, perStep.Seconds(), eta.Round(time.Second))
+	if v.tty {
+		width := 24
+		filled := width * s.Step / max(1, v.all)
+		bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+		fmt.Fprintf(v.w, "\r\x1b[2K%s %s", bar, line)
+		return
+	}
+	if time.Since(v.lastPrint) >= 10*time.Second || s.Step == v.all || s.Step == v.first+1 {
+		fmt.Fprintln(v.w, line)
+		v.lastPrint = time.Now()
+	}
+}
+
+func (v *trainView) finish() {
+	if v.tty {
+		fmt.Fprintln(v.w)
+	}
+}
+
+func newTrainSynthCmd() *cobra.Command {
+	var (
+		mode                  string
+		seed                  uint64
+		n, minLen, maxLen, st int
+		out                   string
+		shuffle               bool
+	)
+	cmd := &cobra.Command{
+		Use:   "synth --mode iterative|vanilla --out FILE.jsonl",
+		Short: "Write synthetic cold-start data (the task infty's default model is trained on)",
+		Long: "Problems of session/synth — a=4 d=3 x=5 n=24: n steps of d=d+a, x=x+d (mod 10) — with " +
+			"worked solutions, as chat JSON Lines for `infty train sft`: iterative writes one example " +
+			"per InftyThink+ iteration (summary every --stride steps), vanilla one plain chain of " +
+			"thought per problem.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("--out is required")
+			}
+			ps, err := synth.Set(seed, n, minLen, maxLen)
+			if err != nil {
+				return err
+			}
+			ex, err := synth.Examples(ps, synth.Mode(mode), st)
+			if err != nil {
+				return err
+			}
+			if shuffle {
+				synth.Shuffle(ex, seed)
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := synth.WriteJSONL(f, ex); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d problems, %d examples → %s\n", len(ps), len(ex), out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&mode, "mode", "iterative", "iterative (InftyThink+ iterations) or vanilla (one chain of thought)")
+	f.Uint64Var(&seed, "seed", 1, "problem seed")
+	f.IntVar(&n, "n", 1000, "number of problems")
+	f.IntVar(&minLen, "min-len", 1, "fewest steps of a problem")
+	f.IntVar(&maxLen, "max-len", 60, "most steps of a problem")
+	f.IntVar(&st, "stride", synth.DefaultStride, "steps per iteration (iterative mode)")
+	f.StringVar(&out, "out", "", "output file")
+	f.BoolVar(&shuffle, "shuffle", false, "shuffle the examples (seeded)")
+	return cmd
+}
