@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/infty-dev/infty/session"
@@ -100,4 +101,29 @@ func TestIterationEndKeepsOtherCaches(t *testing.T) {
 	if m.trace.panes[0].cache == nil || &m.trace.panes[0].cache[0] != first {
 		t.Fatal("ending an iteration re-rendered the first pane")
 	}
+}
+
+// BenchmarkStreamTokenRatio alternates tokens between a 1k-token and a 100k-token workbench, so
+// both see the same machine load, and reports each one's cost per token and their ratio.
+func BenchmarkStreamTokenRatio(b *testing.B) {
+	small, large := streamedModel(1_000), streamedModel(100_000)
+	msgFor := func(m *Model) eventsMsg {
+		return eventsMsg{events: []session.Event{{Type: session.EventDelta, Iteration: m.trace.current().index, Part: session.PartReasoning, Text: "tok "}}}
+	}
+	ms, ml := msgFor(small), msgFor(large)
+	var ts, tl time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		small.Update(ms)
+		_ = small.View()
+		t1 := time.Now()
+		large.Update(ml)
+		_ = large.View()
+		tl += time.Since(t1)
+		ts += t1.Sub(t0)
+	}
+	b.ReportMetric(float64(ts.Nanoseconds())/float64(b.N), "ns/token@1k")
+	b.ReportMetric(float64(tl.Nanoseconds())/float64(b.N), "ns/token@100k")
+	b.ReportMetric(float64(tl)/float64(ts), "ratio")
 }
