@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/infty
 
-.PHONY: run build test bench vet fmt e2e
+.PHONY: run build test bench vet fmt e2e tiny-model
 run: build
 	./$(BIN)
 
@@ -20,3 +20,8 @@ bench:
 # Drives the real binary in tmux through the workbench flow (installs tmux or skips, saying so).
 e2e: build
 	./scripts/e2e.sh $(BIN)
+
+# Retrains the embedded default model and its vanilla baseline from scratch with `infty train`
+# (deterministic; about 40 minutes on 2 busy cores, see runtime/tinymodel).
+tiny-model:
+	GO=$(GO) ./scripts/tiny-model.sh

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Rebuilds infty's embedded models from scratch with infty's own trainer: the iterative
+# (InftyThink+) default model into runtime/tinymodel/model and the vanilla long-chain-of-thought
+# baseline (same size, window and training budget) into runtime/tinymodel/vanilla.
+# Deterministic: the same commands give the same weights. Work files go to $TINY_WORK.
+set -eu
+GO=${GO:-go}
+WORK=${TINY_WORK:-${TMPDIR:-/tmp}/infty-tiny-model}
+STEPS=${TINY_STEPS:-400}
+RECIPE=runtime/tinymodel/recipe
+mkdir -p "$WORK"
+$GO build -o "$WORK/infty" .
+INFTY="$WORK/infty"
+
+# Cold-start data: 20,000 problems each. The iterative model sees 1..60 steps in iterations of 6;
+# the vanilla one sees 1..11 steps, the most whose whole chain of thought fits its 256-token window.
+"$INFTY" train synth --mode iterative --seed 1 --n 20000 --min-len 1 --max-len 60 --out "$WORK/iterative.jsonl"
+"$INFTY" train synth --mode vanilla --seed 1 --n 20000 --min-len 1 --max-len 11 --out "$WORK/vanilla.jsonl"
+
+train() { # name data
+	rm -rf "runtime/tinymodel/$1.new"
+	"$INFTY" train sft --data "$2" --init-config "$RECIPE/config.json" --tokenizer "$RECIPE" \
+		--out "$WORK/$1" --steps "$STEPS" --batch-size 16 --lr 5e-3 --warmup 20 --weight-decay 0.01 \
+		--clip 1 --seed 1 --save-every 50 --save-dtype bf16 --export "runtime/tinymodel/$1.new"
+	rm -f runtime/tinymodel/$1/*.json runtime/tinymodel/$1/*.safetensors
+	mv runtime/tinymodel/$1.new/* "runtime/tinymodel/$1/"
+	rmdir "runtime/tinymodel/$1.new"
+}
+train model "$WORK/iterative.jsonl"
+train vanilla "$WORK/vanilla.jsonl"
+echo "embedded models rebuilt; \`make build\` puts them in the binary"
