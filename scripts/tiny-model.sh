@@ -13,9 +13,9 @@ $GO build -o "$WORK/infty" .
 INFTY="$WORK/infty"
 
 # Cold-start data: 20,000 problems each. The iterative model sees 1..60 steps in iterations of 6;
-# the vanilla one sees 1..11 steps, the most whose whole chain of thought fits its 256-token window.
+# the vanilla one sees 1..7 steps, the most whose whole chain of thought fits its 256-token window.
 "$INFTY" train synth --mode iterative --seed 1 --n 20000 --min-len 1 --max-len 60 --out "$WORK/iterative.jsonl"
-"$INFTY" train synth --mode vanilla --seed 1 --n 20000 --min-len 1 --max-len 11 --out "$WORK/vanilla.jsonl"
+"$INFTY" train synth --mode vanilla --seed 1 --n 20000 --min-len 1 --max-len 7 --out "$WORK/vanilla.jsonl"
 
 train() { # name data
 	rm -rf "runtime/tinymodel/$1.new"

@@ -3,7 +3,7 @@
 // second-order chain modulo 10. The question gives a, d, x and n; each of n steps does
 // d ← d+a, then x ← x+d (mod 10); the answer is the final x, one digit, checked exactly.
 //
-// A worked step reads "07: d=3 x=8" (step number, new d, new x). Every Stride steps an iteration
+// A worked step reads "07: d=9+4=3 x=5+3=8" (step number, then both additions). Every Stride steps an iteration
 // ends with the summary "07 done: d=3 x=8", which is all the next iteration needs besides the
 // question, so the context stays bounded however large n is, while the plain chain of thought
 // grows by a line per step and soon passes the window.
@@ -95,7 +95,13 @@ func (p Problem) Values() []int {
 // Answer is the final x as the digit string the conclusion boxes.
 func (p Problem) Answer() string { return fmt.Sprint(p.states()[p.N].x) }
 
-func (s state) line() string    { return fmt.Sprintf("%02d: d=%d x=%d", s.k, s.d, s.x) }
+// line is the worked step k, with its two additions written out so that each new digit is the
+// sum of the two digits just before it.
+func (p Problem) line(st []state, k int) string {
+	prev, cur := st[k-1], st[k]
+	return fmt.Sprintf("%02d: d=%d+%d=%d x=%d+%d=%d", k, prev.d, p.A, cur.d, prev.x, cur.d, cur.x)
+}
+
 func (s state) summary() string { return fmt.Sprintf("%02d done: d=%d x=%d", s.k, s.d, s.x) }
 
 // Iteration is one InftyThink+ iteration of a worked solution. History is empty in the first;
@@ -119,7 +125,7 @@ func (p Problem) Iterations(stride int) []Iteration {
 		hi := min(lo+stride-1, p.N)
 		lines := make([]string, 0, hi-lo+1)
 		for k := lo; k <= hi; k++ {
-			lines = append(lines, st[k].line())
+			lines = append(lines, p.line(st, k))
 		}
 		it := Iteration{History: history, Reasoning: strings.Join(lines, "\n")}
 		if hi == p.N {
@@ -141,7 +147,7 @@ func (p Problem) Vanilla() (reasoning, conclusion string) {
 	st := p.states()
 	lines := make([]string, p.N)
 	for k := 1; k <= p.N; k++ {
-		lines[k-1] = st[k].line()
+		lines[k-1] = p.line(st, k)
 	}
 	return strings.Join(lines, "\n"), Conclusion(st[p.N].x)
 }

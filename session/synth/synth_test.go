@@ -104,7 +104,7 @@ func TestStepLines(t *testing.T) {
 	p := Problem{A: 4, D: 3, X: 5, N: 2}
 	r, _ := p.Vanilla()
 	// d: 3+4=7, x: 5+7=2; d: 7+4=1, x: 2+1=3.
-	if r != "01: d=7 x=2\n02: d=1 x=3" {
+	if r != "01: d=3+4=7 x=5+7=2\n02: d=7+4=1 x=2+1=3" {
 		t.Fatalf("got %q", r)
 	}
 	if p.Question() != "a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?" {
