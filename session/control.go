@@ -87,7 +87,7 @@ func (e *Engine) startLoopLocked(b *branch, resume *resumeState) {
 	e.loop = l
 	e.runErr = nil
 	go func() {
-		err := e.runBranch(ctx, b, resume)
+		err := e.runBranchGuarded(ctx, b, resume)
 		e.mu.Lock()
 		if e.loop == l {
 			e.loop = nil
@@ -108,6 +108,14 @@ func (e *Engine) startLoopLocked(b *branch, resume *resumeState) {
 		cancel()
 		close(l.done)
 	}()
+}
+
+// runBranchGuarded is runBranch with a panic anywhere in the run (engine code, model, summarizer,
+// log) recovered into an error: the goroutine boundary, so a bug ends the run with an "error"
+// event instead of killing the program with the terminal raw.
+func (e *Engine) runBranchGuarded(ctx context.Context, b *branch, resume *resumeState) (err error) {
+	defer func() { recovered(recover(), fmt.Sprintf("the engine (branch %d)", b.id), &err) }()
+	return e.runBranch(ctx, b, resume)
 }
 
 // stopLoop cancels the running generation, if any, and waits until it has stopped.
@@ -147,6 +155,14 @@ func (e *Engine) gate(ctx context.Context) (*reasoningEdit, error) {
 		}
 		e.mu.Lock()
 	}
+}
+
+// locked runs f under e.mu; the lock is released even if f panics (a run's goroutine recovers
+// the panic and must still be able to take the lock).
+func (e *Engine) locked(f func() error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return f()
 }
 
 // setPartial publishes the in-flight iteration for snapshots.
@@ -197,13 +213,17 @@ func (e *Engine) runBranch(ctx context.Context, b *branch, resume *resumeState) 
 
 // commitIteration appends a finished iteration to b, logs it and tells the front end.
 func (e *Engine) commitIteration(b *branch, it Iteration) error {
-	e.mu.Lock()
-	b.its = append(b.its, it)
-	b.tokens += it.Tokens + it.SummaryTokens
-	b.seconds += it.Seconds
-	e.partial = nil
-	err := e.logRecord(trajlog.Record{Kind: trajlog.KindIteration, Branch: b.id, Iteration: &it})
-	e.mu.Unlock()
+	err := e.locked(func() error {
+		// Logged first: an iteration the log could not take is not part of the branch.
+		if err := e.logRecord(trajlog.Record{Kind: trajlog.KindIteration, Branch: b.id, Iteration: &it}); err != nil {
+			return err
+		}
+		b.its = append(b.its, it)
+		b.tokens += it.Tokens + it.SummaryTokens
+		b.seconds += it.Seconds
+		e.partial = nil
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -234,11 +254,12 @@ func (e *Engine) finish(b *branch) error {
 		c := answer.Equal(ans, e.cfg.Reference)
 		correct = &c
 	}
-	e.mu.Lock()
-	b.done, b.answer, b.correct = true, ans, correct
-	elapsed := e.now().Sub(b.started).Seconds()
-	err := e.logRecord(trajlog.Record{Kind: trajlog.KindAnswer, Branch: b.id, Answer: ans, Correct: correct, Tokens: b.tokens, Seconds: elapsed})
-	e.mu.Unlock()
+	var elapsed float64
+	err := e.locked(func() error {
+		b.done, b.answer, b.correct = true, ans, correct
+		elapsed = e.now().Sub(b.started).Seconds()
+		return e.logRecord(trajlog.Record{Kind: trajlog.KindAnswer, Branch: b.id, Answer: ans, Correct: correct, Tokens: b.tokens, Seconds: elapsed})
+	})
 	if err != nil {
 		return err
 	}

@@ -188,7 +188,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		}
 		// No stop strings: the callback sees every token and stops at "</summary>" itself, so a
 		// stray "</summary>" inside the reasoning does not end the turn.
-		res, err := e.model.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
+		res, err := generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
 		if act == actEdit {
 			return it, edit, nil
 		}

@@ -1,6 +1,10 @@
 package session
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+	"time"
+)
 
 // eventQueue decouples the engine from its consumer: push never blocks, a pump goroutine
 // delivers in order, and consecutive deltas of the same branch, iteration and part are merged
@@ -54,7 +58,24 @@ func (q *eventQueue) close() {
 	}
 }
 
+// deliverHook, when set (tests), sees each event just before it is delivered.
+var deliverHook func(Event)
+
 func (q *eventQueue) pump() {
+	defer func() {
+		if r := recover(); r != nil {
+			// Nothing will deliver after this goroutine: refuse further events, hand the
+			// consumer the error and close its channel, so it ends instead of waiting forever.
+			q.mu.Lock()
+			q.closed, q.items = true, nil
+			q.mu.Unlock()
+			select {
+			case q.out <- Event{Type: EventError, Time: time.Now(), Message: fmt.Sprintf("session: event delivery panicked: %v", r)}:
+			case <-q.stop:
+			}
+			close(q.out)
+		}
+	}()
 	for {
 		q.mu.Lock()
 		if len(q.items) == 0 {
@@ -71,6 +92,9 @@ func (q *eventQueue) pump() {
 		q.items[0] = Event{}
 		q.items = q.items[1:]
 		q.mu.Unlock()
+		if deliverHook != nil {
+			deliverHook(ev)
+		}
 		select {
 		case q.out <- ev:
 		case <-q.stop:

@@ -116,7 +116,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		var edit *reasoningEdit
 		var act stopAction
 		lastStats := e.now()
-		_, gerr := e.model.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
+		_, gerr := generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
 			func(tok runtime.Token) error {
 				ed, err := e.gate(ctx)
 				if err != nil {
@@ -251,7 +251,7 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 		}
 		return gen, true
 	}
-	_, gerr := m.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: cfg.SummaryMax + cfg.Eta, Sampling: sampling},
+	_, gerr := generate(ctx, m, runtime.Request{Prompt: ids, MaxTokens: cfg.SummaryMax + cfg.Eta, Sampling: sampling},
 		func(tok runtime.Token) error {
 			if gate != nil {
 				if err := gate(ctx); err != nil {

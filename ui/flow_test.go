@@ -25,14 +25,22 @@ type engineFlow struct {
 	log string
 }
 
+// flowScript is the well-behaved model of the flow tests.
+var flowScript = sessiontest.Script{
+	Reason:       func(int) int { return 24 },
+	ConcludeAt:   4,
+	SummaryWords: 5,
+	Answer:       "42",
+}
+
 func startEngineFlow(t *testing.T) *engineFlow {
 	t.Helper()
-	model := sessiontest.New("scripted", sessiontest.Script{
-		Reason:       func(int) int { return 24 },
-		ConcludeAt:   4,
-		SummaryWords: 5,
-		Answer:       "42",
-	}.Policy())
+	return startEngineFlowWith(t, flowScript.Policy())
+}
+
+func startEngineFlowWith(t *testing.T, policy sessiontest.Policy) *engineFlow {
+	t.Helper()
+	model := sessiontest.New("scripted", policy)
 	model.Delay = 2 * time.Millisecond
 	f := &engineFlow{t: t, log: filepath.Join(t.TempDir(), "log.jsonl")}
 	eng, err := session.New(model, session.Config{Eta: 64, Phi: 6, Reference: "42", LogPath: f.log})
@@ -233,5 +241,33 @@ func TestFlowEditShowsOriginal(t *testing.T) {
 	}
 	if out := final.render(); !strings.Contains(out, "original") || !strings.Contains(out, "edited") {
 		t.Fatalf("no side-by-side view:\n%s", out)
+	}
+}
+
+// A model that panics mid-stream: the workbench shows the engine's error and still quits
+// cleanly (the program ends normally, so the terminal is restored), and the log stays readable.
+func TestFlowModelPanicShowsErrorAndQuits(t *testing.T) {
+	policy := flowScript.Policy()
+	f := startEngineFlowWith(t, func(st sessiontest.State) (string, bool) {
+		if sessiontest.Iteration(st.Assistant()) == 2 && st.Index == 5 {
+			panic("boom in the model")
+		}
+		return policy(st)
+	})
+	f.waitScreen("panicked: boom in the model")
+	if err := f.eng.Wait(); err == nil || !strings.Contains(err.Error(), "model scripted panicked") {
+		t.Fatalf("engine: %v", err)
+	}
+	f.key("q")
+	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probed).Model
+	if final.status.state != stateFailed || !strings.Contains(final.flash, "generate (iteration 2)") {
+		t.Fatalf("state %v, flash %q: want the failed run and the error named", final.status.state, final.flash)
+	}
+	if len(final.trace.its) < 1 || !final.trace.its[0].finished {
+		t.Fatal("the iteration finished before the panic is not shown")
+	}
+	runs, warnings, err := trajlog.ReadFile(f.log)
+	if err != nil || len(warnings) > 0 || len(runs) != 1 || len(runs[0].Branch(1).Iterations) != 1 {
+		t.Fatalf("log after the panic: %v %v %+v", err, warnings, runs)
 	}
 }
