@@ -60,9 +60,9 @@ const WeightDTypeEnv = "INFTY_WEIGHT_DTYPE"
 
 // WithWeightDType chooses how the weight matrices are kept for computing: "f32" (the
 // default: every product in float32, matching the float64 references to 1e-4) or "bf16"
-// (matrices kept in bfloat16 and multiplied with activations rounded to bfloat16, float32
-// accumulation: half the memory and half the bytes read per token, at about 1e-2 relative
-// deviation of the logits). "" means $INFTY_WEIGHT_DTYPE, else "f32". Norm weights and
+// (matrices kept in bfloat16: half the memory and half the bytes read per decoded token;
+// prefill and Logits widen them and stay exact, while per-token products round activations
+// to bfloat16, about 2e-3 relative deviation of the logits on the fixtures). "" means $INFTY_WEIGHT_DTYPE, else "f32". Norm weights and
 // biases stay float32 either way.
 func WithWeightDType(dtype string) Option { return func(o *loadOptions) { o.weightDType = dtype } }
 

@@ -175,9 +175,10 @@ func checkRow(t *testing.T, pos int, got, want []float32) {
 	}
 }
 
-// TestBF16Weights checks the half-precision weight path: every row close to the reference
-// (activations are rounded to bfloat16 before each product, so not to 1e-4), the cache path
-// equal to the full forward pass of the same weights, and the weights really kept in BF16.
+// TestBF16Weights checks the half-precision weight path: the weights really kept in BF16,
+// the full forward pass (which widens them to Float32 for matrix products) as exact as the
+// Float32 path, and the decoding path (activations rounded to bfloat16 for matrix-vector
+// products) close to it.
 func TestBF16Weights(t *testing.T) {
 	for _, name := range []string{"qwen2-tiny", "qwen3-tiny"} {
 		ref := readReference(t, name)
@@ -197,9 +198,8 @@ func TestBF16Weights(t *testing.T) {
 		for i, want := range ref.ByDType["bf16"].PromptLogits {
 			worst = max(worst, relErr(logits[i], want))
 		}
-		t.Logf("%s: worst relative error with bf16 activations %.3g", name, worst)
-		if worst > 5e-2 {
-			t.Errorf("%s: relative error %.3g > 5e-2", name, worst)
+		if worst > 1e-4 {
+			t.Errorf("%s: full forward relative error %.3g > 1e-4", name, worst)
 		}
 		m.mu.Lock()
 		dec := m.newDecoder()
@@ -209,7 +209,15 @@ func TestBF16Weights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkRow(t, len(ref.PromptIDs)-1, got, logits[len(logits)-1])
+		want := make([]float64, len(got))
+		for i, v := range logits[len(logits)-1] {
+			want[i] = float64(v)
+		}
+		e := relErr(got, want)
+		t.Logf("%s: decoding path vs full forward, relative error %.3g (bf16 activations)", name, e)
+		if e > 2e-2 || e == 0 {
+			t.Errorf("%s: decoding path relative error %.3g, want in (0, 2e-2]", name, e)
+		}
 	}
 	if _, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithWeightDType("int4")); err == nil {
 		t.Error("unknown weight dtype accepted")

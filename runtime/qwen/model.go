@@ -103,16 +103,18 @@ func lmHead(cfg *Config, w *Weights, x *Node) *Node {
 // linear is x·Wᵀ (+ bias) with W kept in its Hugging Face [out, in] layout: contracting on
 // W's axis 1 lets the backend use the weights as stored, with no transposed copy.
 //
-// Weights stored in half precision (see the runtime's weight dtype option) are multiplied
-// with x rounded to the same dtype, accumulating and returning Float32: half the bytes read
-// per token, the way llama.cpp treats F16 weights.
+// Weights stored in half precision (the runtime's bf16 weight option) are used two ways. A
+// matrix-vector product (decoding) multiplies them with x rounded to the same dtype,
+// accumulating in Float32: half the bytes read per token, as llama.cpp does with F16 weights.
+// A matrix-matrix product (prefill, training) widens the weight to Float32 first: the pure-Go
+// backend's packed half-precision kernel is far slower than widening plus the Float32 one.
 func linear(x, weight, bias *Node) *Node {
 	rows := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]
 	var y *Node
 	if p := matvecSplit(rows, weight.Shape().Dimensions[0], weight.Shape().Dimensions[1]); p > 1 {
 		y = splitMatvec(x, weight, p)
 	} else {
-		y = dotF32(x, weight).General([]int{x.Rank() - 1}, nil, []int{1}, nil)
+		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{1}, nil)
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
