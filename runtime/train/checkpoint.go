@@ -90,6 +90,9 @@ func LoadModel(dir string) (*Model, error) {
 }
 
 // InitModel makes a randomly initialised model from a config.json file and a tokenizer folder.
+// Weights are drawn with the config's initializer_range as standard deviation (0.02, the
+// transformers default, when absent); a tiny model learns much faster with a larger one, about
+// 1/sqrt(hidden_size), because attention starts far from uniform.
 func InitModel(configPath, tokenizerDir string, seed uint64) (*Model, error) {
 	raw, err := os.ReadFile(configPath)
 	if err != nil {
@@ -102,7 +105,18 @@ func InitModel(configPath, tokenizerDir string, seed uint64) (*Model, error) {
 	if _, err := os.Stat(filepath.Join(tokenizerDir, "tokenizer.json")); err != nil {
 		return nil, fmt.Errorf("train: tokenizer folder: %w", err)
 	}
-	return &Model{Config: cfg, RawConfig: raw, Params: InitParams(cfg, seed, 0.02), TokenizerDir: tokenizerDir}, nil
+	var extra struct {
+		InitializerRange *float64 `json:"initializer_range"`
+	}
+	_ = json.Unmarshal(raw, &extra) // already parsed above; only the optional field is read here
+	std := 0.02
+	if r := extra.InitializerRange; r != nil {
+		if *r <= 0 || *r > 1 {
+			return nil, fmt.Errorf("%s: initializer_range %g out of range (0, 1]", configPath, *r)
+		}
+		std = *r
+	}
+	return &Model{Config: cfg, RawConfig: raw, Params: InitParams(cfg, seed, std), TokenizerDir: tokenizerDir}, nil
 }
 
 // LatestCheckpoint returns the complete checkpoint with the most updates under out, or "" when

@@ -373,3 +373,31 @@ func TestCheckpointReloadsWithIdenticalLogits(t *testing.T) {
 		t.Fatal("BF16 export does not round the weights")
 	}
 }
+
+func TestInitializerRange(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		extra string
+		want  float64
+	}{{``, 0.02}, {`,"initializer_range":0.125`, 0.125}} {
+		path := filepath.Join(dir, "config.json")
+		os.WriteFile(path, []byte(strings.TrimSuffix(testConfig, "}")+c.extra+"}"), 0o644)
+		m, err := InitModel(path, recipeDir, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		emb := m.Params.Data[0]
+		for _, v := range emb {
+			sum += float64(v) * float64(v)
+		}
+		if std := math.Sqrt(sum / float64(len(emb))); math.Abs(std-c.want) > 0.1*c.want {
+			t.Errorf("initializer_range %q: embedding std %.4f, want %.4f", c.extra, std, c.want)
+		}
+	}
+	path := filepath.Join(dir, "bad.json")
+	os.WriteFile(path, []byte(strings.TrimSuffix(testConfig, "}")+`,"initializer_range":-1}`), 0o644)
+	if _, err := InitModel(path, recipeDir, 1); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("negative initializer_range: %v", err)
+	}
+}
