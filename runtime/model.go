@@ -140,7 +140,9 @@ func (m *Model) SetDetokenizer(f func() Detokenizer) {
 // Backend is the compute backend the model runs on.
 func (m *Model) Backend() compute.Backend { return m.backend }
 
-// Weights returns the model's tensors in Config.Specs() order (Float32), e.g. to start training from.
+// Weights returns the model's tensors in Config.Specs() order, e.g. to start training from.
+// Matrices may be stored as qwen.DecodeBlocks row blocks [p, out/p, in] and in BFloat16
+// (WithWeightDType); qwen.Forward accepts them as they are.
 func (m *Model) Weights() []*tensors.Tensor { return m.weights }
 
 // Close releases the compiled graphs and weights.
@@ -197,7 +199,14 @@ func loadWeights(dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, er
 		if !slices.Equal(t.Shape, s.Shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", t.File, s.Name, t.Shape, s.Shape)
 		}
-		tensor, err := toTensor(t, half && len(s.Shape) == 2)
+		shape := s.Shape
+		if len(shape) == 2 {
+			// Stored as row blocks so decoding streams each matrix once on every core.
+			if p := qwen.DecodeBlocks(shape[0], shape[1]); p > 1 {
+				shape = []int{p, shape[0] / p, shape[1]}
+			}
+		}
+		tensor, err := toTensor(t, shape, half && len(s.Shape) == 2)
 		if err != nil {
 			return nil, err
 		}
@@ -206,10 +215,11 @@ func loadWeights(dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, er
 	return out, nil
 }
 
-// toTensor copies a checkpoint tensor out of the file mapping, as Float32 or as BFloat16.
-func toTensor(t safetensors.Tensor, bf16 bool) (*tensors.Tensor, error) {
+// toTensor copies a checkpoint tensor out of the file mapping into the given shape (same
+// number of elements), as Float32 or as BFloat16.
+func toTensor(t safetensors.Tensor, shape []int, bf16 bool) (*tensors.Tensor, error) {
 	if bf16 && t.DType == "BF16" { // already what we want: copy the raw bits
-		out := tensors.FromShape(shapes.Make(dtypes.BFloat16, t.Shape...))
+		out := tensors.FromShape(shapes.Make(dtypes.BFloat16, shape...))
 		return out, out.MutableBytes(func(b []byte) { copy(b, t.Data) })
 	}
 	data, err := t.Float32()
@@ -217,9 +227,9 @@ func toTensor(t safetensors.Tensor, bf16 bool) (*tensors.Tensor, error) {
 		return nil, err
 	}
 	if !bf16 {
-		return tensors.FromFlatDataAndDimensions(data, t.Shape...), nil
+		return tensors.FromFlatDataAndDimensions(data, shape...), nil
 	}
-	out := tensors.FromShape(shapes.Make(dtypes.BFloat16, t.Shape...))
+	out := tensors.FromShape(shapes.Make(dtypes.BFloat16, shape...))
 	return out, out.MutableBytes(func(b []byte) {
 		for i, f := range data {
 			binary.LittleEndian.PutUint16(b[2*i:], safetensors.Float32ToBF16(f))

@@ -51,6 +51,19 @@ func Step(cfg *Config, w *Weights, ids, start, nValid *Node, cache *Cache) (logi
 	return lmHead(cfg, w, last), updated
 }
 
+// embed looks up the rows of ids in the embedding table, stored [vocab, hidden] or in
+// DecodeBlocks row blocks [p, vocab/p, hidden], and returns them as Float32.
+func embed(table, ids *Node) *Node {
+	var index *Node
+	if table.Rank() == 2 {
+		index = InsertAxes(ids, -1)
+	} else {
+		perBlock := table.Shape().Dimensions[1]
+		index = Stack([]*Node{DivScalar(ids, perBlock), ModScalar(ids, perBlock)}, -1)
+	}
+	return matchDType(Gather(table, index), dtypes.Float32)
+}
+
 // keySource gives layer l's attention its keys and values [batch, T, kvHeads, headDim] and
 // their positions [batch, T], from the chunk's own k and v (plus, with a cache, the past).
 type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
@@ -58,7 +71,7 @@ type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 // decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
 // residual SiLU-gated MLP. Returns the hidden states [batch, seq, hidden] before the final norm.
 func decoder(cfg *Config, w *Weights, ids, positions *Node, kv keySource) *Node {
-	x := matchDType(Gather(w.Embed, InsertAxes(ids, -1)), dtypes.Float32) // [batch, seq, hidden]
+	x := embed(w.Embed, ids) // [batch, seq, hidden]
 	cos, sin := rope(cfg, positions)
 	for l := range w.Layers {
 		lw := &w.Layers[l]
@@ -109,12 +122,27 @@ func lmHead(cfg *Config, w *Weights, x *Node) *Node {
 // A matrix-matrix product (prefill, training) widens the weight to Float32 first: the pure-Go
 // backend's packed half-precision kernel is far slower than widening plus the Float32 one.
 func linear(x, weight, bias *Node) *Node {
-	rows := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]
+	dims := x.Shape().Dimensions
+	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
+	lead := dims[: len(dims)-1 : len(dims)-1]
+	blocks := weight
+	if weight.Rank() == 2 {
+		out := weight.Shape().Dimensions[0]
+		if p := matvecSplit(rows, out, in); p > 1 {
+			blocks = Reshape(weight, p, out/p, in) // a copy per call: see DecodeBlocks
+		}
+	}
 	var y *Node
-	if p := matvecSplit(rows, weight.Shape().Dimensions[0], weight.Shape().Dimensions[1]); p > 1 {
-		y = splitMatvec(x, weight, p)
+	if blocks.Rank() == 3 && rows <= maxMatvecRows {
+		p, outPerBlock := blocks.Shape().Dimensions[0], blocks.Shape().Dimensions[1]
+		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
+		y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
+		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
 	} else {
-		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{1}, nil)
+		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
+		if weight.Rank() == 3 { // [..., p, out/p] → [..., out]
+			y = Reshape(y, append(lead, weight.Shape().Dimensions[0]*weight.Shape().Dimensions[1])...)
+		}
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
@@ -126,6 +154,9 @@ func linear(x, weight, bias *Node) *Node {
 // without packing the operands, and splits the work across cores by batch only.
 const smallMatmulSize = 4 << 20
 
+// maxMatvecRows is the most rows of x (tokens) multiplied block-wise; more is prefill.
+const maxMatvecRows = 4
+
 // matvecSplit chooses how many row blocks of an [out, in] weight to multiply as separate
 // batch entries when decoding (few rows of x). The pure-Go backend either packs the whole
 // weight before a large product (a full extra copy of it, every token) or, for a small
@@ -133,7 +164,7 @@ const smallMatmulSize = 4 << 20
 // of them let a token's matrix-vector product stream the weight once, on every core.
 // Returns 1 (no split) for prefill-sized x.
 func matvecSplit(rows, out, in int) int {
-	if rows > 4 {
+	if rows > maxMatvecRows {
 		return 1
 	}
 	for p := 2; p <= out; p++ {
@@ -144,18 +175,11 @@ func matvecSplit(rows, out, in int) int {
 	return 1
 }
 
-// splitMatvec multiplies x [..., in] by weight [out, in] as p batched blocks [p, out/p, in]
-// (a free reshape of the stored weight) and reassembles [..., out].
-func splitMatvec(x, weight *Node, p int) *Node {
-	dims := x.Shape().Dimensions
-	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
-	out := weight.Shape().Dimensions[0]
-	xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
-	blocks := Reshape(weight, p, out/p, in)
-	y := dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
-	y = Reshape(TransposeAllDims(y, 1, 0, 2), rows, out)
-	return Reshape(y, append(dims[:len(dims)-1:len(dims)-1], out)...)
-}
+// DecodeBlocks is how many row blocks an inference runtime should store an [out, in] weight
+// as, [p, out/p, in] (the same bytes, another shape), for fast decoding: every function here
+// accepts a weight either way, but splitting a stored [out, in] inside the graph copies it on
+// every call (the backend's Reshape of an input it does not own is a copy).
+func DecodeBlocks(out, in int) int { return matvecSplit(1, out, in) }
 
 // dotF32 starts a product of x with a weight, rounding x to the weight's dtype when that is
 // half precision, and accumulating and returning Float32 in every case.
