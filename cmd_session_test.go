@@ -125,6 +125,15 @@ func TestSolveErrors(t *testing.T) {
 	}
 }
 
+// Budgets that the fixture model's 512-token window cannot hold are refused before the run,
+// with the numbers that do not fit.
+func TestSolveRefusesBudgetPastTheWindow(t *testing.T) {
+	_, _, err := runInfty(t, "solve", "--model", fixtureModel, "--eta", "480", "--log", filepath.Join(t.TempDir(), "l.jsonl"), "q")
+	if err == nil || !strings.Contains(err.Error(), "context window too small") || !strings.Contains(err.Error(), "attends to 512 tokens") || !strings.Contains(err.Error(), "η 480") {
+		t.Fatalf("solve --eta 480 on a 512-token model: %v", err)
+	}
+}
+
 func TestCurateCommand(t *testing.T) {
 	dir := t.TempDir()
 	input := filepath.Join(dir, "traces.jsonl")

@@ -214,7 +214,9 @@ func (e *Engine) Config() Config { return e.cfg }
 // RunID names this run in the log.
 func (e *Engine) RunID() string { return e.runID }
 
-// Start begins running question and returns the event stream. The channel is buffered without
+// Start begins running question and returns the event stream. A question whose worst-case
+// iteration cannot fit the model's context window (see ContextLimited) is refused with an error
+// wrapping ErrContextWindow before anything is logged. The channel is buffered without
 // bound (a slow consumer loses nothing; consecutive deltas of one part may arrive coalesced) and
 // stays open across edits and branch switches: a "done" event ends each run of a branch, and the
 // channel closes after Close or once ctx ends and the engine has stopped.
@@ -226,6 +228,9 @@ func (e *Engine) Start(ctx context.Context, question string) (<-chan Event, erro
 	}
 	if e.closed {
 		return nil, ErrClosed
+	}
+	if err := e.checkWindow(question); err != nil {
+		return nil, err
 	}
 	if e.log == nil && e.cfg.LogPath != "" {
 		w, err := trajlog.Open(e.cfg.LogPath)

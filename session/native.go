@@ -119,15 +119,26 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	lastStats := e.now()
 	sampling := cfg.Sampling
 	sampling.Seed = it.Seed
+	// With a known context window, the reasoning stops early enough that the forced tags and the
+	// summary or conclusion still fit after it.
+	reserve := 0
+	if contextLength(e.model) > 0 {
+		tags, err := tagTokens(e.model, format.ForcedBoundary, format.ForcedConclusion)
+		if err != nil {
+			return it, nil, fmt.Errorf("encode prompt: %w", err)
+		}
+		reserve = tags + max(cfg.SummaryMax, cfg.ConclusionMax)
+	}
 
 	for {
 		var act stopAction
 		var edit *reasoningEdit
 		budget := 0
-		switch p.Phase {
-		case format.PhaseReasoning:
+		switch {
+		case p.Phase == format.PhaseReasoning:
 			budget = cfg.Eta - reasonTok + max(cfg.SummaryMax, cfg.ConclusionMax) + 2
-		case format.PhaseConclusion:
+		case p.Phase == format.PhaseConclusion, it.ForcedConclusion:
+			// (right after the forced "\n</think>\n" the parse has no conclusion text yet)
 			budget = cfg.ConclusionMax - afterTok + 1
 		default:
 			budget = cfg.SummaryMax - afterTok + 1
@@ -135,6 +146,15 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		ids, err := e.model.Encode(prompt + gen)
 		if err != nil {
 			return it, nil, fmt.Errorf("encode prompt: %w", err)
+		}
+		room, err := roomLeft(e.model, len(ids), fmt.Sprintf("iteration %d", index))
+		if err != nil {
+			return it, nil, err
+		}
+		budget = min(budget, room)
+		eta := cfg.Eta // less when the window would not hold η more reasoning, the tags and the summary
+		if p.Phase == format.PhaseReasoning && reserve > 0 {
+			eta = min(eta, reasonTok+room-reserve)
 		}
 		yield := func(tok runtime.Token) error {
 			ed, err := e.gate(ctx)
@@ -157,7 +177,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 				scanFrom = max(0, len(gen)-len(format.SummaryOpen))
 			}
 			switch {
-			case p.Phase == format.PhaseReasoning && reasonTok >= cfg.Eta:
+			case p.Phase == format.PhaseReasoning && reasonTok >= eta:
 				act = actForceBoundary
 			case p.Phase == format.PhaseSummary && index >= cfg.Phi:
 				gen = buf.set(gen[:p.BoundaryAt])
@@ -188,7 +208,13 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		}
 		// No stop strings: the callback sees every token and stops at "</summary>" itself, so a
 		// stray "</summary>" inside the reasoning does not end the turn.
-		res, err := generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
+		var res runtime.Result
+		if p.Phase == format.PhaseReasoning && reasonTok >= eta {
+			// The window holds no more reasoning: close it now, so that the summary still fits.
+			act = actForceBoundary
+		} else {
+			res, err = generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
+		}
 		if act == actEdit {
 			return it, edit, nil
 		}
@@ -223,6 +249,21 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		}
 		switch act {
 		case actForceBoundary:
+			if reserve > 0 {
+				// The re-prefilled turn must leave room for the tags and the summary.
+				keep := 0
+				if strings.HasPrefix(gen, format.ReasoningOpen) {
+					keep = len(format.ReasoningOpen)
+				}
+				cut, err := fitReasoning(e.model, prompt, gen, keep, reserve)
+				if err != nil {
+					return it, nil, fmt.Errorf("encode prompt: %w", err)
+				}
+				if len(cut) < len(gen) {
+					gen = buf.set(cut)
+					scanFrom = min(scanFrom, max(0, len(gen)-len(format.SummaryOpen)))
+				}
+			}
 			if index >= cfg.Phi {
 				gen = buf.add(format.ForcedConclusion)
 				it.ForcedConclusion = true

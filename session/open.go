@@ -84,6 +84,11 @@ func (e *Engine) Continue(ctx context.Context) (<-chan Event, error) {
 	if e.started {
 		return nil, ErrStarted
 	}
+	if b := e.branches[e.cur]; !b.done && e.cfg.Mode != ModeCurate {
+		if err := e.checkWindow(e.question); err != nil {
+			return nil, err
+		}
+	}
 	if e.log == nil && e.cfg.LogPath != "" {
 		w, err := trajlog.Open(e.cfg.LogPath)
 		if err != nil {

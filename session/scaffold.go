@@ -101,6 +101,16 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 	sampling := cfg.Sampling
 	sampling.Seed = it.Seed
 	forcedConclusion := false
+	// With a known context window, the reasoning of iteration φ stops early enough that the
+	// forced conclusion fits after it; other iterations may reason up to the window's end.
+	reserve, window := 0, contextLength(e.model) > 0
+	if window && index >= cfg.Phi {
+		tags, err := tagTokens(e.model, scaffoldConclusion)
+		if err != nil {
+			return it, nil, fmt.Errorf("encode prompt: %w", err)
+		}
+		reserve = tags + cfg.ConclusionMax
+	}
 	for {
 		_, _, closed := split()
 		var budget int
@@ -113,45 +123,62 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		if err != nil {
 			return it, nil, fmt.Errorf("encode prompt: %w", err)
 		}
+		room, err := roomLeft(e.model, len(ids), fmt.Sprintf("iteration %d", index))
+		if err != nil {
+			return it, nil, err
+		}
+		budget = min(budget, room)
+		eta, concMax := cfg.Eta, cfg.ConclusionMax // less when the window is nearly full
+		if window && closed {
+			concMax = min(concMax, concTok+room)
+		} else if window {
+			eta = min(eta, reasonTok+room-reserve)
+		}
 		var edit *reasoningEdit
 		var act stopAction
+		var gerr error
 		lastStats := e.now()
-		_, gerr := generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
-			func(tok runtime.Token) error {
-				ed, err := e.gate(ctx)
-				if err != nil {
-					return err
-				}
-				if ed != nil {
-					edit, act = ed, actEdit
-					return errStopGeneration
-				}
-				_, _, wasClosed := split()
-				if wasClosed {
-					concTok++
-				} else {
-					reasonTok++
-				}
-				generated++
-				gen = buf.add(tok.Text)
-				publish()
-				if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
-					lastStats = now
-					el := now.Sub(start).Seconds()
-					e.emit(Event{Type: EventStats, Branch: b.id, Iteration: index, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
-				}
-				_, _, closed := split()
-				switch {
-				case !closed && reasonTok >= cfg.Eta:
-					act = actForceBoundary
-				case closed && concTok >= cfg.ConclusionMax:
-					act = actConclusionBound
-				}
-				if act != actNone {
-					return errStopGeneration
-				}
-				return nil
-			})
+		if !closed && reasonTok >= eta {
+			// The window holds no more reasoning: cut here.
+			act = actForceBoundary
+		} else {
+			_, gerr = generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
+				func(tok runtime.Token) error {
+					ed, err := e.gate(ctx)
+					if err != nil {
+						return err
+					}
+					if ed != nil {
+						edit, act = ed, actEdit
+						return errStopGeneration
+					}
+					_, _, wasClosed := split()
+					if wasClosed {
+						concTok++
+					} else {
+						reasonTok++
+					}
+					generated++
+					gen = buf.add(tok.Text)
+					publish()
+					if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
+						lastStats = now
+						el := now.Sub(start).Seconds()
+						e.emit(Event{Type: EventStats, Branch: b.id, Iteration: index, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
+					}
+					_, _, closed := split()
+					switch {
+					case !closed && reasonTok >= eta:
+						act = actForceBoundary
+					case closed && concTok >= concMax:
+						act = actConclusionBound
+					}
+					if act != actNone {
+						return errStopGeneration
+					}
+					return nil
+				})
+		}
 		if act == actEdit {
 			return it, edit, nil
 		}
@@ -168,7 +195,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 			it.Final, it.Truncated, it.ForcedConclusion = true, act == actConclusionBound, forcedConclusion
 			break
 		}
-		if act == actNone && reasonTok < cfg.Eta {
+		if act == actNone && reasonTok < eta {
 			// EOS without </think>: the model ended; what it wrote is all there is.
 			it.Reasoning, it.Final, it.Malformed = strings.TrimSuffix(r, "\n"), true, true
 			break
@@ -231,6 +258,11 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 	if err != nil {
 		return "", 0, false, fmt.Errorf("summarizer encode: %w", err)
 	}
+	room, err := roomLeft(m, len(ids), fmt.Sprintf("summarizer (iteration %d)", index))
+	if err != nil {
+		return "", 0, false, err
+	}
+	maxTokens := min(cfg.SummaryMax+cfg.Eta, room)
 	sampling := cfg.Sampling
 	sampling.Seed = seed
 	var buf textBuf
@@ -251,7 +283,7 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 		}
 		return gen, true
 	}
-	_, gerr := generate(ctx, m, runtime.Request{Prompt: ids, MaxTokens: cfg.SummaryMax + cfg.Eta, Sampling: sampling},
+	_, gerr := generate(ctx, m, runtime.Request{Prompt: ids, MaxTokens: maxTokens, Sampling: sampling},
 		func(tok runtime.Token) error {
 			if gate != nil {
 				if err := gate(ctx); err != nil {
@@ -269,7 +301,7 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 					sent = len(s)
 				}
 			}
-			if (ok && sumTok >= cfg.SummaryMax) || (!ok && tokens >= cfg.Eta+cfg.SummaryMax) {
+			if (ok && sumTok >= cfg.SummaryMax) || (!ok && tokens >= cfg.Eta+cfg.SummaryMax) || tokens >= room {
 				truncated = true
 				return errStopGeneration
 			}

@@ -57,8 +57,11 @@ func (r *Model) Name() string { return r.name }
 // Runtime is the wrapped runtime model.
 func (r *Model) Runtime() *runtime.Model { return r.m }
 
-// ContextLength is the model's max_position_embeddings (0 when config.json does not say).
+// ContextLength is the model's max_position_embeddings (0 when config.json does not say): the
+// engine refuses a run whose iterations cannot fit it and keeps each iteration inside it.
 func (r *Model) ContextLength() int { return r.m.Config.MaxPositions }
+
+var _ session.ContextLimited = (*Model)(nil)
 
 // Tokenizer is the wrapped tokenizer.
 func (r *Model) Tokenizer() *tokenizer.Tokenizer { return r.tok }

@@ -2,6 +2,7 @@ package rtmodel_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,12 +22,15 @@ type recorder struct {
 	*rtmodel.Model
 	mu   sync.Mutex
 	seen []string
+	// maxPos is the most positions one call used: its prompt and the tokens it generated.
+	maxPos int
 }
 
 func (r *recorder) Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error) {
 	res, err := r.Model.Generate(ctx, req, yield)
 	r.mu.Lock()
 	r.seen = append(r.seen, r.Tokenizer().Decode(req.Prompt)+res.Text)
+	r.maxPos = max(r.maxPos, len(req.Prompt)+len(res.IDs))
 	r.mu.Unlock()
 	return res, err
 }
@@ -183,5 +187,37 @@ func TestPauseResumeThroughRuntime(t *testing.T) {
 	}
 	if !paused || !reflect.DeepEqual(strip(got.Iterations), strip(want.Iterations)) {
 		t.Errorf("paused run differs:\n%+v\n%+v", got.Iterations, want.Iterations)
+	}
+}
+
+// The fixture models attend to 512 positions: a budget that cannot fit is refused before any
+// generation, and one that fits runs with every Generate call inside the window.
+func TestContextWindow(t *testing.T) {
+	m := &recorder{Model: load(t, "qwen3-tiny-f32")}
+	if m.ContextLength() != 512 {
+		t.Fatalf("context length %d, want the fixture's 512", m.ContextLength())
+	}
+	big := cfg
+	big.Eta, big.SummaryMax = 400, 100
+	e, err := session.New(m, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := e.Start(context.Background(), "What is 2+2?"); !errors.Is(err, session.ErrContextWindow) || !strings.Contains(err.Error(), "512") {
+		t.Fatalf("Start with η 400 in a 512 window: %v", err)
+	}
+	fits := cfg
+	fits.Eta, fits.SummaryMax, fits.ConclusionMax, fits.Phi = 300, 60, 60, 2
+	e2, err := session.New(m, fits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	if _, err := e2.Solve(context.Background(), "What is 2+2?", nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.maxPos > 512 || m.maxPos < 300 {
+		t.Errorf("the longest generation used %d positions; want up to the 512 of the window", m.maxPos)
 	}
 }

@@ -44,6 +44,9 @@ type Model struct {
 	policy Policy
 	// Delay is slept before each token (to let tests pause or kill mid-iteration).
 	Delay time.Duration
+	// Window, when positive, is the model's context length (session.ContextLimited): a Generate
+	// call whose prompt and MaxTokens together exceed it fails, as a real model's would.
+	Window int
 	// ThinkPrompt makes the template open the reasoning in the generation prompt ("<think>\n"
 	// after the assistant header), as DeepSeek-R1 distills do.
 	ThinkPrompt bool
@@ -62,6 +65,9 @@ func New(name string, p Policy) *Model {
 
 // Name implements session.Model.
 func (m *Model) Name() string { return m.name }
+
+// ContextLength implements session.ContextLimited (0: no limit).
+func (m *Model) ContextLength() int { return m.Window }
 
 // RenderChat implements session.Model with the ChatML template of the fixture models.
 func (m *Model) RenderChat(msgs []session.Message, addGenerationPrompt bool) (string, error) {
@@ -149,6 +155,9 @@ func (m *Model) Calls() int {
 func (m *Model) Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error) {
 	if req.MaxTokens <= 0 {
 		return runtime.Result{}, fmt.Errorf("sessiontest: MaxTokens %d", req.MaxTokens)
+	}
+	if m.Window > 0 && len(req.Prompt)+req.MaxTokens > m.Window {
+		return runtime.Result{}, fmt.Errorf("sessiontest: prompt %d + max tokens %d overrun the window of %d", len(req.Prompt), req.MaxTokens, m.Window)
 	}
 	prompt, err := m.Decode(req.Prompt)
 	if err != nil {
