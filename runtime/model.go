@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -117,10 +118,10 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("weight dtype %q: want f32 or bf16", o.weightDType)
 	}
-	if m.weights, err = loadWeights(dir, cfg, half); err != nil {
+	if m.backend, err = openBackend(o.backend); err != nil {
 		return nil, err
 	}
-	if m.backend, err = openBackend(o.backend); err != nil {
+	if m.weights, err = loadWeights(m.backend, dir, cfg, half); err != nil {
 		return nil, err
 	}
 	if err := m.compile(); err != nil {
@@ -164,7 +165,7 @@ func (m *Model) Close() error {
 // loadWeights opens the folder's safetensors and checks them against cfg: every expected
 // tensor present with the expected shape, and nothing unexpected. Weights become Float32, or
 // with half, the matrices become BFloat16.
-func loadWeights(dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, error) {
+func loadWeights(backend compute.Backend, dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, error) {
 	set, err := safetensors.OpenFolder(dir)
 	if err != nil {
 		return nil, err
@@ -206,7 +207,7 @@ func loadWeights(dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, er
 				shape = []int{p, shape[0] / p, shape[1]}
 			}
 		}
-		tensor, err := toTensor(t, shape, half && len(s.Shape) == 2)
+		tensor, err := toTensor(backend, t, shape, half && len(s.Shape) == 2)
 		if err != nil {
 			return nil, err
 		}
@@ -215,26 +216,50 @@ func loadWeights(dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, er
 	return out, nil
 }
 
-// toTensor copies a checkpoint tensor out of the file mapping into the given shape (same
-// number of elements), as Float32 or as BFloat16.
-func toTensor(t safetensors.Tensor, shape []int, bf16 bool) (*tensors.Tensor, error) {
-	if bf16 && t.DType == "BF16" { // already what we want: copy the raw bits
-		out := tensors.FromShape(shapes.Make(dtypes.BFloat16, shape...))
-		return out, out.MutableBytes(func(b []byte) { copy(b, t.Data) })
+// toTensor copies a checkpoint tensor out of the file mapping into a tensor of the given
+// shape (same number of elements), Float32 or BFloat16. The tensor is created on the backend
+// and filled in place: on the pure-Go backend its buffer is shared with the host, so each
+// weight exists once in memory, not once on the host and once more "on device".
+func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 bool) (*tensors.Tensor, error) {
+	dtype := dtypes.Float32
+	if bf16 {
+		dtype = dtypes.BFloat16
 	}
-	data, err := t.Float32()
+	if t.DType != "F32" && t.DType != "BF16" && t.DType != "F16" {
+		_, err := t.Float32() // its error names the file, the tensor and the dtype
+		return nil, err
+	}
+	out, err := tensors.FromShapeForBackend(backend, 0, shapes.Make(dtype, shape...))
 	if err != nil {
 		return nil, err
 	}
-	if !bf16 {
-		return tensors.FromFlatDataAndDimensions(data, shape...), nil
+	n := t.NumElements()
+	src := t.Data
+	read := func(i int) float32 { // element i of the checkpoint, widened exactly
+		switch t.DType {
+		case "BF16":
+			return safetensors.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		case "F16":
+			return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		default:
+			return math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
 	}
-	out := tensors.FromShape(shapes.Make(dtypes.BFloat16, shape...))
-	return out, out.MutableBytes(func(b []byte) {
-		for i, f := range data {
-			binary.LittleEndian.PutUint16(b[2*i:], safetensors.Float32ToBF16(f))
+	err = out.MutableBytes(func(dst []byte) {
+		switch {
+		case bf16 && t.DType == "BF16", !bf16 && t.DType == "F32":
+			copy(dst, src)
+		case bf16:
+			for i := range n {
+				binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToBF16(read(i)))
+			}
+		default:
+			for i := range n {
+				binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(read(i)))
+			}
 		}
 	})
+	return out, err
 }
 
 // generationEOS reads eos_token_id from generation_config.json when the folder has one.
