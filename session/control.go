@@ -183,7 +183,11 @@ func (e *Engine) runBranch(ctx context.Context, b *branch, resume *resumeState) 
 		if index > 1 {
 			history = b.its[index-2].Summary
 		}
-		e.emit(Event{Type: EventIterationStart, Branch: b.id, Iteration: index, Text: history})
+		if resume == nil || resume.index != index {
+			// (an iteration continued from a reasoning edit already started: the edit event
+			// carries its text on the new branch)
+			e.emit(Event{Type: EventIterationStart, Branch: b.id, Iteration: index, Text: history})
+		}
 		var it Iteration
 		var edit *reasoningEdit
 		var err error

@@ -491,6 +491,16 @@ func TestEditReasoningWhilePaused(t *testing.T) {
 	if view != it.Reasoning {
 		t.Errorf("view rebuilt from events %q, iteration holds %q", view, it.Reasoning)
 	}
+	// The edited iteration goes on: it does not start again (a front end would drop its text).
+	starts := 0
+	for _, ev := range evs {
+		if ev.Type == session.EventIterationStart && ev.Iteration == 2 {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("iteration 2 started %d times, want once", starts)
+	}
 }
 
 func TestScaffoldEditReasoning(t *testing.T) {

@@ -27,7 +27,7 @@ import "time"
 type EventType string
 
 const (
-	EventIterationStart EventType = "iteration_start" // Iteration, Branch, Text = pre-filled history
+	EventIterationStart EventType = "iteration_start" // Iteration, Branch, Text = pre-filled history (not repeated when a reasoning edit continues the iteration)
 	EventDelta          EventType = "delta"           // Iteration, Part, Text = newly generated text
 	EventSummary        EventType = "summary"         // Iteration, Text = the finished summary, Forced
 	EventIterationEnd   EventType = "iteration_end"   // Iteration, Forced, Tokens, Seconds

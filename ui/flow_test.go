@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -269,5 +270,76 @@ func TestFlowModelPanicShowsErrorAndQuits(t *testing.T) {
 	runs, warnings, err := trajlog.ReadFile(f.log)
 	if err != nil || len(warnings) > 0 || len(runs) != 1 || len(runs[0].Branch(1).Iterations) != 1 {
 		t.Fatalf("log after the panic: %v %v %+v", err, warnings, runs)
+	}
+}
+
+// While paused, `e` still edits the latest summary by default; with the in-flight iteration's
+// reasoning pane selected by hand it edits that reasoning (same editor, ctrl+s / esc), and the run
+// goes on from the edited text on a new branch once resumed.
+func TestFlowEditPausedReasoning(t *testing.T) {
+	f := startEngineFlowWith(t, sessiontest.Script{Reason: func(int) int { return 1000 }, ConcludeAt: 3, SummaryWords: 3, Answer: "42"}.Policy())
+	eng := f.eng
+	f.waitFor("a summary is finished", func() bool { return finishedWithSummary(eng.Snapshot()) >= 1 })
+	// Pause inside a reasoning (η is 64 tokens of reasoning for ~8 of summary: retry if the pause
+	// lands in a summary).
+	var paused session.Snapshot
+	for try := 0; ; try++ {
+		f.waitFor("some reasoning is in flight", func() bool {
+			p := eng.Snapshot().Partial
+			return p != nil && p.Part == session.PartReasoning && len(p.Reasoning) > 10
+		})
+		f.key("space")
+		f.waitFor("the engine is paused", eng.Paused)
+		f.waitScreen("paused")
+		time.Sleep(20 * time.Millisecond) // a token already past the gate may land
+		paused = eng.Snapshot()
+		if p := paused.Partial; p != nil && p.Part == session.PartReasoning {
+			break
+		}
+		if try == 10 {
+			t.Fatal("never paused inside a reasoning")
+		}
+		f.key("space")
+		f.waitFor("resumed", func() bool { return !eng.Paused() })
+	}
+	live := paused.Partial
+
+	f.key("e")
+	f.waitScreen("Edit summary")
+	f.key("esc")
+	f.waitScreen("edit canceled")
+
+	f.key("tab") // the first tab selects the newest pane: the reasoning being written
+	f.key("e")
+	f.waitScreen(fmt.Sprintf("Edit reasoning %d", live.Index))
+	f.tm.Type(" EDITED")
+	f.key("ctrl+s")
+	f.waitFor("the edit made branch 2", func() bool { return eng.Snapshot().Branch == 2 })
+	want := strings.TrimSpace(live.Reasoning + " EDITED")
+	if p := eng.Snapshot().Partial; p == nil || p.Reasoning != want || !eng.Paused() {
+		t.Fatalf("after the edit: paused %v, partial %+v; want the paused reasoning %q", eng.Paused(), p, want)
+	}
+	f.waitScreen("reasoning of iteration")
+	f.waitScreen("EDITED")
+
+	f.key("space")
+	f.waitFor("branch 2 concluded", func() bool { s := eng.Snapshot(); return s.Branch == 2 && s.Done })
+	f.waitScreen("Answer: 42")
+	f.key("q")
+	final := f.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probed).Model
+	if it := final.trace.iter(live.Index); it == nil || !it.reasoningEdited || !strings.HasPrefix(it.reasoning.String(), want) {
+		t.Fatalf("the view does not show the edited reasoning of iteration %d: %+v", live.Index, it)
+	}
+
+	runs, warnings, err := trajlog.ReadFile(f.log)
+	if err != nil || len(warnings) > 0 || len(runs) != 1 || len(runs[0].Edits) != 1 {
+		t.Fatalf("log: %v %v %+v", err, warnings, runs)
+	}
+	if e := runs[0].Edits[0]; e.Part != string(session.PartReasoning) || e.Iteration != live.Index || e.New != want || e.Old != live.Reasoning {
+		t.Fatalf("logged edit %+v", e)
+	}
+	b2 := runs[0].Branch(2)
+	if b2 == nil || len(b2.Iterations) < live.Index || !b2.Iterations[live.Index-1].Edited || !strings.HasPrefix(b2.Iterations[live.Index-1].Reasoning, want) {
+		t.Fatalf("branch 2 does not continue from the edited reasoning: %+v", b2)
 	}
 }

@@ -44,6 +44,10 @@ func (f *fakeRun) EditSummary(i int, text string) error {
 	f.record(fmt.Sprintf("edit %d %q", i, text))
 	return f.editErr
 }
+func (f *fakeRun) EditReasoning(text string) error {
+	f.record(fmt.Sprintf("edit reasoning %q", text))
+	return f.editErr
+}
 func (f *fakeRun) Branches() []session.BranchInfo { return f.branches }
 func (f *fakeRun) SwitchBranch(id int) error {
 	f.record(fmt.Sprintf("switch %d", id))

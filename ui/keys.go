@@ -31,7 +31,7 @@ type keyMap struct {
 func defaultKeys() keyMap {
 	return keyMap{
 		Pause:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "pause / resume")),
-		Edit:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit the selected summary")),
+		Edit:       key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit summary / paused reasoning")),
 		Apply:      key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "apply the edit")),
 		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel / close")),
 		Next:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "select next pane")),

@@ -65,6 +65,7 @@ type Model struct {
 	prompt   textinput.Model
 	editor   textarea.Model
 	editIter int
+	editPart session.Part // what the editor edits: the summary of editIter or the paused reasoning
 	// autoPaused: the editor paused the run, so leaving the editor resumes it.
 	autoPaused bool
 
@@ -193,9 +194,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.flash = msg.text
 		return m, nil
 	case editDoneMsg:
-		if msg.err != nil {
+		switch {
+		case msg.err != nil:
 			m.flash = "edit failed: " + msg.err.Error()
-		} else {
+		case msg.part == session.PartReasoning:
+			m.flash = fmt.Sprintf("reasoning of iteration %d edited; it goes on from there on a new branch when resumed", m.editIter)
+		default:
 			m.flash = fmt.Sprintf("summary %d edited; the run goes on from it on a new branch", m.editIter)
 		}
 		return m, nil
@@ -268,10 +272,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.mode = modeTrace
 			m.editor.Blur()
 			if text == "" {
-				m.flash = "an empty summary was not applied"
+				m.flash = fmt.Sprintf("an empty %s was not applied", m.editPart)
 				return m, m.leaveEditor()
 			}
-			return m, tea.Sequence(m.editCmd(m.editIter, text), m.leaveEditor())
+			return m, tea.Sequence(m.editCmd(m.editPart, m.editIter, text), m.leaveEditor())
 		case key.Matches(msg, k.Cancel):
 			m.mode = modeTrace
 			m.editor.Blur()
@@ -361,13 +365,23 @@ func (m *Model) togglePause() tea.Cmd {
 	return nil
 }
 
+// openEditor edits the selected (by default the latest) finished summary, or, while the run is
+// paused, the in-flight reasoning when the person selected its pane.
 func (m *Model) openEditor() tea.Cmd {
+	if live := m.trace.selectedLiveReasoning(); live != nil && m.status.state == statePaused {
+		m.editIter, m.editPart = live.index, session.PartReasoning
+		m.editor.SetValue(live.reasoning.String())
+		m.editor.MoveToEnd()
+		m.mode = modeEdit
+		m.layoutEditor()
+		return m.editor.Focus()
+	}
 	it := m.trace.selectedSummary()
 	if it == nil {
 		m.flash = "no finished summary to edit yet"
 		return nil
 	}
-	m.editIter = it.index
+	m.editIter, m.editPart = it.index, session.PartSummary
 	m.editor.SetValue(it.summary.String())
 	m.editor.MoveToBegin()
 	m.mode = modeEdit
@@ -392,13 +406,16 @@ func (m *Model) leaveEditor() tea.Cmd {
 	return func() tea.Msg { run.Resume(); return nil }
 }
 
-func (m *Model) editCmd(iteration int, text string) tea.Cmd {
+func (m *Model) editCmd(part session.Part, iteration int, text string) tea.Cmd {
 	run := m.run
 	return func() tea.Msg {
-		if run == nil {
-			return editDoneMsg{errors.New("no run")}
+		switch {
+		case run == nil:
+			return editDoneMsg{part, errors.New("no run")}
+		case part == session.PartReasoning:
+			return editDoneMsg{part, run.EditReasoning(text)}
 		}
-		return editDoneMsg{run.EditSummary(iteration, text)}
+		return editDoneMsg{part, run.EditSummary(iteration, text)}
 	}
 }
 
@@ -466,6 +483,9 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 			}
 			t.editSummary(ev.Iteration, ev.Text)
 		}
+		if ev.Part == session.PartReasoning {
+			t.editReasoning(ev.Iteration, ev.Text)
+		}
 		if ev.Branch > 0 {
 			m.status.branch = ev.Branch
 		}
@@ -512,6 +532,17 @@ func (m *Model) loadSnapshot(s session.Snapshot) {
 		}
 	}
 	m.trace.load(s.Iterations, originals)
+	if p := s.Partial; p != nil {
+		// The branch's iteration in flight (an unfinished branch, or one a reasoning edit made).
+		it := m.trace.startIteration(p.Index, p.History)
+		it.reasoning.Set(p.Reasoning)
+		if p.Summary != "" {
+			m.trace.appendText(p.Index, session.PartSummary, p.Summary)
+		}
+		if p.Conclusion != "" {
+			m.trace.appendText(p.Index, session.PartConclusion, p.Conclusion)
+		}
+	}
 	if s.Done {
 		m.trace.setAnswer(s.Answer, s.Correct)
 		m.status.state = stateDone
@@ -629,6 +660,10 @@ func (m *Model) renderPrompt(h int) string {
 func (m *Model) renderEditor(h int) string {
 	title := th(m).DialogTitle.Render(fmt.Sprintf("Edit summary %d", m.editIter)) + "  " +
 		th(m).Muted.Render("the next iteration starts from this text (a new branch)")
+	if m.editPart == session.PartReasoning {
+		title = th(m).DialogTitle.Render(fmt.Sprintf("Edit reasoning %d", m.editIter)) + "  " +
+			th(m).Muted.Render("the paused iteration goes on from this text when resumed (a new branch)")
+	}
 	return fit(title+"\n"+m.editor.View(), m.width, h)
 }
 

@@ -286,3 +286,47 @@ func TestReadEventsCoalesces(t *testing.T) {
 		t.Fatal("a closed stream is not reported")
 	}
 }
+
+// `e` edits the in-flight reasoning only when the run is paused and its pane was selected by hand;
+// otherwise it keeps editing the latest summary.
+func TestEditPausedReasoningSelected(t *testing.T) {
+	m, run := newTestModel(90, 30)
+	feed(m, untilIteration(2, 3)...)
+	press(m, "tab") // selects the newest pane: iteration 2's reasoning, being written
+	press(m, "e")   // running: the summary, as by default
+	if m.mode != modeEdit || m.editPart != session.PartSummary || m.editIter != 1 {
+		t.Fatalf("running: editing %s %d, want summary 1", m.editPart, m.editIter)
+	}
+	press(m, "esc")
+	feed(m, session.Event{Type: session.EventPaused, Iteration: 2})
+	press(m, "e")
+	if m.editPart != session.PartReasoning || m.editIter != 2 || m.editor.Value() != m.trace.iter(2).reasoning.String() {
+		t.Fatalf("paused with the reasoning selected: editing %s %d %q", m.editPart, m.editIter, m.editor.Value())
+	}
+	if !strings.Contains(plain(t, m), "Edit reasoning 2") {
+		t.Fatalf("the editor does not say it edits the reasoning:\n%s", plain(t, m))
+	}
+	m.editor.SetValue("Adding 340 and 51 gives 392.")
+	press(m, "ctrl+s")
+	calls := run.Calls()
+	if last := calls[len(calls)-1]; last != `edit reasoning "Adding 340 and 51 gives 392."` {
+		t.Fatalf("controls %q", calls)
+	}
+	if !strings.Contains(plain(t, m), "reasoning of iteration 2 edited") {
+		t.Fatal("no word of the edit")
+	}
+	feed(m, session.Event{Type: session.EventEdit, Iteration: 2, Part: session.PartReasoning, Text: "Adding 340 and 51 gives 392.", Branch: 2},
+		session.Event{Type: session.EventDelta, Iteration: 2, Part: session.PartReasoning, Text: " Hmm."})
+	if got := m.trace.iter(2).reasoning.String(); got != "Adding 340 and 51 gives 392. Hmm." || !m.trace.iter(2).reasoningEdited {
+		t.Fatalf("reasoning on screen %q", got)
+	}
+
+	// With the default selection `e` still edits the latest summary while paused.
+	m2, _ := newTestModel(90, 30)
+	feed(m2, untilIteration(2, 3)...)
+	feed(m2, session.Event{Type: session.EventPaused, Iteration: 2})
+	press(m2, "e")
+	if m2.editPart != session.PartSummary || m2.editIter != 1 {
+		t.Fatalf("default selection, paused: editing %s %d, want summary 1", m2.editPart, m2.editIter)
+	}
+}

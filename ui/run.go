@@ -14,6 +14,8 @@ type Run interface {
 	Pause()
 	Resume()
 	EditSummary(iteration int, text string) error
+	// EditReasoning replaces the partial reasoning of the paused iteration.
+	EditReasoning(text string) error
 	Branches() []session.BranchInfo
 	SwitchBranch(id int) error
 	BranchSnapshot(id int) (session.Snapshot, error)
@@ -56,7 +58,10 @@ type (
 	tickMsg     time.Time
 	flashMsg    struct{ text string }
 	branchesMsg struct{ list []session.BranchInfo }
-	editDoneMsg struct{ err error }
+	editDoneMsg struct {
+		part session.Part
+		err  error
+	}
 )
 
 // readEvents is the command that waits for the next event and gathers the events that follow

@@ -23,12 +23,14 @@ type iteration struct {
 	conclusion *textBlock
 	original   string // the summary before a person's edit; "" when not edited
 	edited     bool
-	forced     bool // the engine forced the boundary (η ran out)
-	forcedEnd  bool // φ was reached and the engine asked for the conclusion
-	finished   bool
-	tokens     int
-	seconds    float64
-	tps        float64
+	// reasoningEdited: a person rewrote the reasoning of this (paused) iteration.
+	reasoningEdited bool
+	forced          bool // the engine forced the boundary (η ran out)
+	forcedEnd       bool // φ was reached and the engine asked for the conclusion
+	finished        bool
+	tokens          int
+	seconds         float64
+	tps             float64
 }
 
 type paneKind int
@@ -266,6 +268,18 @@ func (t *trace) editSummary(k int, text string) {
 	t.touch(it)
 }
 
+// editReasoning shows a person's edit of the in-flight iteration k's reasoning.
+func (t *trace) editReasoning(k int, text string) {
+	it := t.iter(k)
+	if it == nil {
+		it = t.startIteration(k, "")
+	}
+	it.reasoning.Set(text)
+	it.reasoningEdited = true
+	t.truncate(k + 1)
+	t.touch(it)
+}
+
 func (t *trace) setAnswer(text string, correct *bool) {
 	t.answer, t.correct, t.hasAns = text, correct, true
 	if it := t.current(); it != nil {
@@ -329,6 +343,18 @@ func (t *trace) selectedSummary() *iteration {
 		}
 	}
 	return t.latestSummary()
+}
+
+// selectedLiveReasoning is the in-flight iteration when the person selected its reasoning pane
+// (by hand: the automatic selection keeps `e` on the latest summary).
+func (t *trace) selectedLiveReasoning() *iteration {
+	if t.autoSel || t.selected < 0 || t.selected >= len(t.panes) {
+		return nil
+	}
+	if p := t.panes[t.selected]; p.kind == paneReasoning && !p.it.finished {
+		return p.it
+	}
+	return nil
 }
 
 // touch drops the rendered lines of iteration it's panes: the rest of the trace keeps its cache,
@@ -676,6 +702,9 @@ func (t *trace) header(i int) string {
 		}
 		if it.tps > 0 {
 			info = append(info, fmt.Sprintf("%.1f tok/s", it.tps))
+		}
+		if it.reasoningEdited {
+			info = append(info, t.th.Edited.Render("edited"))
 		}
 		switch {
 		case !it.finished:
