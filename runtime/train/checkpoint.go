@@ -145,7 +145,9 @@ func LatestCheckpoint(out string) (string, error) {
 }
 
 // Resume loads the weights, optimizer moments and step of a checkpoint written by Save. The
-// checkpoint must come from a run with the same data, seed, batch size and schedule.
+// checkpoint must come from a run with the same data, seed, batch size and learning rates; the
+// total number of steps may be larger than the checkpoint's run had (training on), and then
+// the cosine decays over the new total from the resumed step on.
 func (t *Trainer) Resume(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
@@ -160,8 +162,12 @@ func (t *Trainer) Resume(dir string) error {
 	}
 	o := t.opt
 	so := st.Options
-	if so.Seed != o.Seed || so.BatchSize != o.BatchSize || so.Steps != o.Steps || so.Warmup != o.Warmup || so.LR != o.LR || so.MinLR != o.MinLR || so.MaxLen != o.MaxLen {
-		return fmt.Errorf("train: %s was written with other options (seed, batch size, steps, warmup, learning rates or max length differ); use the same ones or a fresh output folder", dir)
+	if so.Seed != o.Seed || so.BatchSize != o.BatchSize || so.Warmup != o.Warmup || so.LR != o.LR || so.MinLR != o.MinLR || so.MaxLen != o.MaxLen {
+		return fmt.Errorf("train: %s was written with other options (seed, batch size, warmup, learning rates or max length differ); use the same ones or a fresh output folder", dir)
+	}
+	// Steps may grow: the run goes on, its cosine stretched to the new total from here on.
+	if o.Steps < st.Step {
+		return fmt.Errorf("train: %s is already at step %d, past --steps %d", dir, st.Step, o.Steps)
 	}
 	f, err := safetensors.Open(filepath.Join(dir, optimizerFile))
 	if err != nil {

@@ -36,7 +36,7 @@ func testBackend(t testing.TB) compute.Backend {
 
 func synthConvs(t testing.TB, seed uint64, n int, mode synth.Mode) []Conversation {
 	t.Helper()
-	ps, err := synth.Set(seed, n, 1, 14)
+	ps, err := synth.Set(seed, n, 1, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,9 +288,18 @@ func TestDeterministicAndResumable(t *testing.T) {
 		t.Fatalf("latest checkpoint %q, %v", latest, err)
 	}
 	// Resuming under other options is refused.
-	d, _ := New(testBackend(t), testModel(t, recipeDir), data, Options{Steps: 9, BatchSize: 4, Seed: 3, MaxLen: 256}, "test")
+	d, _ := New(testBackend(t), testModel(t, recipeDir), data, Options{Steps: 9, BatchSize: 4, Seed: 4, LR: 1e-2, Warmup: 2, MaxLen: 256}, "test")
 	if err := d.Resume(dir); err == nil {
 		t.Fatal("resume with other options accepted")
+	}
+	short, _ := New(testBackend(t), testModel(t, recipeDir), data, Options{Steps: 1, BatchSize: 4, LR: 1e-2, Warmup: 1, Seed: 3, MaxLen: 256}, "test")
+	if err := short.Resume(dir); err == nil {
+		t.Fatal("resume past --steps accepted")
+	}
+	// Training on: more steps than the checkpoint's run is allowed.
+	longer := newTrainer(t, data, 8)
+	if err := longer.Resume(dir); err != nil || longer.Done() != 2 {
+		t.Fatalf("resume with more steps: %v", err)
 	}
 	e, _ := New(testBackend(t), testModel(t, recipeDir), data, Options{Steps: 4, BatchSize: 4, LR: 1e-2, Warmup: 2, Seed: 3, MaxLen: 256}, "other data")
 	if err := e.Resume(dir); err == nil {
