@@ -157,6 +157,21 @@ func (e *Engine) gate(ctx context.Context) (*reasoningEdit, error) {
 	}
 }
 
+// gateToken starts a reasoner's token callback: it waits while paused and, when a reasoning edit
+// is pending, records it in *edit and *act and returns errStopGeneration, so that the generation
+// ends and the edit can be applied.
+func (e *Engine) gateToken(ctx context.Context, edit **reasoningEdit, act *stopAction) error {
+	ed, err := e.gate(ctx)
+	if err != nil {
+		return err
+	}
+	if ed != nil {
+		*edit, *act = ed, actEdit
+		return errStopGeneration
+	}
+	return nil
+}
+
 // locked runs f under e.mu; the lock is released even if f panics (a run's goroutine recovers
 // the panic and must still be able to take the lock).
 func (e *Engine) locked(f func() error) error {

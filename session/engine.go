@@ -193,19 +193,40 @@ func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{model: model, cfg: cfg, now: defaultNow, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), nextID: 2, closedCh: make(chan struct{})}
+	e := build(model, cfg, opts)
+	if e.runID == "" {
+		e.runID = newRunID(e.now())
+	}
+	return e, nil
+}
+
+// build makes an engine with no branches yet (New, Open).
+func build(model Model, cfg Config, opts []Option) *Engine {
+	e := &Engine{model: model, cfg: cfg, now: defaultNow, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1),
+		nextID: 2, closedCh: make(chan struct{}), runID: cfg.RunID}
 	for _, o := range opts {
 		o(e)
 	}
 	if e.summarizer == nil {
 		e.summarizer = model
 	}
-	e.runID = cfg.RunID
-	if e.runID == "" {
-		e.runID = newRunID(e.now())
-	}
 	e.queue = newEventQueue()
-	return e, nil
+	return e
+}
+
+// beginLocked opens the log (unless one was given) and marks the engine started under ctx; the
+// ctx watcher runs from here on.
+func (e *Engine) beginLocked(ctx context.Context) error {
+	if e.log == nil && e.cfg.LogPath != "" {
+		w, err := trajlog.Open(e.cfg.LogPath)
+		if err != nil {
+			return err
+		}
+		e.log = w
+	}
+	e.started = true
+	e.rootCtx = ctx
+	return nil
 }
 
 // Config returns the configuration in effect (defaults filled in).
@@ -232,16 +253,10 @@ func (e *Engine) Start(ctx context.Context, question string) (<-chan Event, erro
 	if err := e.checkWindow(question); err != nil {
 		return nil, err
 	}
-	if e.log == nil && e.cfg.LogPath != "" {
-		w, err := trajlog.Open(e.cfg.LogPath)
-		if err != nil {
-			return nil, err
-		}
-		e.log = w
+	if err := e.beginLocked(ctx); err != nil {
+		return nil, err
 	}
-	e.started = true
 	e.question = question
-	e.rootCtx = ctx
 	b := &branch{id: 1, created: e.now(), started: e.now()}
 	e.branches[1] = b
 	e.cur = 1

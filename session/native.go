@@ -81,27 +81,17 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	prompt := user + prefill
 
 	var buf textBuf // gen's storage: appends without copying the turn every token
-	gen := ""
+	gen0 := ""
 	if thinkByTemplate {
-		gen = buf.set(format.ReasoningOpen)
+		gen0 = format.ReasoningOpen
 	}
-	generated := 0 // tokens generated in this iteration: the sampler's offset
-	reasonTok := 0 // tokens spent inside <think>
-	afterTok := 0  // tokens after </think> (summary or conclusion)
-	if resume != nil && resume.index == index {
-		gen, generated = buf.set(resume.generated), resume.tokens
-		ids, err := e.model.Encode(gen)
-		if err != nil {
-			return it, nil, err
-		}
-		reasonTok = len(ids)
-		it.Edited = resume.edited
+	// generated: tokens generated in this iteration (the sampler's offset); reasonTok: tokens
+	// spent inside <think>; afterTok: tokens after </think> (summary or conclusion).
+	gen, generated, reasonTok, st, err := e.startTurn(&buf, &it, b.id, gen0, resume)
+	if err != nil {
+		return it, nil, err
 	}
-	st := &streamer{e: e, branch: b.id, iteration: index, sent: map[Part]int{}}
-	if it.Edited {
-		// The front end already shows the edited text (EventEdit); deltas go on after it.
-		st.sent[PartReasoning] = len(cleanReasoning(gen))
-	}
+	afterTok := 0
 	publish := func(p format.Parsed) {
 		part := PartReasoning
 		switch p.Phase {
@@ -116,7 +106,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	p := format.Parse(gen, true)
 	publish(p)
 	scanFrom := 0 // no tag that ends the reasoning starts before this offset of gen
-	lastStats := e.now()
+	stats := statsTicker{e: e, branch: b.id, iteration: index, start: start, last: e.now()}
 	sampling := cfg.Sampling
 	sampling.Seed = it.Seed
 	// With a known context window, the reasoning stops early enough that the forced tags and the
@@ -143,11 +133,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		default:
 			budget = cfg.SummaryMax - afterTok + 1
 		}
-		ids, err := e.model.Encode(prompt + gen)
-		if err != nil {
-			return it, nil, fmt.Errorf("encode prompt: %w", err)
-		}
-		room, err := roomLeft(e.model, len(ids), fmt.Sprintf("iteration %d", index))
+		ids, room, err := e.encodeTurn(prompt+gen, index)
 		if err != nil {
 			return it, nil, err
 		}
@@ -157,13 +143,8 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 			eta = min(eta, reasonTok+room-reserve)
 		}
 		yield := func(tok runtime.Token) error {
-			ed, err := e.gate(ctx)
-			if err != nil {
+			if err := e.gateToken(ctx, &edit, &act); err != nil {
 				return err
-			}
-			if ed != nil {
-				edit, act = ed, actEdit
-				return errStopGeneration
 			}
 			if p.Phase == format.PhaseReasoning {
 				reasonTok++
@@ -196,11 +177,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 				}
 				publish(p)
 			}
-			if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
-				lastStats = now
-				el := now.Sub(start).Seconds()
-				e.emit(Event{Type: EventStats, Branch: b.id, Iteration: index, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
-			}
+			stats.tick(generated)
 			if act != actNone {
 				return errStopGeneration
 			}
@@ -218,11 +195,8 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		if act == actEdit {
 			return it, edit, nil
 		}
-		if ctx.Err() != nil {
-			return it, nil, ctx.Err()
-		}
-		if err != nil && !errors.Is(err, errStopGeneration) {
-			return it, nil, fmt.Errorf("generate (iteration %d): %w", index, err)
+		if err := generateErr(ctx, err, fmt.Sprintf("generate (iteration %d)", index)); err != nil {
+			return it, nil, err
 		}
 		if act == actNone {
 			// The model stopped on its own: EOS or the budget.
@@ -311,6 +285,58 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 }
 
 func (b *branch) question(e *Engine) string { return e.question }
+
+// startTurn sets up an iteration's generated text in buf: gen0, or, when resume continues this
+// iteration, a reasoning edit's text (the tokens generated before the edit are the sampler's
+// offset; the edited text's tokens count as reasoning spent). The streamer's deltas go on after
+// the edited text, which the front end already shows (EventEdit).
+func (e *Engine) startTurn(buf *textBuf, it *Iteration, branchID int, gen0 string, resume *resumeState) (gen string, generated, reasonTok int, st *streamer, err error) {
+	gen = buf.set(gen0)
+	if resume != nil && resume.index == it.Index {
+		gen, generated = buf.set(resume.generated), resume.tokens
+		ids, err := e.model.Encode(gen)
+		if err != nil {
+			return "", 0, 0, nil, err
+		}
+		reasonTok = len(ids)
+		it.Edited = resume.edited
+	}
+	st = &streamer{e: e, branch: branchID, iteration: it.Index, sent: map[Part]int{}}
+	if it.Edited {
+		st.sent[PartReasoning] = len(cleanReasoning(gen))
+	}
+	return gen, generated, reasonTok, st, nil
+}
+
+// statsTicker emits a stats event at most every half second while an iteration streams.
+type statsTicker struct {
+	e                 *Engine
+	branch, iteration int
+	start, last       time.Time
+}
+
+func (s *statsTicker) tick(generated int) {
+	now := s.e.now()
+	if now.Sub(s.last) < 500*time.Millisecond {
+		return
+	}
+	s.last = now
+	el := now.Sub(s.start).Seconds()
+	s.e.emit(Event{Type: EventStats, Branch: s.branch, Iteration: s.iteration, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
+}
+
+// generateErr is how a Generate call that returned err ended, for the caller: the context's
+// error when the run was stopped, err (named by what) when the model failed, nil when it ended
+// normally or the engine stopped it.
+func generateErr(ctx context.Context, err error, what string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil && !errors.Is(err, errStopGeneration) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
 
 // textBuf grows a string in place: add and set return the whole text without copying what was
 // there before (strings.Builder never rewrites bytes it has handed out).

@@ -41,15 +41,7 @@ func Open(model Model, run *trajlog.Run, cfg Config, opts ...Option) (*Engine, e
 	} else if model == nil {
 		return nil, fmt.Errorf("session: open run %s: a %s run needs a model to continue", run.ID, run.Mode)
 	}
-	e := &Engine{model: model, cfg: cfg, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1), runID: run.ID, closedCh: make(chan struct{})}
-	e.now = defaultNow
-	for _, o := range opts {
-		o(e)
-	}
-	if e.summarizer == nil {
-		e.summarizer = model
-	}
-	e.queue = newEventQueue()
+	e := build(model, cfg, opts)
 	e.question = run.Question
 	for _, rb := range run.Branches {
 		b := &branch{id: rb.ID, parent: rb.Parent, fork: rb.Fork, created: run.Started, started: run.Started,
@@ -89,15 +81,9 @@ func (e *Engine) Continue(ctx context.Context) (<-chan Event, error) {
 			return nil, err
 		}
 	}
-	if e.log == nil && e.cfg.LogPath != "" {
-		w, err := trajlog.Open(e.cfg.LogPath)
-		if err != nil {
-			return nil, err
-		}
-		e.log = w
+	if err := e.beginLocked(ctx); err != nil {
+		return nil, err
 	}
-	e.started = true
-	e.rootCtx = ctx
 	go e.watch(ctx)
 	if b := e.branches[e.cur]; !b.done && e.cfg.Mode != ModeCurate {
 		b.started = e.now()

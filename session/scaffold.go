@@ -2,10 +2,8 @@ package session
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session/format"
@@ -58,22 +56,12 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		return it, nil, fmt.Errorf("chat template: %w", err)
 	}
 	var buf textBuf
-	gen, generated, reasonTok, concTok := "", 0, 0, 0
+	gen, generated, reasonTok, st, err := e.startTurn(&buf, &it, b.id, "", resume)
+	if err != nil {
+		return it, nil, err
+	}
+	concTok := 0
 	thinkAt, scanFrom := -1, 0 // where "</think>" starts once seen; no "</think>" starts before scanFrom
-	if resume != nil && resume.index == index {
-		gen, generated = buf.set(resume.generated), resume.tokens
-		ids, err := e.model.Encode(gen)
-		if err != nil {
-			return it, nil, err
-		}
-		reasonTok = len(ids)
-		it.Edited = resume.edited
-	}
-	st := &streamer{e: e, branch: b.id, iteration: index, sent: map[Part]int{}}
-	if it.Edited {
-		// The front end already shows the edited text (EventEdit); deltas go on after it.
-		st.sent[PartReasoning] = len(cleanReasoning(gen))
-	}
 	split := func() (reasoning, conclusion string, closed bool) {
 		if thinkAt < 0 {
 			if i := strings.Index(gen[scanFrom:], format.ThinkClose); i >= 0 {
@@ -119,11 +107,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		} else {
 			budget = cfg.Eta - reasonTok + cfg.ConclusionMax
 		}
-		ids, err := e.model.Encode(prompt + gen)
-		if err != nil {
-			return it, nil, fmt.Errorf("encode prompt: %w", err)
-		}
-		room, err := roomLeft(e.model, len(ids), fmt.Sprintf("iteration %d", index))
+		ids, room, err := e.encodeTurn(prompt+gen, index)
 		if err != nil {
 			return it, nil, err
 		}
@@ -137,20 +121,15 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		var edit *reasoningEdit
 		var act stopAction
 		var gerr error
-		lastStats := e.now()
+		stats := statsTicker{e: e, branch: b.id, iteration: index, start: start, last: e.now()}
 		if !closed && reasonTok >= eta {
 			// The window holds no more reasoning: cut here.
 			act = actForceBoundary
 		} else {
 			_, gerr = generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
 				func(tok runtime.Token) error {
-					ed, err := e.gate(ctx)
-					if err != nil {
+					if err := e.gateToken(ctx, &edit, &act); err != nil {
 						return err
-					}
-					if ed != nil {
-						edit, act = ed, actEdit
-						return errStopGeneration
 					}
 					_, _, wasClosed := split()
 					if wasClosed {
@@ -161,11 +140,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 					generated++
 					gen = buf.add(tok.Text)
 					publish()
-					if now := e.now(); now.Sub(lastStats) >= 500*time.Millisecond {
-						lastStats = now
-						el := now.Sub(start).Seconds()
-						e.emit(Event{Type: EventStats, Branch: b.id, Iteration: index, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
-					}
+					stats.tick(generated)
 					_, _, closed := split()
 					switch {
 					case !closed && reasonTok >= eta:
@@ -182,11 +157,8 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		if act == actEdit {
 			return it, edit, nil
 		}
-		if ctx.Err() != nil {
-			return it, nil, ctx.Err()
-		}
-		if gerr != nil && !errors.Is(gerr, errStopGeneration) {
-			return it, nil, fmt.Errorf("generate (iteration %d): %w", index, gerr)
+		if err := generateErr(ctx, gerr, fmt.Sprintf("generate (iteration %d)", index)); err != nil {
+			return it, nil, err
 		}
 		r, c, closed := split()
 		if closed || act == actConclusionBound {
@@ -307,11 +279,8 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 			}
 			return nil
 		})
-	if ctx.Err() != nil {
-		return "", tokens, false, ctx.Err()
-	}
-	if gerr != nil && !errors.Is(gerr, errStopGeneration) {
-		return "", tokens, false, fmt.Errorf("summarizer (iteration %d): %w", index, gerr)
+	if err := generateErr(ctx, gerr, fmt.Sprintf("summarizer (iteration %d)", index)); err != nil {
+		return "", tokens, false, err
 	}
 	s, _ := body()
 	if thinking {

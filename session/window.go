@@ -135,6 +135,17 @@ func roomLeft(m Model, n int, what string) (int, error) {
 	return 0, fmt.Errorf("%s: %w: the prompt (%d tokens) fills the %d tokens %s attends to", what, ErrContextWindow, n, w, safeName(m))
 }
 
+// encodeTurn encodes the reasoner's prompt and turn so far for iteration index, with the room
+// its window leaves for generation.
+func (e *Engine) encodeTurn(text string, index int) ([]int, int, error) {
+	ids, err := e.model.Encode(text)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode prompt: %w", err)
+	}
+	room, err := roomLeft(e.model, len(ids), fmt.Sprintf("iteration %d", index))
+	return ids, room, err
+}
+
 // fitReasoning cuts the tail of a turn's text gen (never before byte keep) until the prompt, gen
 // and reserve more tokens fit m's window. Re-encoding a turn may take more tokens than were
 // generated (byte-level pieces that merge differently), so the cut is measured by encoding, not

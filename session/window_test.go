@@ -19,10 +19,7 @@ import (
 // window). Summaries are "[it=N] sss"; the conclusion holds \boxed{42}.
 func charPolicy(st sessiontest.State) (string, bool) {
 	asst := st.Assistant()
-	body := asst
-	if i := strings.Index(asst, "</history>"); i >= 0 && strings.HasPrefix(asst, "<history>") {
-		body = asst[i+len("</history>"):]
-	}
+	body := sessiontest.Body(asst)
 	next := func(target, written string) (string, bool) {
 		if len(written) < len(target) && strings.HasPrefix(target, written) {
 			return target[len(written) : len(written)+1], false

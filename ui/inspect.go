@@ -241,26 +241,9 @@ func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, k.Cancel), msg.String() == "backspace":
 			in.mode = inspList
 			in.open, in.trace = nil, nil
-		case key.Matches(msg, k.Next):
-			in.trace.moveSelection(1)
-		case key.Matches(msg, k.Prev):
-			in.trace.moveSelection(-1)
-		case key.Matches(msg, k.Fold):
-			in.trace.toggleFold()
+		case in.trace.navigate(msg, k):
 		case key.Matches(msg, k.Branches):
 			in.mode = inspBranches
-		case key.Matches(msg, k.Up):
-			in.trace.scroll(-1)
-		case key.Matches(msg, k.Down):
-			in.trace.scroll(1)
-		case key.Matches(msg, k.PageUp):
-			in.trace.scroll(-max(1, in.trace.height/2))
-		case key.Matches(msg, k.PageDown):
-			in.trace.scroll(max(1, in.trace.height/2))
-		case key.Matches(msg, k.Top):
-			in.trace.scrollToTop()
-		case key.Matches(msg, k.Bottom):
-			in.trace.scrollToEnd()
 		case key.Matches(msg, k.Export):
 			in.exportBranch = in.branch.ID
 			return in, in.askExport()
@@ -428,21 +411,11 @@ func ExportSFT(path string, runs []*trajlog.Run, opts sft.Options) (int, error) 
 func (in *Inspector) listHeight() int { return max(1, in.height-5) }
 
 // View draws the screen.
-func (in *Inspector) View() tea.View {
-	v := tea.NewView(in.render())
-	v.AltScreen = true
-	v.MouseMode = tea.MouseModeCellMotion
-	v.WindowTitle = "infty inspect"
-	return v
-}
+func (in *Inspector) View() tea.View { return screenView(in.render(), "infty inspect") }
 
 func (in *Inspector) render() string {
-	if in.width == 0 || in.height == 0 {
-		return ""
-	}
-	if in.width < MinWidth || in.height < MinHeight {
-		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", in.width, in.height, MinWidth, MinHeight)
-		return fit(lipgloss.NewStyle().Width(in.width).Render(msg), in.width, in.height)
+	if s, ok := unusableWindow(in.width, in.height); ok {
+		return s
 	}
 	th := in.th
 	title := th.Title.Render("infty inspect") + "  " + th.Muted.Render(in.opts.Path)

@@ -320,30 +320,13 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, m.togglePause()
 	case key.Matches(msg, k.Edit):
 		return m, m.openEditor()
-	case key.Matches(msg, k.Next):
-		m.trace.moveSelection(1)
-	case key.Matches(msg, k.Prev):
-		m.trace.moveSelection(-1)
-	case key.Matches(msg, k.Fold):
-		m.trace.toggleFold()
+	case m.trace.navigate(msg, k):
 	case key.Matches(msg, k.Branches):
 		if m.run == nil {
 			return m, nil
 		}
 		run := m.run
 		return m, func() tea.Msg { return branchesMsg{run.Branches()} }
-	case key.Matches(msg, k.Up):
-		m.trace.scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.trace.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.trace.scroll(-max(1, m.trace.height/2))
-	case key.Matches(msg, k.PageDown):
-		m.trace.scroll(max(1, m.trace.height/2))
-	case key.Matches(msg, k.Top):
-		m.trace.scrollToTop()
-	case key.Matches(msg, k.Bottom):
-		m.trace.scrollToEnd()
 	case key.Matches(msg, k.Cancel):
 		m.flash = ""
 	}
@@ -582,21 +565,33 @@ func (m *Model) layoutEditor() {
 }
 
 // View draws the screen.
-func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
+func (m *Model) View() tea.View { return screenView(m.render(), "infty") }
+
+// screenView is how both programs show a screen: full window, mouse wheel, a window title.
+func screenView(content, title string) tea.View {
+	v := tea.NewView(content)
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
-	v.WindowTitle = "infty"
+	v.WindowTitle = title
 	return v
 }
 
-func (m *Model) render() string {
-	if m.width == 0 || m.height == 0 {
-		return ""
+// unusableWindow is what a window that cannot hold the layout shows (nothing before its size is
+// known, a notice cut to fit below the minimum), and whether that is the case.
+func unusableWindow(w, h int) (string, bool) {
+	if w == 0 || h == 0 {
+		return "", true
 	}
-	if m.width < MinWidth || m.height < MinHeight {
-		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", m.width, m.height, MinWidth, MinHeight)
-		return fit(lipgloss.NewStyle().Width(m.width).Render(msg), m.width, m.height)
+	if w < MinWidth || h < MinHeight {
+		msg := fmt.Sprintf("The window is too small (%d×%d); infty needs at least %d×%d.", w, h, MinWidth, MinHeight)
+		return fit(lipgloss.NewStyle().Width(w).Render(msg), w, h), true
+	}
+	return "", false
+}
+
+func (m *Model) render() string {
+	if s, ok := unusableWindow(m.width, m.height); ok {
+		return s
 	}
 	th := m.th
 	title := th.Title.Render("infty") + "  "

@@ -238,6 +238,15 @@ func Iteration(assistant string) int {
 	return 2
 }
 
+// Body is an InftyThink+ assistant turn without its pre-filled <history> block: what the model
+// wrote (or the engine inserted) in this iteration.
+func Body(assistant string) string {
+	if i := strings.Index(assistant, "</history>"); i >= 0 && strings.HasPrefix(assistant, "<history>") {
+		return assistant[i+len("</history>"):]
+	}
+	return assistant
+}
+
 // Script is a well-behaved InftyThink+ model: it reasons for Reason(i) words (paragraph breaks
 // every ParagraphEvery words), then writes a summary "[it=i] y... " of SummaryWords words, or, at
 // iteration ConcludeAt or when the engine opened a conclusion, "The answer is \boxed{Answer}.".
@@ -257,10 +266,7 @@ func (sc Script) Policy() Policy {
 	return func(st State) (string, bool) {
 		asst := st.Assistant()
 		iter := Iteration(asst)
-		body := asst
-		if i := strings.Index(asst, "</history>"); i >= 0 && strings.HasPrefix(asst, "<history>") {
-			body = asst[i+len("</history>"):]
-		}
+		body := Body(asst)
 		switch body {
 		case "":
 			return "<think>", false
