@@ -121,15 +121,17 @@ func (f *sessionFlags) config(window int) (session.Config, error) {
 	}
 	if window > 0 {
 		// Defaults made for long-context models would overflow a small window: an iteration holds
-		// the question, the history (≤ summary bound), η and the summary or conclusion.
-		if cfg.SummaryMax == 0 && session.DefaultSummaryMax*4 > window {
-			cfg.SummaryMax = max(window/8, 1)
+		// the question, the history (≤ summary bound), η and the summary or conclusion, which the
+		// engine checks up front. Defaults take at most 1/8, 1/2 and 1/8 of the window, leaving a
+		// quarter for the question.
+		if cfg.SummaryMax == 0 {
+			cfg.SummaryMax = max(min(session.DefaultSummaryMax, window/8), 1)
 		}
-		if cfg.ConclusionMax == 0 && session.DefaultConclusionMax*4 > window {
-			cfg.ConclusionMax = max(window/8, 1)
+		if cfg.ConclusionMax == 0 {
+			cfg.ConclusionMax = max(min(session.DefaultConclusionMax, window/8), 1)
 		}
-		if cfg.Eta == 0 && session.DefaultEta*2 > window {
-			cfg.Eta = max(window/2, 1)
+		if cfg.Eta == 0 {
+			cfg.Eta = max(min(session.DefaultEta, window/2), 1)
 		}
 	}
 	for _, p := range []struct {

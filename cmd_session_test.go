@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -122,6 +123,24 @@ func TestSolveErrors(t *testing.T) {
 		if _, _, err := runInfty(t, args...); err == nil {
 			t.Errorf("infty %s: no error", strings.Join(args, " "))
 		}
+	}
+}
+
+// The defaults shrink to the model's window so that an iteration (history, η, summary or
+// conclusion) leaves a quarter of it for the question, and stay the engine's own for long windows.
+func TestConfigDefaultsFitTheWindow(t *testing.T) {
+	for _, w := range []int{512, 4096, 6000, 8192, 12288, 32768, 131072} {
+		cfg, err := (&sessionFlags{format: "text"}).config(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := cfg.SummaryMax + cfg.Eta + max(cfg.SummaryMax, cfg.ConclusionMax); used > w*3/4 {
+			t.Errorf("window %d: summary %d + η %d + bound %d = %d leaves less than a quarter", w, cfg.SummaryMax, cfg.Eta, max(cfg.SummaryMax, cfg.ConclusionMax), used)
+		}
+	}
+	cfg, _ := (&sessionFlags{format: "text"}).config(131072)
+	if cfg.Eta != session.DefaultEta || cfg.SummaryMax != session.DefaultSummaryMax || cfg.ConclusionMax != session.DefaultConclusionMax {
+		t.Errorf("a long window changed the defaults: %+v", cfg)
 	}
 }
 
