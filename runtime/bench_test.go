@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,6 +18,10 @@ import (
 //
 // INFTY_BENCH_MODEL names a large model folder (e.g. the DeepSeek-R1-Distill-Qwen-1.5B shape
 // made by shared/tools/make_big_random.py); without it only the tiny fixture is timed.
+// INFTY_BENCH_PEER optionally names a command timing a peer runtime on the same model that
+// prints one JSON object with prefill_tok_s and decode_tok_s, such as
+// `node llama_speed.mjs MODEL.gguf 64 16 2` (shared/tools): it runs right after our own
+// timing, so the two are compared under the same machine load.
 
 var bandwidth = sync.OnceValue(func() float64 { return membw.ReadBandwidth(1<<30, 5) })
 
@@ -71,4 +78,22 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 	b.ReportMetric(bandwidth()/1e9, "GB/s")
 	b.ReportMetric(float64(bytesPerToken)/1e9, "weightGB/token")
 	b.ReportMetric(float64(decoded)/decode/floor, "decode/floor")
+	if cmd := os.Getenv("INFTY_BENCH_PEER"); cmd != "" && dir != modelsDir+"/qwen2-tiny-f32" {
+		out, err := exec.Command("sh", "-c", cmd).Output()
+		if err != nil {
+			b.Fatalf("INFTY_BENCH_PEER: %v", err)
+		}
+		var peer struct {
+			Prefill float64 `json:"prefill_tok_s"`
+			Decode  float64 `json:"decode_tok_s"`
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &peer); err != nil || peer.Decode <= 0 {
+			b.Fatalf("INFTY_BENCH_PEER printed %q: %v", out, err)
+		}
+		b.ReportMetric(peer.Prefill, "peer_prefill_tok/s")
+		b.ReportMetric(peer.Decode, "peer_decode_tok/s")
+		b.ReportMetric(float64(decoded)/decode/peer.Decode, "decode/peer")
+		b.ReportMetric(float64(promptLen*b.N)/prefill/peer.Prefill, "prefill/peer")
+	}
 }
