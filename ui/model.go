@@ -535,6 +535,9 @@ func (m *Model) loadSnapshot(s session.Snapshot) {
 		m.status.state = stateRunning
 	}
 	m.status.iteration = len(s.Iterations)
+	if s.Partial != nil {
+		m.status.iteration = s.Partial.Index
+	}
 	m.status.iterTok = 0
 	m.trace.scrollToEnd()
 	m.recount()

@@ -320,6 +320,16 @@ func TestEditPausedReasoningSelected(t *testing.T) {
 	if got := m.trace.iter(2).reasoning.String(); got != "Adding 340 and 51 gives 392. Hmm." || !m.trace.iter(2).reasoningEdited {
 		t.Fatalf("reasoning on screen %q", got)
 	}
+	// A branch whose iteration is in flight (the edit's new branch, read from its snapshot) shows
+	// that iteration, and the status bar counts it.
+	it1 := session.Iteration{Index: 1, Reasoning: "r", Summary: "s"}
+	feed2 := eventsMsg{events: []session.Event{{Type: session.EventBranch, Branch: 2, Parent: 1, Iteration: 2}},
+		snaps: map[int]session.Snapshot{0: {Branch: 2, Paused: true, Iterations: []session.Iteration{it1},
+			Partial: &session.Partial{Index: 2, History: "s", Reasoning: "Adding 340 and 51 gives 392.", Part: session.PartReasoning}}}}
+	m.Update(feed2)
+	if it := m.trace.iter(2); it == nil || it.reasoning.String() != "Adding 340 and 51 gives 392." || m.status.iteration != 2 || m.status.state != statePaused {
+		t.Fatalf("branch snapshot with a partial iteration: %+v, status iteration %d", it, m.status.iteration)
+	}
 
 	// With the default selection `e` still edits the latest summary while paused.
 	m2, _ := newTestModel(90, 30)
