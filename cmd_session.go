@@ -257,6 +257,8 @@ func runSolve(ctx context.Context, f *sessionFlags, question string, out, errOut
 		}
 		if ev.Type == session.EventError {
 			runErr = errors.New(ev.Message)
+			_ = e.Wait()
+			reportPanic(errOut, e.Err())
 			break
 		}
 		if ev.Type == session.EventDone {
@@ -264,6 +266,15 @@ func runSolve(ctx context.Context, f *sessionFlags, question string, out, errOut
 		}
 	}
 	return runErr
+}
+
+// reportPanic writes the stack of a panic the engine recovered (a bug: the run ended with an
+// error event, the log is intact) so that it can be reported.
+func reportPanic(errOut io.Writer, err error) {
+	var pe *session.PanicError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(errOut, "infty: %v — this is a bug; please report it with this stack:\n%s\n", pe, pe.Stack)
+	}
 }
 
 // writeEventJSON writes one event as a JSON line; the fields the command-line contract names are

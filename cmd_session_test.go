@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -141,6 +143,19 @@ func TestConfigDefaultsFitTheWindow(t *testing.T) {
 	cfg, _ := (&sessionFlags{format: "text"}).config(131072)
 	if cfg.Eta != session.DefaultEta || cfg.SummaryMax != session.DefaultSummaryMax || cfg.ConclusionMax != session.DefaultConclusionMax {
 		t.Errorf("a long window changed the defaults: %+v", cfg)
+	}
+}
+
+func TestReportPanic(t *testing.T) {
+	var buf bytes.Buffer
+	reportPanic(&buf, nil)
+	reportPanic(&buf, errors.New("iteration 2: plain failure"))
+	if buf.Len() != 0 {
+		t.Fatalf("reported a stack for no panic: %q", buf.String())
+	}
+	reportPanic(&buf, fmt.Errorf("generate (iteration 2): %w", &session.PanicError{What: "model m", Value: "boom", Stack: []byte("goroutine 7 [running]")}))
+	if s := buf.String(); !strings.Contains(s, "model m panicked: boom") || !strings.Contains(s, "goroutine 7 [running]") || !strings.Contains(s, "bug") {
+		t.Fatalf("report %q", s)
 	}
 }
 

@@ -177,6 +177,7 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 			fmt.Fprintf(errOut, "answer: %s%s\n", ans, verdict)
 		}
 		fmt.Fprintf(errOut, "run %s · branch %d of %d · log %s\n", s.RunID, s.Branch, len(s.Branches), logPath)
+		reportPanic(errOut, e.Err()) // the terminal is restored by now
 	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
 		return err

@@ -315,6 +315,14 @@ func (e *Engine) Wait() error {
 	return e.runErr
 }
 
+// Err is the error that ended the latest run of a branch (a *PanicError for a bug), nil while
+// it runs or when it concluded; unlike Wait it does not block.
+func (e *Engine) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.runErr
+}
+
 // watch stops the engine when ctx ends (until Close).
 func (e *Engine) watch(ctx context.Context) {
 	select {

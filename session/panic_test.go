@@ -41,6 +41,9 @@ func checkPanicEnd(t *testing.T, e *session.Engine, ch <-chan session.Event, log
 	if !errors.As(err, &pe) || len(pe.Stack) == 0 || pe.Value == nil {
 		t.Fatalf("Wait: %v (%T), want a *PanicError with its stack", err, err)
 	}
+	if e.Err() != err {
+		t.Errorf("Err() = %v, want Wait's %v", e.Err(), err)
+	}
 	if snap := e.Snapshot(); snap.Running || len(snap.Iterations) != finished {
 		t.Errorf("after the panic: running %v, %d iterations, want idle with %d", snap.Running, len(snap.Iterations), finished)
 	}
@@ -133,5 +136,24 @@ func TestCurateSummarizerPanics(t *testing.T) {
 	var pe *session.PanicError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "model summarizer panicked: boom") {
 		t.Fatalf("Curate: %v, want the summarizer's panic as an error", err)
+	}
+}
+
+// encodePanics is a windowed model whose tokenizer panics.
+type encodePanics struct{ *sessiontest.Model }
+
+func (encodePanics) Encode(string) ([]int, error) { panic("boom") }
+
+// Start measures the question against the window on the caller's goroutine: a panic in the
+// model's tokenizer there is Start's error, not a crash, and nothing is logged.
+func TestStartWindowCheckPanics(t *testing.T) {
+	m := sessiontest.New("scripted", nil)
+	m.Window = 100
+	logPath := filepath.Join(t.TempDir(), "log.jsonl")
+	e := newEngine(t, encodePanics{m}, session.Config{Eta: 10, Phi: 2, SummaryMax: 4, ConclusionMax: 4, LogPath: logPath})
+	_, err := e.Start(context.Background(), question)
+	var pe *session.PanicError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Fatalf("Start: %v", err)
 	}
 }

@@ -67,7 +67,14 @@ func (w windowNeed) check() error {
 // checkWindow refuses a question whose worst-case iteration cannot fit the reasoner's (and, in
 // scaffold mode, the summarizer's) context window: the question's prompt, a pre-filled history
 // as long as the summary bound, η tokens of reasoning and the summary or conclusion bound.
-func (e *Engine) checkWindow(question string) error {
+func (e *Engine) checkWindow(question string) (err error) {
+	// The model's template and tokenizer run on the caller's goroutine here: a panic in them is
+	// an error of Start, not a crash of the front end.
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, "the context window check", &err)
+		}
+	}()
 	cfg := e.cfg
 	history := 0
 	if cfg.Phi > 1 {
