@@ -19,6 +19,13 @@
 //     iteration can be regenerated alone (Open continues an interrupted run exactly).
 //   - Pause blocks the token callback before the token is shown (the generation, with its KV
 //     cache, waits); Resume continues it exactly. Edits fork a new branch; the old one is kept.
+//   - A model with a context window (ContextLimited) gets no run whose worst-case iteration
+//     (question prompt + a history as long as the summary bound + η + the larger bound) cannot
+//     fit: Start refuses it (ErrContextWindow). A history that grows past that at run time (an
+//     edited summary, re-encoding) shortens the reasoning: the boundary is forced early enough
+//     for the tags and the summary; a prompt that fills the window ends the run with an error.
+//   - A panic in a run (the model, the summarizer, the engine, the event pump) ends that run
+//     with an "error" event naming what failed (a *PanicError); the log and the program stay.
 package session
 
 import "time"
