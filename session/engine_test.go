@@ -503,8 +503,10 @@ func TestEditReasoningWhilePaused(t *testing.T) {
 	}
 }
 
-func TestScaffoldEditReasoning(t *testing.T) {
-	reasoner := sessiontest.New("reasoner", func(st sessiontest.State) (string, bool) {
+// boxed12After is a scaffolded reasoner: reason picks its reasoning pieces until it writes
+// "</think>"; then it answers \boxed{12} and ends.
+func boxed12After(reason func(assistant string) string) sessiontest.Policy {
+	return func(st sessiontest.State) (string, bool) {
 		asst := st.Assistant()
 		if strings.Contains(asst, "</think>") {
 			if strings.HasSuffix(asst, "}") {
@@ -512,11 +514,17 @@ func TestScaffoldEditReasoning(t *testing.T) {
 			}
 			return "\\boxed{12}", false
 		}
+		return reason(asst), false
+	}
+}
+
+func TestScaffoldEditReasoning(t *testing.T) {
+	reasoner := sessiontest.New("reasoner", boxed12After(func(asst string) string {
 		if strings.Count(asst, "w") >= 30 {
-			return "</think>", false
+			return "</think>"
 		}
-		return "w ", false
-	})
+		return "w "
+	}))
 	reasoner.Delay = 200 * time.Microsecond
 	e, _ := runWithPause(t, reasoner, session.Config{Mode: session.ModeScaffold, Eta: 100, Phi: 2}, 1, func(e *session.Engine) {
 		if err := e.EditReasoning("Let me think again. "); err != nil {
@@ -633,20 +641,12 @@ func TestSlowConsumerLosesNothing(t *testing.T) {
 func TestScaffold(t *testing.T) {
 	// A model that reasons in paragraphs and never concludes: the engine cuts at the last
 	// paragraph break before η and the summarizer (another scripted model) writes the summary.
-	reasoner := sessiontest.New("reasoner", func(st sessiontest.State) (string, bool) {
-		asst := st.Assistant()
-		if strings.Contains(asst, "</think>") {
-			if strings.HasSuffix(asst, "}") {
-				return "", true
-			}
-			return "\\boxed{12}", false
+	reasoner := sessiontest.New("reasoner", boxed12After(func(asst string) string {
+		if strings.Count(asst, "w")%3 == 2 {
+			return "w.\n\n"
 		}
-		n := strings.Count(asst, "w")
-		if n%3 == 2 {
-			return "w.\n\n", false
-		}
-		return "w ", false
-	})
+		return "w "
+	}))
 	var summarizerPrompts []string
 	summarizer := sessiontest.New("summarizer", func(st sessiontest.State) (string, bool) {
 		asst := st.Assistant()
