@@ -133,7 +133,9 @@ func linear(x, weight, bias *Node) *Node {
 		}
 	}
 	var y *Node
-	if blocks.Rank() == 3 && rows <= maxMatvecRows {
+	if blocks.Rank() == 3 && rows <= maxMatvecRows && rows*blocks.Shape().Dimensions[1]*in < smallMatmulSize {
+		// Blocks sized for one row may be too big for a few: then the packed path below, which
+		// for half-precision weights must widen them (the packed bf16 kernel is very slow).
 		p, outPerBlock := blocks.Shape().Dimensions[0], blocks.Shape().Dimensions[1]
 		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
 		y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
