@@ -191,6 +191,7 @@ func newTrainSFTCmd() *cobra.Command {
 	f.Float64Var(&opt.Beta2, "beta2", 0.95, "AdamW β2")
 	f.Uint64Var(&seed, "seed", 1, "seed of the batch order and of random initialisation")
 	f.IntVar(&opt.MaxLen, "max-len", 0, "drop conversations longer than this many tokens (default: the model's window)")
+	f.IntVar(&opt.StopAt, "stop-at", 0, "stop (with a checkpoint) after this step, before --steps; run again to go on")
 	f.IntVar(&opt.SaveEvery, "save-every", 100, "checkpoint every this many steps (and at the end)")
 	f.StringVar(&saveDType, "save-dtype", "f32", "dtype of checkpoint weights: f32 or bf16 (optimizer state is always f32)")
 	f.StringVar(&exportDir, "export", "", "at the end, also write the model alone (no optimizer state) to this folder")

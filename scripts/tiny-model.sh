@@ -6,7 +6,6 @@
 set -eu
 GO=${GO:-go}
 WORK=${TINY_WORK:-${TMPDIR:-/tmp}/infty-tiny-model}
-STEPS=${TINY_STEPS:-400}
 RECIPE=runtime/tinymodel/recipe
 mkdir -p "$WORK"
 $GO build -o "$WORK/infty" .
@@ -20,7 +19,7 @@ INFTY="$WORK/infty"
 train() { # name data
 	rm -rf "runtime/tinymodel/$1.new"
 	"$INFTY" train sft --data "$2" --init-config "$RECIPE/config.json" --tokenizer "$RECIPE" \
-		--out "$WORK/$1" --steps "$STEPS" --batch-size 16 --lr 1e-2 --warmup 20 --weight-decay 0.01 \
+		--out "$WORK/$1" --steps 400 --batch-size 16 --lr 1e-2 --warmup 20 --weight-decay 0.01 \
 		--clip 1 --seed 1 --save-every 50 --save-dtype bf16 --export "runtime/tinymodel/$1.new"
 	rm -f runtime/tinymodel/$1/*.json runtime/tinymodel/$1/*.safetensors
 	mv runtime/tinymodel/$1.new/* "runtime/tinymodel/$1/"

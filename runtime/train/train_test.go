@@ -262,13 +262,11 @@ func TestDeterministicAndResumable(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newTrainer(t, data, 4)
-	for range 2 {
-		b.Step()
-	}
+	b.opt.StopAt = 2
 	mid := filepath.Join(t.TempDir(), "mid")
-	dir, err := b.Save(mid)
-	if err != nil {
-		t.Fatal(err)
+	dir, err := b.Run(context.Background(), mid, nil)
+	if err != nil || b.Done() != 2 || filepath.Base(dir) != "checkpoint-000002" {
+		t.Fatalf("stop-at 2: step %d, %s, %v", b.Done(), dir, err)
 	}
 	c := newTrainer(t, data, 4)
 	if err := c.Resume(dir); err != nil {

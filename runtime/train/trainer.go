@@ -39,6 +39,7 @@ type Options struct {
 	MaxLen      int    // longest conversation in tokens; longer ones are dropped
 	SaveEvery   int    // checkpoint every this many steps (and at the end); 0: only at the end
 	SaveDType   string // "F32" (default) or "BF16" for the model weights of checkpoints
+	StopAt      int    // when > 0, Run stops (with a checkpoint) after this step, short of Steps
 }
 
 // Defaults fills zero fields.
@@ -185,7 +186,11 @@ func (t *Trainer) Step() (StepStats, error) {
 // ctx.Err(). It returns the folder of the last checkpoint.
 func (t *Trainer) Run(ctx context.Context, out string, onStep func(StepStats)) (string, error) {
 	last := ""
-	for t.step < t.opt.Steps {
+	end := t.opt.Steps
+	if t.opt.StopAt > 0 && t.opt.StopAt < end {
+		end = t.opt.StopAt
+	}
+	for t.step < end {
 		if ctx.Err() != nil {
 			dir, err := t.Save(out)
 			if err != nil {
@@ -200,7 +205,7 @@ func (t *Trainer) Run(ctx context.Context, out string, onStep func(StepStats)) (
 		if onStep != nil {
 			onStep(st)
 		}
-		if (t.opt.SaveEvery > 0 && t.step%t.opt.SaveEvery == 0) || t.step == t.opt.Steps {
+		if (t.opt.SaveEvery > 0 && t.step%t.opt.SaveEvery == 0) || t.step == end {
 			if last, err = t.Save(out); err != nil {
 				return "", err
 			}
