@@ -28,7 +28,7 @@ func newTrainCmd() *cobra.Command {
 		Use:   "train",
 		Short: "Fine-tune models on exported trajectories, and make synthetic training data",
 	}
-	cmd.AddCommand(newTrainSFTCmd(), newTrainSynthCmd())
+	cmd.AddCommand(newTrainSFTCmd(), newTrainSynthCmd(), newTrainExportCmd())
 	return cmd
 }
 
@@ -307,5 +307,26 @@ func newTrainSynthCmd() *cobra.Command {
 	f.IntVar(&st, "stride", synth.DefaultStride, "steps per iteration (iterative mode)")
 	f.StringVar(&out, "out", "", "output file")
 	f.BoolVar(&shuffle, "shuffle", false, "shuffle the examples (seeded)")
+	return cmd
+}
+
+func newTrainExportCmd() *cobra.Command {
+	var dtype string
+	cmd := &cobra.Command{
+		Use:   "export CHECKPOINT OUT",
+		Short: "Write a checkpoint's model alone (no optimizer state) as a model folder, in F32 or BF16",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := train.LoadModel(args[0])
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(args[1], 0o755); err != nil {
+				return err
+			}
+			return train.WriteModel(args[1], m, m.Params, strings.ToUpper(dtype))
+		},
+	}
+	cmd.Flags().StringVar(&dtype, "dtype", "bf16", "f32 or bf16")
 	return cmd
 }
