@@ -3,8 +3,9 @@
 package sample
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Params are the sampling knobs. Temperature <= 0 is greedy; TopK <= 0 and TopP outside
@@ -65,8 +66,12 @@ type Candidate struct {
 	Prob float64
 }
 
-// Candidates returns the tokens Sample may choose from, most probable first (ties by id),
-// with their softmax(logits/T) probabilities, after top-k then top-p filtering.
+// Candidates returns the tokens Sample may choose from with their softmax(logits/T)
+// probabilities: after top-k, the k most probable; then after top-p, the smallest most-probable
+// set whose probability (renormalised over the top-k survivors, as transformers' warpers do)
+// reaches p. Filtered candidates come most probable first (ties by id); with no filter, all
+// tokens come in id order, which leaves the sampled distribution unchanged and saves sorting
+// the whole vocabulary.
 func Candidates(logits []float32, p Params) []Candidate {
 	maxL := logits[Greedy(logits)]
 	cands := make([]Candidate, len(logits))
@@ -79,19 +84,70 @@ func Candidates(logits []float32, p Params) []Candidate {
 	for i := range cands {
 		cands[i].Prob /= sum
 	}
-	sort.SliceStable(cands, func(a, b int) bool { return cands[a].Prob > cands[b].Prob })
-	if p.TopK > 0 && p.TopK < len(cands) {
+	topK := p.TopK > 0 && p.TopK < len(cands)
+	topP := p.TopP > 0 && p.TopP < 1
+	if !topK && !topP {
+		return cands
+	}
+	cands = mostProbable(cands, p, topK, topP)
+	slices.SortStableFunc(cands, func(a, b Candidate) int { return cmp.Compare(b.Prob, a.Prob) })
+	if topK {
 		cands = cands[:p.TopK]
 	}
-	if p.TopP > 0 && p.TopP < 1 {
+	if topP {
+		kept := 1.0 // all the mass, or what top-k kept
+		if topK {
+			kept = 0
+			for _, c := range cands {
+				kept += c.Prob
+			}
+		}
 		acc := 0.0
 		for i, c := range cands {
 			acc += c.Prob
-			if acc >= p.TopP {
+			if acc >= p.TopP*kept {
 				cands = cands[:i+1]
 				break
 			}
 		}
 	}
 	return cands
+}
+
+// mostProbable keeps a superset of what the filters can keep, so only that needs sorting: the
+// tokens whose probability is within 2^-b of the largest, for the smallest b whose set holds
+// at least TopK tokens (top-k) or at least TopP of the mass (top-p alone). Buckets of the
+// probability ratio's binary exponent find b in one pass.
+func mostProbable(cands []Candidate, p Params, topK, topP bool) []Candidate {
+	const buckets = 1100 // float64 exponents reach about -1075
+	var count [buckets]int
+	var mass [buckets]float64
+	bucket := func(prob float64) int {
+		if prob <= 0 {
+			return buckets - 1
+		}
+		_, exp := math.Frexp(prob) // prob = frac·2^exp, frac in [0.5, 1)
+		return min(buckets-1, max(0, 1-exp))
+	}
+	for _, c := range cands {
+		b := bucket(c.Prob)
+		count[b]++
+		mass[b] += c.Prob
+	}
+	n, m, last := 0, 0.0, buckets-1
+	for b := range buckets {
+		n += count[b]
+		m += mass[b]
+		if (topK && n >= p.TopK) || (!topK && m >= p.TopP) {
+			last = b
+			break
+		}
+	}
+	kept := cands[:0]
+	for _, c := range cands {
+		if bucket(c.Prob) <= last {
+			kept = append(kept, c)
+		}
+	}
+	return kept
 }

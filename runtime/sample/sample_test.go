@@ -1,7 +1,9 @@
 package sample
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -69,7 +71,7 @@ func TestTopKAndTopP(t *testing.T) {
 			t.Fatalf("top-k 2 sampled token %d", id)
 		}
 	}
-	c := Candidates(logits, Params{Temperature: 1})
+	c := Candidates(logits, Params{Temperature: 1, TopK: 4})
 	p1, p3 := c[0].Prob, c[1].Prob
 	if c[0].ID != 1 || c[1].ID != 3 || c[2].ID != 2 {
 		t.Fatalf("candidates not in probability order: %v", c)
@@ -95,6 +97,69 @@ func TestTopKAndTopP(t *testing.T) {
 	for k := range 200 {
 		if id := Sample(logits, Params{Temperature: 5, TopK: 1, TopP: 0.99}, Uniform(3, k)); id != 1 {
 			t.Fatalf("top-k 1 sampled %d", id)
+		}
+	}
+}
+
+func BenchmarkCandidatesQwenVocab(b *testing.B) {
+	logits := make([]float32, 151936)
+	for i := range logits {
+		logits[i] = float32(Uniform(1, i)*20 - 10)
+	}
+	for b.Loop() {
+		Sample(logits, Params{Temperature: 0.7, TopP: 0.95}, 0.5)
+	}
+}
+
+// reference is the plain definition: sort everything, cut top-k, renormalise, cut top-p.
+func reference(logits []float32, p Params) []int {
+	c := Candidates(logits, Params{Temperature: p.Temperature}) // unfiltered, id order
+	slices.SortStableFunc(c, func(a, b Candidate) int { return cmp.Compare(b.Prob, a.Prob) })
+	if p.TopK > 0 && p.TopK < len(c) {
+		c = c[:p.TopK]
+	}
+	if p.TopP > 0 && p.TopP < 1 {
+		total, acc := 0.0, 0.0
+		for _, x := range c {
+			total += x.Prob
+		}
+		for i, x := range c {
+			if acc += x.Prob; acc >= p.TopP*total {
+				c = c[:i+1]
+				break
+			}
+		}
+	}
+	var ids []int
+	for _, x := range c {
+		ids = append(ids, x.ID)
+	}
+	return ids
+}
+
+func TestCandidatesMatchPlainDefinition(t *testing.T) {
+	for trial := range 200 {
+		logits := make([]float32, 300)
+		spread := 1 + Uniform(7, 10000+trial)*30 // from flat to very peaked
+		for i := range logits {
+			logits[i] = float32((Uniform(uint64(trial), i) - 0.5) * spread)
+		}
+		logits[trial%300] = logits[(trial+1)%300] // a tie
+		p := Params{Temperature: 0.2 + Uniform(3, trial)*1.5}
+		switch trial % 3 {
+		case 0:
+			p.TopK = 1 + trial%40
+		case 1:
+			p.TopP = 0.05 + Uniform(5, trial)*0.9
+		default:
+			p.TopK, p.TopP = 1+trial%60, 0.3+Uniform(6, trial)*0.69
+		}
+		var got []int
+		for _, c := range Candidates(logits, p) {
+			got = append(got, c.ID)
+		}
+		if want := reference(logits, p); !slices.Equal(got, want) {
+			t.Fatalf("trial %d %+v:\n got %v\nwant %v", trial, p, got, want)
 		}
 	}
 }
