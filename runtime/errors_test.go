@@ -3,11 +3,13 @@ package runtime
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/infty-dev/infty/runtime/hub"
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
@@ -170,4 +172,34 @@ func TestLoadErrors(t *testing.T) {
 		expectLoadError(t, filepath.Join(modelsDir, "qwen2-tiny.reference.json"), "qwen2-tiny.reference.json")
 		expectLoadError(t, filepath.Join(t.TempDir(), "nope"), "nope")
 	})
+}
+
+// A model larger than the memory at hand is refused before any weight is read, with the
+// estimate in the message; bf16 weights halve what is asked for.
+func TestLoadRefusesModelThatDoesNotFit(t *testing.T) {
+	var asked []int64
+	budget := int64(0)
+	old := memoryCheck
+	t.Cleanup(func() { memoryCheck = old })
+	memoryCheck = func(e hub.MemoryEstimate) error {
+		asked = append(asked, e.Weights)
+		return hub.CheckFitsIn(e, budget, "test budget")
+	}
+	dir := filepath.Join(modelsDir, "qwen2-tiny-f32")
+	_, err := Load(dir, WithoutTokenizer())
+	if !errors.Is(err, hub.ErrWontFit) || !strings.Contains(err.Error(), filepath.Base(dir)) || !strings.Contains(err.Error(), "test budget") {
+		t.Fatalf("Load with no memory: %v", err)
+	}
+	if _, err := Load(dir, WithoutTokenizer(), WithWeightDType("bf16")); !errors.Is(err, hub.ErrWontFit) {
+		t.Fatalf("Load bf16 with no memory: %v", err)
+	}
+	if len(asked) != 2 || asked[1]*2 != asked[0] {
+		t.Errorf("weights estimated as %v bytes for f32 then bf16; want bf16 half of f32", asked)
+	}
+	budget = 1 << 40
+	m, err := Load(dir, WithoutTokenizer())
+	if err != nil {
+		t.Fatalf("Load with room: %v", err)
+	}
+	m.Close()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/hub"
 	"github.com/infty-dev/infty/runtime/qwen"
 	"github.com/infty-dev/infty/runtime/safetensors"
@@ -118,6 +119,9 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("weight dtype %q: want f32 or bf16", o.weightDType)
 	}
+	if err := checkMemory(dir, o.backend, half); err != nil {
+		return nil, err
+	}
 	if m.backend, err = openBackend(o.backend); err != nil {
 		return nil, err
 	}
@@ -128,6 +132,31 @@ func Load(ref string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// memoryCheck refuses an estimate the machine cannot hold; tests replace it with a fixed budget.
+var memoryCheck = hub.CheckFits
+
+// checkMemory refuses, before any weight is read, a model that cannot fit in host memory on a
+// CPU backend (which holds every weight in host memory as float32 or bfloat16), so a too-large
+// model fails with the numbers instead of being killed for memory halfway through. The CUDA
+// backend holds weights in device memory, which this estimate does not see.
+func checkMemory(dir, backendSpec string, half bool) error {
+	if spec, err := backend.ParseSpec(backendSpec); err != nil || spec.Kind == backend.KindCUDA {
+		return err
+	}
+	dtype := "F32"
+	if half {
+		dtype = "BF16"
+	}
+	est, err := hub.EstimateMemory(dir, hub.MemoryOptions{DType: dtype})
+	if err != nil {
+		return nil // a folder the estimate cannot read fails in the loader, which names the file
+	}
+	if err := memoryCheck(est); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	return nil
 }
 
 // SetDetokenizer installs the factory of streaming detokenizers used for Token.Text and stop
