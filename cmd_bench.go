@@ -259,16 +259,13 @@ func benchIterative(ctx context.Context, cmd *cobra.Command, name, backendSpec s
 	window := m.ContextLength()
 	cfg := session.Config{Mode: session.ModeNative, Eta: eta, Phi: phi,
 		Sampling: runtime.Sampling{Temperature: temp, Seed: seed}}
-	if window > 0 {
-		// The same shrinking of defaults as `infty solve`: an iteration must fit the window.
-		if cfg.Eta == 0 && session.DefaultEta*2 > window {
-			cfg.Eta = max(window/2, 1)
-		}
-		if session.DefaultSummaryMax*4 > window {
-			cfg.SummaryMax = max(window/8, 1)
-		}
-		if session.DefaultConclusionMax*4 > window {
-			cfg.ConclusionMax = max(window/8, 1)
+	if window > 0 && session.DefaultEta*2 > window {
+		// A small window: the question, the history, η and the summary or conclusion must all fit
+		// it (the engine checks). Bounds of a tenth of the window each leave η about half of it.
+		cfg.SummaryMax = max(window/11, 1)
+		cfg.ConclusionMax = max(window/11, 1)
+		if cfg.Eta == 0 {
+			cfg.Eta = max(window/2-4, 1)
 		}
 	}
 	row := benchRow{Mode: "iterative", N: len(problems), Model: benchModelName(name, "infty-tiny")}

@@ -122,16 +122,16 @@ func (f *sessionFlags) config(window int) (session.Config, error) {
 	if window > 0 {
 		// Defaults made for long-context models would overflow a small window: an iteration holds
 		// the question, the history (≤ summary bound), η and the summary or conclusion, which the
-		// engine checks up front. Defaults take at most 1/8, 1/2 and 1/8 of the window, leaving a
-		// quarter for the question.
+		// engine checks up front. Defaults take at most 1/11, 1/2 (less 4) and 1/11 of the window,
+		// leaving about a third for the question (the embedded 256-token model's prompts are 79).
 		if cfg.SummaryMax == 0 {
-			cfg.SummaryMax = max(min(session.DefaultSummaryMax, window/8), 1)
+			cfg.SummaryMax = max(min(session.DefaultSummaryMax, window/11), 1)
 		}
 		if cfg.ConclusionMax == 0 {
-			cfg.ConclusionMax = max(min(session.DefaultConclusionMax, window/8), 1)
+			cfg.ConclusionMax = max(min(session.DefaultConclusionMax, window/11), 1)
 		}
 		if cfg.Eta == 0 {
-			cfg.Eta = max(min(session.DefaultEta, window/2), 1)
+			cfg.Eta = max(min(session.DefaultEta, window/2-4), 1)
 		}
 	}
 	for _, p := range []struct {
