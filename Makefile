@@ -24,6 +24,6 @@ e2e: build
 	./scripts/e2e.sh $(BIN)
 
 # Retrains the embedded default model and its vanilla baseline from scratch with `infty train`
-# (deterministic; about 40 minutes on 2 busy cores, see runtime/tinymodel).
+# (deterministic; about 30 minutes per model on 2 busy cores, the two one after the other).
 tiny-model:
 	GO=$(GO) ./scripts/tiny-model.sh

@@ -18,12 +18,17 @@ INFTY="$WORK/infty"
 
 train() { # name data
 	rm -rf "runtime/tinymodel/$1.new"
-	"$INFTY" train sft --data "$2" --init-config "$RECIPE/config.json" --tokenizer "$RECIPE" \
-		--out "$WORK/$1" --steps 400 --batch-size 16 --lr 1e-2 --warmup 20 --weight-decay 0.01 \
-		--clip 1 --seed 1 --save-every 50 --save-dtype bf16 --export "runtime/tinymodel/$1.new"
-	rm -f runtime/tinymodel/$1/*.json runtime/tinymodel/$1/*.safetensors
-	mv runtime/tinymodel/$1.new/* "runtime/tinymodel/$1/"
-	rmdir "runtime/tinymodel/$1.new"
+	name=$1
+	set -- --data "$2" --init-config "$RECIPE/config.json" --tokenizer "$RECIPE" \
+		--out "$WORK/$1" --batch-size 16 --lr 1e-2 --warmup 20 --weight-decay 0.01 \
+		--clip 1 --seed 1 --save-every 50 --save-dtype bf16
+	# The shipped models were trained in two legs: a 400-step schedule, then on to 650 steps
+	# (resuming with a larger --steps stretches the cosine); this replays exactly that.
+	"$INFTY" train sft "$@" --steps 400
+	"$INFTY" train sft "$@" --steps 650 --export "runtime/tinymodel/$name.new"
+	rm -f runtime/tinymodel/$name/*.json runtime/tinymodel/$name/*.safetensors
+	mv runtime/tinymodel/$name.new/* "runtime/tinymodel/$name/"
+	rmdir "runtime/tinymodel/$name.new"
 }
 train model "$WORK/iterative.jsonl"
 train vanilla "$WORK/vanilla.jsonl"
