@@ -2,9 +2,12 @@ package qwen
 
 import (
 	"math"
+	"sync"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
 )
 
@@ -183,13 +186,74 @@ func matvecSplit(rows, out, in int) int {
 // every call (the backend's Reshape of an input it does not own is a copy).
 func DecodeBlocks(out, in int) int { return matvecSplit(1, out, in) }
 
-// dotF32 starts a product of x with a weight, rounding x to the weight's dtype when that is
-// half precision, and accumulating and returning Float32 in every case.
+// dotF32 starts a product of x with a weight contracting both on their last axis, rounding x
+// to the weight's dtype when that is half precision, and accumulating and returning Float32
+// in every case. Where the backend's half-precision kernel for that layout is faulty (see
+// HalfDotFaulty) the weight is widened to Float32 instead: correct, but without the saving
+// in bytes read.
 func dotF32(x, weight *Node) *DotBuilder {
 	if weight.DType() == dtypes.Float32 {
 		return Dot(x, weight)
 	}
+	if HalfDotFaulty(x.Graph().Backend(), weight.DType()) {
+		return Dot(x, ConvertDType(weight, dtypes.Float32))
+	}
 	return Dot(matchDType(x, weight.DType()), weight).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
+}
+
+// HalfDotFaulty reports whether backend multiplies half-precision (dtype) operands wrongly in
+// the layout the decoding path uses, [B, N, K]·[B, M, K] contracting K with Float32
+// accumulation. The pure-Go backend of gomlx/compute v0.1.2 built with GOEXPERIMENT=simd does:
+// its AVX2 small-matrix kernel for that layout converts 16 half values per step but
+// multiplies only the low 8, so every product over K >= 16 silently drops about half its
+// terms. The answer comes from multiplying a small probe once per backend and dtype, so a
+// fixed backend gets the fast path back with no change here.
+func HalfDotFaulty(backend compute.Backend, dtype dtypes.DType) bool {
+	key := halfProbeKey{backend, dtype}
+	if v, ok := halfProbes.Load(key); ok {
+		return v.(bool)
+	}
+	faulty := probeHalfDot(backend, dtype)
+	halfProbes.Store(key, faulty)
+	return faulty
+}
+
+type halfProbeKey struct {
+	backend compute.Backend
+	dtype   dtypes.DType
+}
+
+var halfProbes sync.Map // halfProbeKey → bool
+
+// probeHalfDot multiplies ones [2, 1, 48]·[2, 3, 48] (every sum is exactly 48 in any
+// precision); a probe that cannot even run counts as faulty, so the widened path is used.
+func probeHalfDot(backend compute.Backend, dtype dtypes.DType) bool {
+	const k = 48
+	exec, err := NewExec(backend, func(g *Graph) *Node {
+		lhs := Ones(g, shapes.Make(dtype, 2, 1, k))
+		rhs := Ones(g, shapes.Make(dtype, 2, 3, k))
+		return Dot(lhs, rhs).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32).
+			General([]int{2}, []int{0}, []int{2}, []int{0})
+	})
+	if err != nil {
+		return true
+	}
+	defer exec.Finalize()
+	out, err := exec.Exec()
+	if err != nil {
+		return true
+	}
+	defer out[0].FinalizeAll()
+	got, err := tensors.CopyFlatData[float32](out[0])
+	if err != nil || len(got) != 6 {
+		return true
+	}
+	for _, v := range got {
+		if v != k {
+			return true
+		}
+	}
+	return false
 }
 
 // matchDType converts x to dtype when it differs.
