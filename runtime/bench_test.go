@@ -53,6 +53,7 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 		prompt[i] = (i*7919 + 13) % m.Config.Vocab
 	}
 	req := Request{Prompt: prompt, MaxTokens: decodeLen}
+	relErr := checkDecodePath(b, m, weightDType, prompt)
 	// Warm up: compile the prefill and decode graphs outside the timed runs.
 	if _, err := m.Generate(context.Background(), Request{Prompt: prompt, MaxTokens: 2}, func(Token) error { return nil }); err != nil {
 		b.Fatal(err)
@@ -78,6 +79,7 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 	b.ReportMetric(bandwidth()/1e9, "GB/s")
 	b.ReportMetric(float64(bytesPerToken)/1e9, "weightGB/token")
 	b.ReportMetric(float64(decoded)/decode/floor, "decode/floor")
+	b.ReportMetric(relErr, "decode_relerr")
 	if cmd := os.Getenv("INFTY_BENCH_PEER"); cmd != "" && dir != modelsDir+"/qwen2-tiny-f32" {
 		out, err := exec.Command("sh", "-c", cmd).Output()
 		if err != nil {
@@ -96,4 +98,43 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 		b.ReportMetric(float64(decoded)/decode/peer.Decode, "decode/peer")
 		b.ReportMetric(float64(promptLen*b.N)/prefill/peer.Prefill, "prefill/peer")
 	}
+}
+
+// checkDecodePath refuses to time a wrong computation: the logits of a token decoded alone
+// (every product a matrix-vector one, the path the decode speed measures; with bf16 weights,
+// the half-precision kernel) must match the full forward pass on the same weights, whose
+// matrix-matrix products widen the weights to Float32. The tolerance for bf16 is the one
+// TestBF16Weights allows for activations rounded to bfloat16.
+func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) float64 {
+	ids := prompt[:6] // 5 through a prefill chunk (> maxMatvecRows), then 1 decoded alone
+	full, err := m.Logits(ids)
+	if err != nil {
+		b.Fatal(err)
+	}
+	got, err := func() ([]float32, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		dec := m.newDecoder()
+		defer dec.free()
+		if _, err := dec.feed(ids[:5]); err != nil {
+			return nil, err
+		}
+		return dec.feed(ids[5:])
+	}()
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := make([]float64, len(got))
+	for i, v := range full[len(ids)-1] {
+		want[i] = float64(v)
+	}
+	tol := 1e-4
+	if weightDType == "bf16" {
+		tol = 2e-2
+	}
+	e := relErr(got, want)
+	if e > tol {
+		b.Fatalf("%s weights: decoded logits differ from the full forward pass by %.3g relative (> %g): not timing a wrong computation", weightDType, e, tol)
+	}
+	return e
 }

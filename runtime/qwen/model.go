@@ -7,8 +7,8 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
-	"github.com/gomlx/gomlx/core/tensors"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // Forward is the whole model: the logits [batch, seq, vocab] at every position of ids
