@@ -70,7 +70,7 @@ func TestHalfDotKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	faulty := HalfDotFaulty(be, dtypes.BFloat16)
-	t.Logf("HalfDotFaulty(%s, BFloat16) = %v", be.Name(), faulty)
+	t.Logf("HalfDotFaulty(%s, BFloat16) = %v, ColumnBlocks = %v", be.Name(), faulty, ColumnBlocks(be, dtypes.BFloat16))
 	wrong := false
 	for i, s := range decodeShapes {
 		x, w, want := bf16Inputs(s, uint64(i))
@@ -90,6 +90,24 @@ func TestHalfDotKernel(t *testing.T) {
 		got := tensors.MustCopyFlatData[float32](out[0])
 		e := maxRelErr(got, want)
 		t.Logf("%+v: BFloat16 DotGeneral relative error %.3g", s, e)
+		if ColumnBlocks(be, dtypes.BFloat16) { // the workaround's layout must be right
+			cexec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node {
+				xs := graph.BroadcastToDims(graph.Reshape(x, 1, s.rows, s.in), s.p, s.rows, s.in)
+				return graph.Dot(xs, w).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32).
+					General([]int{2}, []int{0}, []int{1}, []int{0})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cout, err := cexec.Exec(tensors.FromFlatDataAndDimensions(x, s.rows, s.in),
+				tensors.FromFlatDataAndDimensions(columnBlocks(w, s), s.p, s.in, s.outPerBlock))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ce := maxRelErr(tensors.MustCopyFlatData[float32](cout[0]), want); ce > 1e-5 {
+				t.Errorf("%+v: column-block BFloat16 DotGeneral relative error %.3g > 1e-5", s, ce)
+			}
+		}
 		if e > 1e-5 {
 			wrong = true
 			if !faulty || os.Getenv("INFTY_STRICT_HALF_DOT") == "1" {
@@ -102,9 +120,22 @@ func TestHalfDotKernel(t *testing.T) {
 	}
 }
 
+// columnBlocks turns row blocks [p, out/p, in] into column blocks [p, in, out/p].
+func columnBlocks(w []bfloat16.BFloat16, s decodeShape) []bfloat16.BFloat16 {
+	c := make([]bfloat16.BFloat16, len(w))
+	for b := range s.p {
+		for o := range s.outPerBlock {
+			for k := range s.in {
+				c[(b*s.in+k)*s.outPerBlock+o] = w[(b*s.outPerBlock+o)*s.in+k]
+			}
+		}
+	}
+	return c
+}
+
 // TestLinearHalfWeights checks linear, the product the model uses, with bfloat16 row-block
-// weights against the float64 product of the same bfloat16 values: within the rounding of x
-// to bfloat16 on a correct kernel, and exact to float32 where the weight is widened.
+// weights (in the layout ColumnBlocks picks) against the float64 product of the same
+// bfloat16 values; x holds bfloat16 values, so rounding it loses nothing.
 func TestLinearHalfWeights(t *testing.T) {
 	be, err := backend.Open("")
 	if err != nil {
@@ -120,8 +151,11 @@ func TestLinearHalfWeights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, s.rows, s.in),
-			tensors.FromFlatDataAndDimensions(w, s.p, s.outPerBlock, s.in))
+		weight := tensors.FromFlatDataAndDimensions(w, s.p, s.outPerBlock, s.in)
+		if ColumnBlocks(be, dtypes.BFloat16) {
+			weight = tensors.FromFlatDataAndDimensions(columnBlocks(w, s), s.p, s.in, s.outPerBlock)
+		}
+		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, s.rows, s.in), weight)
 		if err != nil {
 			t.Fatal(err)
 		}

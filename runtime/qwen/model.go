@@ -55,8 +55,17 @@ func Step(cfg *Config, w *Weights, ids, start, nValid *Node, cache *Cache) (logi
 }
 
 // embed looks up the rows of ids in the embedding table, stored [vocab, hidden] or in
-// DecodeBlocks row blocks [p, vocab/p, hidden], and returns them as Float32.
+// DecodeBlocks row blocks [p, vocab/p, hidden] (or column blocks, see ColumnBlocks), and
+// returns them as Float32.
 func embed(table, ids *Node) *Node {
+	if table.Rank() == 3 && ColumnBlocks(table.Graph().Backend(), table.DType()) {
+		// [p, hidden, vocab/p]: token id is column id%perBlock of block id/perBlock.
+		perBlock := table.Shape().Dimensions[2]
+		start := Stack([]*Node{DivScalar(ids, perBlock), ModScalar(ids, perBlock)}, -1)
+		rows := GatherSlices(table, []int{0, 2}, start, []int{1, 1}, false) // [..., 1, hidden, 1]
+		dims := append(ids.Shape().Clone().Dimensions, table.Shape().Dimensions[1])
+		return matchDType(Reshape(rows, dims...), dtypes.Float32)
+	}
 	var index *Node
 	if table.Rank() == 2 {
 		index = InsertAxes(ids, -1)
@@ -128,6 +137,7 @@ func linear(x, weight, bias *Node) *Node {
 	dims := x.Shape().Dimensions
 	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
 	lead := dims[: len(dims)-1 : len(dims)-1]
+	columns := weight.Rank() == 3 && ColumnBlocks(x.Graph().Backend(), weight.DType())
 	blocks := weight
 	if weight.Rank() == 2 {
 		out := weight.Shape().Dimensions[0]
@@ -135,18 +145,34 @@ func linear(x, weight, bias *Node) *Node {
 			blocks = Reshape(weight, p, out/p, in) // a copy per call: see DecodeBlocks
 		}
 	}
+	outPerBlock := 0
+	if blocks.Rank() == 3 {
+		outPerBlock = blocks.Shape().Dimensions[1]
+		if columns {
+			outPerBlock = blocks.Shape().Dimensions[2]
+		}
+	}
 	var y *Node
-	if blocks.Rank() == 3 && rows <= maxMatvecRows && rows*blocks.Shape().Dimensions[1]*in < smallMatmulSize {
+	if blocks.Rank() == 3 && rows <= maxMatvecRows && rows*outPerBlock*in < smallMatmulSize {
 		// Blocks sized for one row may be too big for a few: then the packed path below, which
 		// for half-precision weights must widen them (the packed bf16 kernel is very slow).
-		p, outPerBlock := blocks.Shape().Dimensions[0], blocks.Shape().Dimensions[1]
+		p := blocks.Shape().Dimensions[0]
 		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
-		y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
+		if columns { // [p, rows, in]·[p, in, out/p]
+			y = Dot(matchDType(xs, weight.DType()), blocks).WithAccumulatorDType(dtypes.Float32).
+				WithOutputDType(dtypes.Float32).General([]int{2}, []int{0}, []int{1}, []int{0})
+		} else {
+			y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
+		}
 		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
 	} else {
-		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
+		inAxis := weight.Rank() - 1
+		if columns {
+			inAxis = 1
+		}
+		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{inAxis}, nil)
 		if weight.Rank() == 3 { // [..., p, out/p] → [..., out]
-			y = Reshape(y, append(lead, weight.Shape().Dimensions[0]*weight.Shape().Dimensions[1])...)
+			y = Reshape(y, append(lead, weight.Shape().Dimensions[0]*outPerBlock)...)
 		}
 	}
 	if bias != nil {
@@ -202,38 +228,56 @@ func dotF32(x, weight *Node) *DotBuilder {
 }
 
 // HalfDotFaulty reports whether backend multiplies half-precision (dtype) operands wrongly in
-// the layout the decoding path uses, [B, N, K]·[B, M, K] contracting K with Float32
+// the layout row blocks use when decoding, [B, N, K]·[B, M, K] contracting K with Float32
 // accumulation. The pure-Go backend of gomlx/compute v0.1.2 built with GOEXPERIMENT=simd does:
 // its AVX2 small-matrix kernel for that layout converts 16 half values per step but
 // multiplies only the low 8, so every product over K >= 16 silently drops about half its
 // terms. The answer comes from multiplying a small probe once per backend and dtype, so a
 // fixed backend gets the fast path back with no change here.
 func HalfDotFaulty(backend compute.Backend, dtype dtypes.DType) bool {
-	key := halfProbeKey{backend, dtype}
+	return probed(backend, dtype, true)
+}
+
+// ColumnBlocks reports whether an inference runtime should store half-precision (dtype)
+// matrices for backend as column blocks [p, in, out/p] instead of DecodeBlocks row blocks
+// [p, out/p, in]: where the row-block kernel is faulty (HalfDotFaulty) and the one for
+// [B, N, K]·[B, K, M] is right, column blocks keep decoding reading half the bytes of
+// Float32 rather than widening every weight on every token. Every function here reads a
+// rank-3 half-precision weight as column blocks exactly when this is true.
+func ColumnBlocks(backend compute.Backend, dtype dtypes.DType) bool {
+	return dtype.IsHalfPrecision() && probed(backend, dtype, true) && !probed(backend, dtype, false)
+}
+
+type halfProbeKey struct {
+	backend    compute.Backend
+	dtype      dtypes.DType
+	transposed bool
+}
+
+var halfProbes sync.Map // halfProbeKey → faulty bool
+
+func probed(backend compute.Backend, dtype dtypes.DType, transposed bool) bool {
+	key := halfProbeKey{backend, dtype, transposed}
 	if v, ok := halfProbes.Load(key); ok {
 		return v.(bool)
 	}
-	faulty := probeHalfDot(backend, dtype)
+	faulty := probeHalfDot(backend, dtype, transposed)
 	halfProbes.Store(key, faulty)
 	return faulty
 }
 
-type halfProbeKey struct {
-	backend compute.Backend
-	dtype   dtypes.DType
-}
-
-var halfProbes sync.Map // halfProbeKey → bool
-
-// probeHalfDot multiplies ones [2, 1, 48]·[2, 3, 48] (every sum is exactly 48 in any
-// precision); a probe that cannot even run counts as faulty, so the widened path is used.
-func probeHalfDot(backend compute.Backend, dtype dtypes.DType) bool {
-	const k = 48
+// probeHalfDot multiplies ones [2, 1, 48] by ones [2, 24, 48] (transposed) or [2, 48, 24]
+// (every sum is exactly 48 in any precision); a probe that cannot even run counts as faulty.
+func probeHalfDot(backend compute.Backend, dtype dtypes.DType, transposed bool) bool {
+	const k, m = 48, 24
 	exec, err := NewExec(backend, func(g *Graph) *Node {
 		lhs := Ones(g, shapes.Make(dtype, 2, 1, k))
-		rhs := Ones(g, shapes.Make(dtype, 2, 3, k))
-		return Dot(lhs, rhs).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32).
-			General([]int{2}, []int{0}, []int{2}, []int{0})
+		dot := Dot(lhs, Ones(g, shapes.Make(dtype, 2, m, k))).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
+		if !transposed {
+			dot = Dot(lhs, Ones(g, shapes.Make(dtype, 2, k, m))).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
+			return dot.General([]int{2}, []int{0}, []int{1}, []int{0})
+		}
+		return dot.General([]int{2}, []int{0}, []int{2}, []int{0})
 	})
 	if err != nil {
 		return true
@@ -245,7 +289,7 @@ func probeHalfDot(backend compute.Backend, dtype dtypes.DType) bool {
 	}
 	defer out[0].FinalizeAll()
 	got, err := tensors.CopyFlatData[float32](out[0])
-	if err != nil || len(got) != 6 {
+	if err != nil || len(got) != 2*m {
 		return true
 	}
 	for _, v := range got {
