@@ -165,12 +165,16 @@ func linear(x, weight, bias *Node) *Node {
 			y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
 		}
 		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
+	} else if columns {
+		// Batched over the blocks, [p, rows, in]·[p, in, out/p] is a layout the backend
+		// multiplies as it is; contracting x with axis 1 of the weight alone would make it
+		// transpose a copy of the (widened) weight first.
+		p := weight.Shape().Dimensions[0]
+		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
+		y = DotGeneral(xs, []int{2}, []int{0}, matchDType(weight, x.DType()), []int{1}, []int{0})
+		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
 	} else {
-		inAxis := weight.Rank() - 1
-		if columns {
-			inAxis = 1
-		}
-		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{inAxis}, nil)
+		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
 		if weight.Rank() == 3 { // [..., p, out/p] → [..., out]
 			y = Reshape(y, append(lead, weight.Shape().Dimensions[0]*outPerBlock)...)
 		}
