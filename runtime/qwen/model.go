@@ -133,6 +133,8 @@ func lmHead(cfg *Config, w *Weights, x *Node) *Node {
 // accumulating in Float32: half the bytes read per token, as llama.cpp does with F16 weights.
 // A matrix-matrix product (prefill, training) widens the weight to Float32 first: the pure-Go
 // backend's packed half-precision kernel is far slower than widening plus the Float32 one.
+// Half-precision row blocks on a backend whose kernel for them is faulty are stored as column
+// blocks instead (ColumnBlocks), or failing that widened for decoding too (dotF32).
 func linear(x, weight, bias *Node) *Node {
 	dims := x.Shape().Dimensions
 	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]

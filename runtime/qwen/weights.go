@@ -15,7 +15,8 @@ type TensorSpec struct {
 // Weights holds the model's tensors as graph nodes, in Hugging Face layout: linear weights are
 // [out, in]. Optional tensors (biases, q/k norms) are nil when the architecture has none.
 // Any matrix may instead come as [p, out/p, in] row blocks (see DecodeBlocks); Float32,
-// or BFloat16 for the matrices.
+// or BFloat16 for the matrices, BFloat16 blocks as [p, in, out/p] column blocks exactly
+// when ColumnBlocks says so for the graph's backend.
 type Weights struct {
 	Embed     *Node // [vocab, hidden]
 	Layers    []LayerWeights
