@@ -24,6 +24,7 @@ import (
 	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -73,10 +74,12 @@ type sessionFlags struct {
 	seed                        uint64
 	answer, format, log         string
 	step1, step2, cont          string
+	flags                       *pflag.FlagSet // to tell flags given from defaults
 }
 
 func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 	fl := cmd.Flags()
+	f.flags = fl
 	if withModel {
 		fl.StringVar(&f.model, "model", "", "model: a folder, a hub id ORG/NAME[@REV] or a cache path (default: the embedded model)")
 		fl.StringVar(&f.mode, "mode", "native", "how iterations are driven: native (the model writes <summary> itself) or scaffold (the engine cuts at η, a summarizer summarizes)")
@@ -89,7 +92,7 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 	fl.BoolVar(&f.pull, "pull", false, "download a hub model that is not in the cache")
 	fl.IntVar(&f.eta, "eta", 0, fmt.Sprintf("reasoning budget η of one iteration in tokens (default %d, less when the model's window is smaller)", session.DefaultEta))
 	fl.IntVar(&f.summaryMax, "summary-max", 0, fmt.Sprintf("bound on a summary in tokens (default %d)", session.DefaultSummaryMax))
-	fl.Float64Var(&f.temperature, "temperature", 0.7, "sampling temperature (0 = greedy)")
+	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0 = greedy); without --temperature/--top-k/--top-p the model's generation_config.json decides (greedy when it has none)")
 	fl.IntVar(&f.topK, "top-k", 0, "top-k sampling (0 = off)")
 	fl.Float64Var(&f.topP, "top-p", 0, "top-p sampling (0 or 1 = off)")
 	fl.Uint64Var(&f.seed, "seed", 0, "sampler seed (iteration i uses a seed derived from it)")
@@ -98,6 +101,19 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 	fl.StringVar(&f.step1, "step1-prompt", "", "file replacing the summarizer's first-segment prompt")
 	fl.StringVar(&f.step2, "step2-prompt", "", "file replacing the summarizer's later-segment prompt")
 	fl.StringVar(&f.cont, "continue-prompt", "", "file replacing the scaffold's request to continue from the history")
+}
+
+// modelSampling replaces the sampling of cfg with the model's own defaults (its
+// generation_config.json, as transformers reads it) unless a sampling flag was given, so a model
+// runs as its authors meant it to by default (DeepSeek-R1-Distill: T=0.6, top-p 0.95; the
+// embedded model: greedy).
+func (f *sessionFlags) modelSampling(cfg *session.Config, m *rtmodel.Model) {
+	if fl := f.flags; fl != nil && (fl.Changed("temperature") || fl.Changed("top-k") || fl.Changed("top-p")) {
+		return
+	}
+	s := m.DefaultSampling()
+	s.Seed = cfg.Sampling.Seed
+	cfg.Sampling = s
 }
 
 // config turns the flags into an engine Config; window is the model's context length (0 when
@@ -215,6 +231,7 @@ func runSolve(ctx context.Context, f *sessionFlags, question string, out, errOut
 	if err != nil {
 		return err
 	}
+	f.modelSampling(&cfg, m)
 	var opts []session.Option
 	if f.summarizer != "" {
 		sm, err := loadSessionModel(ctx, f.summarizer, f.backend, f.pull)
@@ -434,6 +451,7 @@ func runCurate(ctx context.Context, f *sessionFlags, input string, out, errOut i
 	if err != nil {
 		return err
 	}
+	f.modelSampling(&cfg, sm)
 	log, err := trajlog.Open(cfg.LogPath)
 	if err != nil {
 		return err

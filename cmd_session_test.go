@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/trajlog"
 )
@@ -262,5 +263,51 @@ func TestSolveSIGKILL(t *testing.T) {
 	}
 	if exs := jsonLines(t, out); len(exs) != len(b.Iterations) {
 		t.Errorf("%d examples for %d iterations", len(exs), len(b.Iterations))
+	}
+}
+
+// Without a sampling flag a run decodes as the model's generation_config.json asks (as
+// transformers reads it: greedy without one); any sampling flag takes over entirely.
+func TestSolveSamplingDefaultsFromGenerationConfig(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := os.ReadDir(fixtureModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(fixtureModel, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sampling := func(model string, flags ...string) runtime.Sampling {
+		t.Helper()
+		logPath := filepath.Join(t.TempDir(), "log.jsonl")
+		args := append([]string{"solve", "--model", model, "--eta", "8", "--phi", "1", "--summary-max", "4", "--conclusion-max", "4",
+			"--seed", "9", "--format", "jsonl", "--log", logPath}, flags...)
+		if _, errOut, err := runInfty(t, append(args, "q")...); err != nil {
+			t.Fatalf("%v: %v\n%s", flags, err, errOut)
+		}
+		runs, _, err := trajlog.ReadFile(logPath)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("log: %v %d runs", err, len(runs))
+		}
+		return runs[0].Sampling
+	}
+	if got := sampling(dir); got != (runtime.Sampling{Seed: 9}) {
+		t.Errorf("no generation_config.json: sampling %+v, want greedy", got)
+	}
+	gen := `{"do_sample": true, "temperature": 0.6, "top_p": 0.95, "eos_token_id": 505}`
+	if err := os.WriteFile(filepath.Join(dir, "generation_config.json"), []byte(gen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sampling(dir), (runtime.Sampling{Temperature: 0.6, TopK: 50, TopP: 0.95, Seed: 9}); got != want {
+		t.Errorf("generation_config.json sampling: %+v, want %+v", got, want)
+	}
+	if got, want := sampling(dir, "--temperature", "1"), (runtime.Sampling{Temperature: 1, Seed: 9}); got != want {
+		t.Errorf("--temperature 1: %+v, want %+v", got, want)
 	}
 }

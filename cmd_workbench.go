@@ -125,6 +125,7 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 		if err != nil {
 			return ui.Started{}, err
 		}
+		f.modelSampling(&cfg, m)
 		var opts []session.Option
 		if f.summarizer != "" {
 			sm, err := loadSessionModel(ctx, f.summarizer, f.backend, f.pull)
