@@ -3,10 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime/backend"
+	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/hub"
 	"github.com/infty-dev/infty/runtime/qwen"
 	"github.com/infty-dev/infty/runtime/safetensors"
@@ -38,6 +36,8 @@ type Model struct {
 	Dir    string
 	Config *qwen.Config
 	EOS    []int // generation stops on any of these ids
+	// Generation is what generation_config.json asks for (EOS ids, default sampling).
+	Generation *genconfig.Config
 
 	backend  compute.Backend
 	weights  []*tensors.Tensor // in Config.Specs() order, Float32
@@ -98,11 +98,11 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	eos, err := generationEOS(dir)
+	gen, err := genconfig.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Dir: dir, Config: cfg, EOS: unionIDs(cfg.EOS, eos)}
+	m := &Model{Dir: dir, Config: cfg, Generation: gen, EOS: unionIDs(cfg.EOS, gen.EOSTokenIDs)}
 	for _, id := range m.EOS {
 		if id < 0 || id >= cfg.Vocab {
 			return nil, fmt.Errorf("%s: eos_token_id %d outside the vocabulary [0,%d)", filepath.Join(dir, "config.json"), id, cfg.Vocab)
@@ -312,27 +312,6 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16, 
 }
 
 // generationEOS reads eos_token_id from generation_config.json when the folder has one.
-func generationEOS(dir string) ([]int, error) {
-	path := filepath.Join(dir, "generation_config.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	var raw struct {
-		EOS json.RawMessage `json:"eos_token_id"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
-	}
-	ids, err := qwen.ParseTokenIDs(raw.EOS)
-	if err != nil {
-		return nil, fmt.Errorf("%s: eos_token_id: %w", path, err)
-	}
-	return ids, nil
-}
-
 func unionIDs(a, b []int) []int {
 	out := slices.Clone(a)
 	for _, id := range b {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/chattemplate"
-	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 	"github.com/infty-dev/infty/session"
 )
@@ -21,8 +20,6 @@ type Model struct {
 	tok  *tokenizer.Tokenizer
 	tmpl *chattemplate.Template
 	own  bool
-	// sampling is the decoding the model's generation_config.json asks for.
-	sampling runtime.Sampling
 }
 
 var _ session.Model = (*Model)(nil)
@@ -38,18 +35,12 @@ func Load(dir, name string, opts ...runtime.Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen, err := genconfig.Load(dir)
-	if err != nil {
-		return nil, err
-	}
 	m, err := runtime.Load(dir, append(opts, runtime.WithoutTokenizer())...)
 	if err != nil {
 		return nil, err
 	}
 	out := New(name, m, tok, tmpl)
 	out.own = true
-	ds := gen.Sampling()
-	out.sampling = runtime.Sampling{Temperature: ds.Temperature, TopK: ds.TopK, TopP: ds.TopP}
 	return out, nil
 }
 
@@ -74,7 +65,13 @@ var _ session.ContextLimited = (*Model)(nil)
 
 // DefaultSampling is the decoding the model's generation_config.json asks for, read as
 // transformers reads it: greedy unless it sets do_sample (so greedy for a model without one).
-func (r *Model) DefaultSampling() runtime.Sampling { return r.sampling }
+func (r *Model) DefaultSampling() runtime.Sampling {
+	if r.m.Generation == nil {
+		return runtime.Sampling{}
+	}
+	s := r.m.Generation.Sampling()
+	return runtime.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP}
+}
 
 // Tokenizer is the wrapped tokenizer.
 func (r *Model) Tokenizer() *tokenizer.Tokenizer { return r.tok }
