@@ -641,24 +641,9 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 			if attr != nil {
 				x, _ = ev.getitem(x, attr, pos)
 			}
-			if s, ok := x.(string); ok && !caseSensitive {
-				return strings.ToLower(s)
-			}
 			return x
 		}
-		var sortErr error
-		sort.SliceStable(out, func(i, j int) bool {
-			a, b := key(out[i]), key(out[j])
-			if reverse {
-				a, b = b, a
-			}
-			c, err := ev.order(a, b, "<", pos)
-			if err != nil && sortErr == nil {
-				sortErr = err
-			}
-			return c < 0
-		})
-		return out, sortErr
+		return out, ev.sortStable(out, key, caseSensitive, reverse, pos)
 	case "unique": // first of each, comparing strings case-insensitively by default
 		items, err := ev.iterate(v, pos)
 		if err != nil {
@@ -824,31 +809,14 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 			return nil, argErr("dictsort needs a mapping")
 		}
 		items := dictItems(d)
-		byValue := toStr(arg(args, kwargs, 1, "by", "key")) == "value"
+		caseSensitive := truthy(arg(args, kwargs, 0, "case_sensitive", false))
+		k := 0
+		if toStr(arg(args, kwargs, 1, "by", "key")) == "value" {
+			k = 1
+		}
+		key := func(pair any) any { return pair.([]any)[k] }
 		reverse := truthy(arg(args, kwargs, 2, "reverse", false))
-		var sortErr error
-		sort.SliceStable(items, func(i, j int) bool {
-			k := 0
-			if byValue {
-				k = 1
-			}
-			a, b := items[i].([]any)[k], items[j].([]any)[k]
-			if as, ok := a.(string); ok {
-				a = strings.ToLower(as)
-			}
-			if bs, ok := b.(string); ok {
-				b = strings.ToLower(bs)
-			}
-			if reverse {
-				a, b = b, a
-			}
-			c, err := ev.order(a, b, "<", pos)
-			if err != nil && sortErr == nil {
-				sortErr = err
-			}
-			return c < 0
-		})
-		return items, sortErr
+		return items, ev.sortStable(items, key, caseSensitive, reverse, pos)
 	case "map":
 		if !truthy(v) { // jinja2 maps over nothing when the value is false, iterable or not
 			return []any{}, nil
@@ -1091,4 +1059,30 @@ func (ev *evaluator) runTest(name string, v any, args []any, pos Pos) (bool, err
 		return ev.compare(op, v, a, pos)
 	}
 	return false, ev.errAt(pos, "no test named '%s'", name)
+}
+
+// sortStable sorts items in place by key as jinja2's sort and dictsort do: stably, strings
+// compared case-insensitively unless caseSensitive, with Python's ordering of mixed values; the
+// first comparison error is returned.
+func (ev *evaluator) sortStable(items []any, key func(any) any, caseSensitive, reverse bool, pos Pos) error {
+	fold := func(x any) any {
+		x = key(x)
+		if s, ok := x.(string); ok && !caseSensitive {
+			return strings.ToLower(s)
+		}
+		return x
+	}
+	var sortErr error
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := fold(items[i]), fold(items[j])
+		if reverse {
+			a, b = b, a
+		}
+		c, err := ev.order(a, b, "<", pos)
+		if err != nil && sortErr == nil {
+			sortErr = err
+		}
+		return c < 0
+	})
+	return sortErr
 }
