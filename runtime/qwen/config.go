@@ -151,7 +151,7 @@ func ParseConfig(data []byte) (*Config, error) {
 	}
 	// transformers defaults tie_word_embeddings to true when absent.
 	cfg.TieEmbeddings = raw.TieWordEmbeddings == nil || *raw.TieWordEmbeddings
-	eos, err := ParseTokenIDs(raw.EOSTokenID)
+	eos, err := parseTokenIDs(raw.EOSTokenID)
 	if err != nil {
 		return nil, fmt.Errorf("eos_token_id: %w", err)
 	}
@@ -159,8 +159,8 @@ func ParseConfig(data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-// ParseTokenIDs reads a token-id field that is either an int, a list of ints, or null/absent.
-func ParseTokenIDs(raw json.RawMessage) ([]int, error) {
+// parseTokenIDs reads a token-id field that is either an int, a list of ints, or null/absent.
+func parseTokenIDs(raw json.RawMessage) ([]int, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
