@@ -112,10 +112,25 @@ func attention(cfg *Config, lw *LayerWeights, x, positions, cos, sin *Node, l in
 	t := keys.Shape().Dimensions[1]
 
 	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
-	scores := DotGeneral(q, []int{4}, []int{0, 2}, keys, []int{3}, []int{0, 2}) // [b, kv, s, group, t]
 	visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, t), Reshape(positions, b, 1, s, 1, 1))
-	probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
-	out := DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{1}, []int{0, 2}) // [b, kv, s, group, d]
+	var out *Node
+	if s <= maxMatvecRows {
+		scores := DotGeneral(q, []int{4}, []int{0, 2}, keys, []int{3}, []int{0, 2}) // [b, kv, s, group, t]
+		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
+		out = DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{1}, []int{0, 2}) // [b, kv, s, group, d]
+	} else {
+		// Many queries (prefill, training): lay every operand out as [b·kv, rows, head_dim] or
+		// [b·kv, head_dim, t] so that each product over head_dim, forward and in the gradient,
+		// is one the pure-Go backend multiplies as it lies. Otherwise it transposes them into
+		// its "transposed" layout, whose kernel does a horizontal add per output element:
+		// with a head_dim of 16 that made attention 70% of a training step.
+		qT := TransposeAllDims(q, 0, 2, 1, 3, 4)                                      // [b, kv, s, group, d]
+		keysT := TransposeAllDims(keys, 0, 2, 3, 1)                                   // [b, kv, d, t]
+		valuesT := TransposeAllDims(values, 0, 2, 3, 1)                               // [b, kv, d, t]
+		scores := DotGeneral(qT, []int{4}, []int{0, 1}, keysT, []int{2}, []int{0, 1}) // [b, kv, s, group, t]
+		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
+		out = DotGeneral(probs, []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
+	}
 	out = Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
 	return linear(out, lw.O, nil)
 }

@@ -1,0 +1,54 @@
+package train
+
+import (
+	"os"
+	"testing"
+
+	"github.com/infty-dev/infty/session/synth"
+)
+
+// BenchmarkStep times one AdamW update of the embedded model's recipe (2 layers × 64) on a batch
+// of 16 iterative synthetic examples, the shape `make tiny-model` trains at.
+func BenchmarkStep(b *testing.B) {
+	ps, err := synth.Set(1, 64, 1, 60)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ex, err := synth.Examples(ps, synth.ModeIterative, synth.DefaultStride)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var convs []Conversation
+	for _, e := range ex {
+		convs = append(convs, Conversation{Messages: []Message{{"user", e.Messages[0].Content}, {"assistant", e.Messages[1].Content}}})
+	}
+	data, err := NewDataset(byteChat{}, convs, []int{258}, 256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfgPath := recipeDir + "/config.json"
+	if p := os.Getenv("INFTY_TRAIN_BENCH_CONFIG"); p != "" {
+		cfgPath = p
+	}
+	m, err := InitModel(cfgPath, recipeDir, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := New(testBackend(b), m, data, Options{Steps: 1 << 30, BatchSize: 16, LR: 1e-3, Seed: 1, MaxLen: 256}, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tr.Step(); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	tokens := 0
+	for range b.N {
+		st, err := tr.Step()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens += st.Tokens
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "trained-tok/s")
+}
