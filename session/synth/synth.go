@@ -3,10 +3,13 @@
 // second-order chain modulo 10. The question gives a, d, x and n; each of n steps does
 // d ← d+a, then x ← x+d (mod 10); the answer is the final x, one digit, checked exactly.
 //
-// A worked step reads "07: d=9+4=3 x=5+3=8" (step number, then both additions). Every Stride steps an iteration
-// ends with the summary "07 done: d=3 x=8", which is all the next iteration needs besides the
-// question, so the context stays bounded however large n is, while the plain chain of thought
-// grows by a line per step and soon passes the window.
+// A worked step reads "17: d=9+4=3 x=5+3=8": the steps still to do after it, then both
+// additions with their operands written out. Counting down rather than up keeps every decision
+// local to the text just written: the chain ends at "00", and an iteration ends whenever the
+// count left is a multiple of the stride (with the default stride of 5, when it ends in 0 or 5),
+// with the summary "15 left: d=3 x=8". That summary is all the next iteration needs besides
+// the question, so the context stays bounded however large n is, while the plain chain of
+// thought grows by a line per step and soon passes the window.
 //
 // The same problems are written two ways: as InftyThink+ iterations (cold-start data for the
 // iterative model) and as one plain chain of thought (the vanilla baseline).
@@ -15,14 +18,17 @@ package synth
 import (
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
 // MaxLength is the largest number of steps (step numbers are written with two digits).
 const MaxLength = 99
 
-// DefaultStride is the number of steps one iteration works through before it summarizes.
-const DefaultStride = 6
+// DefaultStride is the most steps one iteration works through before it summarizes: an
+// iteration ends when the steps left are a multiple of it, so the first may be shorter.
+const DefaultStride = 5
 
 // Problem is one task instance: starting d and x, increment a, and n steps.
 type Problem struct {
@@ -66,6 +72,20 @@ func (p Problem) Question() string {
 	return fmt.Sprintf("a=%d d=%d x=%d n=%02d. Do n steps: d=d+a, x=x+d (mod 10). x=?", p.A, p.D, p.X, p.N)
 }
 
+var questionRE = regexp.MustCompile(`^a=(\d) d=(\d) x=(\d) n=(\d\d)\. Do n steps: d=d\+a, x=x\+d \(mod 10\)\. x=\?$`)
+
+// Parse reads a question in the form Question writes back into its problem, so that a person
+// who types or edits one gets it checked; ok is false for any other text.
+func Parse(question string) (p Problem, ok bool) {
+	m := questionRE.FindStringSubmatch(strings.TrimSpace(question))
+	if m == nil {
+		return Problem{}, false
+	}
+	digit := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	p = Problem{A: digit(m[1]), D: digit(m[2]), X: digit(m[3]), N: digit(m[4])}
+	return p, p.N >= 1
+}
+
 // state is (d, x) after k steps.
 type state struct{ k, d, x int }
 
@@ -95,14 +115,16 @@ func (p Problem) Values() []int {
 // Answer is the final x as the digit string the conclusion boxes.
 func (p Problem) Answer() string { return fmt.Sprint(p.states()[p.N].x) }
 
-// line is the worked step k, with its two additions written out so that each new digit is the
-// sum of the two digits just before it.
+// line is the worked step k, labelled with the steps left after it, with its two additions
+// written out so that each new digit is the sum of the two digits just before it.
 func (p Problem) line(st []state, k int) string {
 	prev, cur := st[k-1], st[k]
-	return fmt.Sprintf("%02d: d=%d+%d=%d x=%d+%d=%d", k, prev.d, p.A, cur.d, prev.x, cur.d, cur.x)
+	return fmt.Sprintf("%02d: d=%d+%d=%d x=%d+%d=%d", p.N-k, prev.d, p.A, cur.d, prev.x, cur.d, cur.x)
 }
 
-func (s state) summary() string { return fmt.Sprintf("%02d done: d=%d x=%d", s.k, s.d, s.x) }
+func (p Problem) summary(s state) string {
+	return fmt.Sprintf("%02d left: d=%d x=%d", p.N-s.k, s.d, s.x)
+}
 
 // Iteration is one InftyThink+ iteration of a worked solution. History is empty in the first;
 // exactly one of Summary and Conclusion is set.
@@ -113,7 +135,8 @@ type Iteration struct {
 	Conclusion string
 }
 
-// Iterations writes the worked solution in segments of stride steps.
+// Iterations writes the worked solution in segments that end when the steps left are a
+// multiple of stride: at most stride steps each, the first one possibly fewer.
 func (p Problem) Iterations(stride int) []Iteration {
 	if stride < 1 {
 		stride = DefaultStride
@@ -121,8 +144,11 @@ func (p Problem) Iterations(stride int) []Iteration {
 	st := p.states()
 	var out []Iteration
 	history := ""
-	for lo := 1; lo <= p.N; lo += stride {
-		hi := min(lo+stride-1, p.N)
+	for lo := 1; lo <= p.N; {
+		hi := lo
+		for (p.N-hi)%stride != 0 {
+			hi++
+		}
 		lines := make([]string, 0, hi-lo+1)
 		for k := lo; k <= hi; k++ {
 			lines = append(lines, p.line(st, k))
@@ -131,10 +157,11 @@ func (p Problem) Iterations(stride int) []Iteration {
 		if hi == p.N {
 			it.Conclusion = Conclusion(st[hi].x)
 		} else {
-			it.Summary = st[hi].summary()
+			it.Summary = p.summary(st[hi])
 			history = it.Summary
 		}
 		out = append(out, it)
+		lo = hi + 1
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package synth
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,30 +61,41 @@ func TestIterationsFollowProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	its := p.Iterations(6)
+	// 14 steps at stride 5: iterations end when 10, 5 and 0 steps are left.
+	its := p.Iterations(5)
 	if len(its) != 3 {
-		t.Fatalf("14 steps at stride 6 gave %d iterations", len(its))
+		t.Fatalf("14 steps at stride 5 gave %d iterations", len(its))
 	}
 	vals := p.Values()
 	if its[0].History != "" || its[1].History != its[0].Summary || its[2].History != its[1].Summary {
 		t.Fatal("each history must be the previous summary")
 	}
-	if !strings.HasPrefix(its[0].Summary, "06 done: d=") || !strings.HasSuffix(its[0].Summary, " x="+strconv.Itoa(vals[5])) {
-		t.Fatalf("summary %q does not carry step 6 and x=%d", its[0].Summary, vals[5])
+	if !strings.HasPrefix(its[0].Summary, "10 left: d=") || !strings.HasSuffix(its[0].Summary, " x="+strconv.Itoa(vals[3])) {
+		t.Fatalf("summary %q does not carry 10 steps left and x=%d", its[0].Summary, vals[3])
+	}
+	if !strings.HasPrefix(its[1].Summary, "05 left: d=") || !strings.HasSuffix(its[1].Summary, " x="+strconv.Itoa(vals[8])) {
+		t.Fatalf("summary %q does not carry 5 steps left and x=%d", its[1].Summary, vals[8])
 	}
 	if its[2].Summary != "" || its[2].Conclusion != `Answer: \boxed{`+p.Answer()+`}` {
 		t.Fatalf("last iteration: %+v", its[2])
 	}
+	for i, want := range []int{4, 5, 5} {
+		if got := strings.Count(its[i].Reasoning, "\n") + 1; got != want {
+			t.Fatalf("iteration %d has %d steps, want %d", i+1, got, want)
+		}
+	}
 	first := its[0].AssistantText()
-	if !strings.HasPrefix(first, "<think>\n01: d=") || !strings.HasSuffix(first, "\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
+	if !strings.HasPrefix(first, "<think>\n13: d=") || !strings.HasSuffix(first, "\n10: d="+
+		fmt.Sprintf("%d+%d=", (p.D+3*p.A)%10, p.A)+fmt.Sprint((p.D+4*p.A)%10)+" x="+
+		fmt.Sprintf("%d+%d=%d", vals[2], (p.D+4*p.A)%10, vals[3])+"\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
 		t.Fatalf("first iteration layout: %q", first)
 	}
 	mid := its[1].AssistantText()
-	if !strings.HasPrefix(mid, "<history>\n"+its[0].Summary+"\n</history><think>\n07: d=") {
+	if !strings.HasPrefix(mid, "<history>\n"+its[0].Summary+"\n</history><think>\n09: d=") {
 		t.Fatalf("second iteration layout: %q", mid)
 	}
 	last := its[2].AssistantText()
-	if !strings.HasSuffix(last, "\n</think>\n"+its[2].Conclusion+"\n") {
+	if !strings.Contains(last, "\n00: d=") || !strings.HasSuffix(last, "\n</think>\n"+its[2].Conclusion+"\n") {
 		t.Fatalf("last iteration layout: %q", last)
 	}
 	// All reasoning lines together are the vanilla chain of thought.
@@ -98,13 +110,25 @@ func TestIterationsFollowProtocol(t *testing.T) {
 	if strings.Count(r, "\n") != 13 {
 		t.Fatalf("vanilla has %d lines, want 14", strings.Count(r, "\n")+1)
 	}
+	// A length that is a multiple of the stride gives full iterations only.
+	if its := p2(t, 10).Iterations(5); len(its) != 2 || strings.Count(its[0].Reasoning, "\n") != 4 {
+		t.Fatalf("10 steps at stride 5: %d iterations", len(its))
+	}
+}
+
+func p2(t *testing.T, n int) Problem {
+	p, err := New(4, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestStepLines(t *testing.T) {
 	p := Problem{A: 4, D: 3, X: 5, N: 2}
 	r, _ := p.Vanilla()
-	// d: 3+4=7, x: 5+7=2; d: 7+4=1, x: 2+1=3.
-	if r != "01: d=3+4=7 x=5+7=2\n02: d=7+4=1 x=2+1=3" {
+	// d: 3+4=7, x: 5+7=2 (one step left); d: 7+4=1, x: 2+1=3 (none left).
+	if r != "01: d=3+4=7 x=5+7=2\n00: d=7+4=1 x=2+1=3" {
 		t.Fatalf("got %q", r)
 	}
 	if p.Question() != "a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?" {
@@ -117,7 +141,7 @@ func TestStepLines(t *testing.T) {
 
 func TestExportJSONL(t *testing.T) {
 	ps, _ := Set(1, 3, 7, 13)
-	ex, err := Examples(ps, ModeIterative, 6)
+	ex, err := Examples(ps, ModeIterative, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +174,29 @@ func TestExportJSONL(t *testing.T) {
 // The synthetic data is written in exactly the layout the engine parses and exports.
 func TestMatchesEngineFormat(t *testing.T) {
 	p, _ := New(5, 15)
-	for i, it := range p.Iterations(6) {
+	for i, it := range p.Iterations(5) {
 		want := format.Assistant(i+1, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Conclusion != "")
 		if got := it.AssistantText(); got != want {
 			t.Fatalf("iteration %d:\n got %q\nwant %q", i+1, got, want)
 		}
 		if it.Prefill() != format.Prefill(i+1, it.History) {
 			t.Fatalf("iteration %d: prefill %q", i+1, it.Prefill())
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	ps, _ := Set(11, 30, 1, MaxLength)
+	for _, p := range ps {
+		got, ok := Parse(" " + p.Question() + "\n")
+		if !ok || got != p {
+			t.Fatalf("Parse(%q) = %+v, %v", p.Question(), got, ok)
+		}
+	}
+	for _, q := range []string{"", "2+2?", "a=4 d=3 x=5 n=00. Do n steps: d=d+a, x=x+d (mod 10). x=?",
+		"a=4 d=3 x=5 n=24. Do n steps: d=d+a, x=x+d (mod 10). x=? Why?", "a=14 d=3 x=5 n=24. Do n steps: d=d+a, x=x+d (mod 10). x=?"} {
+		if p, ok := Parse(q); ok {
+			t.Fatalf("Parse(%q) accepted: %+v", q, p)
 		}
 	}
 }
