@@ -22,6 +22,7 @@ import (
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/sft"
+	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -232,6 +233,7 @@ func runSolve(ctx context.Context, f *sessionFlags, question string, out, errOut
 		return err
 	}
 	f.modelSampling(&cfg, m)
+	syntheticReference(&cfg, question)
 	var opts []session.Option
 	if f.summarizer != "" {
 		sm, err := loadSessionModel(ctx, f.summarizer, f.backend, f.pull)
@@ -580,4 +582,15 @@ func newExportCmd() *cobra.Command {
 	cmd.Flags().StringVar(&branches, "branches", "current", "current (each run's branch shown last), all, or a branch number")
 	cmd.Flags().BoolVar(&unfinished, "unfinished", false, "include trajectories that never reached a conclusion")
 	return cmd
+}
+
+// syntheticReference checks a question of the synthetic task (the embedded model's) against its
+// computed answer when no --answer was given.
+func syntheticReference(cfg *session.Config, question string) {
+	if cfg.Reference != "" {
+		return
+	}
+	if p, ok := synth.Parse(question); ok {
+		cfg.Reference = p.Answer()
+	}
 }

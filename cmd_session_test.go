@@ -311,3 +311,24 @@ func TestSolveSamplingDefaultsFromGenerationConfig(t *testing.T) {
 		t.Errorf("--temperature 1: %+v, want %+v", got, want)
 	}
 }
+
+// A question in the synthetic task's form is checked against its computed answer unless
+// --answer says otherwise; any other question is left unchecked.
+func TestSyntheticReference(t *testing.T) {
+	q := "a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?"
+	var cfg session.Config
+	syntheticReference(&cfg, q)
+	if cfg.Reference != "3" {
+		t.Fatalf("reference %q, want 3", cfg.Reference)
+	}
+	cfg = session.Config{Reference: "7"}
+	syntheticReference(&cfg, q)
+	if cfg.Reference != "7" {
+		t.Fatalf("--answer overridden: %q", cfg.Reference)
+	}
+	cfg = session.Config{}
+	syntheticReference(&cfg, "What is 2+2?")
+	if cfg.Reference != "" {
+		t.Fatalf("reference %q for a free question", cfg.Reference)
+	}
+}

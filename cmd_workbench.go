@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/rtmodel"
+	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/infty-dev/infty/themes"
 	"github.com/infty-dev/infty/ui"
@@ -109,9 +111,14 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 	}
 	res := &workbenchRun{}
 	defer res.close()
-	modelName := f.model
+	modelName, suggestion := f.model, ""
 	if modelName == "" {
 		modelName = "infty-tiny (embedded)"
+		// The embedded model knows one task: offer a fresh problem of it, long enough that its
+		// plain chain of thought could not fit the window.
+		if p, err := synth.New(uint64(time.Now().UnixNano()), 24); err == nil {
+			suggestion = p.Question()
+		}
 	}
 	start := func(q string) (ui.Started, error) {
 		m, err := loadSessionModel(ctx, f.model, f.backend, f.pull)
@@ -126,6 +133,7 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 			return ui.Started{}, err
 		}
 		f.modelSampling(&cfg, m)
+		syntheticReference(&cfg, q)
 		var opts []session.Option
 		if f.summarizer != "" {
 			sm, err := loadSessionModel(ctx, f.summarizer, f.backend, f.pull)
@@ -153,10 +161,11 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 		return ui.Started{Run: e, Events: ch, Info: info}, nil
 	}
 	wb := ui.New(ui.Options{
-		Theme:    th,
-		Question: question,
-		Start:    start,
-		Info:     ui.Info{Model: modelName, Backend: f.backend, Eta: f.eta, Phi: f.phi},
+		Theme:      th,
+		Question:   question,
+		Suggestion: suggestion,
+		Start:      start,
+		Info:       ui.Info{Model: modelName, Backend: f.backend, Eta: f.eta, Phi: f.phi},
 	})
 	// Bubble Tea restores the terminal after a panic in Update, View or a command and returns
 	// an error; the run's log is fsynced per iteration, so nothing finished is lost.

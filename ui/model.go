@@ -41,9 +41,12 @@ const (
 // Options configure the workbench.
 type Options struct {
 	Theme    themes.Theme
-	Question string    // empty: ask for one
-	Start    StartFunc // starts the run of a question
-	Info     Info      // what is known before the run starts (model, device, budgets)
+	Question string // empty: ask for one
+	// Suggestion fills the prompt when the workbench asks for a question, ready to send as it is
+	// or to edit (the embedded model's suggestion is a fresh problem of the task it was trained on).
+	Suggestion string
+	Start      StartFunc // starts the run of a question
+	Info       Info      // what is known before the run starts (model, device, budgets)
 	// Coalesce is how long streamed events are gathered before a redraw (DefaultCoalesce when 0;
 	// negative: no gathering, for tests that step event by event).
 	Coalesce time.Duration
@@ -117,6 +120,8 @@ func New(opts Options) *Model {
 	m.editor.CharLimit = 0
 	m.editor.MaxHeight = 0
 	if m.question == "" {
+		m.prompt.SetValue(opts.Suggestion)
+		m.prompt.CursorEnd()
 		m.prompt.Focus()
 		m.mode = modePrompt
 		m.status.state = stateIdle

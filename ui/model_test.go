@@ -248,6 +248,28 @@ func TestPromptStartsRun(t *testing.T) {
 	}
 }
 
+// A suggested question fills the prompt: Enter sends it as it is, and it can be edited first.
+func TestPromptSuggestion(t *testing.T) {
+	var asked string
+	m := New(Options{Coalesce: -1, NoTick: true, Suggestion: "a=4 d=3", Start: func(q string) (Started, error) {
+		asked = q
+		ch := make(chan session.Event)
+		close(ch)
+		return Started{Run: &fakeRun{}, Events: ch, Info: testInfo}, nil
+	}})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(plain(t, m), "a=4 d=3") {
+		t.Fatal("the suggestion is not in the prompt")
+	}
+	m.Update(keyMsg("backspace"))
+	m.Update(tea.KeyPressMsg{Code: '9', Text: "9"})
+	_, cmd := m.Update(keyMsg("enter"))
+	cmd()
+	if asked != "a=4 d=9" {
+		t.Fatalf("started %q", asked)
+	}
+}
+
 func TestStartErrorShown(t *testing.T) {
 	m := New(Options{Question: "q", Coalesce: -1, NoTick: true, Start: func(string) (Started, error) {
 		return Started{}, errTest
