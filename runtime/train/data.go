@@ -236,7 +236,7 @@ func (d *Dataset) Batch(seed uint64, k, batchSize int) Batch {
 	for _, i := range pick {
 		longest = max(longest, len(d.Samples[i].IDs)-1)
 	}
-	s := min((longest+31)/32*32, max(d.maxLen-1, longest))
+	s := min((longest+15)/16*16, max(d.maxLen-1, longest))
 	b := Batch{B: batchSize, S: s, IDs: make([]int32, batchSize*s), Targets: make([]int32, batchSize*s), Mask: make([]float32, batchSize*s)}
 	for r, i := range pick {
 		smp := d.Samples[i]
