@@ -25,9 +25,6 @@ import (
 // ContextLength is the window the tiny models are trained for (max_position_embeddings).
 const ContextLength = 256
 
-// Stride is the number of synthetic steps one iteration of the iterative model works through.
-const Stride = 6
-
 //go:embed all:model all:vanilla
 var files embed.FS
 

@@ -3,13 +3,18 @@
 // second-order chain modulo 10. The question gives a, d, x and n; each of n steps does
 // d ← d+a, then x ← x+d (mod 10); the answer is the final x, one digit, checked exactly.
 //
-// A worked step reads "17: d=9+4=3 x=5+3=8": the steps still to do after it, then both
-// additions with their operands written out. Counting down rather than up keeps every decision
+// A worked step reads "17: d=9+4=13 x=5+3=08": the steps still to do after it, then both
+// additions with their operands and their full two-digit sums written out (d and x keep the
+// last digit). Counting down rather than up keeps every decision
 // local to the text just written: the chain ends at "00", and an iteration ends whenever the
 // count left is a multiple of the stride (with the default stride of 5, when it ends in 0 or 5),
 // with the summary "15 left: d=3 x=8". That summary is all the next iteration needs besides
 // the question, so the context stays bounded however large n is, while the plain chain of
 // thought grows by a line per step and soon passes the window.
+//
+// x after n steps is x + n·d + a·n(n+1)/2 (mod 10), which repeats with period 20 in n: a problem
+// of n steps has the answer of one of n mod 20 steps. Benchmarks that mean to outgrow a window
+// pick n so that even n mod 20 steps do not fit it (bench's default lengths are 28-39).
 //
 // The same problems are written two ways: as InftyThink+ iterations (cold-start data for the
 // iterative model) and as one plain chain of thought (the vanilla baseline).
@@ -116,10 +121,15 @@ func (p Problem) Values() []int {
 func (p Problem) Answer() string { return fmt.Sprint(p.states()[p.N].x) }
 
 // line is the worked step k, labelled with the steps left after it, with its two additions
-// written out so that each new digit is the sum of the two digits just before it.
+// written out in full, "d=9+4=13": the new digit is the last of the sum of the two just before
+// it. Writing the carry is what makes the task learnable by a small model: the last digit of
+// the sum of two uniform digits is independent of either digit alone, so a model that must
+// write it directly gets no gradient towards it from either operand (the trap that makes
+// modular addition "grok" late), whereas the carry depends on each operand's size, which
+// teaches the model a number line on which the last digit is then a function of one quantity.
 func (p Problem) line(st []state, k int) string {
 	prev, cur := st[k-1], st[k]
-	return fmt.Sprintf("%02d: d=%d+%d=%d x=%d+%d=%d", p.N-k, prev.d, p.A, cur.d, prev.x, cur.d, cur.x)
+	return fmt.Sprintf("%02d: d=%d+%d=%02d x=%d+%d=%02d", p.N-k, prev.d, p.A, prev.d+p.A, prev.x, cur.d, prev.x+cur.d)
 }
 
 func (p Problem) summary(s state) string {

@@ -85,9 +85,10 @@ func TestIterationsFollowProtocol(t *testing.T) {
 		}
 	}
 	first := its[0].AssistantText()
+	d3, d4 := (p.D+3*p.A)%10, (p.D+4*p.A)%10
 	if !strings.HasPrefix(first, "<think>\n13: d=") || !strings.HasSuffix(first, "\n10: d="+
-		fmt.Sprintf("%d+%d=", (p.D+3*p.A)%10, p.A)+fmt.Sprint((p.D+4*p.A)%10)+" x="+
-		fmt.Sprintf("%d+%d=%d", vals[2], (p.D+4*p.A)%10, vals[3])+"\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
+		fmt.Sprintf("%d+%d=%02d x=%d+%d=%02d", d3, p.A, d3+p.A, vals[2], d4, vals[2]+d4)+
+		"\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
 		t.Fatalf("first iteration layout: %q", first)
 	}
 	mid := its[1].AssistantText()
@@ -127,8 +128,8 @@ func p2(t *testing.T, n int) Problem {
 func TestStepLines(t *testing.T) {
 	p := Problem{A: 4, D: 3, X: 5, N: 2}
 	r, _ := p.Vanilla()
-	// d: 3+4=7, x: 5+7=2 (one step left); d: 7+4=1, x: 2+1=3 (none left).
-	if r != "01: d=3+4=7 x=5+7=2\n00: d=7+4=1 x=2+1=3" {
+	// d: 3+4=7, x: 5+7=12 (one step left); d: 7+4=11, x: 2+1=3 (none left).
+	if r != "01: d=3+4=07 x=5+7=12\n00: d=7+4=11 x=2+1=03" {
 		t.Fatalf("got %q", r)
 	}
 	if p.Question() != "a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?" {
@@ -197,6 +198,20 @@ func TestParse(t *testing.T) {
 		"a=4 d=3 x=5 n=24. Do n steps: d=d+a, x=x+d (mod 10). x=? Why?", "a=14 d=3 x=5 n=24. Do n steps: d=d+a, x=x+d (mod 10). x=?"} {
 		if p, ok := Parse(q); ok {
 			t.Fatalf("Parse(%q) accepted: %+v", q, p)
+		}
+	}
+}
+
+// The period that benchmarks must design around: n and n+20 steps always give the same x.
+func TestPeriodTwenty(t *testing.T) {
+	for a := 1; a <= 9; a++ {
+		for n := 1; n+20 <= MaxLength; n += 7 {
+			p := Problem{A: a, D: (a * 3) % 10, X: (a * 7) % 10, N: n}
+			q := p
+			q.N = n + 20
+			if p.Answer() != q.Answer() {
+				t.Fatalf("%+v: %s steps %d, %s steps %d", p, p.Answer(), n, q.Answer(), n+20)
+			}
 		}
 	}
 }
