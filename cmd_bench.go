@@ -62,9 +62,11 @@ func newBenchCmd() *cobra.Command {
 			"as one plain chain of thought in the model's window (vanilla) — and prints the columns of " +
 			"the InftyThink+ results table: accuracy (percent), average generated tokens, average " +
 			"latency (seconds) and average iterations.\n\n" +
-			"--synthetic draws problems of the task the embedded models were trained on (a=4 d=3 x=5 " +
-			"n=24: n steps of d=d+a, x=x+d mod 10) from a seed never used in training; --length sets their " +
-			"steps (at 24 the plain chain of thought no longer fits the 256-token window). --dataset " +
+			"--synthetic draws problems of the task the embedded models were trained on (\"a=4 d=3 x=5 n=34. " +
+			"Do n steps: d=d+a, x=x+d (mod 10). x=?\") from a seed never used in training; --length sets their " +
+			"steps. x after n steps repeats with period 20 in n, so a problem of n steps is one of n mod 20 " +
+			"in disguise; the default lengths, 28-39, keep even that shorter chain (8-19 steps) beyond " +
+			"the plain chain of thought that fits the 256-token window (7 steps). --dataset " +
 			"reads {\"question\", \"answer\"} lines (e.g. AIME-style). By default the iterative mode runs " +
 			"the embedded default model and the vanilla mode the embedded baseline trained with the " +
 			"same size, window and budget on plain chains of thought.",
@@ -132,7 +134,7 @@ func newBenchCmd() *cobra.Command {
 	f.BoolVar(&synthetic, "synthetic", false, "benchmark on synthetic problems")
 	f.Uint64Var(&seed, "seed", 777, "seed of the synthetic problems (and of sampling when --temperature > 0)")
 	f.IntVar(&n, "n", 40, "number of problems (with --dataset: the first N; 0 for all)")
-	f.StringVar(&length, "length", "24", "steps of each synthetic problem: L or MIN-MAX")
+	f.StringVar(&length, "length", "28-39", "steps of each synthetic problem: L or MIN-MAX")
 	f.StringVar(&dataset, "dataset", "", "JSON Lines of {\"question\": ..., \"answer\": ...}")
 	f.StringVar(&format, "format", "table", "table or json ({\"rows\": [{\"mode\", \"acc\", \"tok\", \"lat\", \"iters\"}, ...]})")
 	f.StringVar(&model, "model", "", "model of the iterative mode (default: the embedded model)")

@@ -260,10 +260,10 @@ func newTrainSynthCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "synth --mode iterative|vanilla --out FILE.jsonl",
 		Short: "Write synthetic cold-start data (the task infty's default model is trained on)",
-		Long: "Problems of session/synth — a=4 d=3 x=5 n=24: n steps of d=d+a, x=x+d (mod 10) — with " +
+		Long: "Problems of session/synth (\"a=4 d=3 x=5 n=24. Do n steps: d=d+a, x=x+d (mod 10). x=?\") with " +
 			"worked solutions, as chat JSON Lines for `infty train sft`: iterative writes one example " +
-			"per InftyThink+ iteration (summary every --stride steps), vanilla one plain chain of " +
-			"thought per problem.",
+			"per InftyThink+ iteration (summary whenever the steps left are a multiple of --stride), " +
+			"vanilla one plain chain of thought per problem.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
