@@ -114,11 +114,7 @@ func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, questio
 	modelName, suggestion := f.model, ""
 	if modelName == "" {
 		modelName = "infty-tiny (embedded)"
-		// The embedded model knows one task: offer a fresh problem of it, long enough that its
-		// plain chain of thought could not fit the window.
-		if p, err := synth.New(uint64(time.Now().UnixNano()), 24); err == nil {
-			suggestion = p.Question()
-		}
+		suggestion = suggestedProblem(f.seed, time.Now())
 	}
 	start := func(q string) (ui.Started, error) {
 		m, err := loadSessionModel(ctx, f.model, f.backend, f.pull)
@@ -260,4 +256,18 @@ func printRuns(w io.Writer, runs []*trajlog.Run) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\n", r.ID, q, ans, correct, iters, edited, len(r.Branches))
 	}
 	return tw.Flush()
+}
+
+// suggestedProblem is the question the workbench offers on the embedded model, which knows one
+// task: a fresh problem of it, long enough that its plain chain of thought could not fit the
+// window. A nonzero --seed makes it repeatable (scripts, demos); otherwise the clock picks it.
+func suggestedProblem(seed uint64, now time.Time) string {
+	if seed == 0 {
+		seed = uint64(now.UnixNano())
+	}
+	p, err := synth.New(seed, 24)
+	if err != nil {
+		return ""
+	}
+	return p.Question()
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check of the workbench: drives the real binary in tmux (send-keys / capture-pane)
 # through stream → pause → edit → resume → branch switch → help → quit, then checks the
-# trajectory log, `infty inspect` and the headless fallback.
+# trajectory log, `infty inspect`, what `make run` shows on the embedded model (its suggested
+# problem solved and verified) and the headless fallback.
 #
 # Usage: scripts/e2e.sh [BINARY]   (make e2e builds bin/infty first)
 # Env:   INFTY_E2E_MODEL  model folder or id (default: the embedded model when the binary has
@@ -131,6 +132,20 @@ key q
 wait_for "INFTY-EXIT=0" 10
 [ -s "$TMP/log.sft.jsonl" ] || fail "inspect exported nothing"
 grep -q 'EDITED-BY-E2E' "$TMP/log.sft.jsonl" || fail "the export lacks the edited summary"
+
+if [ ${#MODEL_ARGS[@]} -eq 0 ]; then
+	step "make run: the embedded model, its suggested problem sent as it is, solved and verified"
+	tmux kill-session -t "$SESSION"
+	tmux new-session -d -s "$SESSION" -x 110 -y 34 \
+		"$(printf '%q ' "$BIN" --seed 7 --log "$TMP/run.jsonl" --theme plain); echo INFTY-EXIT=\$?; sleep 600"
+	wait_for "Do n steps" 10
+	key Enter
+	wait_for "Summary 1" 60
+	wait_for "✓ verified" 120
+	key q
+	wait_for "INFTY-EXIT=0" 10
+	grep -q '"correct":true' "$TMP/run.jsonl" || fail "the log does not record a correct answer"
+fi
 
 step "no terminal: the headless solve output"
 out=$("$BIN" "${MODEL_ARGS[@]}" --eta 16 --phi 2 --summary-max 8 --conclusion-max 8 --log "$TMP/headless.jsonl" "2+2?" </dev/null 2>&1 | cat) ||
