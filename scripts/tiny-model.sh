@@ -2,9 +2,12 @@
 # Rebuilds infty's embedded models from scratch with infty's own trainer: the iterative
 # (InftyThink+) default model into runtime/tinymodel/model and the vanilla long-chain-of-thought
 # baseline (same size, window and training budget) into runtime/tinymodel/vanilla.
-# Deterministic: the same commands give the same weights. Work files go to $TINY_WORK.
+# Deterministic: the same build on the same kind of CPU gives the same weights, bit for bit. Work files go to $TINY_WORK.
 set -eu
 GO=${GO:-go}
+# The shipped weights came from a build with the SIMD kernels (as `make` builds); float sums in
+# other kernels round differently, so without them training takes another path to another model.
+export GOEXPERIMENT="${GOEXPERIMENT-simd}"
 WORK=${TINY_WORK:-${TMPDIR:-/tmp}/infty-tiny-model}
 RECIPE=runtime/tinymodel/recipe
 mkdir -p "$WORK"
