@@ -18,11 +18,7 @@ func BenchmarkStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var convs []Conversation
-	for _, e := range ex {
-		convs = append(convs, Conversation{Messages: []Message{{"user", e.Messages[0].Content}, {"assistant", e.Messages[1].Content}}})
-	}
-	data, err := NewDataset(byteChat{}, convs, []int{258}, 256)
+	data, err := NewDataset(byteChat{}, conversations(ex), []int{258}, 256)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -44,6 +44,11 @@ func synthConvs(t testing.TB, seed uint64, n int, mode synth.Mode) []Conversatio
 	if err != nil {
 		t.Fatal(err)
 	}
+	return conversations(ex)
+}
+
+// conversations turns synthetic examples into training conversations.
+func conversations(ex []synth.Example) []Conversation {
 	out := make([]Conversation, len(ex))
 	for i, e := range ex {
 		out[i] = Conversation{Source: "synth", Messages: []Message{{e.Messages[0].Role, e.Messages[0].Content}, {e.Messages[1].Role, e.Messages[1].Content}}}
@@ -210,11 +215,7 @@ func fixedData(t testing.TB) *Dataset {
 func TestTrainingLowersLossOnFixedBatch(t *testing.T) {
 	ps, _ := synth.Set(1, 4, 2, 3)
 	ex, _ := synth.Examples(ps, synth.ModeVanilla, 6)
-	var convs []Conversation
-	for _, e := range ex {
-		convs = append(convs, Conversation{Messages: []Message{{"user", e.Messages[0].Content}, {"assistant", e.Messages[1].Content}}})
-	}
-	data, err := NewDataset(byteChat{}, convs, []int{258}, 256)
+	data, err := NewDataset(byteChat{}, conversations(ex), []int{258}, 256)
 	if err != nil {
 		t.Fatal(err)
 	}
