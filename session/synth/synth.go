@@ -5,10 +5,10 @@
 //
 // A worked step reads "17: d=9+4=13 x=5+3=08": the steps still to do after it, then both
 // additions with their operands and their full two-digit sums written out (d and x keep the
-// last digit). Counting down rather than up keeps every decision
-// local to the text just written: the chain ends at "00", and an iteration ends whenever the
-// count left is a multiple of the stride (with the default stride of 5, when it ends in 0 or 5),
-// with the summary "15 left: d=3 x=8". That summary is all the next iteration needs besides
+// last digit). Counting down rather than up keeps every decision local to the text just
+// written: the chain ends at "00", and an iteration ends whenever the count left is a multiple
+// of the stride (with the default stride of 5, when it ends in 0 or 5), with the summary
+// "15 left: d=3 x=8". That summary is all the next iteration needs besides
 // the question, so the context stays bounded however large n is, while the plain chain of
 // thought grows by a line per step and soon passes the window.
 //
