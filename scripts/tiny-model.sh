@@ -2,7 +2,8 @@
 # Rebuilds infty's embedded models from scratch with infty's own trainer: the iterative
 # (InftyThink+) default model into runtime/tinymodel/model and the vanilla long-chain-of-thought
 # baseline (same size, window and training budget) into runtime/tinymodel/vanilla.
-# Deterministic: the same build on the same kind of CPU gives the same weights, bit for bit. Work files go to $TINY_WORK.
+# Deterministic: the same build on the same kind of CPU gives the same weights, bit for bit.
+# Work files go to $TINY_WORK.
 set -eu
 GO=${GO:-go}
 # The shipped weights came from a build with the SIMD kernels (as `make` builds); float sums in
