@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/spf13/cobra"
@@ -124,7 +125,7 @@ func newBackendBenchCmd() *cobra.Command {
 				return fmt.Errorf("need --prompt ≥ 1, --new ≥ 2 and --runs ≥ 1")
 			}
 			t0 := time.Now()
-			m, err := runtime.Load(model, runtime.WithBackend(spec), runtime.WithoutTokenizer())
+			m, err := runtime.Load(model, runtime.WithBackend(spec))
 			if err != nil {
 				return err
 			}
@@ -139,15 +140,15 @@ func newBackendBenchCmd() *cobra.Command {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			req := runtime.Request{Prompt: prompt, MaxTokens: newTokens}
+			req := llm.Request{Prompt: prompt, MaxTokens: newTokens}
 			t1 := time.Now()
-			if _, err := m.Generate(ctx, req, func(runtime.Token) error { return nil }); err != nil {
+			if _, err := m.Generate(ctx, req, func(llm.Token) error { return nil }); err != nil {
 				return err
 			}
 			warmup := time.Since(t1).Seconds()
 			var prefill, decode []float64
 			for range runs {
-				res, err := m.Generate(ctx, req, func(runtime.Token) error { return nil })
+				res, err := m.Generate(ctx, req, func(llm.Token) error { return nil })
 				if err != nil {
 					return err
 				}

@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/answer"
-	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/spf13/cobra"
 )
@@ -260,7 +260,7 @@ func benchIterative(ctx context.Context, cmd *cobra.Command, name, backendSpec s
 	defer m.Close()
 	window := m.ContextLength()
 	cfg := session.Config{Mode: session.ModeNative, Eta: eta, Phi: phi,
-		Sampling: runtime.Sampling{Temperature: temp, Seed: seed}}
+		Sampling: llm.Sampling{Temperature: temp, Seed: seed}}
 	if window > 0 && session.DefaultEta*2 > window {
 		// A small window: the question, the history, η and the summary or conclusion must all fit
 		// it (the engine checks). Bounds of a tenth of the window each leave η about half of it.
@@ -320,7 +320,7 @@ func finishRow(row benchRow, correct, tokens, iters int, seconds float64) benchR
 }
 
 // loadVanillaModel loads the vanilla-mode model: name empty means the embedded baseline.
-func loadVanillaModel(ctx context.Context, name, backendSpec string) (*rtmodel.Model, error) {
+func loadVanillaModel(ctx context.Context, name, backendSpec string) (*runtime.Engine, error) {
 	if name != "" {
 		return loadSessionModel(ctx, name, backendSpec, false)
 	}
@@ -331,7 +331,7 @@ func loadVanillaModel(ctx context.Context, name, backendSpec string) (*rtmodel.M
 		}
 		return nil, err
 	}
-	return rtmodel.Load(dir, "infty-tiny-vanilla", runtime.WithBackend(backendSpec))
+	return runtime.Open(dir, "infty-tiny-vanilla", runtime.WithBackend(backendSpec))
 }
 
 // benchVanilla lets the model think in one chain until it ends its turn or fills its window,
@@ -352,7 +352,7 @@ func benchVanilla(ctx context.Context, cmd *cobra.Command, name, backendSpec str
 	correct, tokens := 0, 0
 	var seconds float64
 	for i, p := range problems {
-		prompt, err := m.RenderChat([]session.Message{{Role: "user", Content: p.Question}}, true)
+		prompt, err := m.RenderChat([]llm.Message{{Role: "user", Content: p.Question}}, true)
 		if err != nil {
 			return row, err
 		}
@@ -363,8 +363,8 @@ func benchVanilla(ctx context.Context, cmd *cobra.Command, name, backendSpec str
 		budget := window - len(ids)
 		if budget > 0 {
 			start := time.Now()
-			res, err := m.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: budget,
-				Sampling: runtime.Sampling{Temperature: temp, Seed: seed + uint64(i)}}, func(runtime.Token) error { return nil })
+			res, err := m.Generate(ctx, llm.Request{Prompt: ids, MaxTokens: budget,
+				Sampling: llm.Sampling{Temperature: temp, Seed: seed + uint64(i)}}, func(llm.Token) error { return nil })
 			seconds += time.Since(start).Seconds()
 			if err != nil {
 				if ctx.Err() != nil {

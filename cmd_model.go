@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/spf13/cobra"
@@ -42,7 +43,7 @@ func (f *modelFlags) load() (m *runtime.Model, ids []int, err error) {
 			m, err = nil, fmt.Errorf("loading %s: %v", f.model, r)
 		}
 	}()
-	m, err = runtime.Load(f.model, runtime.WithBackend(f.backend), runtime.WithWeightDType(f.weightDType), runtime.WithoutTokenizer())
+	m, err = runtime.Load(f.model, runtime.WithBackend(f.backend), runtime.WithWeightDType(f.weightDType))
 	return m, ids, err
 }
 
@@ -89,7 +90,7 @@ func newGenerateCmd() *cobra.Command {
 	var (
 		f         modelFlags
 		maxTokens int
-		sampling  runtime.Sampling
+		sampling  llm.Sampling
 	)
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR --ids 3,17,42 --max-tokens N",
@@ -105,8 +106,8 @@ func newGenerateCmd() *cobra.Command {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			res, err := m.Generate(ctx, runtime.Request{Prompt: ids, MaxTokens: maxTokens, Sampling: sampling},
-				func(runtime.Token) error { return nil })
+			res, err := m.Generate(ctx, llm.Request{Prompt: ids, MaxTokens: maxTokens, Sampling: sampling},
+				func(llm.Token) error { return nil })
 			if err != nil {
 				return err
 			}

@@ -17,10 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session"
-	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -37,7 +37,7 @@ func init() {
 // loadSessionModel is how every session command (solve, curate, the workbench, bench) gets a
 // model: name empty means the embedded default model; otherwise resolveModel (hub id, folder or
 // cache path). The returned model carries the name the user gave, for the logs.
-func loadSessionModel(ctx context.Context, name, backend string, pull bool) (*rtmodel.Model, error) {
+func loadSessionModel(ctx context.Context, name, backend string, pull bool) (*runtime.Engine, error) {
 	var dir string
 	var err error
 	if name == "" {
@@ -52,14 +52,14 @@ func loadSessionModel(ctx context.Context, name, backend string, pull bool) (*rt
 	} else if dir, err = resolveModel(ctx, name, pull); err != nil {
 		return nil, err
 	}
-	var m *rtmodel.Model
+	var m *runtime.Engine
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("loading %s: %v", name, r)
 			}
 		}()
-		m, err = rtmodel.Load(dir, name, runtime.WithBackend(backend))
+		m, err = runtime.Open(dir, name, runtime.WithBackend(backend))
 	}()
 	return m, err
 }
@@ -108,7 +108,7 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 // generation_config.json, as transformers reads it) unless a sampling flag was given, so a model
 // runs as its authors meant it to by default (DeepSeek-R1-Distill: T=0.6, top-p 0.95; the
 // embedded model: greedy).
-func (f *sessionFlags) modelSampling(cfg *session.Config, m *rtmodel.Model) {
+func (f *sessionFlags) modelSampling(cfg *session.Config, m *runtime.Engine) {
 	if fl := f.flags; fl != nil && (fl.Changed("temperature") || fl.Changed("top-k") || fl.Changed("top-p")) {
 		return
 	}
@@ -126,7 +126,7 @@ func (f *sessionFlags) config(window int) (session.Config, error) {
 		return session.Config{}, fmt.Errorf("invalid --format %q: want text or jsonl", f.format)
 	}
 	cfg := session.Config{Mode: session.Mode(f.mode), Eta: f.eta, Phi: f.phi, SummaryMax: f.summaryMax, ConclusionMax: f.concl,
-		Sampling:  runtime.Sampling{Temperature: f.temperature, TopK: f.topK, TopP: f.topP, Seed: f.seed},
+		Sampling:  llm.Sampling{Temperature: f.temperature, TopK: f.topK, TopP: f.topP, Seed: f.seed},
 		Reference: f.answer}
 	for _, v := range []struct {
 		name string

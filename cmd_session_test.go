@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/trajlog"
 )
@@ -283,7 +283,7 @@ func TestSolveSamplingDefaultsFromGenerationConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sampling := func(model string, flags ...string) runtime.Sampling {
+	sampling := func(model string, flags ...string) llm.Sampling {
 		t.Helper()
 		logPath := filepath.Join(t.TempDir(), "log.jsonl")
 		args := append([]string{"solve", "--model", model, "--eta", "8", "--phi", "1", "--summary-max", "4", "--conclusion-max", "4",
@@ -297,17 +297,17 @@ func TestSolveSamplingDefaultsFromGenerationConfig(t *testing.T) {
 		}
 		return runs[0].Sampling
 	}
-	if got := sampling(dir); got != (runtime.Sampling{Seed: 9}) {
+	if got := sampling(dir); got != (llm.Sampling{Seed: 9}) {
 		t.Errorf("no generation_config.json: sampling %+v, want greedy", got)
 	}
 	gen := `{"do_sample": true, "temperature": 0.6, "top_p": 0.95, "eos_token_id": 505}`
 	if err := os.WriteFile(filepath.Join(dir, "generation_config.json"), []byte(gen), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sampling(dir), (runtime.Sampling{Temperature: 0.6, TopK: 50, TopP: 0.95, Seed: 9}); got != want {
+	if got, want := sampling(dir), (llm.Sampling{Temperature: 0.6, TopK: 50, TopP: 0.95, Seed: 9}); got != want {
 		t.Errorf("generation_config.json sampling: %+v, want %+v", got, want)
 	}
-	if got, want := sampling(dir, "--temperature", "1"), (runtime.Sampling{Temperature: 1, Seed: 9}); got != want {
+	if got, want := sampling(dir, "--temperature", "1"), (llm.Sampling{Temperature: 1, Seed: 9}); got != want {
 		t.Errorf("--temperature 1: %+v, want %+v", got, want)
 	}
 }

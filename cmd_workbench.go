@@ -14,10 +14,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/term"
+	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session"
-	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/infty-dev/infty/themes"
@@ -83,7 +83,7 @@ func pickTheme(name string) (themes.Theme, error) {
 // workbenchRun holds what a started run must release when the program ends.
 type workbenchRun struct {
 	mu     sync.Mutex
-	models []*rtmodel.Model
+	models []*runtime.Engine
 	engine *session.Engine
 	log    string
 }

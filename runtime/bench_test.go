@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/membw"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkBig(b *testing.B) {
 }
 
 func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int) {
-	m, err := Load(dir, WithoutTokenizer(), WithWeightDType(weightDType))
+	m, err := Load(dir, WithWeightDType(weightDType))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,17 +53,17 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 	for i := range prompt {
 		prompt[i] = (i*7919 + 13) % m.Config.Vocab
 	}
-	req := Request{Prompt: prompt, MaxTokens: decodeLen}
+	req := llm.Request{Prompt: prompt, MaxTokens: decodeLen}
 	relErr := checkDecodePath(b, m, weightDType, prompt)
 	// Warm up: compile the prefill and decode graphs outside the timed runs.
-	if _, err := m.Generate(context.Background(), Request{Prompt: prompt, MaxTokens: 2}, func(Token) error { return nil }); err != nil {
+	if _, err := m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: 2}, func(llm.Token) error { return nil }); err != nil {
 		b.Fatal(err)
 	}
 	var prefill, decode float64
 	var decoded int
 	b.ResetTimer()
 	for range b.N {
-		res, err := m.Generate(context.Background(), req, func(Token) error { return nil })
+		res, err := m.Generate(context.Background(), req, func(llm.Token) error { return nil })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -53,7 +53,7 @@ func rewrite(t *testing.T, dir string, edit func([]safetensors.WriteTensor) []sa
 
 func expectLoadError(t *testing.T, dir string, wants ...string) {
 	t.Helper()
-	m, err := Load(dir, WithoutTokenizer())
+	m, err := Load(dir)
 	if err == nil {
 		m.Close()
 		t.Fatalf("Load succeeded, want an error mentioning %q", wants)
@@ -186,18 +186,18 @@ func TestLoadRefusesModelThatDoesNotFit(t *testing.T) {
 		return hub.CheckFitsIn(e, budget, "test budget")
 	}
 	dir := filepath.Join(modelsDir, "qwen2-tiny-f32")
-	_, err := Load(dir, WithoutTokenizer())
+	_, err := Load(dir)
 	if !errors.Is(err, hub.ErrWontFit) || !strings.Contains(err.Error(), filepath.Base(dir)) || !strings.Contains(err.Error(), "test budget") {
 		t.Fatalf("Load with no memory: %v", err)
 	}
-	if _, err := Load(dir, WithoutTokenizer(), WithWeightDType("bf16")); !errors.Is(err, hub.ErrWontFit) {
+	if _, err := Load(dir, WithWeightDType("bf16")); !errors.Is(err, hub.ErrWontFit) {
 		t.Fatalf("Load bf16 with no memory: %v", err)
 	}
 	if len(asked) != 2 || asked[1]*2 != asked[0] {
 		t.Errorf("weights estimated as %v bytes for f32 then bf16; want bf16 half of f32", asked)
 	}
 	budget = 1 << 40
-	m, err := Load(dir, WithoutTokenizer())
+	m, err := Load(dir)
 	if err != nil {
 		t.Fatalf("Load with room: %v", err)
 	}

@@ -56,7 +56,7 @@ func TestF16Checkpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dt := range []string{"f32", "bf16"} {
-		m, err := Load(filepath.Clean(dir), WithoutTokenizer(), WithWeightDType(dt))
+		m, err := Load(filepath.Clean(dir), WithWeightDType(dt))
 		if err != nil {
 			t.Fatal(err)
 		}

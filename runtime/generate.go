@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/sample"
 )
 
@@ -17,11 +18,11 @@ import (
 // req.StopStrings (the token that completes it is emitted, its text cut just after the stop
 // string), or after req.MaxTokens tokens. Cancellation of ctx takes effect before the next
 // token; a canceled generation, or one whose yield returned an error, returns the partial
-// Result with Reason StopCanceled together with ctx's error or yield's error.
+// llm.Result with Reason llm.StopCanceled together with ctx's error or yield's error.
 //
-// Stop strings need text: without a detokenizer (SetDetokenizer) Token.Text is empty and
+// Stop strings need text: without a detokenizer (SetDetokenizer) llm.Token.Text is empty and
 // stop strings never match.
-func (m *Model) Generate(ctx context.Context, req Request, yield func(Token) error) (res Result, err error) {
+func (m *Model) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (res llm.Result, err error) {
 	res.PromptTokens = len(req.Prompt)
 	if req.MaxTokens <= 0 {
 		return res, fmt.Errorf("generate: MaxTokens must be > 0, got %d", req.MaxTokens)
@@ -30,7 +31,7 @@ func (m *Model) Generate(ctx context.Context, req Request, yield func(Token) err
 		return res, fmt.Errorf("generate: prompt: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
-		res.Reason = StopCanceled
+		res.Reason = llm.StopCanceled
 		return res, err
 	}
 	m.mu.Lock()
@@ -55,16 +56,16 @@ func (m *Model) Generate(ctx context.Context, req Request, yield func(Token) err
 	defer func() { res.DecodeSeconds = time.Since(t0).Seconds() }()
 	for k := 0; ; k++ {
 		if err := ctx.Err(); err != nil {
-			res.Reason = StopCanceled
+			res.Reason = llm.StopCanceled
 			return res, err
 		}
 		index := req.Offset + k
 		id := sample.Sample(logits, params, sample.Uniform(req.Sampling.Seed, index))
 		if slices.Contains(m.EOS, id) {
-			res.Reason = StopEOS
+			res.Reason = llm.StopEOS
 			return res, nil
 		}
-		tok := Token{ID: id, Index: index}
+		tok := llm.Token{ID: id, Index: index}
 		if detok != nil {
 			tok.Text = detok.Push(id)
 		}
@@ -82,15 +83,15 @@ func (m *Model) Generate(ctx context.Context, req Request, yield func(Token) err
 		res.IDs = append(res.IDs, id)
 		res.Text += tok.Text
 		if err := yield(tok); err != nil {
-			res.Reason = StopCanceled
+			res.Reason = llm.StopCanceled
 			return res, err
 		}
 		if stopped {
-			res.Reason = StopString
+			res.Reason = llm.StopString
 			return res, nil
 		}
 		if len(res.IDs) >= req.MaxTokens {
-			res.Reason = StopBudget
+			res.Reason = llm.StopBudget
 			return res, nil
 		}
 		if logits, err = dec.feed([]int{id}); err != nil {

@@ -52,9 +52,8 @@ type Model struct {
 type Option func(*loadOptions)
 
 type loadOptions struct {
-	backend       string
-	weightDType   string
-	skipTokenizer bool
+	backend     string
+	weightDType string
 }
 
 // WeightDTypeEnv names the environment variable read when WithWeightDType is not given.
@@ -70,10 +69,6 @@ func WithWeightDType(dtype string) Option { return func(o *loadOptions) { o.weig
 
 // WithBackend selects the compute backend ("" = $INFTY_BACKEND, else the pure-Go one).
 func WithBackend(spec string) Option { return func(o *loadOptions) { o.backend = spec } }
-
-// WithoutTokenizer loads only what id-level work needs (config and weights): no tokenizer
-// or chat template, so Token.Text stays empty unless SetDetokenizer is called.
-func WithoutTokenizer() Option { return func(o *loadOptions) { o.skipTokenizer = true } }
 
 // ResolveModel turns what the user typed after --model into a local model folder: a folder,
 // a hub repo id ORG/NAME[@REV] found complete in the Hugging Face cache (no network request,

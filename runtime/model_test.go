@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/infty-dev/infty/llm"
 )
 
 const modelsDir = "../testdata/models"
@@ -60,7 +62,7 @@ func loadModel(t *testing.T, dir string) *Model {
 	if m, ok := loaded[dir]; ok {
 		return m
 	}
-	m, err := Load(filepath.Join(modelsDir, dir), WithBackend("go"), WithoutTokenizer())
+	m, err := Load(filepath.Join(modelsDir, dir), WithBackend("go"))
 	if err != nil {
 		t.Fatalf("Load(%s): %v", dir, err)
 	}
@@ -111,8 +113,8 @@ func TestGreedyThroughCacheMatchesReference(t *testing.T) {
 	eachFixture(t, func(t *testing.T, m *Model, ref reference, dtype string) {
 		want := ref.ByDType[dtype].GreedyIDs
 		var streamed []int
-		res, err := m.Generate(context.Background(), Request{Prompt: ref.PromptIDs, MaxTokens: len(want)},
-			func(tok Token) error { streamed = append(streamed, tok.ID); return nil })
+		res, err := m.Generate(context.Background(), llm.Request{Prompt: ref.PromptIDs, MaxTokens: len(want)},
+			func(tok llm.Token) error { streamed = append(streamed, tok.ID); return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,11 +122,11 @@ func TestGreedyThroughCacheMatchesReference(t *testing.T) {
 		// continues past it, so compare up to the first EOS.
 		if i := slices.IndexFunc(want, func(id int) bool { return slices.Contains(m.EOS, id) }); i >= 0 {
 			want = want[:i]
-			if res.Reason != StopEOS {
-				t.Errorf("reason %q, want %q", res.Reason, StopEOS)
+			if res.Reason != llm.StopEOS {
+				t.Errorf("reason %q, want %q", res.Reason, llm.StopEOS)
 			}
-		} else if res.Reason != StopBudget {
-			t.Errorf("reason %q, want %q", res.Reason, StopBudget)
+		} else if res.Reason != llm.StopBudget {
+			t.Errorf("reason %q, want %q", res.Reason, llm.StopBudget)
 		}
 		if !slices.Equal(res.IDs, want) || !slices.Equal(streamed, want) {
 			t.Errorf("greedy ids\n got %v\nwant %v (streamed %v)", res.IDs, want, streamed)
@@ -182,7 +184,7 @@ func checkRow(t *testing.T, pos int, got, want []float32) {
 func TestBF16Weights(t *testing.T) {
 	for _, name := range []string{"qwen2-tiny", "qwen3-tiny"} {
 		ref := readReference(t, name)
-		m, err := Load(filepath.Join(modelsDir, name+"-bf16"), WithoutTokenizer(), WithWeightDType("bf16"))
+		m, err := Load(filepath.Join(modelsDir, name+"-bf16"), WithWeightDType("bf16"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 )
 
@@ -15,7 +15,7 @@ import (
 type streamModel struct{ reasonTokens int }
 
 func (streamModel) Name() string { return "stream" }
-func (streamModel) RenderChat(msgs []session.Message, gen bool) (string, error) {
+func (streamModel) RenderChat(msgs []llm.Message, gen bool) (string, error) {
 	s := ""
 	for _, m := range msgs {
 		s += "<|im_start|>" + m.Role + "\n" + m.Content + "<|im_end|>\n"
@@ -46,18 +46,18 @@ func (m streamModel) piece(k int, final bool) (string, bool) {
 	return "", true
 }
 
-func (m streamModel) Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error) {
+func (m streamModel) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
 	final := len(req.Prompt) > 16 // iterations after the first carry a history: conclude there
 	for i := 0; i < req.MaxTokens; i++ {
 		p, eos := m.piece(req.Offset+i, final)
 		if eos {
-			return runtime.Result{Reason: runtime.StopEOS}, nil
+			return llm.Result{Reason: llm.StopEOS}, nil
 		}
-		if err := yield(runtime.Token{Index: req.Offset + i, Text: p}); err != nil {
-			return runtime.Result{Reason: runtime.StopCanceled}, err
+		if err := yield(llm.Token{Index: req.Offset + i, Text: p}); err != nil {
+			return llm.Result{Reason: llm.StopCanceled}, err
 		}
 	}
-	return runtime.Result{Reason: runtime.StopBudget}, nil
+	return llm.Result{Reason: llm.StopBudget}, nil
 }
 
 // BenchmarkIteration compares a two-iteration native run through the engine with the bare

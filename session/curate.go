@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/answer"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/segment"
@@ -30,7 +31,7 @@ var ErrSkipped = errors.New("session: trace skipped")
 // iteration concludes with the trace's answer. The trajectory is appended to log (when not nil)
 // as a run in mode "curate", ready to be reviewed, edited and exported. emit, when not nil, sees
 // the events as they happen.
-func Curate(ctx context.Context, summarizer Model, cfg Config, tr Trace, log *trajlog.Writer, emit func(Event)) (Snapshot, error) {
+func Curate(ctx context.Context, summarizer llm.Model, cfg Config, tr Trace, log *trajlog.Writer, emit func(Event)) (Snapshot, error) {
 	cfg.Mode = ModeScaffold // for the defaults and validation
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

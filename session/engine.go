@@ -7,31 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/trajlog"
 )
-
-// Message is one chat turn handed to a model's chat template.
-type Message struct {
-	Role    string `json:"role"` // "user", "assistant", "system"
-	Content string `json:"content"`
-}
-
-// Model is what the engine needs from a model: its chat template, its tokenizer and token
-// streaming. The runtime adapter (session/rtmodel) implements it over runtime's model, tokenizer
-// and chat template; tests implement it with scripted stand-ins.
-type Model interface {
-	// Name identifies the model in logs (a hub id or a folder).
-	Name() string
-	// RenderChat applies the chat template; with addGenerationPrompt the text ends where the
-	// assistant's turn begins.
-	RenderChat(msgs []Message, addGenerationPrompt bool) (string, error)
-	// Encode turns text (special tokens included) into token ids.
-	Encode(text string) ([]int, error)
-	// Generate streams tokens for req.Prompt until EOS, a stop string, req.MaxTokens, the
-	// context's end, or until yield returns an error.
-	Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error)
-}
 
 // Mode says how iterations are driven.
 type Mode string
@@ -60,13 +38,13 @@ const (
 // Config says how one question is run. Zero fields take the defaults above.
 type Config struct {
 	Mode          Mode
-	Eta           int              // η: reasoning budget of one iteration, in tokens
-	Phi           int              // φ: maximum number of iterations; the φ-th must conclude
-	SummaryMax    int              // bound on a summary, in tokens
-	ConclusionMax int              // bound on the conclusion, in tokens
-	Sampling      runtime.Sampling // iteration i samples with seed IterationSeed(Sampling.Seed, i)
-	Reference     string           // reference answer; when set, answers are verified against it
-	LogPath       string           // trajectory log (JSON Lines, appended); empty: no log
+	Eta           int          // η: reasoning budget of one iteration, in tokens
+	Phi           int          // φ: maximum number of iterations; the φ-th must conclude
+	SummaryMax    int          // bound on a summary, in tokens
+	ConclusionMax int          // bound on the conclusion, in tokens
+	Sampling      llm.Sampling // iteration i samples with seed IterationSeed(Sampling.Seed, i)
+	Reference     string       // reference answer; when set, answers are verified against it
+	LogPath       string       // trajectory log (JSON Lines, appended); empty: no log
 
 	// Scaffold prompts; empty strings take the embedded defaults (see DefaultPrompts).
 	Step1Prompt    string
@@ -81,7 +59,7 @@ type Config struct {
 type Option func(*Engine)
 
 // WithSummarizer makes another model write the scaffold summaries (default: the reasoner).
-func WithSummarizer(m Model) Option { return func(e *Engine) { e.summarizer = m } }
+func WithSummarizer(m llm.Model) Option { return func(e *Engine) { e.summarizer = m } }
 
 // WithLog makes the engine append to an already open log instead of opening Config.LogPath.
 func WithLog(w *trajlog.Writer) Option { return func(e *Engine) { e.log = w; e.ownLog = false } }
@@ -153,8 +131,8 @@ var (
 // Engine runs one question and keeps its trajectory tree. It is safe for concurrent use: a front
 // end calls the control methods from its own goroutine while the engine generates.
 type Engine struct {
-	model      Model
-	summarizer Model
+	model      llm.Model
+	summarizer llm.Model
 	cfg        Config
 	now        func() time.Time
 	log        *trajlog.Writer
@@ -185,7 +163,7 @@ type Engine struct {
 var defaultNow = time.Now
 
 // New makes an engine for model under cfg.
-func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
+func New(model llm.Model, cfg Config, opts ...Option) (*Engine, error) {
 	if model == nil {
 		return nil, errors.New("session: nil model")
 	}
@@ -201,7 +179,7 @@ func New(model Model, cfg Config, opts ...Option) (*Engine, error) {
 }
 
 // build makes an engine with no branches yet (New, Open).
-func build(model Model, cfg Config, opts []Option) *Engine {
+func build(model llm.Model, cfg Config, opts []Option) *Engine {
 	e := &Engine{model: model, cfg: cfg, now: defaultNow, ownLog: true, branches: map[int]*branch{}, wake: make(chan struct{}, 1),
 		nextID: 2, closedCh: make(chan struct{}), runID: cfg.RunID}
 	for _, o := range opts {

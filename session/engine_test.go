@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sessiontest"
@@ -19,7 +19,7 @@ const question = "What is 6 times 7?"
 
 func words(n int) func(int) int { return func(int) int { return n } }
 
-func newEngine(t *testing.T, m session.Model, cfg session.Config) *session.Engine {
+func newEngine(t *testing.T, m llm.Model, cfg session.Config) *session.Engine {
 	t.Helper()
 	if cfg.LogPath == "" {
 		cfg.LogPath = filepath.Join(t.TempDir(), "log.jsonl")
@@ -53,7 +53,7 @@ func collect(t *testing.T, ch <-chan session.Event) []session.Event {
 	}
 }
 
-func solve(t *testing.T, m session.Model, cfg session.Config) (*session.Engine, []session.Event) {
+func solve(t *testing.T, m llm.Model, cfg session.Config) (*session.Engine, []session.Event) {
 	t.Helper()
 	e := newEngine(t, m, cfg)
 	ch, err := e.Start(context.Background(), question)
@@ -78,7 +78,7 @@ func stripTimes(its []session.Iteration) []session.Iteration {
 
 func TestNativeSummaryEarlyThenConclusion(t *testing.T) {
 	m := sessiontest.New("scripted", sessiontest.Script{Reason: words(5), ConcludeAt: 3, SummaryWords: 3, Answer: "42"}.Policy())
-	e, evs := solve(t, m, session.Config{Eta: 100, Phi: 5, Reference: "42", Sampling: runtime.Sampling{Seed: 7}})
+	e, evs := solve(t, m, session.Config{Eta: 100, Phi: 5, Reference: "42", Sampling: llm.Sampling{Seed: 7}})
 	snap := e.Snapshot()
 	if len(snap.Iterations) != 3 || !snap.Done || snap.Answer != "42" || snap.Correct == nil || !*snap.Correct {
 		t.Fatalf("snapshot: %d iterations, done %v, answer %q correct %v", len(snap.Iterations), snap.Done, snap.Answer, snap.Correct)
@@ -133,7 +133,7 @@ func TestNativeSummaryEarlyThenConclusion(t *testing.T) {
 		t.Errorf("last event %+v", last)
 	}
 	// The model saw exactly the chat prompt plus each iteration's raw turn.
-	user, _ := m.RenderChat([]session.Message{{Role: "user", Content: question}}, true)
+	user, _ := m.RenderChat([]llm.Message{{Role: "user", Content: question}}, true)
 	seen := m.Seen()
 	for _, it := range snap.Iterations {
 		found := false
@@ -211,7 +211,7 @@ func TestSummarizerThinksFirst(t *testing.T) {
 func TestNativeBudgetForced(t *testing.T) {
 	// The model never closes its reasoning: η forces the boundary every iteration, φ the conclusion.
 	m := sessiontest.New("scripted", sessiontest.Script{Reason: words(-1), SummaryWords: 2, Answer: "7"}.Policy())
-	e, _ := solve(t, m, session.Config{Eta: 12, Phi: 3, Sampling: runtime.Sampling{Seed: 1}})
+	e, _ := solve(t, m, session.Config{Eta: 12, Phi: 3, Sampling: llm.Sampling{Seed: 1}})
 	snap := e.Snapshot()
 	if len(snap.Iterations) != 3 {
 		t.Fatalf("%d iterations, want φ = 3", len(snap.Iterations))
@@ -422,7 +422,7 @@ func runWithPause(t *testing.T, m *sessiontest.Model, cfg session.Config, at int
 
 func TestPauseResumeSameAsUninterrupted(t *testing.T) {
 	script := sessiontest.Script{Reason: words(25), SummaryWords: 3, ConcludeAt: 3, Answer: "9"}
-	cfg := session.Config{Eta: 100, Phi: 5, Sampling: runtime.Sampling{Temperature: 0.7, Seed: 42}}
+	cfg := session.Config{Eta: 100, Phi: 5, Sampling: llm.Sampling{Temperature: 0.7, Seed: 42}}
 	ref, _ := solve(t, sessiontest.New("scripted", script.Policy()), cfg)
 
 	m := sessiontest.New("scripted", script.Policy())
@@ -450,7 +450,7 @@ func TestEditReasoningWhilePaused(t *testing.T) {
 	script := sessiontest.Script{Reason: words(20), SummaryWords: 2, ConcludeAt: 3, Answer: "9"}
 	m := sessiontest.New("scripted", script.Policy())
 	m.Delay = 200 * time.Microsecond
-	cfg := session.Config{Eta: 100, Phi: 5, Sampling: runtime.Sampling{Seed: 3}}
+	cfg := session.Config{Eta: 100, Phi: 5, Sampling: llm.Sampling{Seed: 3}}
 	if err := newEngine(t, m, cfg).EditReasoning("a"); err == nil {
 		t.Error("edit before start accepted")
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sessiontest"
@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 func runKillChild(path string) {
 	m := sessiontest.New("scripted", sessiontest.Script{Reason: words(30), SummaryWords: 3, Answer: "1"}.Policy())
 	m.Delay = 200 * time.Microsecond
-	e, err := session.New(m, session.Config{Eta: 100, Phi: 1000000, LogPath: path, Sampling: runtime.Sampling{Seed: 5}})
+	e, err := session.New(m, session.Config{Eta: 100, Phi: 1000000, LogPath: path, Sampling: llm.Sampling{Seed: 5}})
 	if err != nil {
 		panic(err)
 	}
@@ -138,7 +138,7 @@ func TestExportRoundTrip(t *testing.T) {
 				if err := dec.Decode(&ex); err != nil {
 					t.Fatal(err)
 				}
-				msgs := []session.Message{{Role: ex.Messages[0].Role, Content: ex.Messages[0].Content}, {Role: ex.Messages[1].Role, Content: ex.Messages[1].Content}}
+				msgs := []llm.Message{{Role: ex.Messages[0].Role, Content: ex.Messages[0].Content}, {Role: ex.Messages[1].Role, Content: ex.Messages[1].Content}}
 				prompt, _ := m.RenderChat(msgs[:1], true)
 				full, _ := m.RenderChat(msgs, false)
 				saw := prompt + msgs[1].Content

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 )
 
 // PanicError is a panic recovered inside the engine: in a model's Generate (or the engine code
@@ -29,7 +29,7 @@ func recovered(r any, what string, err *error) {
 }
 
 // generate calls m.Generate; a panic in the model or in yield becomes an error naming the model.
-func generate(ctx context.Context, m Model, req runtime.Request, yield func(runtime.Token) error) (res runtime.Result, err error) {
+func generate(ctx context.Context, m llm.Model, req llm.Request, yield func(llm.Token) error) (res llm.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(r, "model "+safeName(m), &err)
@@ -39,7 +39,7 @@ func generate(ctx context.Context, m Model, req runtime.Request, yield func(runt
 }
 
 // safeName is m.Name(), or a placeholder when Name itself panics.
-func safeName(m Model) (name string) {
+func safeName(m llm.Model) (name string) {
 	defer func() {
 		if recover() != nil {
 			name = "(unnamed)"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/format"
 )
 
@@ -67,7 +67,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	cfg := e.cfg
 	start := e.now()
 	it := Iteration{Index: index, History: history, Seed: IterationSeed(cfg.Sampling.Seed, index)}
-	user, err := e.model.RenderChat([]Message{{Role: "user", Content: b.question(e)}}, true)
+	user, err := e.model.RenderChat([]llm.Message{{Role: "user", Content: b.question(e)}}, true)
 	if err != nil {
 		return it, nil, fmt.Errorf("chat template: %w", err)
 	}
@@ -112,7 +112,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	// With a known context window, the reasoning stops early enough that the forced tags and the
 	// summary or conclusion still fit after it.
 	reserve := 0
-	if contextLength(e.model) > 0 {
+	if llm.ContextLength(e.model) > 0 {
 		tags, err := tagTokens(e.model, format.ForcedBoundary, format.ForcedConclusion)
 		if err != nil {
 			return it, nil, fmt.Errorf("encode prompt: %w", err)
@@ -142,7 +142,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		if p.Phase == format.PhaseReasoning && reserve > 0 {
 			eta = min(eta, reasonTok+room-reserve)
 		}
-		yield := func(tok runtime.Token) error {
+		yield := func(tok llm.Token) error {
 			if err := e.gateToken(ctx, &edit, &act); err != nil {
 				return err
 			}
@@ -185,12 +185,12 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 		}
 		// No stop strings: the callback sees every token and stops at "</summary>" itself, so a
 		// stray "</summary>" inside the reasoning does not end the turn.
-		var res runtime.Result
+		var res llm.Result
 		if p.Phase == format.PhaseReasoning && reasonTok >= eta {
 			// The window holds no more reasoning: close it now, so that the summary still fits.
 			act = actForceBoundary
 		} else {
-			res, err = generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
+			res, err = generate(ctx, e.model, llm.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated}, yield)
 		}
 		if act == actEdit {
 			return it, edit, nil
@@ -205,17 +205,17 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 			case p.SummaryCloseEnd >= 0:
 				gen = buf.set(gen[:p.SummaryCloseEnd])
 				act = actSummaryDone
-			case p.Phase == format.PhaseReasoning && res.Reason == runtime.StopBudget:
+			case p.Phase == format.PhaseReasoning && res.Reason == llm.StopBudget:
 				act = actForceBoundary
 			case p.Phase == format.PhaseReasoning:
 				// EOS inside <think>: the model gave up the format; close it as if η ran out.
 				act = actForceBoundary
 				it.Malformed = true
-			case p.Phase == format.PhaseSummary && res.Reason == runtime.StopBudget:
+			case p.Phase == format.PhaseSummary && res.Reason == llm.StopBudget:
 				act = actSummaryBound
-			case p.Phase == format.PhaseBoundary && res.Reason == runtime.StopBudget:
+			case p.Phase == format.PhaseBoundary && res.Reason == llm.StopBudget:
 				act = actSummaryBound
-			case p.Phase == format.PhaseConclusion && res.Reason == runtime.StopBudget:
+			case p.Phase == format.PhaseConclusion && res.Reason == llm.StopBudget:
 				act = actConclusionBound
 			default: // EOS after </think>: a conclusion (possibly empty) or an unclosed summary
 				act = actSummaryDone

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -18,7 +18,7 @@ import (
 // model may be nil for a curated run: its iterations come from a trace, so an edited summary
 // only becomes the next iteration's history on a new branch; nothing is regenerated. For other
 // runs model must be the model that produced them (or one that should continue them).
-func Open(model Model, run *trajlog.Run, cfg Config, opts ...Option) (*Engine, error) {
+func Open(model llm.Model, run *trajlog.Run, cfg Config, opts ...Option) (*Engine, error) {
 	if run == nil || len(run.Branches) == 0 {
 		return nil, errors.New("session: open: empty run")
 	}
@@ -135,12 +135,12 @@ func (e *Engine) editCuratedLocked(b *branch, index int, text string) error {
 type offlineModel struct{ name string }
 
 func (m offlineModel) Name() string { return m.name }
-func (offlineModel) RenderChat([]Message, bool) (string, error) {
+func (offlineModel) RenderChat([]llm.Message, bool) (string, error) {
 	return "", errors.New("session: no model loaded for this run")
 }
 func (offlineModel) Encode(string) ([]int, error) {
 	return nil, errors.New("session: no model loaded for this run")
 }
-func (offlineModel) Generate(context.Context, runtime.Request, func(runtime.Token) error) (runtime.Result, error) {
-	return runtime.Result{}, errors.New("session: no model loaded for this run")
+func (offlineModel) Generate(context.Context, llm.Request, func(llm.Token) error) (llm.Result, error) {
+	return llm.Result{}, errors.New("session: no model loaded for this run")
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/sessiontest"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -17,7 +17,7 @@ import (
 // uninterrupted run: each iteration's seed depends only on the run seed and its index.
 func TestOpenContinuesInterruptedRun(t *testing.T) {
 	script := sessiontest.Script{Reason: words(8), SummaryWords: 2, ConcludeAt: 5, Answer: "5"}
-	cfg := session.Config{Eta: 100, Phi: 6, Sampling: runtime.Sampling{Temperature: 0.5, Seed: 99}, Reference: "5"}
+	cfg := session.Config{Eta: 100, Phi: 6, Sampling: llm.Sampling{Temperature: 0.5, Seed: 99}, Reference: "5"}
 	ref, _ := solve(t, sessiontest.New("scripted", script.Policy()), cfg)
 
 	logPath := filepath.Join(t.TempDir(), "log.jsonl")

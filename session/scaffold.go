@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/format"
 )
 
@@ -20,20 +20,20 @@ func cleanReasoning(s string) string {
 
 // ScaffoldPrompt is the reasoner's prompt for iteration index in scaffold mode: the question
 // alone, then [user q][assistant s_(i-1)][user continue].
-func ScaffoldPrompt(m Model, question, history string, index int, cont string) (string, error) {
-	msgs := []Message{{Role: "user", Content: question}}
+func ScaffoldPrompt(m llm.Model, question, history string, index int, cont string) (string, error) {
+	msgs := []llm.Message{{Role: "user", Content: question}}
 	if index > 1 {
-		msgs = append(msgs, Message{Role: "assistant", Content: history}, Message{Role: "user", Content: cont})
+		msgs = append(msgs, llm.Message{Role: "assistant", Content: history}, llm.Message{Role: "user", Content: cont})
 	}
 	return m.RenderChat(msgs, true)
 }
 
 // SummarizerMessages are the cold-start summarizer's turns (DESIGN.md §1).
-func SummarizerMessages(p Prompts, question, history, reasoning string, index int) []Message {
+func SummarizerMessages(p Prompts, question, history, reasoning string, index int) []llm.Message {
 	if index <= 1 {
-		return []Message{{Role: "user", Content: question}, {Role: "assistant", Content: reasoning}, {Role: "user", Content: p.Step1}}
+		return []llm.Message{{Role: "user", Content: question}, {Role: "assistant", Content: reasoning}, {Role: "user", Content: p.Step1}}
 	}
-	return []Message{{Role: "user", Content: question}, {Role: "assistant", Content: history}, {Role: "user", Content: p.Continue},
+	return []llm.Message{{Role: "user", Content: question}, {Role: "assistant", Content: history}, {Role: "user", Content: p.Continue},
 		{Role: "assistant", Content: reasoning}, {Role: "user", Content: p.Step2}}
 }
 
@@ -91,7 +91,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 	forcedConclusion := false
 	// With a known context window, the reasoning of iteration φ stops early enough that the
 	// forced conclusion fits after it; other iterations may reason up to the window's end.
-	reserve, window := 0, contextLength(e.model) > 0
+	reserve, window := 0, llm.ContextLength(e.model) > 0
 	if window && index >= cfg.Phi {
 		tags, err := tagTokens(e.model, scaffoldConclusion)
 		if err != nil {
@@ -126,8 +126,8 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 			// The window holds no more reasoning: cut here.
 			act = actForceBoundary
 		} else {
-			_, gerr = generate(ctx, e.model, runtime.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
-				func(tok runtime.Token) error {
+			_, gerr = generate(ctx, e.model, llm.Request{Prompt: ids, MaxTokens: max(budget, 1), Sampling: sampling, Offset: generated},
+				func(tok llm.Token) error {
 					if err := e.gateToken(ctx, &edit, &act); err != nil {
 						return err
 					}
@@ -220,7 +220,7 @@ func (e *Engine) gateNoEdit(ctx context.Context) (*reasoningEdit, error) {
 
 // Summarize runs the cold-start summarizer once. gate (optional) is called before each token;
 // onDelta (optional) sees the summary as it grows.
-func Summarize(ctx context.Context, m Model, p Prompts, question, history, reasoning string, index int, cfg Config, seed uint64,
+func Summarize(ctx context.Context, m llm.Model, p Prompts, question, history, reasoning string, index int, cfg Config, seed uint64,
 	gate func(context.Context) error, onDelta func(string)) (string, int, bool, error) {
 	prompt, err := m.RenderChat(SummarizerMessages(p, question, history, reasoning, index), true)
 	if err != nil {
@@ -255,8 +255,8 @@ func Summarize(ctx context.Context, m Model, p Prompts, question, history, reaso
 		}
 		return gen, true
 	}
-	_, gerr := generate(ctx, m, runtime.Request{Prompt: ids, MaxTokens: maxTokens, Sampling: sampling},
-		func(tok runtime.Token) error {
+	_, gerr := generate(ctx, m, llm.Request{Prompt: ids, MaxTokens: maxTokens, Sampling: sampling},
+		func(tok llm.Token) error {
 			if gate != nil {
 				if err := gate(ctx); err != nil {
 					return err

@@ -5,36 +5,22 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/format"
 )
-
-// ContextLimited is an optional Model capability: how many token positions the model attends to,
-// prompt and generation together (session/rtmodel reports max_position_embeddings). A model
-// without it, or that reports 0, is taken to have no limit.
-type ContextLimited interface {
-	ContextLength() int
-}
 
 // ErrContextWindow is wrapped by the errors of a run that cannot fit the model's context window.
 var ErrContextWindow = errors.New("context window too small")
 
-// contextLength is m's window, 0 when unknown.
-func contextLength(m Model) int {
-	if c, ok := m.(ContextLimited); ok {
-		return max(c.ContextLength(), 0)
-	}
-	return 0
-}
-
 // tokenCount is the number of tokens of text under m's tokenizer.
-func tokenCount(m Model, text string) (int, error) {
+func tokenCount(m llm.Model, text string) (int, error) {
 	ids, err := m.Encode(text)
 	return len(ids), err
 }
 
 // tagTokens bounds the tokens of the text the engine inserts into a turn and feeds back (the
 // forced boundary or conclusion), plus one for a tokenization that merges across the seam.
-func tagTokens(m Model, tags ...string) (int, error) {
+func tagTokens(m llm.Model, tags ...string) (int, error) {
 	n := 0
 	for _, t := range tags {
 		k, err := tokenCount(m, t)
@@ -80,7 +66,7 @@ func (e *Engine) checkWindow(question string) (err error) {
 	if cfg.Phi > 1 {
 		history = cfg.SummaryMax
 	}
-	if n := contextLength(e.model); n > 0 {
+	if n := llm.ContextLength(e.model); n > 0 {
 		need := windowNeed{model: safeName(e.model), window: n, history: history, eta: cfg.Eta}
 		var prompt string
 		var err error
@@ -92,7 +78,7 @@ func (e *Engine) checkWindow(question string) (err error) {
 			prompt, err = ScaffoldPrompt(e.model, question, "", index, cfg.ContinuePrompt)
 			need.bound = cfg.ConclusionMax
 		} else {
-			prompt, err = e.model.RenderChat([]Message{{Role: "user", Content: question}}, true)
+			prompt, err = e.model.RenderChat([]llm.Message{{Role: "user", Content: question}}, true)
 			prompt += format.Prefill(2, "")
 			need.bound = max(cfg.SummaryMax, cfg.ConclusionMax)
 		}
@@ -114,7 +100,7 @@ func (e *Engine) checkWindow(question string) (err error) {
 	}
 	// The summarizer reads the question, the history, up to η tokens of reasoning and writes the
 	// summary.
-	n := contextLength(e.summarizer)
+	n := llm.ContextLength(e.summarizer)
 	if n <= 0 {
 		return nil
 	}
@@ -131,8 +117,8 @@ func (e *Engine) checkWindow(question string) (err error) {
 
 // roomLeft is how many tokens m may still generate after a prompt of n tokens (a large number
 // when m has no known window), or an error when the prompt fills the window.
-func roomLeft(m Model, n int, what string) (int, error) {
-	w := contextLength(m)
+func roomLeft(m llm.Model, n int, what string) (int, error) {
+	w := llm.ContextLength(m)
 	if w <= 0 {
 		return 1 << 30, nil
 	}
@@ -157,8 +143,8 @@ func (e *Engine) encodeTurn(text string, index int) ([]int, int, error) {
 // and reserve more tokens fit m's window. Re-encoding a turn may take more tokens than were
 // generated (byte-level pieces that merge differently), so the cut is measured by encoding, not
 // estimated. gen comes back unchanged when it fits or m has no known window.
-func fitReasoning(m Model, prompt, gen string, keep, reserve int) (string, error) {
-	w := contextLength(m)
+func fitReasoning(m llm.Model, prompt, gen string, keep, reserve int) (string, error) {
+	w := llm.ContextLength(m)
 	if w <= 0 {
 		return gen, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sessiontest"
@@ -54,7 +55,7 @@ var windowCfg = session.Config{Eta: 40, Phi: 3, SummaryMax: 12, ConclusionMax: 3
 // promptTokens is the native question prompt with an empty history pre-fill.
 func promptTokens(t *testing.T, m *sessiontest.Model) int {
 	t.Helper()
-	user, _ := m.RenderChat([]session.Message{{Role: "user", Content: question}}, true)
+	user, _ := m.RenderChat([]llm.Message{{Role: "user", Content: question}}, true)
 	ids, _ := m.Encode(user + format.Prefill(2, ""))
 	return len(ids)
 }

@@ -42,7 +42,7 @@ func TestParseConfig(t *testing.T) {
 // second a right-padded prefix of the first), weights as graph inputs, and the gradient of a
 // loss with respect to every weight.
 func TestForwardBatchAndGradient(t *testing.T) {
-	m, err := runtime.Load(filepath.Join("..", "..", "testdata", "models", "qwen3-tiny-f32"), runtime.WithoutTokenizer())
+	m, err := runtime.Load(filepath.Join("..", "..", "testdata", "models", "qwen3-tiny-f32"))
 	if err != nil {
 		t.Fatal(err)
 	}

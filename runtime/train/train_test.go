@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/qwen"
 	"github.com/infty-dev/infty/session/synth"
@@ -358,12 +359,12 @@ func TestCheckpointReloadsWithIdenticalLogits(t *testing.T) {
 	if !slices.Equal(want, got) {
 		t.Fatal("reloaded checkpoint gives different logits")
 	}
-	rt, err := runtime.Load(dir, runtime.WithoutTokenizer())
+	rt, err := runtime.Load(dir)
 	if err != nil {
 		t.Fatalf("runtime cannot load the checkpoint: %v", err)
 	}
 	defer rt.Close()
-	res, err := rt.Generate(context.Background(), runtime.Request{Prompt: []int{257, 'u'}, MaxTokens: 3}, func(runtime.Token) error { return nil })
+	res, err := rt.Generate(context.Background(), llm.Request{Prompt: []int{257, 'u'}, MaxTokens: 3}, func(llm.Token) error { return nil })
 	if err != nil || len(res.IDs) == 0 {
 		t.Fatalf("generation from the checkpoint: %v, %v", res, err)
 	}

@@ -1,5 +1,5 @@
 // Package sessiontest provides a scripted stand-in for a language model that implements
-// session.Model: a pure function of the text it sees, the seed and the token index, so it
+// llm.Model: a pure function of the text it sees, the seed and the token index, so it
 // behaves like a real model with a deterministic sampler (re-prefilling the same text with the
 // same Offset continues exactly). Front ends and benchmarks use it to drive the engine without
 // weights.
@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 )
 
@@ -44,7 +44,7 @@ type Model struct {
 	policy Policy
 	// Delay is slept before each token (to let tests pause or kill mid-iteration).
 	Delay time.Duration
-	// Window, when positive, is the model's context length (session.ContextLimited): a Generate
+	// Window, when positive, is the model's context length (llm.ContextLimited): a Generate
 	// call whose prompt and MaxTokens together exceed it fails, as a real model's would.
 	Window int
 	// ThinkPrompt makes the template open the reasoning in the generation prompt ("<think>\n"
@@ -63,14 +63,14 @@ func New(name string, p Policy) *Model {
 	return &Model{name: name, policy: p, vocab: map[string]int{}}
 }
 
-// Name implements session.Model.
+// Name implements llm.Model.
 func (m *Model) Name() string { return m.name }
 
-// ContextLength implements session.ContextLimited (0: no limit).
+// ContextLength implements llm.ContextLimited (0: no limit).
 func (m *Model) ContextLength() int { return m.Window }
 
-// RenderChat implements session.Model with the ChatML template of the fixture models.
-func (m *Model) RenderChat(msgs []session.Message, addGenerationPrompt bool) (string, error) {
+// RenderChat implements llm.Model with the ChatML template of the fixture models.
+func (m *Model) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
 	var b strings.Builder
 	for _, msg := range msgs {
 		b.WriteString("<|im_start|>" + msg.Role + "\n" + msg.Content + "<|im_end|>\n")
@@ -97,7 +97,7 @@ func (m *Model) id(piece string) int {
 	return id
 }
 
-// Encode implements session.Model: special tags are single tokens, other text one token per
+// Encode implements llm.Model: special tags are single tokens, other text one token per
 // character.
 func (m *Model) Encode(text string) ([]int, error) {
 	m.mu.Lock()
@@ -151,24 +151,24 @@ func (m *Model) Calls() int {
 	return m.calls
 }
 
-// Generate implements session.Model.
-func (m *Model) Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error) {
+// Generate implements llm.Model.
+func (m *Model) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
 	if req.MaxTokens <= 0 {
-		return runtime.Result{}, fmt.Errorf("sessiontest: MaxTokens %d", req.MaxTokens)
+		return llm.Result{}, fmt.Errorf("sessiontest: MaxTokens %d", req.MaxTokens)
 	}
 	if m.Window > 0 && len(req.Prompt)+req.MaxTokens > m.Window {
-		return runtime.Result{}, fmt.Errorf("sessiontest: prompt %d + max tokens %d overrun the window of %d", len(req.Prompt), req.MaxTokens, m.Window)
+		return llm.Result{}, fmt.Errorf("sessiontest: prompt %d + max tokens %d overrun the window of %d", len(req.Prompt), req.MaxTokens, m.Window)
 	}
 	prompt, err := m.Decode(req.Prompt)
 	if err != nil {
-		return runtime.Result{}, err
+		return llm.Result{}, err
 	}
 	m.mu.Lock()
 	m.calls++
 	slot := len(m.seen)
 	m.seen = append(m.seen, prompt)
 	m.mu.Unlock()
-	res := runtime.Result{PromptTokens: len(req.Prompt), Reason: runtime.StopBudget}
+	res := llm.Result{PromptTokens: len(req.Prompt), Reason: llm.StopBudget}
 	gen := ""
 	record := func() {
 		m.mu.Lock()
@@ -178,20 +178,20 @@ func (m *Model) Generate(ctx context.Context, req runtime.Request, yield func(ru
 	defer record()
 	for i := 0; i < req.MaxTokens; i++ {
 		if err := ctx.Err(); err != nil {
-			res.Reason = runtime.StopCanceled
+			res.Reason = llm.StopCanceled
 			return res, err
 		}
 		if m.Delay > 0 {
 			select {
 			case <-time.After(m.Delay):
 			case <-ctx.Done():
-				res.Reason = runtime.StopCanceled
+				res.Reason = llm.StopCanceled
 				return res, ctx.Err()
 			}
 		}
 		piece, eos := m.policy(State{Context: prompt + gen, Index: req.Offset + i, Seed: req.Sampling.Seed})
 		if eos {
-			res.Reason = runtime.StopEOS
+			res.Reason = llm.StopEOS
 			return res, nil
 		}
 		m.mu.Lock()
@@ -201,13 +201,13 @@ func (m *Model) Generate(ctx context.Context, req runtime.Request, yield func(ru
 		gen += piece
 		res.IDs = append(res.IDs, id)
 		res.Text = gen
-		if err := yield(runtime.Token{ID: id, Index: req.Offset + i, Text: piece}); err != nil {
-			res.Reason = runtime.StopCanceled
+		if err := yield(llm.Token{ID: id, Index: req.Offset + i, Text: piece}); err != nil {
+			res.Reason = llm.StopCanceled
 			return res, err
 		}
 		for _, s := range req.StopStrings {
 			if s != "" && strings.Contains(gen[max(0, from-len(s)):], s) {
-				res.Reason = runtime.StopString
+				res.Reason = llm.StopString
 				return res, nil
 			}
 		}

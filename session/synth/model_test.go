@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session"
-	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/synth"
 )
 
@@ -25,7 +25,7 @@ func TestDefaultModelSolvesThroughEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := rtmodel.Load(dir, "infty-tiny")
+	m, err := runtime.Open(dir, "infty-tiny")
 	if err != nil {
 		t.Fatal(err)
 	}

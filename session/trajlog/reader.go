@@ -11,7 +11,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 )
 
 // Run is one run rebuilt from the log.
@@ -24,7 +24,7 @@ type Run struct {
 	Mode       string
 	Eta, Phi   int
 	SummaryMax int
-	Sampling   runtime.Sampling
+	Sampling   llm.Sampling
 	Started    time.Time
 	Branches   []*Branch // by id
 	Current    int       // the branch shown last (created or switched to last)

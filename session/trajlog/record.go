@@ -8,7 +8,7 @@ package trajlog
 import (
 	"time"
 
-	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/llm"
 )
 
 // Version is the record format version written in every record's "v".
@@ -64,17 +64,17 @@ type Edit struct {
 // Record is one line of the log. The header fields (run, time, model, mode, η, φ, sampling) are
 // in every record so that any line read alone says what produced it.
 type Record struct {
-	V          int              `json:"v"`
-	Kind       Kind             `json:"kind"`
-	Run        string           `json:"run"`
-	Time       time.Time        `json:"time"`
-	Model      string           `json:"model"`
-	Summarizer string           `json:"summarizer,omitempty"`
-	Mode       string           `json:"mode"`
-	Eta        int              `json:"eta"`
-	Phi        int              `json:"phi"`
-	SummaryMax int              `json:"summary_max,omitempty"`
-	Sampling   runtime.Sampling `json:"sampling"`
+	V          int          `json:"v"`
+	Kind       Kind         `json:"kind"`
+	Run        string       `json:"run"`
+	Time       time.Time    `json:"time"`
+	Model      string       `json:"model"`
+	Summarizer string       `json:"summarizer,omitempty"`
+	Mode       string       `json:"mode"`
+	Eta        int          `json:"eta"`
+	Phi        int          `json:"phi"`
+	SummaryMax int          `json:"summary_max,omitempty"`
+	Sampling   llm.Sampling `json:"sampling"`
 
 	Branch int `json:"branch"`
 	Parent int `json:"parent,omitempty"`

@@ -1,4 +1,4 @@
-package rtmodel_test
+package runtime_test
 
 import (
 	"context"
@@ -10,24 +10,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/format"
-	"github.com/infty-dev/infty/session/rtmodel"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
 // recorder keeps the full text (prompt and generation) of every Generate call.
 type recorder struct {
-	*rtmodel.Model
+	*runtime.Engine
 	mu   sync.Mutex
 	seen []string
 	// maxPos is the most positions one call used: its prompt and the tokens it generated.
 	maxPos int
 }
 
-func (r *recorder) Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error) {
-	res, err := r.Model.Generate(ctx, req, yield)
+func (r *recorder) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
+	res, err := r.Engine.Generate(ctx, req, yield)
 	r.mu.Lock()
 	r.seen = append(r.seen, r.Tokenizer().Decode(req.Prompt)+res.Text)
 	r.maxPos = max(r.maxPos, len(req.Prompt)+len(res.IDs))
@@ -35,14 +35,14 @@ func (r *recorder) Generate(ctx context.Context, req runtime.Request, yield func
 	return res, err
 }
 
-func loadB(b *testing.B, name string) (*rtmodel.Model, error) {
+func loadB(b *testing.B, name string) (*runtime.Engine, error) {
 	b.Helper()
-	return rtmodel.Load(filepath.Join("..", "..", "testdata", "models", name), name)
+	return runtime.Open(filepath.Join("..", "testdata", "models", name), name)
 }
 
-func load(t *testing.T, name string) *rtmodel.Model {
+func load(t *testing.T, name string) *runtime.Engine {
 	t.Helper()
-	m, err := rtmodel.Load(filepath.Join("..", "..", "testdata", "models", name), name)
+	m, err := runtime.Open(filepath.Join("..", "testdata", "models", name), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,14 +50,14 @@ func load(t *testing.T, name string) *rtmodel.Model {
 	return m
 }
 
-var cfg = session.Config{Eta: 24, Phi: 3, SummaryMax: 8, ConclusionMax: 8, Sampling: runtime.Sampling{Temperature: 1, Seed: 11}}
+var cfg = session.Config{Eta: 24, Phi: 3, SummaryMax: 8, ConclusionMax: 8, Sampling: llm.Sampling{Temperature: 1, Seed: 11}}
 
 // TestNativeThroughRuntime drives the fixture models (random weights, ChatML template, the
 // InftyThink+ special tokens) through the real tokenizer, template and generation path.
 func TestNativeThroughRuntime(t *testing.T) {
 	for _, name := range []string{"qwen3-tiny-f32", "qwen2-tiny-f32"} {
 		t.Run(name, func(t *testing.T) {
-			m := &recorder{Model: load(t, name)}
+			m := &recorder{Engine: load(t, name)}
 			c := cfg
 			c.LogPath = filepath.Join(t.TempDir(), "log.jsonl")
 			e, err := session.New(m, c)
@@ -73,7 +73,7 @@ func TestNativeThroughRuntime(t *testing.T) {
 			if !snap.Done || len(snap.Iterations) < 1 || len(snap.Iterations) > c.Phi || types[len(types)-1] != session.EventDone {
 				t.Fatalf("done %v, %d iterations, last event %v", snap.Done, len(snap.Iterations), types[len(types)-1])
 			}
-			user, err := m.RenderChat([]session.Message{{Role: "user", Content: "What is 2+2?"}}, true)
+			user, err := m.RenderChat([]llm.Message{{Role: "user", Content: "What is 2+2?"}}, true)
 			if err != nil || user != "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n" {
 				t.Fatalf("chat template: %q %v", user, err)
 			}
@@ -106,7 +106,7 @@ func TestNativeThroughRuntime(t *testing.T) {
 				}
 				// The chat template renders the turn as one conversation: what the model saw,
 				// then the end of the assistant's turn.
-				full, err := m.RenderChat([]session.Message{{Role: "user", Content: "What is 2+2?"}, {Role: "assistant", Content: it.Raw}}, false)
+				full, err := m.RenderChat([]llm.Message{{Role: "user", Content: "What is 2+2?"}, {Role: "assistant", Content: it.Raw}}, false)
 				if err != nil || full != user+it.Raw+"<|im_end|>\n" {
 					t.Errorf("iteration %d: rendered %q, %v", it.Index, full, err)
 				}
@@ -193,7 +193,7 @@ func TestPauseResumeThroughRuntime(t *testing.T) {
 // The fixture models attend to 512 positions: a budget that cannot fit is refused before any
 // generation, and one that fits runs with every Generate call inside the window.
 func TestContextWindow(t *testing.T) {
-	m := &recorder{Model: load(t, "qwen3-tiny-f32")}
+	m := &recorder{Engine: load(t, "qwen3-tiny-f32")}
 	if m.ContextLength() != 512 {
 		t.Fatalf("context length %d, want the fixture's 512", m.ContextLength())
 	}

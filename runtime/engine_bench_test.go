@@ -1,25 +1,25 @@
-package rtmodel_test
+package runtime_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
-	"github.com/infty-dev/infty/session/rtmodel"
 )
 
 // timed measures the time spent inside the model (Generate minus the engine's token callbacks).
 type timed struct {
-	*rtmodel.Model
+	*runtime.Engine
 	inModel time.Duration
 }
 
-func (m *timed) Generate(ctx context.Context, req runtime.Request, yield func(runtime.Token) error) (runtime.Result, error) {
+func (m *timed) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
 	var inYield time.Duration
 	t0 := time.Now()
-	res, err := m.Model.Generate(ctx, req, func(tok runtime.Token) error {
+	res, err := m.Engine.Generate(ctx, req, func(tok llm.Token) error {
 		t := time.Now()
 		err := yield(tok)
 		inYield += time.Since(t)
@@ -40,7 +40,7 @@ func BenchmarkEngineVsRuntime(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	cfg := session.Config{Eta: 96, Phi: 2, ConclusionMax: 16, SummaryMax: 16, Sampling: runtime.Sampling{Temperature: 1, Seed: 2}}
+	cfg := session.Config{Eta: 96, Phi: 2, ConclusionMax: 16, SummaryMax: 16, Sampling: llm.Sampling{Temperature: 1, Seed: 2}}
 	probe, _ := session.New(m, cfg)
 	snap, err := probe.Solve(context.Background(), "Benchmark", nil)
 	probe.Close()
@@ -48,13 +48,13 @@ func BenchmarkEngineVsRuntime(b *testing.B) {
 		b.Fatal(err)
 	}
 	tokens := snap.Tokens
-	prompt, _ := m.RenderChat([]session.Message{{Role: "user", Content: "Benchmark"}}, true)
+	prompt, _ := m.RenderChat([]llm.Message{{Role: "user", Content: "Benchmark"}}, true)
 	ids, _ := m.Encode(prompt)
 
 	b.Run("runtime", func(b *testing.B) {
 		for b.Loop() {
-			res, err := m.Generate(context.Background(), runtime.Request{Prompt: ids, MaxTokens: tokens, Sampling: cfg.Sampling},
-				func(runtime.Token) error { return nil })
+			res, err := m.Generate(context.Background(), llm.Request{Prompt: ids, MaxTokens: tokens, Sampling: cfg.Sampling},
+				func(llm.Token) error { return nil })
 			if err != nil || len(res.IDs) == 0 {
 				b.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func BenchmarkEngineVsRuntime(b *testing.B) {
 		b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tok/s")
 	})
 	b.Run("engine", func(b *testing.B) {
-		tm := &timed{Model: m}
+		tm := &timed{Engine: m}
 		for b.Loop() {
 			e, _ := session.New(tm, cfg)
 			if _, err := e.Solve(context.Background(), "Benchmark", nil); err != nil {

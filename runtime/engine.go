@@ -1,0 +1,112 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime/backend"
+	"github.com/infty-dev/infty/runtime/chattemplate"
+	"github.com/infty-dev/infty/runtime/tokenizer"
+)
+
+// Engine is the embedded engine: a loaded model with its tokenizer and chat template, as the
+// model contract (llm.Model) describes it.
+type Engine struct {
+	name string
+	m    *Model
+	tok  *tokenizer.Tokenizer
+	tmpl *chattemplate.Template
+	own  bool
+}
+
+var (
+	_ llm.Model            = (*Engine)(nil)
+	_ llm.ContextLimited   = (*Engine)(nil)
+	_ llm.SamplingDefaults = (*Engine)(nil)
+	_ llm.Placed           = (*Engine)(nil)
+)
+
+// Open loads the model folder dir (already resolved) with its tokenizer and chat template;
+// name is how logs will call it (the hub id or the folder the user gave).
+func Open(dir, name string, opts ...Option) (*Engine, error) {
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := chattemplate.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Load(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out := NewEngine(name, m, tok, tmpl)
+	out.own = true
+	return out, nil
+}
+
+// NewEngine wraps an already loaded model, tokenizer and template. It installs the tokenizer's
+// streaming detokenizer on m, so generated tokens carry their text.
+func NewEngine(name string, m *Model, tok *tokenizer.Tokenizer, tmpl *chattemplate.Template) *Engine {
+	m.SetDetokenizer(func() Detokenizer { return tok.NewStream() })
+	return &Engine{name: name, m: m, tok: tok, tmpl: tmpl}
+}
+
+// Name implements llm.Model.
+func (r *Engine) Name() string { return r.name }
+
+// Runtime is the wrapped runtime model.
+func (r *Engine) Runtime() *Model { return r.m }
+
+// ContextLength is the model's max_position_embeddings (0 when config.json does not say): the
+// session engine refuses a run whose iterations cannot fit it and keeps each iteration inside it.
+func (r *Engine) ContextLength() int { return r.m.Config.MaxPositions }
+
+// DefaultSampling is the decoding the model's generation_config.json asks for, read as
+// transformers reads it: greedy unless it sets do_sample (so greedy for a model without one).
+func (r *Engine) DefaultSampling() llm.Sampling {
+	if r.m.Generation == nil {
+		return llm.Sampling{}
+	}
+	s := r.m.Generation.Sampling()
+	return llm.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP}
+}
+
+// Placement names the compute backend and its device.
+func (r *Engine) Placement() llm.Placement {
+	return llm.Placement{Backend: backend.Describe(r.m.Backend())}
+}
+
+// Tokenizer is the wrapped tokenizer.
+func (r *Engine) Tokenizer() *tokenizer.Tokenizer { return r.tok }
+
+// RenderChat implements llm.Model with the model's own chat template.
+func (r *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
+	cm := make([]chattemplate.Message, len(msgs))
+	for i, m := range msgs {
+		cm[i] = chattemplate.Message{Role: m.Role, Content: m.Content}
+	}
+	s, err := r.tmpl.Render(cm, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
+	if err != nil {
+		return "", fmt.Errorf("%s: chat template: %w", r.name, err)
+	}
+	return s, nil
+}
+
+// Encode implements llm.Model.
+func (r *Engine) Encode(text string) ([]int, error) { return r.tok.Encode(text), nil }
+
+// Generate implements llm.Model.
+func (r *Engine) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
+	return r.m.Generate(ctx, req, yield)
+}
+
+// Close releases the model when Open loaded it.
+func (r *Engine) Close() error {
+	if r.own {
+		return r.m.Close()
+	}
+	return nil
+}
