@@ -16,7 +16,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 	"github.com/infty-dev/infty/runtime/backend"
-	"github.com/infty-dev/infty/runtime/train"
+	"github.com/infty-dev/infty/train"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/spf13/cobra"
 )

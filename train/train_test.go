@@ -19,7 +19,7 @@ import (
 	"github.com/infty-dev/infty/session/synth"
 )
 
-const recipeDir = "../tinymodel/recipe"
+const recipeDir = "../runtime/tinymodel/recipe"
 
 // testConfig is a very small Qwen2 over the tiny byte-level vocabulary.
 const testConfig = `{"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2","hidden_size":32,
