@@ -40,7 +40,7 @@ const (
 	EventIterationEnd   EventType = "iteration_end"   // Iteration, Forced, Tokens, Seconds
 	EventReasoning      EventType = "reasoning"       // Iteration, Text = the finished iteration's reasoning (authoritative: a scaffold cut drops the tail the deltas showed)
 	EventAnswer         EventType = "answer"          // Text = extracted answer, Correct when a reference was given
-	EventEdit           EventType = "edit"            // Iteration, Part, Text = the edited text, Branch = the new branch
+	EventEdit           EventType = "edit"            // Iteration, Part, Text = the edited text, Original = the text it replaced, Branch = the new branch
 	EventBranch         EventType = "branch"          // Branch = the branch now shown, Parent
 	EventPaused         EventType = "paused"          // Iteration
 	EventResumed        EventType = "resumed"         // Iteration
@@ -76,4 +76,5 @@ type Event struct {
 	Seconds         float64   `json:"seconds,omitempty"`
 	TokensPerSecond float64   `json:"tokens_per_second,omitempty"`
 	Message         string    `json:"message,omitempty"`
+	Original        string    `json:"original,omitempty"`
 }

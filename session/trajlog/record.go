@@ -47,6 +47,11 @@ type Iteration struct {
 	Malformed        bool `json:"malformed,omitempty"`         // tags not in the exact layout; the parts are a best effort
 	Edited           bool `json:"edited,omitempty"`            // a person edited this iteration's reasoning or summary
 
+	// Original is the summary a person's edit replaced, so that a front end can show the two
+	// side by side without finding the edit again; "" unless the summary was edited. Logs written
+	// before the field existed get it from their edit record when read.
+	Original string `json:"original,omitempty"`
+
 	Tokens        int     `json:"tokens"`                   // generated tokens of the reasoner in this iteration (summary included in native mode)
 	SummaryTokens int     `json:"summary_tokens,omitempty"` // tokens the summarizer generated (scaffold, curate)
 	Seconds       float64 `json:"seconds"`                  // wall time of the iteration
