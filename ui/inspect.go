@@ -332,18 +332,7 @@ func (in *Inspector) showBranch(b *trajlog.Branch) {
 			in.branchSel = i
 		}
 	}
-	originals := map[int]string{}
-	for _, e := range in.open.Edits {
-		if e.Part != "summary" {
-			continue
-		}
-		for _, it := range b.Iterations {
-			if it.Index == e.Iteration && it.Summary == e.New {
-				originals[it.Index] = e.Old
-			}
-		}
-	}
-	in.trace.load(b.Iterations, originals)
+	in.trace.load(b.Iterations)
 	if b.Done {
 		in.trace.setAnswer(b.Answer, b.Correct)
 	}

@@ -83,8 +83,7 @@ type Model struct {
 
 	branches    []session.BranchInfo
 	branchSel   int
-	originals   map[string]string // edited summary text → the text it replaced
-	totalBefore int               // tokens of the finished iterations on screen
+	totalBefore int // tokens of the finished iterations on screen
 
 	title, titleLine, hint string
 	hintW                  int
@@ -99,7 +98,7 @@ func New(opts Options) *Model {
 	if opts.Coalesce == 0 {
 		opts.Coalesce = DefaultCoalesce
 	}
-	m := &Model{opts: opts, th: &th, keys: defaultKeys(), originals: map[string]string{}}
+	m := &Model{opts: opts, th: &th, keys: defaultKeys()}
 	m.help = help.New()
 	m.help.Styles.ShortKey = th.HelpKey
 	m.help.Styles.ShortDesc = th.HelpDesc
@@ -462,14 +461,7 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 		t.setAnswer(ev.Text, ev.Correct)
 	case session.EventEdit:
 		if ev.Part == session.PartSummary || ev.Part == "" {
-			if it := t.iter(ev.Iteration); it != nil && it.summary.String() != ev.Text {
-				old := it.summary.String()
-				if o, ok := m.originals[old]; ok {
-					old = o
-				}
-				m.originals[ev.Text] = old
-			}
-			t.editSummary(ev.Iteration, ev.Text)
+			t.editSummary(ev.Iteration, ev.Text, ev.Original)
 		}
 		if ev.Part == session.PartReasoning {
 			t.editReasoning(ev.Iteration, ev.Text)
@@ -505,21 +497,7 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 
 // loadSnapshot shows a branch from its snapshot (after a switch).
 func (m *Model) loadSnapshot(s session.Snapshot) {
-	// An edit's branch arrives before the edit event: what is on screen now is the original.
-	for _, it := range s.Iterations {
-		if cur := m.trace.iter(it.Index); it.Edited && cur != nil && cur.summary.String() != it.Summary {
-			if _, known := m.originals[it.Summary]; !known {
-				m.originals[it.Summary] = cur.summary.String()
-			}
-		}
-	}
-	originals := map[int]string{}
-	for _, it := range s.Iterations {
-		if o, ok := m.originals[it.Summary]; ok && it.Edited {
-			originals[it.Index] = o
-		}
-	}
-	m.trace.load(s.Iterations, originals)
+	m.trace.load(s.Iterations)
 	if p := s.Partial; p != nil {
 		// The branch's iteration in flight (an unfinished branch, or one a reasoning edit made).
 		it := m.trace.startIteration(p.Index, p.History)

@@ -255,15 +255,14 @@ func (t *trace) endIteration(k int, forced bool, tokens int, seconds float64) {
 	t.touch(it)
 }
 
-// editSummary shows a person's edit of iteration k's summary; later iterations are stale.
-func (t *trace) editSummary(k int, text string) {
+// editSummary shows a person's edit of iteration k's summary beside the text it replaced;
+// later iterations are stale.
+func (t *trace) editSummary(k int, text, original string) {
 	it := t.iter(k)
 	if it == nil {
 		return
 	}
-	if !it.edited {
-		it.original = it.summary.String()
-	}
+	it.original = original
 	it.edited = true
 	it.summary.Set(text)
 	t.truncate(k + 1)
@@ -290,7 +289,7 @@ func (t *trace) setAnswer(text string, correct *bool) {
 }
 
 // load replaces the trace with finished iterations (a snapshot or a log).
-func (t *trace) load(its []session.Iteration, originals map[int]string) {
+func (t *trace) load(its []session.Iteration) {
 	t.reset()
 	for _, src := range its {
 		it := t.newIteration(src.Index, src.History)
@@ -298,7 +297,7 @@ func (t *trace) load(its []session.Iteration, originals map[int]string) {
 		it.summary.Set(src.Summary)
 		it.conclusion.Set(src.Conclusion)
 		it.edited = src.Edited
-		it.original = originals[src.Index]
+		it.original = src.Original
 		it.forced = src.ForcedBoundary
 		it.forcedEnd = src.ForcedConclusion
 		it.finished = true
