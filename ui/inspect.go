@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -376,25 +375,9 @@ func (in *Inspector) exportCmd(path string) tea.Cmd {
 		if path == "" {
 			return exportedMsg{err: fmt.Errorf("no file name given")}
 		}
-		n, err := ExportSFT(path, runs, opts)
+		n, err := sft.WriteFile(path, runs, opts)
 		return exportedMsg{n: n, path: path, err: err}
 	}
-}
-
-// ExportSFT writes the selected trajectories to path as cold-start SFT JSON Lines.
-func ExportSFT(path string, runs []*trajlog.Run, opts sft.Options) (int, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	n, err := sft.Export(f, runs, opts)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, fmt.Errorf("%s: %w", path, err)
-	}
-	return n, nil
 }
 
 func (in *Inspector) listHeight() int { return max(1, in.height-5) }
