@@ -99,14 +99,7 @@ func New(opts Options) *Model {
 		opts.Coalesce = DefaultCoalesce
 	}
 	m := &Model{opts: opts, th: &th, keys: defaultKeys()}
-	m.help = help.New()
-	m.help.Styles.ShortKey = th.HelpKey
-	m.help.Styles.ShortDesc = th.HelpDesc
-	m.help.Styles.ShortSeparator = th.HelpSep
-	m.help.Styles.FullKey = th.HelpKey
-	m.help.Styles.FullDesc = th.HelpDesc
-	m.help.Styles.FullSeparator = th.HelpSep
-	m.help.Styles.Ellipsis = th.HelpSep
+	m.help = newHelp(m.th)
 	m.trace = newTrace(m.th)
 	m.status.info = opts.Info
 	m.question = strings.TrimSpace(opts.Question)
@@ -247,94 +240,108 @@ func (m *Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// handleKey routes a key press to the screen on top; ctrl+c quits from any of them.
 func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	if msg.String() == "ctrl+c" {
+	if key.Matches(msg, m.keys.ForceQuit) {
 		return m, tea.Quit
 	}
 	switch m.mode {
 	case modePrompt:
-		switch msg.String() {
-		case "enter":
-			q := strings.TrimSpace(m.prompt.Value())
-			if q == "" {
-				return m, nil
-			}
-			m.question = q
-			m.prompt.Blur()
-			m.mode = modeTrace
-			m.status.state = stateStarting
-			return m, m.startCmd(q)
-		case "esc":
-			return m, tea.Quit
-		}
-		return m.updateInput(msg)
+		return m.promptKey(msg)
 	case modeEdit:
-		switch {
-		case key.Matches(msg, k.Apply):
-			text := strings.TrimSpace(m.editor.Value())
-			m.mode = modeTrace
-			m.editor.Blur()
-			if text == "" {
-				m.flash = fmt.Sprintf("an empty %s was not applied", m.editPart)
-				return m, m.leaveEditor()
-			}
-			return m, tea.Sequence(m.editCmd(m.editPart, m.editIter, text), m.leaveEditor())
-		case key.Matches(msg, k.Cancel):
-			m.mode = modeTrace
-			m.editor.Blur()
-			m.flash = "edit canceled"
-			return m, m.leaveEditor()
-		}
-		return m.updateInput(msg)
+		return m.editorKey(msg)
 	case modeBranches:
-		switch {
-		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Branches):
-			m.mode = modeTrace
-		case key.Matches(msg, k.Up), msg.String() == "shift+tab":
-			m.branchSel = max(0, m.branchSel-1)
-		case key.Matches(msg, k.Down), msg.String() == "tab":
-			m.branchSel = min(len(m.branches)-1, m.branchSel+1)
-		case key.Matches(msg, k.Fold):
-			m.mode = modeTrace
-			if m.branchSel >= 0 && m.branchSel < len(m.branches) {
-				return m, m.switchCmd(m.branches[m.branchSel].ID)
-			}
-		case msg.String() == "q":
-			return m, tea.Quit
-		}
-		return m, nil
+		return m, m.branchesKey(msg)
 	case modeHelp:
-		switch {
-		case key.Matches(msg, k.Quit):
-			return m, tea.Quit
-		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Help):
-			m.mode = modeTrace
-		}
-		return m, nil
+		return m, m.helpKey(msg)
 	}
+	return m, m.runKey(msg)
+}
 
-	// The trace.
-	switch {
+func (m *Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k := m.keys.Prompt; {
+	case key.Matches(msg, k.Start):
+		q := strings.TrimSpace(m.prompt.Value())
+		if q == "" {
+			return m, nil
+		}
+		m.question = q
+		m.prompt.Blur()
+		m.mode = modeTrace
+		m.status.state = stateStarting
+		return m, m.startCmd(q)
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
+	}
+	return m.updateInput(msg)
+}
+
+func (m *Model) editorKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k := m.keys.Editor; {
+	case key.Matches(msg, k.Apply):
+		text := strings.TrimSpace(m.editor.Value())
+		m.mode = modeTrace
+		m.editor.Blur()
+		if text == "" {
+			m.flash = fmt.Sprintf("an empty %s was not applied", m.editPart)
+			return m, m.leaveEditor()
+		}
+		return m, tea.Sequence(m.editCmd(m.editPart, m.editIter, text), m.leaveEditor())
+	case key.Matches(msg, k.Cancel):
+		m.mode = modeTrace
+		m.editor.Blur()
+		m.flash = "edit canceled"
+		return m, m.leaveEditor()
+	}
+	return m.updateInput(msg)
+}
+
+func (m *Model) branchesKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch m.keys.Branches.press(msg, &m.branchSel, len(m.branches)) {
+	case listClose:
+		m.mode = modeTrace
+	case listChoose:
+		m.mode = modeTrace
+		if m.branchSel >= 0 && m.branchSel < len(m.branches) {
+			return m.switchCmd(m.branches[m.branchSel].ID)
+		}
+	case listQuit:
+		return tea.Quit
+	}
+	return nil
+}
+
+func (m *Model) helpKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch k := m.keys.Help; {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Close):
+		m.mode = modeTrace
+	}
+	return nil
+}
+
+func (m *Model) runKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch k := m.keys.Run; {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
 	case key.Matches(msg, k.Pause):
-		return m, m.togglePause()
+		return m.togglePause()
 	case key.Matches(msg, k.Edit):
-		return m, m.openEditor()
-	case m.trace.navigate(msg, k):
+		return m.openEditor()
+	case m.trace.navigate(msg, m.keys.Trace):
 	case key.Matches(msg, k.Branches):
 		if m.run == nil {
-			return m, nil
+			return nil
 		}
 		run := m.run
-		return m, func() tea.Msg { return branchesMsg{run.Branches()} }
-	case key.Matches(msg, k.Cancel):
+		return func() tea.Msg { return branchesMsg{run.Branches()} }
+	case key.Matches(msg, k.Dismiss):
 		m.flash = ""
 	}
-	return m, nil
+	return nil
 }
 
 func (m *Model) togglePause() tea.Cmd {
@@ -603,15 +610,14 @@ func (m *Model) render() string {
 	}
 	if m.hintW != m.width {
 		// The key hint and the title only change with the width: drawn once, not per token.
-		m.hint = truncateLine(m.help.ShortHelpView(workbenchHelp{m.keys}.ShortHelp()), m.width)
+		m.hint = truncateLine(m.help.ShortHelpView(runHelp{m.keys}.ShortHelp()), m.width)
 		m.titleLine = truncateLine(title, m.width)
 		m.hintW = m.width
 	}
 	hint := m.hint
 	switch {
 	case m.mode == modeEdit:
-		hint = th.HelpKey.Render("ctrl+s") + " " + th.HelpDesc.Render("apply") + th.HelpSep.Render(" • ") +
-			th.HelpKey.Render("esc") + " " + th.HelpDesc.Render("cancel")
+		hint = m.help.ShortHelpView(m.keys.editorHint())
 	case m.flash != "":
 		hint = th.Muted.Render(m.flash)
 	}
@@ -634,7 +640,7 @@ func (m *Model) render() string {
 func (m *Model) renderPrompt(h int) string {
 	box := th(m).Dialog.Width(min(m.width-2, 100))
 	content := th(m).DialogTitle.Render("Ask a question") + "\n\n" + m.prompt.View() + "\n\n" +
-		th(m).Muted.Render("enter starts the run · esc quits")
+		th(m).Muted.Render(inline(m.keys.Prompt.Start, m.keys.Prompt.Quit))
 	return fit(box.Render(content), m.width, h)
 }
 
@@ -650,7 +656,7 @@ func (m *Model) renderEditor(h int) string {
 
 func (m *Model) renderBranches(h int) string {
 	var b strings.Builder
-	b.WriteString(th(m).DialogTitle.Render("Branches") + "  " + th(m).Muted.Render("enter switches · esc closes") + "\n\n")
+	b.WriteString(th(m).DialogTitle.Render("Branches") + "  " + th(m).Muted.Render(inline(m.keys.Branches.Choose, m.keys.Branches.Close)) + "\n\n")
 	for i, br := range m.branches {
 		cur := "  "
 		if br.Current {
@@ -685,7 +691,7 @@ func (m *Model) renderBranches(h int) string {
 }
 
 func (m *Model) renderHelp(h int) string {
-	content := th(m).DialogTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(workbenchHelp{m.keys}.FullHelp()) +
+	content := th(m).DialogTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(runHelp{m.keys}.FullHelp()) +
 		"\n\n" + th(m).Muted.Render("The view follows the stream until you scroll away; G or end returns to it.\nEsc or ? closes this help.")
 	return fit(content, m.width, h)
 }

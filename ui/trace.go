@@ -403,7 +403,7 @@ func (t *trace) uncache(i int) {
 
 // navigate handles the keys that move through a trace (selection, folding, scrolling) the same
 // way in the workbench and the inspector; it reports whether msg was one of them.
-func (t *trace) navigate(msg tea.KeyPressMsg, k keyMap) bool {
+func (t *trace) navigate(msg tea.KeyPressMsg, k traceKeys) bool {
 	switch {
 	case key.Matches(msg, k.Next):
 		t.moveSelection(1)
