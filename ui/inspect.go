@@ -255,7 +255,7 @@ func (in *Inspector) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		in.mode = inspList
 		in.open, in.trace = nil, nil
-	case in.trace.navigate(msg, in.keys.Trace):
+	case in.keys.Trace.press(msg, in.trace):
 	case key.Matches(msg, k.Branches):
 		in.mode = inspBranches
 	case key.Matches(msg, k.Export):

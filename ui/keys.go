@@ -159,6 +159,34 @@ func inline(bindings ...key.Binding) string {
 	return strings.Join(parts, " · ")
 }
 
+// press applies a key that moves through a trace (selection, folding, scrolling) to t, the same
+// way in the workbench and the inspector, and reports whether msg was one of them.
+func (k traceKeys) press(msg tea.KeyPressMsg, t *trace) bool {
+	switch {
+	case key.Matches(msg, k.Next):
+		t.moveSelection(1)
+	case key.Matches(msg, k.Prev):
+		t.moveSelection(-1)
+	case key.Matches(msg, k.Fold):
+		t.toggleFold()
+	case key.Matches(msg, k.Up):
+		t.scroll(-1)
+	case key.Matches(msg, k.Down):
+		t.scroll(1)
+	case key.Matches(msg, k.PageUp):
+		t.scroll(-max(1, t.height/2))
+	case key.Matches(msg, k.PageDown):
+		t.scroll(max(1, t.height/2))
+	case key.Matches(msg, k.Top):
+		t.scrollToTop()
+	case key.Matches(msg, k.Bottom):
+		t.scrollToEnd()
+	default:
+		return false
+	}
+	return true
+}
+
 // listAction is what a key pressed in a list asks of the screen that shows it.
 type listAction int
 

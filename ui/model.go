@@ -331,7 +331,7 @@ func (m *Model) runKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.togglePause()
 	case key.Matches(msg, k.Edit):
 		return m.openEditor()
-	case m.trace.navigate(msg, m.keys.Trace):
+	case m.keys.Trace.press(msg, m.trace):
 	case key.Matches(msg, k.Branches):
 		if m.run == nil {
 			return nil

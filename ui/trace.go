@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/infty-dev/infty/session"
@@ -399,34 +397,6 @@ func (t *trace) uncache(i int) {
 	if i >= 0 && i < len(t.panes) {
 		t.panes[i].cache = nil
 	}
-}
-
-// navigate handles the keys that move through a trace (selection, folding, scrolling) the same
-// way in the workbench and the inspector; it reports whether msg was one of them.
-func (t *trace) navigate(msg tea.KeyPressMsg, k traceKeys) bool {
-	switch {
-	case key.Matches(msg, k.Next):
-		t.moveSelection(1)
-	case key.Matches(msg, k.Prev):
-		t.moveSelection(-1)
-	case key.Matches(msg, k.Fold):
-		t.toggleFold()
-	case key.Matches(msg, k.Up):
-		t.scroll(-1)
-	case key.Matches(msg, k.Down):
-		t.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		t.scroll(-max(1, t.height/2))
-	case key.Matches(msg, k.PageDown):
-		t.scroll(max(1, t.height/2))
-	case key.Matches(msg, k.Top):
-		t.scrollToTop()
-	case key.Matches(msg, k.Bottom):
-		t.scrollToEnd()
-	default:
-		return false
-	}
-	return true
 }
 
 // toggleFold folds or unfolds the selected pane.
