@@ -178,9 +178,9 @@ func (in *Inspector) moveCursor(d int) {
 	in.cursor = min(max(0, in.cursor+d), max(0, len(in.rows)-1))
 }
 
-// handleKey routes a key press to the screen on top; ctrl+c quits from any of them.
+// handleKey routes a key press to the screen on top.
 func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if key.Matches(msg, in.keys.ForceQuit) {
+	if in.keys.quits(msg, in.mode == inspFilter || in.mode == inspExport) {
 		return in, tea.Quit
 	}
 	switch in.mode {
@@ -189,9 +189,6 @@ func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case inspExport:
 		return in, in.exportKey(msg)
 	case inspHelp:
-		if key.Matches(msg, in.keys.InspectHelp.Quit) {
-			return in, tea.Quit
-		}
 		in.mode = in.back
 		return in, nil
 	case inspBranches:
@@ -242,16 +239,12 @@ func (in *Inspector) branchesKey(msg tea.KeyPressMsg) tea.Cmd {
 	case listChoose:
 		in.showBranch(in.open.Branches[in.branchSel])
 		in.mode = inspDetail
-	case listQuit:
-		return tea.Quit
 	}
 	return nil
 }
 
 func (in *Inspector) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch k := in.keys.Detail; {
-	case key.Matches(msg, k.Quit):
-		return tea.Quit
 	case key.Matches(msg, k.Back):
 		in.mode = inspList
 		in.open, in.trace = nil, nil
@@ -269,8 +262,6 @@ func (in *Inspector) detailKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (in *Inspector) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch k := in.keys.List; {
-	case key.Matches(msg, k.Quit):
-		return tea.Quit
 	case key.Matches(msg, k.Up):
 		in.moveCursor(-1)
 	case key.Matches(msg, k.Down):

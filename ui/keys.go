@@ -15,36 +15,34 @@ import (
 // External checks press exactly these keys, so they are part of the interface: change them only
 // with the README and scripts/e2e.sh.
 type keyMap struct {
-	// ForceQuit ends either program from any screen, text inputs included.
-	ForceQuit key.Binding
+	// ForceQuit ends either program from any screen, text inputs included; Quit from any screen
+	// that takes no text.
+	ForceQuit, Quit key.Binding
 	// Trace moves through the panes of a trace: the workbench's run view, the inspector's.
 	Trace traceKeys
 
 	// The workbench.
 	Prompt struct{ Start, Quit key.Binding } // asking for a question
 	Run    struct {                          // the run view, beside Trace
-		Pause, Edit, Branches, Help, Quit key.Binding
-		Dismiss                           key.Binding // clears the message in the hint line
+		Pause, Edit, Branches, Help key.Binding
+		Dismiss                     key.Binding // clears the message in the hint line
 	}
 	Editor   struct{ Apply, Cancel key.Binding }
 	Branches listKeys
-	Help     struct{ Close, Quit key.Binding }
+	Help     struct{ Close key.Binding }
 
 	// The inspector.
 	List struct {
 		Up, Down, PageUp, PageDown, Top, Bottom             key.Binding
 		Open, Mark, Export, Filter, OnlyEdited, OnlyCorrect key.Binding
-		Clear, Help, Quit                                   key.Binding
+		Clear, Help                                         key.Binding
 	}
 	Filter      struct{ Accept, Clear key.Binding } // typing the filter
 	ExportPath  struct{ Write, Cancel key.Binding } // typing where to export
-	Detail      struct{ Back, Branches, Export, Help, Quit key.Binding }
+	Detail      struct{ Back, Branches, Export, Help key.Binding }
 	RunBranches listKeys
-	InspectHelp struct {
-		Quit key.Binding
-		// Close documents that every other key closes the help; it is never matched.
-		Close key.Binding
-	}
+	// InspectHelp.Close documents that every key but Quit closes the help; it is never matched.
+	InspectHelp struct{ Close key.Binding }
 }
 
 // traceKeys select, fold and scroll the panes of a trace.
@@ -54,7 +52,7 @@ type traceKeys struct {
 
 // listKeys pick one item of a list (the branch lists).
 type listKeys struct {
-	Up, Down, Choose, Close, Quit key.Binding
+	Up, Down, Choose, Close key.Binding
 }
 
 func bind(helpKey, desc string, keys ...string) key.Binding {
@@ -64,6 +62,7 @@ func bind(helpKey, desc string, keys ...string) key.Binding {
 func defaultKeys() keyMap {
 	var m keyMap
 	m.ForceQuit = bind("ctrl+c", "quit", "ctrl+c")
+	m.Quit = bind("q", "quit", "q")
 	m.Trace = traceKeys{
 		Next:     bind("tab", "select next pane", "tab"),
 		Prev:     bind("shift+tab", "select previous pane", "shift+tab"),
@@ -82,7 +81,6 @@ func defaultKeys() keyMap {
 	m.Run.Edit = bind("e", "edit summary / paused reasoning", "e")
 	m.Run.Branches = bind("b", "branches", "b")
 	m.Run.Help = bind("?", "help", "?")
-	m.Run.Quit = bind("q", "quit", "q")
 	m.Run.Dismiss = bind("esc", "cancel / close", "esc")
 	m.Editor.Apply = bind("ctrl+s", "apply the edit", "ctrl+s")
 	m.Editor.Cancel = bind("esc", "cancel / close", "esc")
@@ -91,10 +89,8 @@ func defaultKeys() keyMap {
 		Down:   bind("↓/j", "down", "down", "j", "tab"),
 		Choose: bind("enter", "switches", "enter"),
 		Close:  bind("esc", "closes", "esc", "b"),
-		Quit:   bind("q", "quit", "q"),
 	}
 	m.Help.Close = bind("esc", "close", "esc", "?")
-	m.Help.Quit = bind("q", "quit", "q")
 
 	m.List.Up = bind("↑/k", "up", "up", "k")
 	m.List.Down = bind("↓/j", "down", "down", "j")
@@ -110,7 +106,6 @@ func defaultKeys() keyMap {
 	m.List.OnlyCorrect = bind("c", "only correct", "c")
 	m.List.Clear = bind("esc", "clear filters", "esc")
 	m.List.Help = bind("?", "help", "?")
-	m.List.Quit = bind("q", "quit", "q")
 	m.Filter.Accept = bind("enter", "keep the filter", "enter")
 	m.Filter.Clear = bind("esc", "clear the filter", "esc")
 	m.ExportPath.Write = bind("enter", "write", "enter")
@@ -119,15 +114,12 @@ func defaultKeys() keyMap {
 	m.Detail.Branches = bind("b", "branches", "b")
 	m.Detail.Export = bind("x", "export this branch as SFT", "x")
 	m.Detail.Help = bind("?", "help", "?")
-	m.Detail.Quit = bind("q", "quit", "q")
 	m.RunBranches = listKeys{
 		Up:     bind("↑/k", "up", "up", "k"),
 		Down:   bind("↓/j", "down", "down", "j"),
 		Choose: bind("enter", "shows", "enter"),
 		Close:  bind("esc", "closes", "esc", "b"),
-		Quit:   bind("q", "quit", "q"),
 	}
-	m.InspectHelp.Quit = bind("q", "quit", "q")
 	m.InspectHelp.Close = bind("any key", "close", "any")
 	return m
 }
@@ -187,6 +179,11 @@ func (k traceKeys) press(msg tea.KeyPressMsg, t *trace) bool {
 	return true
 }
 
+// quits reports whether msg ends the program: ctrl+c anywhere, q where no text is being typed.
+func (k keyMap) quits(msg tea.KeyPressMsg, typing bool) bool {
+	return key.Matches(msg, k.ForceQuit) || !typing && key.Matches(msg, k.Quit)
+}
+
 // listAction is what a key pressed in a list asks of the screen that shows it.
 type listAction int
 
@@ -194,7 +191,6 @@ const (
 	listStay listAction = iota
 	listChoose
 	listClose
-	listQuit
 )
 
 // press moves the selection *sel of a list of n items, or says what else the key asks for.
@@ -208,8 +204,6 @@ func (k listKeys) press(msg tea.KeyPressMsg, sel *int, n int) listAction {
 		*sel = min(n-1, *sel+1)
 	case key.Matches(msg, k.Choose):
 		return listChoose
-	case key.Matches(msg, k.Quit):
-		return listQuit
 	}
 	return listStay
 }
@@ -221,7 +215,7 @@ func (h runHelp) ShortHelp() []key.Binding {
 	k := h.k
 	return []key.Binding{
 		short(k.Run.Pause, "pause"), short(k.Run.Edit, "edit"), short(k.Trace.Next, "select"),
-		short(k.Trace.Fold, "fold"), k.Run.Branches, k.Run.Help, k.Run.Quit,
+		short(k.Trace.Fold, "fold"), k.Run.Branches, k.Run.Help, k.Quit,
 	}
 }
 
@@ -229,7 +223,7 @@ func (h runHelp) FullHelp() [][]key.Binding {
 	k := h.k
 	return [][]key.Binding{
 		{k.Run.Pause, k.Run.Edit, k.Editor.Apply, k.Editor.Cancel, k.Run.Branches},
-		{k.Trace.Next, k.Trace.Prev, k.Trace.Fold, k.Run.Help, k.Run.Quit},
+		{k.Trace.Next, k.Trace.Prev, k.Trace.Fold, k.Run.Help, k.Quit},
 		{k.Trace.Up, k.Trace.Down, k.Trace.PageUp, k.Trace.PageDown, k.Trace.Top, k.Trace.Bottom},
 	}
 }
@@ -246,7 +240,7 @@ func (h listHelp) ShortHelp() []key.Binding {
 	l := h.k.List
 	return []key.Binding{
 		short(l.Open, "open"), short(l.Mark, "mark"), short(l.Export, "export"), short(l.Filter, "filter"),
-		short(l.OnlyEdited, "edited"), short(l.OnlyCorrect, "correct"), l.Help, l.Quit,
+		short(l.OnlyEdited, "edited"), short(l.OnlyCorrect, "correct"), l.Help, h.k.Quit,
 	}
 }
 
@@ -255,7 +249,7 @@ func (h listHelp) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{l.Up, l.Down, l.PageUp, l.PageDown, l.Top, l.Bottom},
 		{l.Open, l.Mark, l.Export, l.Filter, l.OnlyEdited, l.OnlyCorrect, l.Clear},
-		{l.Help, l.Quit},
+		{l.Help, h.k.Quit},
 	}
 }
 
@@ -265,7 +259,7 @@ type detailHelp struct{ k keyMap }
 func (h detailHelp) ShortHelp() []key.Binding {
 	d, t := h.k.Detail, h.k.Trace
 	return []key.Binding{
-		short(t.Next, "select"), short(t.Fold, "fold"), d.Branches, short(d.Export, "export branch"), d.Back, d.Quit,
+		short(t.Next, "select"), short(t.Fold, "fold"), d.Branches, short(d.Export, "export branch"), d.Back, h.k.Quit,
 	}
 }
 
@@ -274,6 +268,6 @@ func (h detailHelp) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{t.Next, t.Prev, t.Fold, d.Branches, d.Export, d.Back},
 		{t.Up, t.Down, t.PageUp, t.PageDown, t.Top, t.Bottom},
-		{d.Help, d.Quit},
+		{d.Help, h.k.Quit},
 	}
 }

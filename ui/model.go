@@ -240,9 +240,9 @@ func (m *Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// handleKey routes a key press to the screen on top; ctrl+c quits from any of them.
+// handleKey routes a key press to the screen on top.
 func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if key.Matches(msg, m.keys.ForceQuit) {
+	if m.keys.quits(msg, m.mode == modePrompt || m.mode == modeEdit) {
 		return m, tea.Quit
 	}
 	switch m.mode {
@@ -305,17 +305,12 @@ func (m *Model) branchesKey(msg tea.KeyPressMsg) tea.Cmd {
 		if m.branchSel >= 0 && m.branchSel < len(m.branches) {
 			return m.switchCmd(m.branches[m.branchSel].ID)
 		}
-	case listQuit:
-		return tea.Quit
 	}
 	return nil
 }
 
 func (m *Model) helpKey(msg tea.KeyPressMsg) tea.Cmd {
-	switch k := m.keys.Help; {
-	case key.Matches(msg, k.Quit):
-		return tea.Quit
-	case key.Matches(msg, k.Close):
+	if key.Matches(msg, m.keys.Help.Close) {
 		m.mode = modeTrace
 	}
 	return nil
@@ -323,8 +318,6 @@ func (m *Model) helpKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) runKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch k := m.keys.Run; {
-	case key.Matches(msg, k.Quit):
-		return tea.Quit
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
 	case key.Matches(msg, k.Pause):
