@@ -2,8 +2,11 @@
 // event stream. The top-level models (the workbench here, the log inspector in inspect.go) own
 // the Update loop; the components they are made of (the trace of panes, the status bar, the
 // branch list) render and expose methods but handle no messages themselves. Nothing in Update
-// does I/O: starting a run, pausing, editing and switching branches are commands. Styles come
-// from the themes package.
+// does I/O: starting a run, pausing, editing, switching branches and writing an export are
+// commands. Keys are bound in one key map grouped by screen (keys.go): Update matches keys only
+// through it, and the hints and help screens render from it. The views render the session's
+// state as it gives it (an edited summary's original comes with the edit), rebuilding none of
+// it. Styles come from the themes package.
 package ui
 
 import (
