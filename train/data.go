@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/infty-dev/infty/session/format"
 )
 
 // Message is one chat turn of a training conversation.
@@ -43,12 +45,6 @@ type Sample struct {
 	IDs     []int
 	Trained []bool
 }
-
-// HistoryOpen and HistoryClose delimit the pre-filled summary of an iteration.
-const (
-	HistoryOpen  = "<history>"
-	HistoryClose = "</history>"
-)
 
 // ReadJSONL reads conversations, one JSON object per line; blank lines are skipped. Errors name
 // the file and line.
@@ -102,8 +98,8 @@ func (c Conversation) validate() error {
 		if *n < 0 || *n >= len(last.Content) || !utf8.ValidString(last.Content[:*n]) {
 			return fmt.Errorf("%s: no_loss_prefix_bytes %d does not split the %d-byte assistant turn at a character boundary before its end", c.Source, *n, len(last.Content))
 		}
-	} else if strings.HasPrefix(last.Content, HistoryOpen) && !strings.Contains(last.Content, HistoryClose) {
-		return fmt.Errorf("%s: the assistant turn opens %s but never closes it", c.Source, HistoryOpen)
+	} else if _, _, ok := format.SplitPrefill(last.Content); !ok {
+		return fmt.Errorf("%s: the assistant turn opens %s but never closes it", c.Source, format.HistoryOpen)
 	}
 	return nil
 }
@@ -115,10 +111,8 @@ func (c Conversation) prefill() string {
 	if c.NoLossPrefixBytes != nil {
 		return content[:*c.NoLossPrefixBytes]
 	}
-	if !strings.HasPrefix(content, HistoryOpen) {
-		return ""
-	}
-	return content[:strings.Index(content, HistoryClose)+len(HistoryClose)]
+	prefill, _, _ := format.SplitPrefill(content)
+	return prefill
 }
 
 // Tokenize turns a conversation into ids and a loss mask exactly as inference sees it: the

@@ -8,7 +8,7 @@
 //	 "no_loss_prefix_bytes": N, "no_loss_prefix_chars": M,
 //	 "run": "...", "branch": 1, "iteration": 2, "final": false, "edited": false}
 //
-// The assistant content is format.Assistant of the iteration. Its first N bytes (M Unicode code
+// The assistant content is the iteration rendered by format.Iteration. Its first N bytes (M Unicode code
 // points; the same span) are the pre-filled "<history>\n{s}\n</history>" block, which the model
 // did not write: a trainer computes no loss on them (nor on the user turn); it trains on the rest
 // of the assistant content and on the end-of-turn token its chat template appends. N and M are 0
@@ -95,8 +95,8 @@ type Provenance struct {
 
 // Chat builds the chat-layout example of one iteration.
 func Chat(question string, it trajlog.Iteration) ChatExample {
-	content := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
-	prefix := format.Prefill(it.Index, it.History)
+	fi := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}
+	content, prefix := fi.Render(), fi.Prefill()
 	return ChatExample{
 		Messages:          []Message{{Role: "user", Content: question}, {Role: "assistant", Content: content}},
 		NoLossPrefixBytes: len(prefix),

@@ -48,7 +48,7 @@ func Examples(problems []Problem, mode Mode, stride int) ([]Example, error) {
 			for _, it := range p.Iterations(stride) {
 				prefix := it.Prefill()
 				out = append(out, Example{
-					Messages:          []Message{{"user", q}, {"assistant", it.AssistantText()}},
+					Messages:          []Message{{"user", q}, {"assistant", it.Render()}},
 					NoLossPrefixBytes: len(prefix),
 					NoLossPrefixChars: utf8.RuneCountInString(prefix),
 					Question:          q,

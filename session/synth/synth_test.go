@@ -84,18 +84,18 @@ func TestIterationsFollowProtocol(t *testing.T) {
 			t.Fatalf("iteration %d has %d steps, want %d", i+1, got, want)
 		}
 	}
-	first := its[0].AssistantText()
+	first := its[0].Render()
 	d3, d4 := (p.D+3*p.A)%10, (p.D+4*p.A)%10
 	if !strings.HasPrefix(first, "<think>\n13: d=") || !strings.HasSuffix(first, "\n10: d="+
 		fmt.Sprintf("%d+%d=%02d x=%d+%d=%02d", d3, p.A, d3+p.A, vals[2], d4, vals[2]+d4)+
 		"\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
 		t.Fatalf("first iteration layout: %q", first)
 	}
-	mid := its[1].AssistantText()
+	mid := its[1].Render()
 	if !strings.HasPrefix(mid, "<history>\n"+its[0].Summary+"\n</history><think>\n09: d=") {
 		t.Fatalf("second iteration layout: %q", mid)
 	}
-	last := its[2].AssistantText()
+	last := its[2].Render()
 	if !strings.Contains(last, "\n00: d=") || !strings.HasSuffix(last, "\n</think>\n"+its[2].Conclusion+"\n") {
 		t.Fatalf("last iteration layout: %q", last)
 	}
@@ -172,16 +172,19 @@ func TestExportJSONL(t *testing.T) {
 	}
 }
 
-// The synthetic data is written in exactly the layout the engine parses and exports.
+// The synthetic iterations are numbered and closed as the engine's are, so the engine's parser
+// takes each rendered turn back apart into the same parts.
 func TestMatchesEngineFormat(t *testing.T) {
 	p, _ := New(5, 15)
-	for i, it := range p.Iterations(5) {
-		want := format.Assistant(i+1, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Conclusion != "")
-		if got := it.AssistantText(); got != want {
-			t.Fatalf("iteration %d:\n got %q\nwant %q", i+1, got, want)
+	its := p.Iterations(5)
+	for i, it := range its {
+		if it.Index != i+1 || it.Final != (i == len(its)-1) {
+			t.Fatalf("iteration %d: index %d, final %v", i+1, it.Index, it.Final)
 		}
-		if it.Prefill() != format.Prefill(i+1, it.History) {
-			t.Fatalf("iteration %d: prefill %q", i+1, it.Prefill())
+		_, body, _ := format.SplitPrefill(it.Render())
+		got := format.Parse(body, false)
+		if got.Malformed || got.Reasoning != it.Reasoning || got.Summary != it.Summary || got.Conclusion != it.Conclusion {
+			t.Fatalf("iteration %d parses to %+v", i+1, got)
 		}
 	}
 }
