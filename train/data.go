@@ -12,14 +12,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/format"
 )
-
-// Message is one chat turn of a training conversation.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
 
 // Conversation is one line of a training file: the export layout of `infty export` (and of
 // session/synth): {"messages": [..., {"role": "assistant", "content": ...}], ...}. Only the last
@@ -27,7 +22,7 @@ type Message struct {
 // <history>…</history> block (the pre-filled summary of an InftyThink+ iteration), that block is
 // context, not target.
 type Conversation struct {
-	Messages []Message `json:"messages"`
+	Messages []llm.Message `json:"messages"`
 	// NoLossPrefixBytes, when present, is the length of the assistant turn's untrained prefix
 	// (the export's "no_loss_prefix_bytes"); when absent a leading <history> block is that prefix.
 	NoLossPrefixBytes *int   `json:"no_loss_prefix_bytes,omitempty"`
@@ -36,7 +31,7 @@ type Conversation struct {
 
 // Chat is what tokenizing needs from a model folder: its chat template and its tokenizer.
 type Chat interface {
-	RenderChat(msgs []Message, addGenerationPrompt bool) (string, error)
+	RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error)
 	Encode(text string) ([]int, error)
 }
 

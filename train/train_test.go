@@ -54,7 +54,7 @@ func synthConvs(t testing.TB, seed uint64, n int, mode synth.Mode) []Conversatio
 func conversations(ex []synth.Example) []Conversation {
 	out := make([]Conversation, len(ex))
 	for i, e := range ex {
-		out[i] = Conversation{Source: "synth", Messages: []Message{{e.Messages[0].Role, e.Messages[0].Content}, {e.Messages[1].Role, e.Messages[1].Content}}}
+		out[i] = Conversation{Source: "synth", Messages: []llm.Message{e.Messages[0], e.Messages[1]}}
 	}
 	return out
 }
@@ -96,8 +96,8 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 	gen := "<think>\n07: d=1 x=3\n</think>\nAnswer: \\boxed{3}\n"
 	n := len(hist)
 	for _, c := range []Conversation{
-		{Source: "implicit", Messages: []Message{{"user", q}, {"assistant", hist + gen}}},
-		{Source: "explicit", Messages: []Message{{"user", q}, {"assistant", hist + gen}}, NoLossPrefixBytes: &n},
+		{Source: "implicit", Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}},
+		{Source: "explicit", Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}, NoLossPrefixBytes: &n},
 	} {
 		s, err := Tokenize(byteChat{}, c, []int{258})
 		if err != nil {
@@ -125,7 +125,7 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 		}
 	}
 	// A first iteration has no history: everything of the assistant turn is trained.
-	s, err := Tokenize(byteChat{}, Conversation{Messages: []Message{{"user", q}, {"assistant", gen}}}, []int{258})
+	s, err := Tokenize(byteChat{}, Conversation{Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: gen}}}, []int{258})
 	if err != nil {
 		t.Fatal(err)
 	}

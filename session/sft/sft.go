@@ -24,6 +24,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/trajlog"
 )
@@ -58,17 +59,11 @@ type Options struct {
 	Unfinished bool
 }
 
-// Message is one chat turn.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
 // ChatExample is one example in the chat layout.
 type ChatExample struct {
-	Messages          []Message `json:"messages"`
-	NoLossPrefixBytes int       `json:"no_loss_prefix_bytes"`
-	NoLossPrefixChars int       `json:"no_loss_prefix_chars"`
+	Messages          []llm.Message `json:"messages"`
+	NoLossPrefixBytes int           `json:"no_loss_prefix_bytes"`
+	NoLossPrefixChars int           `json:"no_loss_prefix_chars"`
 	Provenance
 }
 
@@ -98,7 +93,7 @@ func Chat(question string, it trajlog.Iteration) ChatExample {
 	fi := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}
 	content, prefix := fi.Render(), fi.Prefill()
 	return ChatExample{
-		Messages:          []Message{{Role: "user", Content: question}, {Role: "assistant", Content: content}},
+		Messages:          []llm.Message{{Role: "user", Content: question}, {Role: "assistant", Content: content}},
 		NoLossPrefixBytes: len(prefix),
 		NoLossPrefixChars: utf8.RuneCountInString(prefix),
 	}

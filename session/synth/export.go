@@ -6,27 +6,23 @@ import (
 	"io"
 	"math/rand/v2"
 	"unicode/utf8"
-)
 
-// Message is one chat turn of an SFT example.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
+	"github.com/infty-dev/infty/llm"
+)
 
 // Example is one line of the cold-start SFT export: the chat layout that `infty train sft`
 // reads, plus the flat InftyThink fields. In the assistant turn the leading <history> block is
 // the pre-filled summary and is not trained on.
 type Example struct {
-	Messages          []Message `json:"messages"`
-	NoLossPrefixBytes int       `json:"no_loss_prefix_bytes"`
-	NoLossPrefixChars int       `json:"no_loss_prefix_chars"`
-	Question          string    `json:"question"`
-	History           string    `json:"history"`
-	ReasoningProcess  string    `json:"reasoning_process"`
-	Summary           string    `json:"summary"`
-	Conclusion        string    `json:"conclusion"`
-	Answer            string    `json:"answer"`
+	Messages          []llm.Message `json:"messages"`
+	NoLossPrefixBytes int           `json:"no_loss_prefix_bytes"`
+	NoLossPrefixChars int           `json:"no_loss_prefix_chars"`
+	Question          string        `json:"question"`
+	History           string        `json:"history"`
+	ReasoningProcess  string        `json:"reasoning_process"`
+	Summary           string        `json:"summary"`
+	Conclusion        string        `json:"conclusion"`
+	Answer            string        `json:"answer"`
 }
 
 // Mode picks how worked solutions are written.
@@ -48,7 +44,7 @@ func Examples(problems []Problem, mode Mode, stride int) ([]Example, error) {
 			for _, it := range p.Iterations(stride) {
 				prefix := it.Prefill()
 				out = append(out, Example{
-					Messages:          []Message{{"user", q}, {"assistant", it.Render()}},
+					Messages:          []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: it.Render()}},
 					NoLossPrefixBytes: len(prefix),
 					NoLossPrefixChars: utf8.RuneCountInString(prefix),
 					Question:          q,
@@ -62,7 +58,7 @@ func Examples(problems []Problem, mode Mode, stride int) ([]Example, error) {
 		case ModeVanilla:
 			r, c := p.Vanilla()
 			out = append(out, Example{
-				Messages:         []Message{{"user", q}, {"assistant", p.VanillaText()}},
+				Messages:         []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: p.VanillaText()}},
 				Question:         q,
 				ReasoningProcess: r,
 				Conclusion:       c,
