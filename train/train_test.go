@@ -18,6 +18,7 @@ import (
 	"github.com/infty-dev/infty/runtime/qwen"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 	"github.com/infty-dev/infty/session/format"
+	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 )
 
@@ -51,10 +52,10 @@ func synthConvs(t testing.TB, seed uint64, n int, mode synth.Mode) []Conversatio
 }
 
 // conversations turns synthetic examples into training conversations.
-func conversations(ex []synth.Example) []Conversation {
+func conversations(ex []sft.Example) []Conversation {
 	out := make([]Conversation, len(ex))
 	for i, e := range ex {
-		out[i] = Conversation{Source: "synth", Messages: []llm.Message{e.Messages[0], e.Messages[1]}}
+		out[i] = Conversation{Example: e, Source: "synth"}
 	}
 	return out
 }
@@ -95,9 +96,10 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 	hist := "<history>\n06 done: d=7 x=2\n</history>"
 	gen := "<think>\n07: d=1 x=3\n</think>\nAnswer: \\boxed{3}\n"
 	n := len(hist)
+	msgs := []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}
 	for _, c := range []Conversation{
-		{Source: "implicit", Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}},
-		{Source: "explicit", Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}, NoLossPrefixBytes: &n},
+		{Source: "implicit", Example: sft.Example{Chat: &sft.Chat{Messages: msgs}}},
+		{Source: "explicit", Example: sft.Example{Chat: &sft.Chat{Messages: msgs, NoLossPrefixBytes: &n}}},
 	} {
 		s, err := Tokenize(byteChat{}, c, []int{258})
 		if err != nil {
@@ -125,7 +127,7 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 		}
 	}
 	// A first iteration has no history: everything of the assistant turn is trained.
-	s, err := Tokenize(byteChat{}, Conversation{Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: gen}}}, []int{258})
+	s, err := Tokenize(byteChat{}, Conversation{Example: sft.Example{Chat: &sft.Chat{Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: gen}}}}}, []int{258})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +168,7 @@ func TestReadJSONLErrorsNameTheLine(t *testing.T) {
 		"bad role":      `{"messages":[{"role":"robot","content":"q"},{"role":"assistant","content":"a"}]}`,
 		"open history":  `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"<history>\nx<think>"}]}`,
 		"bad prefix":    `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"abc"}],"no_loss_prefix_bytes":9}`,
+		"flat layout":   `{"question":"q","history":"","reasoning_process":"r","summary":"s","conclusion":""}`,
 	}
 	for name, line := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jsonl")

@@ -173,18 +173,12 @@ func (p Problem) Iterations(stride int) []format.Iteration {
 // Conclusion is the final line for a value.
 func Conclusion(x int) string { return fmt.Sprintf("Answer: \\boxed{%d}", x) }
 
-// Vanilla writes the whole solution as one chain of thought.
-func (p Problem) Vanilla() (reasoning, conclusion string) {
+// Vanilla writes the whole solution as one chain of thought: a single, final iteration.
+func (p Problem) Vanilla() format.Iteration {
 	st := p.states()
 	lines := make([]string, p.N)
 	for k := 1; k <= p.N; k++ {
 		lines[k-1] = p.line(st, k)
 	}
-	return strings.Join(lines, "\n"), Conclusion(st[p.N].x)
-}
-
-// VanillaText renders the plain chain-of-thought assistant turn: one final iteration.
-func (p Problem) VanillaText() string {
-	r, c := p.Vanilla()
-	return format.Iteration{Index: 1, Reasoning: r, Conclusion: c, Final: true}.Render()
+	return format.Iteration{Index: 1, Reasoning: strings.Join(lines, "\n"), Conclusion: Conclusion(st[p.N].x), Final: true}
 }
