@@ -48,8 +48,8 @@ type Model struct {
 	// Window, when positive, is the model's context length (llm.ContextLimited): a Generate
 	// call whose prompt and MaxTokens together exceed it fails, as a real model's would.
 	Window int
-	// ThinkPrompt makes the template open the reasoning in the generation prompt ("<think>\n"
-	// after the assistant header), as DeepSeek-R1 distills do.
+	// ThinkPrompt makes the template open the reasoning in the generation prompt (<think> and
+	// a newline after the assistant header), as DeepSeek-R1 distills do.
 	ThinkPrompt bool
 
 	mu    sync.Mutex

@@ -3,13 +3,13 @@
 //
 // Chat layout, one JSON object per line:
 //
-//	{"messages":[{"role":"user","content":q},
-//	             {"role":"assistant","content":"<history>\n…\n</history><think>\n…\n</think><summary>\n…\n</summary>"}],
+//	{"messages":[{"role":"user","content":q}, {"role":"assistant","content":a}],
 //	 "no_loss_prefix_bytes": N, "no_loss_prefix_chars": M,
 //	 "run": "...", "branch": 1, "iteration": 2, "final": false, "edited": false}
 //
-// The assistant content is the iteration rendered by format.Iteration. Its first N bytes (M
-// Unicode code points; the same span) are the pre-filled "<history>\n{s}\n</history>" block,
+// The assistant content a is the iteration rendered by format.Iteration, for example
+// <history>\n…\n</history><think>\n…\n</think><summary>\n…\n</summary>. Its first N bytes (M
+// Unicode code points; the same span) are the pre-filled <history>\n{s}\n</history> block,
 // which the model did not write: a trainer computes no loss on them (nor on the user turn); it
 // trains on the rest of the assistant content and on the end-of-turn token its chat template
 // appends. N and M are 0 for first iterations, which have no history.
