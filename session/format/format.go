@@ -1,5 +1,6 @@
-// Package format holds the exact strings of the InftyThink+ layout (DESIGN.md §1) and a parser
-// that splits an assistant turn, finished or still streaming, into its parts.
+// Package format is the one owner of the InftyThink+ layout (DESIGN.md §1): its tags, the
+// builder of an iteration's assistant turn and its pre-fill, and the parsers that split a turn,
+// finished or still streaming, into its parts. Nothing else spells a tag.
 //
 //	iteration i > 1 is pre-filled with  <history>\n{s_(i-1)}\n</history>
 //	not the last iteration:             <think>\n{r_i}\n</think><summary>\n{s_i}\n</summary>
