@@ -16,8 +16,9 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
 	"github.com/infty-dev/infty/runtime/backend"
-	"github.com/infty-dev/infty/train"
+	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
+	"github.com/infty-dev/infty/train"
 	"github.com/spf13/cobra"
 )
 
@@ -287,7 +288,7 @@ func newTrainSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := synth.WriteJSONL(f, ex); err != nil {
+			if err := sft.NewWriter(f).Write(ex...); err != nil {
 				f.Close()
 				return err
 			}

@@ -84,11 +84,7 @@ func (r *Engine) Tokenizer() *tokenizer.Tokenizer { return r.tok }
 
 // RenderChat implements llm.Model with the model's own chat template.
 func (r *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
-	cm := make([]chattemplate.Message, len(msgs))
-	for i, m := range msgs {
-		cm[i] = chattemplate.Message{Role: m.Role, Content: m.Content}
-	}
-	s, err := r.tmpl.Render(cm, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
+	s, err := r.tmpl.Render(msgs, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
 	if err != nil {
 		return "", fmt.Errorf("%s: chat template: %w", r.name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/session/answer"
+	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -419,7 +420,7 @@ func (e *Engine) applyReasoningEdit(b *branch, edit *reasoningEdit) (*branch, *r
 	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartReasoning, Text: edit.text, Original: old})
 	gen := edit.text
 	if e.cfg.Mode == ModeNative {
-		gen = "<think>\n" + edit.text
+		gen = format.ReasoningOpen + edit.text
 	}
 	return nb, &resumeState{index: index, generated: gen, tokens: p.Tokens, edited: true}, nil
 }

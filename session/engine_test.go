@@ -87,7 +87,7 @@ func TestNativeSummaryEarlyThenConclusion(t *testing.T) {
 		if it.Malformed || it.ForcedBoundary || it.ForcedConclusion || it.SummaryTruncated {
 			t.Errorf("iteration %d flags: %+v", i+1, it)
 		}
-		want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
+		want := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}.Render()
 		if it.Raw != want {
 			t.Errorf("iteration %d raw\n%q\nwant canonical\n%q", i+1, it.Raw, want)
 		}
@@ -159,7 +159,7 @@ func TestNativeTemplateOpensThink(t *testing.T) {
 		t.Fatalf("%d iterations", len(snap.Iterations))
 	}
 	for _, it := range snap.Iterations {
-		want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
+		want := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}.Render()
 		if it.Malformed || it.Raw != want {
 			t.Errorf("iteration %d: raw %q, want %q", it.Index, it.Raw, want)
 		}

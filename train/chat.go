@@ -3,6 +3,7 @@ package train
 import (
 	"slices"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/chattemplate"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
@@ -27,12 +28,8 @@ func LoadChat(dir string) (*FolderChat, error) {
 }
 
 // RenderChat implements Chat.
-func (c *FolderChat) RenderChat(msgs []Message, addGenerationPrompt bool) (string, error) {
-	ms := make([]chattemplate.Message, len(msgs))
-	for i, m := range msgs {
-		ms[i] = chattemplate.Message{Role: m.Role, Content: m.Content}
-	}
-	return c.Tmpl.Render(ms, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
+func (c *FolderChat) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
+	return c.Tmpl.Render(msgs, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
 }
 
 // Encode implements Chat.

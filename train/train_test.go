@@ -16,6 +16,9 @@ import (
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/tinymodel"
+	"github.com/infty-dev/infty/session/format"
+	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 )
 
@@ -49,10 +52,10 @@ func synthConvs(t testing.TB, seed uint64, n int, mode synth.Mode) []Conversatio
 }
 
 // conversations turns synthetic examples into training conversations.
-func conversations(ex []synth.Example) []Conversation {
+func conversations(ex []sft.Example) []Conversation {
 	out := make([]Conversation, len(ex))
 	for i, e := range ex {
-		out[i] = Conversation{Source: "synth", Messages: []Message{{e.Messages[0].Role, e.Messages[0].Content}, {e.Messages[1].Role, e.Messages[1].Content}}}
+		out[i] = Conversation{Example: e, Source: "synth"}
 	}
 	return out
 }
@@ -93,9 +96,10 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 	hist := "<history>\n06 done: d=7 x=2\n</history>"
 	gen := "<think>\n07: d=1 x=3\n</think>\nAnswer: \\boxed{3}\n"
 	n := len(hist)
+	msgs := []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}
 	for _, c := range []Conversation{
-		{Source: "implicit", Messages: []Message{{"user", q}, {"assistant", hist + gen}}},
-		{Source: "explicit", Messages: []Message{{"user", q}, {"assistant", hist + gen}}, NoLossPrefixBytes: &n},
+		{Source: "implicit", Example: sft.Example{Chat: &sft.Chat{Messages: msgs}}},
+		{Source: "explicit", Example: sft.Example{Chat: &sft.Chat{Messages: msgs, NoLossPrefixBytes: &n}}},
 	} {
 		s, err := Tokenize(byteChat{}, c, []int{258})
 		if err != nil {
@@ -123,7 +127,7 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 		}
 	}
 	// A first iteration has no history: everything of the assistant turn is trained.
-	s, err := Tokenize(byteChat{}, Conversation{Messages: []Message{{"user", q}, {"assistant", gen}}}, []int{258})
+	s, err := Tokenize(byteChat{}, Conversation{Example: sft.Example{Chat: &sft.Chat{Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: gen}}}}}, []int{258})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +168,7 @@ func TestReadJSONLErrorsNameTheLine(t *testing.T) {
 		"bad role":      `{"messages":[{"role":"robot","content":"q"},{"role":"assistant","content":"a"}]}`,
 		"open history":  `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"<history>\nx<think>"}]}`,
 		"bad prefix":    `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"abc"}],"no_loss_prefix_bytes":9}`,
+		"flat layout":   `{"question":"q","history":"","reasoning_process":"r","summary":"s","conclusion":""}`,
 	}
 	for name, line := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jsonl")
@@ -408,5 +413,15 @@ func TestInitializerRange(t *testing.T) {
 	os.WriteFile(path, []byte(strings.TrimSuffix(testConfig, "}")+`,"initializer_range":-1}`), 0o644)
 	if _, err := InitModel(path, recipeDir, 1); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("negative initializer_range: %v", err)
+	}
+}
+
+// The tiny models are trained on the InftyThink+ layout, so their tokenizer (which, being
+// runtime, cannot import the layout's package) must keep every tag a single token.
+func TestTinyTokenizerKeepsEveryTag(t *testing.T) {
+	for _, tag := range format.Tags {
+		if !slices.Contains(tinymodel.Specials, tag) {
+			t.Errorf("tinymodel.Specials lacks %q", tag)
+		}
 	}
 }
