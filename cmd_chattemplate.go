@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/runtime/chattemplate"
 	"github.com/infty-dev/infty/runtime/jinja"
 )
@@ -32,7 +33,7 @@ func newChatTemplateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 				// Not a folder: a hub id (ORG/NAME[@REV]) already in the local cache.
-				resolved, rerr := resolveModel(cmd.Context(), dir, false)
+				resolved, rerr := app.Resolve(cmd.Context(), dir, false)
 				if rerr != nil {
 					return fmt.Errorf("chat template: %s is neither a folder nor a model in the hub cache (%w)", dir, rerr)
 				}
