@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/runtime/hub/hubtest"
 )
 
@@ -84,11 +85,11 @@ func TestPullAndModelsCommands(t *testing.T) {
 	// Offline, a --model repo id resolves from the cache without a request.
 	t.Setenv("HF_HUB_OFFLINE", "1")
 	before := h.Requests()
-	dir, err := resolveModel(context.Background(), "acme/tiny", true)
+	dir, err := app.Resolve(context.Background(), "acme/tiny", true)
 	if err != nil || dir != snap {
 		t.Errorf("offline resolve: %s %v", dir, err)
 	}
-	if _, err := resolveModel(context.Background(), "acme/other", true); err == nil ||
+	if _, err := app.Resolve(context.Background(), "acme/other", true); err == nil ||
 		!strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") || !strings.Contains(err.Error(), "infty pull acme/other") {
 		t.Errorf("offline miss: %v", err)
 	}
