@@ -98,19 +98,11 @@ func (f *File) Close() error {
 
 // Open memory-maps and validates the safetensors file at path.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
-	if err != nil {
-		return nil, err // *PathError already names the file
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
+	fd, size, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := st.Size()
+	defer fd.Close()
 	if size < 8 {
 		return nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header (8-byte length prefix)", path, size)
 	}
@@ -133,24 +125,16 @@ func Open(path string) (*File, error) {
 // the header: the tensors come back sorted by offset with Data nil. It serves callers that size
 // a model without loading it.
 func ReadHeader(path string) ([]Tensor, error) {
-	fd, err := os.Open(path)
+	fd, size, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := uint64(st.Size())
 	var prefix [8]byte
 	if _, err := io.ReadFull(fd, prefix[:]); err != nil {
 		return nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header (8-byte length prefix)", path, size)
 	}
-	n, err := headerLength(path, prefix[:], size)
+	n, err := headerLength(path, prefix[:], uint64(size))
 	if err != nil {
 		return nil, err
 	}
@@ -158,8 +142,25 @@ func ReadHeader(path string) ([]Tensor, error) {
 	if _, err := io.ReadFull(fd, header); err != nil {
 		return nil, fmt.Errorf("%s: reading the header: %w", path, err)
 	}
-	tensors, _, err := parseHeader(path, header, size, nil)
+	tensors, _, err := parseHeader(path, header, uint64(size), nil)
 	return tensors, err
+}
+
+// openRegular opens path for reading, refusing anything but a regular file, and says its size.
+func openRegular(path string) (*os.File, int64, error) {
+	fd, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err // *PathError already names the file
+	}
+	st, err := fd.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file", path)
+	}
+	if err != nil {
+		fd.Close()
+		return nil, 0, err
+	}
+	return fd, st.Size(), nil
 }
 
 type headerEntry struct {
