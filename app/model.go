@@ -44,9 +44,9 @@ var (
 		"this binary carries no embedded vanilla baseline; pass --vanilla-model DIR (or same)"}
 )
 
-// ErrNoDefault reports, without loading anything, whether e is missing from this binary, so a
-// front end can say so before it takes the terminal.
-func (e Embedded) ErrNoDefault() error {
+// Available is nil when this binary carries e, and otherwise the error that says which flag to
+// use; it loads nothing, so a front end can say so before it takes the terminal.
+func (e Embedded) Available() error {
 	if _, err := tinymodel.FS(e.Kind); errors.Is(err, tinymodel.ErrNotBuilt) {
 		return errors.New(e.Missing)
 	}

@@ -68,7 +68,7 @@ func Workbench(ctx context.Context, spec *RunSpec, th themes.Theme, question str
 	modelName, suggestion := spec.Model, ""
 	if modelName == "" {
 		// Say it before taking the terminal, not after the person typed a question.
-		if err := DefaultModel.ErrNoDefault(); err != nil {
+		if err := DefaultModel.Available(); err != nil {
 			return err
 		}
 		modelName = "infty-tiny (embedded)"
