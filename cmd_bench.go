@@ -41,13 +41,7 @@ func newBenchCmd() *cobra.Command {
 			if format != "table" && format != "json" {
 				return fmt.Errorf("invalid --format %q: want table or json", format)
 			}
-			var problems []app.BenchProblem
-			var err error
-			if synthetic {
-				problems, err = app.SyntheticProblems(o.Seed, n, length)
-			} else {
-				problems, err = app.ReadBenchDataset(dataset, n)
-			}
+			problems, err := app.BenchProblems(dataset, o.Seed, n, length)
 			if err != nil {
 				return err
 			}

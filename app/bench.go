@@ -50,9 +50,13 @@ type BenchOptions struct {
 	Seed         uint64 // of sampling when Temperature > 0
 }
 
-// SyntheticProblems draws n problems of the embedded models' task from seed, of length steps
-// ("L" or "MIN-MAX").
-func SyntheticProblems(seed uint64, n int, length string) ([]BenchProblem, error) {
+// BenchProblems is bench's problem set: the first n of the JSON Lines file dataset (n 0: all) or,
+// without one, n problems of the embedded models' task drawn from seed, of length steps ("L" or
+// "MIN-MAX").
+func BenchProblems(dataset string, seed uint64, n int, length string) ([]BenchProblem, error) {
+	if dataset != "" {
+		return readBenchDataset(dataset, n)
+	}
 	lo, hi, err := parseLength(length)
 	if err != nil {
 		return nil, err
@@ -113,7 +117,7 @@ func parseLength(s string) (int, int, error) {
 	return a, b, nil
 }
 
-func ReadBenchDataset(path string, limit int) ([]BenchProblem, error) {
+func readBenchDataset(path string, limit int) ([]BenchProblem, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
