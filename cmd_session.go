@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/format"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -81,8 +83,8 @@ func newSolveCmd() *cobra.Command {
 		Use:   "solve [flags] QUESTION",
 		Short: "Solve a question in bounded iterations, streaming them (text, or JSON Lines events)",
 		Long: "solve runs the InftyThink+ engine headless on one question (use - to read it from stdin).\n\n" +
-			"native: the model writes <summary> to continue and a conclusion to finish; the engine pre-fills\n" +
-			"<history>, forces \"\\n</think><summary>\\n\" when η runs out and asks for the conclusion at φ.\n" +
+			"native: the model writes " + format.SummaryOpen + " to continue and a conclusion to finish; the engine pre-fills\n" +
+			format.HistoryOpen + ", forces " + strconv.Quote(format.ForcedBoundary) + " when η runs out and asks for the conclusion at φ.\n" +
 			"scaffold: for models not trained in this format; the engine cuts the reasoning at the last\n" +
 			"paragraph break before η and a summarizer writes the cumulative summary.\n\n" +
 			"With --format jsonl each line is one event with a \"type\": iteration_start, delta, summary,\n" +
@@ -138,9 +140,9 @@ func newExportCmd() *cobra.Command {
 		Short: "Write cold-start SFT data (JSON Lines) from trajectory logs to stdout",
 		Long: "export writes one example per iteration of the selected trajectories.\n\n" +
 			"chat (default): {\"messages\":[{\"role\":\"user\",\"content\":q},{\"role\":\"assistant\",\"content\":\n" +
-			"\"<history>\\n…\\n</history><think>\\n…\\n</think><summary>\\n…\\n</summary>\"}], \"no_loss_prefix_bytes\": N,\n" +
+			strconv.Quote(format.Iteration{Index: 2, History: "…", Reasoning: "…", Summary: "…"}.Render()) + "}], \"no_loss_prefix_bytes\": N,\n" +
 			"\"no_loss_prefix_chars\": M, \"run\", \"branch\", \"iteration\", \"final\", \"edited\", \"mode\", \"model\"}: the first N\n" +
-			"bytes (M code points) of the assistant content are the pre-filled <history> block, not trained on.\n" +
+			"bytes (M code points) of the assistant content are the pre-filled " + format.HistoryOpen + " block, not trained on.\n" +
 			"flat: {\"question\", \"history\", \"reasoning_process\", \"summary\", \"conclusion\", …}.\n\n" +
 			"Without --log, every *.jsonl in the per-user log folder ($XDG_DATA_HOME/infty/logs, else\n" +
 			"~/.local/share/infty/logs) is read.",

@@ -137,7 +137,7 @@ func tokenizeClip(raw []byte) string {
 	return string(raw)
 }
 
-// tokenizeJSONString encodes s without HTML escaping, so "<think>" stays readable.
+// tokenizeJSONString encodes s without HTML escaping, so tags such as <think> stay readable.
 func tokenizeJSONString(s string) []byte {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -5,8 +5,9 @@
 //
 // Decisions the protocol leaves open (DESIGN.md §1), as this engine takes them:
 //
-//   - η counts the tokens generated inside <think> ("<think>\n" included). When it runs out the
-//     engine appends "\n</think><summary>\n" and lets the model write the summary, bounded by
+//   - η counts the tokens generated inside <think>, the opening tag and its newline included.
+//     When it runs out the engine appends "\n</think><summary>\n" and lets the model write the
+//     summary, bounded by
 //     Config.SummaryMax; a summary that reaches its bound is closed with "\n</summary>".
 //   - Asking for a conclusion at iteration φ: if the model closes </think> and opens <summary>,
 //     the engine cuts the turn back to "</think>", appends "\n" and lets it write the conclusion

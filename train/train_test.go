@@ -16,8 +16,6 @@ import (
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/qwen"
-	"github.com/infty-dev/infty/runtime/tinymodel"
-	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 )
@@ -413,15 +411,5 @@ func TestInitializerRange(t *testing.T) {
 	os.WriteFile(path, []byte(strings.TrimSuffix(testConfig, "}")+`,"initializer_range":-1}`), 0o644)
 	if _, err := InitModel(path, recipeDir, 1); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("negative initializer_range: %v", err)
-	}
-}
-
-// The tiny models are trained on the InftyThink+ layout, so their tokenizer (which, being
-// runtime, cannot import the layout's package) must keep every tag a single token.
-func TestTinyTokenizerKeepsEveryTag(t *testing.T) {
-	for _, tag := range format.Tags {
-		if !slices.Contains(tinymodel.Specials, tag) {
-			t.Errorf("tinymodel.Specials lacks %q", tag)
-		}
 	}
 }

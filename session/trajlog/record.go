@@ -30,7 +30,7 @@ const (
 type Iteration struct {
 	Index      int    `json:"index"`                // 1-based
 	History    string `json:"history,omitempty"`    // s_(i-1), pre-filled as <history>; empty for the first
-	Reasoning  string `json:"reasoning"`            // r_i, between "<think>\n" and "\n</think>"
+	Reasoning  string `json:"reasoning"`            // r_i, inside the think tags (format.Iteration)
 	Summary    string `json:"summary,omitempty"`    // s_i; empty for the final iteration
 	Conclusion string `json:"conclusion,omitempty"` // the final iteration's conclusion
 	Final      bool   `json:"final,omitempty"`      // ended with a conclusion
