@@ -7,8 +7,8 @@
 //
 //   - η counts the tokens generated inside <think>, the opening tag and its newline included.
 //     When it runs out the engine appends "\n</think><summary>\n" and lets the model write the
-//     summary, bounded by
-//     Config.SummaryMax; a summary that reaches its bound is closed with "\n</summary>".
+//     summary, bounded by Config.SummaryMax; a summary that reaches its bound is closed with
+//     "\n</summary>".
 //   - Asking for a conclusion at iteration φ: if the model closes </think> and opens <summary>,
 //     the engine cuts the turn back to "</think>", appends "\n" and lets it write the conclusion
 //     (bounded by Config.ConclusionMax); if η runs out at φ it appends "\n</think>\n" instead of
