@@ -1,8 +1,6 @@
 package app
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/answer"
@@ -124,34 +123,29 @@ func readBenchDataset(path string, limit int) ([]BenchProblem, error) {
 	}
 	defer f.Close()
 	var out []BenchProblem
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	r := jsonl.NewReader(f, path)
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
 		var raw struct {
 			Question *string         `json:"question"`
 			Answer   json.RawMessage `json:"answer"`
 		}
 		if err := json.Unmarshal(b, &raw); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a JSON object: %w", path, line, err)
+			return nil, r.Errorf("not a JSON object: %w", err)
 		}
 		if raw.Question == nil || strings.TrimSpace(*raw.Question) == "" {
-			return nil, fmt.Errorf("%s:%d: missing \"question\"", path, line)
+			return nil, r.Errorf("missing \"question\"")
 		}
 		ans, err := answerString(raw.Answer)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, r.Errorf("%w", err)
 		}
 		out = append(out, BenchProblem{*raw.Question, ans})
 		if limit > 0 && len(out) == limit {
 			break
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no problems", path)

@@ -2,10 +2,10 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 
+	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/runtime/chattemplate"
 	"github.com/infty-dev/infty/runtime/jinja"
 )
@@ -13,23 +13,18 @@ import (
 // RenderChatLines renders every JSON line of in with t, writing each with "rendered" (or
 // "error") added to out and each failure to errOut; it returns how many conversations failed.
 func RenderChatLines(t *chattemplate.Template, in io.Reader, out, errOut io.Writer) (int, error) {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	r := jsonl.NewReader(in, "stdin")
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	failed := 0
-	for line := 1; sc.Scan(); line++ {
-		b := sc.Bytes()
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
 		v, err := jinja.DecodeJSON(b)
 		if err != nil {
-			return failed, fmt.Errorf("stdin line %d: not valid JSON: %w", line, err)
+			return failed, r.Errorf("not valid JSON: %w", err)
 		}
 		obj, ok := v.(*jinja.Dict)
 		if !ok {
-			return failed, fmt.Errorf("stdin line %d: expected a JSON object", line)
+			return failed, r.Errorf("expected a JSON object")
 		}
 		vars := jinja.NewDict()
 		for _, k := range obj.Keys() {
@@ -42,19 +37,19 @@ func RenderChatLines(t *chattemplate.Template, in io.Reader, out, errOut io.Writ
 		if err != nil {
 			failed++
 			vars.Set("error", err.Error())
-			fmt.Fprintf(errOut, "stdin line %d: %v\n", line, err)
+			fmt.Fprintf(errOut, "%s: %v\n", r.Where(), err)
 		} else {
 			vars.Set("rendered", rendered)
 		}
 		s, err := jinja.EncodeJSON(vars)
 		if err != nil {
-			return failed, fmt.Errorf("stdin line %d: %w", line, err)
+			return failed, r.Errorf("%w", err)
 		}
 		w.WriteString(s)
 		w.WriteByte('\n')
 	}
-	if err := sc.Err(); err != nil {
-		return failed, fmt.Errorf("reading stdin: %w", err)
+	if err := r.Err(); err != nil {
+		return failed, err
 	}
 	return failed, nil
 }

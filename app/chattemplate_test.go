@@ -21,7 +21,7 @@ func TestRenderChatLinesErrors(t *testing.T) {
 	if err != nil || failed != 1 {
 		t.Fatalf("failed=%d err=%v", failed, err)
 	}
-	if !strings.HasPrefix(errOut.String(), "stdin line 1: ") || !strings.Contains(errOut.String(), "System role not supported") {
+	if !strings.HasPrefix(errOut.String(), "stdin:1: ") || !strings.Contains(errOut.String(), "System role not supported") {
 		t.Errorf("stderr %q does not name the failed line", errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -30,7 +30,7 @@ func TestRenderChatLinesErrors(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 	_, err = RenderChatLines(tmpl, strings.NewReader(`{"messages": [`), &out, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "stdin line 1") {
+	if err == nil || !strings.Contains(err.Error(), "stdin:1") {
 		t.Errorf("bad JSON: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -50,21 +51,21 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 		emit = func(ev session.Event) { _ = WriteEventJSON(w, ev) }
 	}
 	done, skipped := 0, 0
-	err = scanTraces(in, input, func(line int, tr session.Trace) error {
+	err = scanTraces(in, input, func(where string, tr session.Trace) error {
 		c := cfg
 		c.RunID = ""
 		snap, err := session.Curate(ctx, sm, c, tr, log, emit)
 		if errors.Is(err, session.ErrSkipped) {
 			skipped++
-			fmt.Fprintf(errOut, "%s:%d: skipped: %v\n", input, line, err)
+			fmt.Fprintf(errOut, "%s: skipped: %v\n", where, err)
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s:%d: %w", input, line, err)
+			return fmt.Errorf("%s: %w", where, err)
 		}
 		done++
 		if spec.Format != "jsonl" {
-			fmt.Fprintf(w, "%s:%d: run %s, %d iterations\n", input, line, snap.RunID, len(snap.Iterations))
+			fmt.Fprintf(w, "%s: run %s, %d iterations\n", where, snap.RunID, len(snap.Iterations))
 		}
 		return w.Flush()
 	})
@@ -75,36 +76,28 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 	return nil
 }
 
-// scanTraces calls each with every trace of the JSON Lines in (named name in errors) and its
-// line number, stopping at the first error.
-func scanTraces(in io.Reader, name string, each func(line int, tr session.Trace) error) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+// scanTraces calls each with every trace of the JSON Lines in (named name in errors) and where
+// it stands ("name:line"), stopping at the first error.
+func scanTraces(in io.Reader, name string, each func(where string, tr session.Trace) error) error {
+	r := jsonl.NewReader(in, name)
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
 		var tr session.Trace
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&tr); err != nil {
 			// Unknown fields are allowed (datasets carry more); only malformed lines fail.
 			if err2 := json.Unmarshal(b, &tr); err2 != nil {
-				return fmt.Errorf("%s:%d: not a JSON object {\"question\", \"reasoning\", \"answer\"?}: %v", name, line, err2)
+				return r.Errorf("not a JSON object {\"question\", \"reasoning\", \"answer\"?}: %v", err2)
 			}
 		}
 		if strings.TrimSpace(tr.Question) == "" || strings.TrimSpace(tr.Reasoning) == "" {
-			return fmt.Errorf("%s:%d: \"question\" and \"reasoning\" must be non-empty strings", name, line)
+			return r.Errorf("\"question\" and \"reasoning\" must be non-empty strings")
 		}
-		if err := each(line, tr); err != nil {
+		if err := each(r.Where(), tr); err != nil {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return r.Err()
 }
 
 // ExportOptions are export's flags: what sft.Export writes, and which branches.

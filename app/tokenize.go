@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
@@ -21,31 +22,26 @@ type tokenizeField struct {
 // TokenizeLines reads JSON Lines objects from in and writes each to out with "ids" added (the
 // encoding of its "text"), or with decode "text" added (the decoding of its "ids").
 func TokenizeLines(tok *tokenizer.Tokenizer, decode bool, in io.Reader, out io.Writer) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	r := jsonl.NewReader(in, "stdin")
 	w := bufio.NewWriter(out)
 	defer w.Flush()
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
 		fields, err := tokenizeParseObject(b)
 		if err != nil {
-			return fmt.Errorf("stdin line %d: %w", line, err)
+			return r.Errorf("%w", err)
 		}
 		var key string
 		var val []byte
 		if decode {
 			ids, err := tokenizeIDs(tok, fields)
 			if err != nil {
-				return fmt.Errorf("stdin line %d: %w", line, err)
+				return r.Errorf("%w", err)
 			}
 			key, val = "text", tokenizeJSONString(tok.Decode(ids))
 		} else {
 			text, err := tokenizeText(fields)
 			if err != nil {
-				return fmt.Errorf("stdin line %d: %w", line, err)
+				return r.Errorf("%w", err)
 			}
 			key, val = "ids", tokenizeJSONInts(tok.Encode(text))
 		}
@@ -53,8 +49,8 @@ func TokenizeLines(tok *tokenizer.Tokenizer, decode bool, in io.Reader, out io.W
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading stdin: %w", err)
+	if err := r.Err(); err != nil {
+		return err
 	}
 	return w.Flush()
 }
