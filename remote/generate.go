@@ -37,6 +37,7 @@ func (t *transient) Unwrap() error { return t.err }
 
 // gen is one Generate call: what has streamed so far, across attempts.
 type gen struct {
+	ctx   context.Context
 	e     *Engine
 	req   llm.Request
 	yield func(llm.Token) error
@@ -57,7 +58,7 @@ type gen struct {
 // a stop string, req.MaxTokens, the context's end, or an error from yield, which ends the request
 // at once (the connection is closed, so the server stops generating).
 func (e *Engine) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
-	g := &gen{e: e, req: req, yield: yield, dec: e.tok.NewStream(), start: time.Now()}
+	g := &gen{ctx: ctx, e: e, req: req, yield: yield, dec: e.tok.NewStream(), start: time.Now()}
 	if req.MaxTokens <= 0 {
 		return g.result(), fmt.Errorf("generate: MaxTokens must be > 0, got %d", req.MaxTokens)
 	}
@@ -313,6 +314,9 @@ func (g *gen) consume(c chunk) (done bool, err error) {
 
 // emit yields one token, cutting its text just after a stop string it completes.
 func (g *gen) emit(id int, piece string) (done bool, err error) {
+	if g.ctx.Err() != nil { // tokens already read do not outlive a cancellation
+		return true, nil
+	}
 	stopped := false
 	if piece != "" && len(g.req.StopStrings) > 0 {
 		before := g.text.Len()
