@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,14 +22,21 @@ import (
 // maxBackoff caps the wait between retries, and a server's Retry-After.
 const maxBackoff = 30 * time.Second
 
-// errStall cancels a request that went StallTimeout without a byte.
-var errStall = errors.New("no byte from the server within the stall timeout")
+// errStall cancels a request that went StallTimeout without a byte; errReleased one whose
+// caller spent that long inside yield (a paused session), so that the server stops generating
+// for nobody. A released stream resumes from its prefix once the caller reads on, and that
+// does not count against Options.Resumes.
+var (
+	errStall    = errors.New("no byte from the server within the stall timeout")
+	errReleased = errors.New("released while the caller was busy")
+)
 
 // transient is a failed attempt worth repeating: before the response began (retry), or a stream
 // cut after it began (resume).
 type transient struct {
 	err        error
 	cut        bool
+	released   bool
 	retryAfter time.Duration
 }
 
@@ -50,6 +58,8 @@ type gen struct {
 	dec      *tokenizer.Stream
 	reason   llm.StopReason
 	yieldErr error
+	inYield  atomic.Bool
+	stall    *time.Timer // the current attempt's
 
 	start, first time.Time
 }
@@ -81,13 +91,16 @@ func (e *Engine) Generate(ctx context.Context, req llm.Request, yield func(llm.T
 			return g.result(), err
 		}
 		n := 0
-		if t.cut {
+		switch {
+		case t.released:
+			continue
+		case t.cut:
 			if resumes >= e.resumes {
 				return g.result(), fmt.Errorf("%s: stream cut after %d tokens, resumed %d times: %w", e.name, g.n, resumes, t.err)
 			}
 			resumes++
 			n = resumes
-		} else {
+		default:
 			if retries >= e.retries {
 				return g.result(), fmt.Errorf("%s: gave up after %d retries: %w", e.name, retries, t.err)
 			}
@@ -168,8 +181,15 @@ func (g *gen) attempt(ctx context.Context) error {
 	}
 	e.setHeaders(req)
 	req.Header.Set("Accept", "text/event-stream")
-	stall := time.AfterFunc(e.stall, func() { cancel(errStall) })
+	stall := time.AfterFunc(e.stall, func() {
+		if g.inYield.Load() {
+			cancel(errReleased)
+		} else {
+			cancel(errStall)
+		}
+	})
 	defer stall.Stop()
+	g.stall = stall
 	endpoint := e.URL() + path
 
 	resp, err := e.client.Do(req)
@@ -206,9 +226,12 @@ func (g *gen) attempt(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if context.Cause(actx) == errStall {
+			switch cause := context.Cause(actx); {
+			case cause == errReleased:
+				return &transient{err: cause, cut: true, released: true}
+			case cause == errStall:
 				err = errStall
-			} else if err == io.EOF {
+			case err == io.EOF:
 				if g.reason != "" { // llama.cpp ends its stream without [DONE]
 					return nil
 				}
@@ -339,7 +362,11 @@ func (g *gen) emit(id int, piece string) (done bool, err error) {
 	}
 	index := g.req.Offset + g.n
 	g.n++
-	if err := g.yield(llm.Token{ID: id, Index: index, Text: piece}); err != nil {
+	g.inYield.Store(true)
+	err = g.yield(llm.Token{ID: id, Index: index, Text: piece})
+	g.inYield.Store(false)
+	g.stall.Reset(g.e.stall) // the caller's time is not the server's silence
+	if err != nil {
 		g.yieldErr = err
 		return true, err
 	}

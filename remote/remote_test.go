@@ -426,3 +426,23 @@ func TestPromptOverContext(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A caller that holds a token longer than the stall timeout (a paused session) releases the
+// server; the stream resumes from its prefix afterwards, and that is not a cut.
+func TestSlowCallerReleasesServer(t *testing.T) {
+	srv := fake(t, remotetest.VLLM, func(c *remotetest.Config) { c.Delay = 5 * time.Millisecond })
+	e := open(t, srv.URL, func(o *remote.Options) { o.StallTimeout = 50 * time.Millisecond; o.Resumes = -1 })
+	n := 0
+	res, err := e.Generate(context.Background(), llm.Request{Prompt: prompt(t, e), MaxTokens: 200}, func(llm.Token) error {
+		if n++; n == 3 {
+			time.Sleep(150 * time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil || res.Text != turn || res.Reason != llm.StopEOS {
+		t.Fatalf("%q %s %v", res.Text, res.Reason, err)
+	}
+	if got := len(srv.Requests()); got != 2 || srv.Gone() != 1 {
+		t.Errorf("%d requests, %d abandoned; want 2 and 1", got, srv.Gone())
+	}
+}
