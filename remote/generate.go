@@ -278,6 +278,7 @@ type chunk struct {
 	hasIDs bool
 	text   string // the text delta, for servers without ids
 	finish finish
+	eosID  int    // the id the server says ended the generation, when it names one (-1: none)
 	errMsg string // set when the event is an error; the message is read from the event
 }
 
@@ -299,10 +300,9 @@ func (g *gen) consume(c chunk) (done bool, err error) {
 		return false, errors.New("the server stopped sending token ids")
 	}
 	if g.byIDs {
-		for i, id := range c.ids {
-			// The model's end is not part of the text: an EOS id, or the special token a
-			// server says it stopped on without a requested stop matching.
-			if g.e.eos[id] || (i == len(c.ids)-1 && c.finish == finishEOS && g.e.tok.IsAdded(id)) {
+		for _, id := range c.ids {
+			// The model's end is not part of the text (the embedded runtime does not emit it).
+			if g.e.eos[id] || id == c.eosID {
 				g.reason = llm.StopEOS
 				return true, nil
 			}

@@ -446,3 +446,14 @@ func TestSlowCallerReleasesServer(t *testing.T) {
 		t.Errorf("%d requests, %d abandoned; want 2 and 1", got, srv.Gone())
 	}
 }
+
+// SGLang names the id it stopped on; an EOS the tokenizer folder does not declare (here
+// <|endoftext|>) still stays out of the text.
+func TestSGLangNamedEOS(t *testing.T) {
+	srv := fake(t, remotetest.SGLang, func(c *remotetest.Config) { c.EOS = "<|endoftext|>" })
+	e := open(t, srv.URL, nil)
+	res, _, err := run(t, e, llm.Request{Prompt: prompt(t, e), MaxTokens: 200})
+	if err != nil || res.Text != turn || res.Reason != llm.StopEOS {
+		t.Fatalf("%q %s %v", res.Text, res.Reason, err)
+	}
+}

@@ -193,7 +193,7 @@ func parseOpenAI(data []byte) (chunk, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return chunk{}, err
 	}
-	var c chunk
+	c := chunk{eosID: -1}
 	if v.Object == "error" || isSet(v.Error) {
 		c.errMsg = "error"
 		return c, nil
@@ -258,7 +258,7 @@ func parseSGLang(data []byte, st *attemptState) (chunk, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return chunk{}, err
 	}
-	var c chunk
+	c := chunk{eosID: -1}
 	if v.Object == "error" || isSet(v.Error) {
 		c.errMsg = "error"
 		return c, nil
@@ -289,10 +289,16 @@ func parseSGLang(data []byte, st *attemptState) (chunk, error) {
 		case "length":
 			c.finish = finishLength
 		case "stop":
-			// matched is the stop string, or the id of a stop token or of EOS.
-			c.finish = finishEOS
-			if id, ok := jsonInt(f.Matched); ok && st.stopIDs[id] || !ok && isSet(f.Matched) {
+			// matched is the stop string, or the id of a stop token or of the EOS it includes
+			// in output_ids.
+			id, isID := jsonInt(f.Matched)
+			switch {
+			case isID && st.stopIDs[id], !isID && isSet(f.Matched):
 				c.finish = finishStop
+			case isID:
+				c.finish, c.eosID = finishEOS, id
+			default:
+				c.finish = finishEOS
 			}
 		default:
 			c.errMsg = "finish " + f.Type
@@ -315,7 +321,7 @@ func parseLlamaCpp(data []byte) (chunk, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return chunk{}, err
 	}
-	var c chunk
+	c := chunk{eosID: -1}
 	if isSet(v.Error) {
 		c.errMsg = "error"
 		return c, nil

@@ -50,6 +50,8 @@ type Config struct {
 	Delay     time.Duration // before each token
 	// OldVLLM plays a vLLM from before return_token_ids: ids come only as log-prob tokens.
 	OldVLLM bool
+	// EOS is the token the model ends with; empty: <|im_end|>.
+	EOS string
 }
 
 // Fault is how the fake mistreats one completion request.
@@ -80,9 +82,12 @@ func New(tb testing.TB, cfg Config) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	eos, ok := tok.TokenToID("<|im_end|>")
+	if cfg.EOS == "" {
+		cfg.EOS = "<|im_end|>"
+	}
+	eos, ok := tok.TokenToID(cfg.EOS)
 	if !ok {
-		tb.Fatal("remotetest: the tokenizer has no <|im_end|>")
+		tb.Fatalf("remotetest: the tokenizer has no %s", cfg.EOS)
 	}
 	s := &Server{cfg: cfg, tok: tok, eos: eos}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
