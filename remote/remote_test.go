@@ -274,6 +274,35 @@ func TestRetries(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 502 || !strings.Contains(err.Error(), "1 retries") {
 		t.Fatalf("502 thrice with one retry: %v", err)
 	}
+
+	// A server gone down: connections refused, retried, then named.
+	srv.Close()
+	_, _, err = run(t, e, llm.Request{Prompt: prompt(t, e), MaxTokens: 200})
+	if !errors.Is(err, remote.ErrUnreachable) || !strings.Contains(err.Error(), "1 retries") || !strings.Contains(err.Error(), srv.URL) {
+		t.Fatalf("server down: %v", err)
+	}
+}
+
+// Many generations in flight on one engine (bench and curate run them in parallel).
+func TestConcurrent(t *testing.T) {
+	srv := fake(t, remotetest.VLLM, func(c *remotetest.Config) { c.Delay = time.Millisecond })
+	e := open(t, srv.URL, nil)
+	p := prompt(t, e)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			res, err := e.Generate(context.Background(), llm.Request{Prompt: p, MaxTokens: 200}, func(llm.Token) error { return nil })
+			if err == nil && res.Text != turn {
+				err = errors.New("got " + res.Text)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 func TestStall(t *testing.T) {

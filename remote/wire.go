@@ -206,15 +206,10 @@ func parseOpenAI(data []byte) (chunk, error) {
 	case ch.TokenIDs != nil:
 		c.ids, c.hasIDs = ch.TokenIDs, true
 	case ch.Logprobs != nil && len(ch.Logprobs.Tokens) > 0:
-		for _, t := range ch.Logprobs.Tokens {
-			n, ok := strings.CutPrefix(t, "token_id:")
-			id, err := strconv.Atoi(n)
-			if !ok || err != nil {
-				return c, fmt.Errorf("log-prob token %q is not token_id:N", t)
-			}
-			c.ids = append(c.ids, id)
+		c.ids, c.hasIDs = logprobIDs(ch.Logprobs.Tokens)
+		if !c.hasIDs {
+			c.text = ch.Text
 		}
-		c.hasIDs = true
 	default:
 		c.text = ch.Text
 	}
@@ -233,6 +228,20 @@ func parseOpenAI(data []byte) (chunk, error) {
 		}
 	}
 	return c, nil
+}
+
+// logprobIDs reads "token_id:N" log-prob tokens; ok is false when the server spelled them as
+// text (a vLLM without return_tokens_as_token_ids).
+func logprobIDs(toks []string) (ids []int, ok bool) {
+	for _, t := range toks {
+		n, ok := strings.CutPrefix(t, "token_id:")
+		id, err := strconv.Atoi(n)
+		if !ok || err != nil {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
 }
 
 func isSet(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }

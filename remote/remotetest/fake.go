@@ -66,6 +66,7 @@ type Server struct {
 	URL string
 
 	cfg Config
+	srv *httptest.Server
 	tok *tokenizer.Tokenizer
 	eos int
 
@@ -90,11 +91,14 @@ func New(tb testing.TB, cfg Config) *Server {
 		tb.Fatalf("remotetest: the tokenizer has no %s", cfg.EOS)
 	}
 	s := &Server{cfg: cfg, tok: tok, eos: eos}
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(srv.Close)
-	s.URL = srv.URL
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.srv.Close)
+	s.URL = s.srv.URL
 	return s
 }
+
+// Close stops the server, as a crash would: connections to it are refused from now on.
+func (s *Server) Close() { s.srv.Close() }
 
 // Fail queues faults for the next completion requests, one each.
 func (s *Server) Fail(f ...Fault) {
@@ -397,7 +401,7 @@ func (st *stream) token(id int, text, reason string, matched any) bool {
 			choice["token_ids"] = []int{id}
 		}
 		if st.req.Logprobs != nil {
-			tok := fmt.Sprint(id)
+			tok := st.s.tok.Decode([]int{id})
 			if st.req.TokensAsIDs {
 				tok = fmt.Sprintf("token_id:%d", id)
 			}
