@@ -249,7 +249,7 @@ func (g *gen) attempt(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", endpoint, err)
 		}
-		if c.errMsg != "" {
+		if c.failed {
 			return &ServerError{URL: endpoint, Status: http.StatusOK, Message: e.errorMessage(data)}
 		}
 		done, err := g.consume(c)
@@ -278,8 +278,8 @@ type chunk struct {
 	hasIDs bool
 	text   string // the text delta, for servers without ids
 	finish finish
-	eosID  int    // the id the server says ended the generation, when it names one (-1: none)
-	errMsg string // set when the event is an error; the message is read from the event
+	eosID  int  // the id the server says ended the generation, when it names one (-1: none)
+	failed bool // the event reports an error; its message is read from the event
 }
 
 type finish int

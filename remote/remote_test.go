@@ -486,3 +486,20 @@ func TestSGLangNamedEOS(t *testing.T) {
 		t.Fatalf("%q %s %v", res.Text, res.Reason, err)
 	}
 }
+
+// An error event inside a stream ends the generation with the server's message and the tokens
+// so far.
+func TestErrorInStream(t *testing.T) {
+	for _, kind := range remotetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := fake(t, kind, nil)
+			e := open(t, srv.URL, nil)
+			srv.Fail(remotetest.Fault{FailAfter: 3})
+			res, _, err := run(t, e, llm.Request{Prompt: prompt(t, e), MaxTokens: 200})
+			var se *remote.ServerError
+			if !errors.As(err, &se) || se.Message != "engine dead" || res.Text == "" || !strings.HasPrefix(turn, res.Text) {
+				t.Fatalf("%q, %v", res.Text, err)
+			}
+		})
+	}
+}

@@ -195,7 +195,7 @@ func parseOpenAI(data []byte) (chunk, error) {
 	}
 	c := chunk{eosID: -1}
 	if v.Object == "error" || isSet(v.Error) {
-		c.errMsg = "error"
+		c.failed = true
 		return c, nil
 	}
 	if len(v.Choices) == 0 { // a usage event
@@ -269,7 +269,7 @@ func parseSGLang(data []byte, st *attemptState) (chunk, error) {
 	}
 	c := chunk{eosID: -1}
 	if v.Object == "error" || isSet(v.Error) {
-		c.errMsg = "error"
+		c.failed = true
 		return c, nil
 	}
 	switch {
@@ -310,7 +310,7 @@ func parseSGLang(data []byte, st *attemptState) (chunk, error) {
 				c.finish = finishEOS
 			}
 		default:
-			c.errMsg = "finish " + f.Type
+			c.failed = true // "abort", with its message
 		}
 	}
 	return c, nil
@@ -332,7 +332,7 @@ func parseLlamaCpp(data []byte) (chunk, error) {
 	}
 	c := chunk{eosID: -1}
 	if isSet(v.Error) {
-		c.errMsg = "error"
+		c.failed = true
 		return c, nil
 	}
 	if v.Tokens != nil {

@@ -56,9 +56,10 @@ type Config struct {
 
 // Fault is how the fake mistreats one completion request.
 type Fault struct {
-	Status   int           // answer with this status and the server's error shape
-	Delay    time.Duration // wait before the response's first byte
-	CutAfter int           // drop the connection after streaming this many tokens
+	Status    int           // answer with this status and the server's error shape
+	Delay     time.Duration // wait before the response's first byte
+	CutAfter  int           // drop the connection after streaming this many tokens
+	FailAfter int           // send an error event after streaming this many tokens
 }
 
 // Server is a running fake.
@@ -282,7 +283,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(200)
 	st := &stream{s: s, w: w, req: &req, promptIDs: len(promptIDs), tdec: s.tok.NewStream()}
-	if !st.run(r.Context(), prompt, fault.CutAfter) {
+	if !st.run(r.Context(), prompt, fault) {
 		s.mu.Lock()
 		s.gone++
 		s.mu.Unlock()
@@ -316,7 +317,7 @@ type stream struct {
 }
 
 // run generates and streams; false means the client went away first.
-func (st *stream) run(ctx context.Context, prompt string, cutAfter int) bool {
+func (st *stream) run(ctx context.Context, prompt string, fault Fault) bool {
 	gen := ""
 	for i := 0; ; i++ {
 		if !wait(ctx, st.s.cfg.Delay) {
@@ -355,8 +356,11 @@ func (st *stream) run(ctx context.Context, prompt string, cutAfter int) bool {
 			if reason != "" {
 				return st.done()
 			}
-			if cutAfter > 0 && len(st.ids) == cutAfter {
+			if fault.CutAfter > 0 && len(st.ids) == fault.CutAfter {
 				panic(http.ErrAbortHandler) // the connection drops mid-stream
+			}
+			if fault.FailAfter > 0 && len(st.ids) == fault.FailAfter {
+				return st.streamError("engine dead")
 			}
 		}
 		gen += piece
@@ -478,6 +482,14 @@ func (st *stream) finish(eos int) bool {
 		}
 	}
 	return st.done()
+}
+
+// streamError reports a failure inside a stream that already began, in the server's shape.
+func (st *stream) streamError(msg string) bool {
+	if st.s.cfg.Kind == VLLM || st.s.cfg.Kind == SGLang {
+		return st.event(map[string]any{"object": "error", "message": msg, "type": "InternalServerError", "param": nil, "code": 500})
+	}
+	return st.event(map[string]any{"error": map[string]any{"code": 500, "message": msg, "type": "server_error"}})
 }
 
 // done closes the stream: [DONE] where the server sends it.
