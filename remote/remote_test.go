@@ -14,6 +14,7 @@ import (
 	"github.com/infty-dev/infty/remote"
 	"github.com/infty-dev/infty/remote/remotetest"
 	"github.com/infty-dev/infty/runtime/tokenizer"
+	"github.com/infty-dev/infty/session/format"
 )
 
 const (
@@ -21,7 +22,8 @@ const (
 	model   = "qwen3-tiny"
 	// The scripted turn: special tags, a multi-byte character, and text after the summary that
 	// only a working stop leaves out.
-	turn = "<think>\nSix sevens make 42 — café.\n</think><summary>\nIt is 42.\n</summary>\nAfter the summary."
+	turn = format.ReasoningOpen + "Six sevens make 42 — café.\n" + format.ThinkClose + format.SummaryOpen + "\nIt is 42.\n" +
+		format.SummaryClose + "\nAfter the summary."
 )
 
 var rePiece = regexp.MustCompile(`<[^>]+>|\s*[^\s<]+|\s+`)
@@ -207,7 +209,7 @@ func TestVLLMLogprobIDs(t *testing.T) {
 
 func TestStopKeptInText(t *testing.T) {
 	for _, kind := range remotetest.Kinds {
-		for _, stop := range []string{"</summary>", "café."} {
+		for _, stop := range []string{format.SummaryClose, "café."} {
 			t.Run(string(kind)+" "+stop, func(t *testing.T) {
 				srv := fake(t, kind, nil)
 				e := open(t, srv.URL, nil)
@@ -222,7 +224,7 @@ func TestStopKeptInText(t *testing.T) {
 				if kind == remotetest.VLLM {
 					req := srv.Requests()[0]
 					ids, _ := req["stop_token_ids"].([]any)
-					if stop == "</summary>" && (len(ids) != 1 || slices.Contains(req["stop"].([]any), any(stop))) {
+					if stop == format.SummaryClose && (len(ids) != 1 || slices.Contains(req["stop"].([]any), any(stop))) {
 						t.Errorf("a special-token stop goes as its id: %v", req)
 					}
 				}
