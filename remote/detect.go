@@ -19,6 +19,9 @@ import (
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
+// errNotJSON is a 200 whose body is not the JSON asked for.
+var errNotJSON = errors.New("unexpected answer")
+
 // probeTimeout bounds each detection request: a server that cannot answer its version in this
 // time cannot stream a generation either.
 const probeTimeout = 15 * time.Second
@@ -60,7 +63,7 @@ func (e *Engine) call(ctx context.Context, method, path string, body, v any) (in
 		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return resp.StatusCode, fmt.Errorf("%s%s: unexpected answer: %w", e.URL(), path, err)
+		return resp.StatusCode, fmt.Errorf("%s%s: %w: %v", e.URL(), path, errNotJSON, err)
 	}
 	return resp.StatusCode, nil
 }
@@ -83,6 +86,16 @@ func (e *Engine) setHeaders(req *http.Request) {
 	}
 }
 
+// probe asks a detection endpoint: a 200 that is not the JSON expected (a web front end that
+// answers every path) just means "not this server".
+func (e *Engine) probe(ctx context.Context, path string, v any) (int, error) {
+	st, err := e.call(ctx, "GET", path, nil, v)
+	if errors.Is(err, errNotJSON) {
+		return 0, nil
+	}
+	return st, err
+}
+
 // detect recognises the server from the endpoints only it answers, most specific first: SGLang
 // (/get_model_info), Ollama (/api/version), llama.cpp (/props), vLLM (/version), and takes any
 // other server for a plain OpenAI-compatible one.
@@ -90,7 +103,7 @@ func (e *Engine) detect(ctx context.Context) error {
 	var sg struct {
 		ModelPath string `json:"model_path"`
 	}
-	if st, err := e.call(ctx, "GET", "/get_model_info", nil, &sg); err != nil {
+	if st, err := e.probe(ctx, "/get_model_info", &sg); err != nil {
 		return err
 	} else if st == http.StatusOK && sg.ModelPath != "" {
 		e.flavour = SGLang
@@ -106,7 +119,7 @@ func (e *Engine) detect(ctx context.Context) error {
 	var ver struct {
 		Version string `json:"version"`
 	}
-	if st, err := e.call(ctx, "GET", "/api/version", nil, &ver); err != nil {
+	if st, err := e.probe(ctx, "/api/version", &ver); err != nil {
 		return err
 	} else if st == http.StatusOK && ver.Version != "" {
 		e.flavour, e.version = Ollama, ver.Version
@@ -118,13 +131,13 @@ func (e *Engine) detect(ctx context.Context) error {
 		} `json:"default_generation_settings"`
 		Build string `json:"build_info"`
 	}
-	if st, err := e.call(ctx, "GET", "/props", nil, &props); err != nil {
+	if st, err := e.probe(ctx, "/props", &props); err != nil {
 		return err
 	} else if st == http.StatusOK && props.Settings != nil {
 		e.flavour, e.version, e.ctxLen = LlamaCpp, props.Build, props.Settings.NCtx
 		return nil
 	}
-	if st, err := e.call(ctx, "GET", "/version", nil, &ver); err != nil {
+	if st, err := e.probe(ctx, "/version", &ver); err != nil {
 		return err
 	} else if st == http.StatusOK && ver.Version != "" {
 		e.flavour, e.version = VLLM, ver.Version

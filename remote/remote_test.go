@@ -3,7 +3,10 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -440,10 +443,10 @@ func TestUnknownModel(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	srv := httptest.NewServer(nil)
-	url := srv.URL
+	addr := srv.URL
 	srv.Close()
-	_, err := remote.Open(context.Background(), remote.Options{URL: url, Model: model, Tokenizer: fixture})
-	if !errors.Is(err, remote.ErrUnreachable) || !strings.Contains(err.Error(), url) {
+	_, err := remote.Open(context.Background(), remote.Options{URL: addr, Model: model, Tokenizer: fixture})
+	if !errors.Is(err, remote.ErrUnreachable) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("%v", err)
 	}
 }
@@ -503,5 +506,36 @@ func TestErrorInStream(t *testing.T) {
 				t.Fatalf("%q, %v", res.Text, err)
 			}
 		})
+	}
+}
+
+// Behind a front end that forwards only /v1 and answers every other path with a web page, a
+// vLLM is still recognised (by owned_by) and driven with token ids.
+func TestBehindWebFrontEnd(t *testing.T) {
+	srv := fake(t, remotetest.VLLM, nil)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<!doctype html><title>app</title>"))
+	}))
+	defer front.Close()
+	e := open(t, front.URL, nil)
+	if e.Flavour() != remote.VLLM {
+		t.Fatalf("detected %q", e.Flavour())
+	}
+	res, _, err := run(t, e, llm.Request{Prompt: prompt(t, e), MaxTokens: 200})
+	if err != nil || res.Text != turn {
+		t.Fatalf("%q %v", res.Text, err)
+	}
+	if _, ok := srv.Requests()[0]["prompt"].([]any); !ok {
+		t.Errorf("the prompt went as %T, not ids", srv.Requests()[0]["prompt"])
 	}
 }
