@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/remote"
 	"github.com/infty-dev/infty/remote/remotetest"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/sessiontest"
@@ -46,5 +48,64 @@ func TestSessionNative(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A pause longer than the stall timeout releases the server; on resume the stream continues from
+// the text so far, so with a model that is a function of its text (as greedy decoding is) the
+// run ends exactly as an unpaused one.
+func TestSessionPauseResume(t *testing.T) {
+	policy := sessiontest.Script{Reason: func(int) int { return 8 }, ConcludeAt: 2, SummaryWords: 3, Answer: "42"}.Policy()
+	// A function of the text alone (the word drawn depends on the text's length), continuing
+	// any piece a released stream left unfinished.
+	greedy := remotetest.Resumable(func(ctx string, _ int, seed uint64) (string, bool) {
+		return policy(sessiontest.State{Context: ctx, Index: len(ctx), Seed: seed})
+	})
+	solve := func(pause bool) ([]session.Iteration, int) {
+		srv := fake(t, remotetest.VLLM, func(c *remotetest.Config) { c.Context = 2048; c.Policy = greedy; c.Delay = time.Millisecond })
+		e := open(t, srv.URL, func(o *remote.Options) { o.StallTimeout = 30 * time.Millisecond; o.Resumes = -1 })
+		s, err := session.New(e, session.Config{Eta: 100, Phi: 5, SummaryMax: 200, ConclusionMax: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ch, err := s.Start(context.Background(), "What is 6 times 7?")
+		if err != nil {
+			t.Fatal(err)
+		}
+		deltas := 0
+		for ev := range ch {
+			if ev.Type == session.EventDelta {
+				if deltas++; pause && deltas == 10 {
+					s.Pause()
+					time.Sleep(150 * time.Millisecond)
+					s.Resume()
+				}
+			}
+			if ev.Type == session.EventError {
+				t.Fatal(ev.Message)
+			}
+			if ev.Type == session.EventDone {
+				break
+			}
+		}
+		snap := s.Snapshot()
+		if !snap.Done || snap.Answer != "42" {
+			t.Fatalf("pause %v: done %v, answer %q", pause, snap.Done, snap.Answer)
+		}
+		return snap.Iterations, len(srv.Requests())
+	}
+	whole, n := solve(false)
+	paused, np := solve(true)
+	if np <= n {
+		t.Errorf("the pause released no stream: %d requests, %d unpaused", np, n)
+	}
+	if len(paused) != len(whole) {
+		t.Fatalf("%d iterations after a pause, %d without", len(paused), len(whole))
+	}
+	for i := range whole {
+		if paused[i].Raw != whole[i].Raw {
+			t.Errorf("iteration %d after a pause:\n%q\nwithout:\n%q", i+1, paused[i].Raw, whole[i].Raw)
+		}
 	}
 }

@@ -39,6 +39,20 @@ var Kinds = []Kind{VLLM, SGLang, LlamaCpp, Ollama, OpenAI}
 // generation. The fake streams each piece as the tokens the tokenizer encodes it to.
 type Policy func(context string, index int, seed uint64) (piece string, eos bool)
 
+// Resumable makes a policy that writes whole pieces continue a piece that a cut stream or a
+// released one left unfinished, as a model continuing from token ids would: when the text ends
+// inside a piece the policy writes from a few bytes back, the rest of that piece comes next.
+func Resumable(p Policy) Policy {
+	return func(ctx string, index int, seed uint64) (string, bool) {
+		for k := 1; k <= 16 && k < len(ctx); k++ {
+			if piece, eos := p(ctx[:len(ctx)-k], index, seed); !eos && len(piece) > k && strings.HasPrefix(piece, ctx[len(ctx)-k:]) {
+				return piece[k:], false
+			}
+		}
+		return p(ctx, index, seed)
+	}
+}
+
 // Config describes a fake server.
 type Config struct {
 	Kind      Kind
