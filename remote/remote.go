@@ -24,9 +24,12 @@
 // A request that fails before its first byte (connection refused or reset, 429, 5xx, no byte
 // within the stall timeout) is retried with exponential backoff and jitter; other 4xx are not.
 // A stream cut after it began is resumed by sending the prompt and the tokens generated so far
-// as a new prompt, a few times at most, so the caller sees one uninterrupted stream. With
-// temperature 0 a resumed stream is the same as an uncut one; with sampling it continues from
-// the same text, but no server can continue the random stream (llm.Request.Offset is not sent).
+// as a new prompt, a few times at most, so the caller sees one uninterrupted stream. A caller
+// that holds a token longer than the stall timeout (a paused session) releases the stream, so
+// that the server does not generate for nobody; it resumes the same way once the caller reads
+// on. With temperature 0 a resumed stream is the same as an uncut one; with sampling it
+// continues from the same text, but no server can continue the random stream
+// (llm.Request.Offset is not sent).
 package remote
 
 import (

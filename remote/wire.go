@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,7 +109,7 @@ func (e *Engine) request(g *gen) (path string, body []byte, st *attemptState, er
 			TopP: topP, TopK: max(s.TopK, 0), Stop: stops, StopTokenIDs: stopIDs, NoStopTrim: true}}
 	case LlamaCpp:
 		path = "/completion"
-		v = llamaRequest{Prompt: ids, NPredict: rest, Temperature: s.Temperature, TopK: max(s.TopK, 0), TopP: cmpOr(topP, 1),
+		v = llamaRequest{Prompt: ids, NPredict: rest, Temperature: s.Temperature, TopK: max(s.TopK, 0), TopP: cmp.Or(topP, 1),
 			RepeatPenalty: 1, Seed: seed32(s.Seed), Stream: true, CachePrompt: true, ReturnTokens: true}
 	default:
 		path = "/v1/completions"
@@ -116,13 +117,6 @@ func (e *Engine) request(g *gen) (path string, body []byte, st *attemptState, er
 	}
 	body, err = json.Marshal(v)
 	return path, body, st, err
-}
-
-func cmpOr(x, def float64) float64 {
-	if x == 0 {
-		return def
-	}
-	return x
 }
 
 // seed63 fits a seed into the signed 64-bit range vLLM validates.
