@@ -3,6 +3,7 @@ package remote_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/infty-dev/infty/remote"
 	"github.com/infty-dev/infty/remote/remotetest"
 	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sessiontest"
 )
 
@@ -107,5 +109,51 @@ func TestSessionPauseResume(t *testing.T) {
 		if paused[i].Raw != whole[i].Raw {
 			t.Errorf("iteration %d after a pause:\n%q\nwithout:\n%q", i+1, paused[i].Raw, whole[i].Raw)
 		}
+	}
+}
+
+// lastTurn is the text after the last assistant header: what the model has written of its turn.
+func lastTurn(ctx string) string {
+	const header = "<|im_start|>assistant\n"
+	if i := strings.LastIndex(ctx, header); i >= 0 {
+		return ctx[i+len(header):]
+	}
+	return ""
+}
+
+// Scaffolding through two servers: the reasoner on one (llama.cpp, ids), the summarizer on
+// another (Ollama, text), as --summarizer-engine will run it.
+func TestSessionScaffoldTwoServers(t *testing.T) {
+	reasoner := fake(t, remotetest.LlamaCpp, func(c *remotetest.Config) {
+		c.Context = 2048
+		c.Policy = func(ctx string, _ int, _ uint64) (string, bool) {
+			switch a := lastTurn(ctx); {
+			case !strings.Contains(a, format.ThinkClose):
+				return "w\n\n", false
+			case strings.HasSuffix(a, "}"):
+				return "", true
+			}
+			return `\boxed{1}`, false
+		}
+	})
+	summarizer := fake(t, remotetest.Ollama, func(c *remotetest.Config) {
+		c.Context = 2048
+		c.Policy = func(ctx string, _ int, _ uint64) (string, bool) { return "* the summary", lastTurn(ctx) != "" }
+	})
+	s, err := session.New(open(t, reasoner.URL, nil), session.Config{Mode: session.ModeScaffold, Eta: 6, Phi: 2, SummaryMax: 100, ConclusionMax: 100},
+		session.WithSummarizer(open(t, summarizer.URL, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	snap, err := s.Solve(context.Background(), "What is 1?", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Iterations) != 2 || snap.Iterations[0].Summary != "* the summary" || snap.Answer != "1" || !snap.Done {
+		t.Fatalf("%d iterations, answer %q, first %+v", len(snap.Iterations), snap.Answer, snap.Iterations[0])
+	}
+	if len(summarizer.Requests()) != 1 {
+		t.Errorf("the summarizer served %d requests, want 1", len(summarizer.Requests()))
 	}
 }
