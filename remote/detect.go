@@ -9,14 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/infty-dev/infty/runtime/chattemplate"
-	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
 // errNotJSON is a 200 whose body is not the JSON asked for.
@@ -219,43 +214,4 @@ func (e *Engine) ollamaContext(ctx context.Context) {
 		}
 	}
 	e.warn("Ollama: " + e.name + " sets no num_ctx, so Ollama's default context applies and it truncates longer prompts silently; set PARAMETER num_ctx in the Modelfile")
-}
-
-// eosIDs collects the ids that end a generation: tokenizer_config.json's eos_token and the
-// eos_token_id of generation_config.json and config.json where the folder has them.
-func eosIDs(dir string, tok *tokenizer.Tokenizer) (map[int]bool, error) {
-	eos := map[int]bool{}
-	special, err := chattemplate.SpecialTokens(dir)
-	if err != nil {
-		return nil, err
-	}
-	if s, ok := special["eos_token"]; ok {
-		if id, ok := tok.TokenToID(s); ok {
-			eos[id] = true
-		}
-	}
-	for _, f := range []string{"generation_config.json", "config.json"} {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			continue
-		}
-		var cfg struct {
-			EOS json.RawMessage `json:"eos_token_id"`
-		}
-		if json.Unmarshal(data, &cfg) != nil {
-			return nil, fmt.Errorf("%s: not valid JSON", filepath.Join(dir, f))
-		}
-		var one int
-		var many []int
-		switch {
-		case len(cfg.EOS) == 0 || string(cfg.EOS) == "null":
-		case json.Unmarshal(cfg.EOS, &one) == nil:
-			eos[one] = true
-		case json.Unmarshal(cfg.EOS, &many) == nil:
-			for _, id := range many {
-				eos[id] = true
-			}
-		}
-	}
-	return eos, nil
 }

@@ -44,6 +44,7 @@ import (
 
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/chattemplate"
+	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
@@ -85,8 +86,9 @@ type Options struct {
 	Warn func(string)
 }
 
-// Engine is a model served by a remote server. It implements llm.Model, llm.ContextLimited and
-// llm.Placed, and is safe for concurrent use: many generations may be in flight at once.
+// Engine is a model served by a remote server. It implements llm.Model, llm.ContextLimited,
+// llm.SamplingDefaults and llm.Placed, and is safe for concurrent use: many generations may be
+// in flight at once.
 type Engine struct {
 	base     string // URL without a trailing slash or /v1
 	key      string
@@ -98,6 +100,7 @@ type Engine struct {
 	tok      *tokenizer.Tokenizer
 	tmpl     *chattemplate.Template
 	eos      map[int]bool
+	gen      *genconfig.Config
 	client   *http.Client
 	stall    time.Duration
 	retries  int
@@ -110,9 +113,10 @@ type Engine struct {
 }
 
 var (
-	_ llm.Model          = (*Engine)(nil)
-	_ llm.ContextLimited = (*Engine)(nil)
-	_ llm.Placed         = (*Engine)(nil)
+	_ llm.Model            = (*Engine)(nil)
+	_ llm.ContextLimited   = (*Engine)(nil)
+	_ llm.SamplingDefaults = (*Engine)(nil)
+	_ llm.Placed           = (*Engine)(nil)
 )
 
 // Open loads the tokenizer and chat template, recognises the server at opts.URL and checks that
@@ -133,12 +137,22 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
-	eos, err := eosIDs(opts.Tokenizer, tok)
+	// The folder's EOS ids end a generation as in the embedded runtime, and its
+	// generation_config.json gives the default sampling when it is a whole model folder.
+	gen, err := genconfig.Load(opts.Tokenizer)
 	if err != nil {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
+	special, err := chattemplate.SpecialTokens(opts.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("remote: %w", err)
+	}
+	eos := map[int]bool{}
+	for _, id := range gen.StopIDs(special["eos_token"], tok.TokenToID) {
+		eos[id] = true
+	}
 	e := &Engine{
-		base: base, key: opts.APIKey, tok: tok, tmpl: tmpl, eos: eos,
+		base: base, key: opts.APIKey, tok: tok, tmpl: tmpl, eos: eos, gen: gen,
 		client: opts.HTTPClient, stall: opts.StallTimeout, retries: opts.Retries, resumes: opts.Resumes,
 		backoff: opts.Backoff, warnFunc: opts.Warn,
 	}
@@ -206,6 +220,13 @@ func (e *Engine) Served() []string { return append([]string(nil), e.served...) }
 // ContextLength implements llm.ContextLimited: the window the server reports for the model, 0
 // when it reports none.
 func (e *Engine) ContextLength() int { return e.ctxLen }
+
+// DefaultSampling implements llm.SamplingDefaults from the tokenizer folder's
+// generation_config.json, read as the embedded runtime reads it (greedy without one).
+func (e *Engine) DefaultSampling() llm.Sampling {
+	s := e.gen.Sampling()
+	return llm.Sampling{Temperature: s.Temperature, TopK: s.TopK, TopP: s.TopP}
+}
 
 // Placement implements llm.Placed.
 func (e *Engine) Placement() llm.Placement {

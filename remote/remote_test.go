@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -537,5 +539,37 @@ func TestBehindWebFrontEnd(t *testing.T) {
 	}
 	if _, ok := srv.Requests()[0]["prompt"].([]any); !ok {
 		t.Errorf("the prompt went as %T, not ids", srv.Requests()[0]["prompt"])
+	}
+}
+
+// A whole model folder's generation_config.json gives the default sampling and more EOS ids: a
+// vLLM that ends on <|endoftext|> (which vLLM does not name) still keeps it out of the text.
+func TestGenerationConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		data, err := os.ReadFile(filepath.Join(fixture, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen := `{"do_sample": true, "temperature": 0.6, "top_p": 0.95, "eos_token_id": [503, 505]}`
+	if err := os.WriteFile(filepath.Join(dir, "generation_config.json"), []byte(gen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := fake(t, remotetest.VLLM, func(c *remotetest.Config) { c.EOS = "<|endoftext|>" })
+	e := open(t, srv.URL, func(o *remote.Options) { o.Tokenizer = dir })
+	if got, want := e.DefaultSampling(), (llm.Sampling{Temperature: 0.6, TopK: 50, TopP: 0.95}); got != want {
+		t.Errorf("default sampling %+v, want %+v", got, want)
+	}
+	res, _, err := run(t, e, llm.Request{Prompt: prompt(t, e), MaxTokens: 200})
+	if err != nil || res.Text != turn || res.Reason != llm.StopEOS {
+		t.Fatalf("%q %s %v", res.Text, res.Reason, err)
+	}
+	// The fixture folder asks for nothing: greedy.
+	if s := open(t, srv.URL, nil).DefaultSampling(); s != (llm.Sampling{}) {
+		t.Errorf("fixture default sampling %+v", s)
 	}
 }
