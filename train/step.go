@@ -4,7 +4,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 )
 
 // Hyper are the optimizer's constants baked into the step graph.
@@ -40,17 +40,17 @@ func positionsFor(ids *Node) *Node {
 // stepGraph builds one AdamW step. inputs: n params, n first moments, n second moments, then
 // the scalars lr, c1 = 1/(1-β1^t), c2 = 1/(1-β2^t), then ids, targets [B, S] Int32 and mask
 // [B, S] Float32. outputs: n params, n moments, n moments, loss, gradient norm (before clipping).
-func stepGraph(cfg *qwen.Config, h Hyper, decay []bool) func([]*Node) []*Node {
+func stepGraph(model arch.Model, specs []arch.TensorSpec, h Hyper, decay []bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		n := len(decay)
 		params, m1, m2 := in[:n], in[n:2*n], in[2*n:3*n]
 		lr, c1, c2 := in[3*n], in[3*n+1], in[3*n+2]
 		ids, targets, mask := in[3*n+3], in[3*n+4], in[3*n+5]
-		w, err := cfg.WeightsFromNodes(params)
+		w, err := arch.Bind(specs, params)
 		if err != nil {
 			panic(err)
 		}
-		loss := maskedLoss(qwen.Forward(cfg, w, ids, positionsFor(ids)), targets, mask)
+		loss := maskedLoss(model.Forward(w, ids, positionsFor(ids)), targets, mask)
 		grads := Gradient(loss, params...)
 		var sq *Node
 		for _, gr := range grads {
@@ -85,13 +85,14 @@ func stepGraph(cfg *qwen.Config, h Hyper, decay []bool) func([]*Node) []*Node {
 
 // lossGraph evaluates the masked loss without updating anything. inputs: n params, ids,
 // targets, mask.
-func lossGraph(cfg *qwen.Config, n int) func([]*Node) *Node {
+func lossGraph(model arch.Model, specs []arch.TensorSpec) func([]*Node) *Node {
 	return func(in []*Node) *Node {
-		w, err := cfg.WeightsFromNodes(in[:n])
+		n := len(specs)
+		w, err := arch.Bind(specs, in[:n])
 		if err != nil {
 			panic(err)
 		}
 		ids, targets, mask := in[n], in[n+1], in[n+2]
-		return maskedLoss(qwen.Forward(cfg, w, ids, positionsFor(ids)), targets, mask)
+		return maskedLoss(model.Forward(w, ids, positionsFor(ids)), targets, mask)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/session/synth"
 )
 
@@ -307,15 +307,15 @@ func TestDeterministicAndResumable(t *testing.T) {
 	}
 }
 
-func logits(t testing.TB, b compute.Backend, cfg *qwen.Config, params []*tensors.Tensor, ids []int32) []float32 {
+func logits(t testing.TB, b compute.Backend, m *Model, params []*tensors.Tensor, ids []int32) []float32 {
 	t.Helper()
 	exec, err := NewExec(b, func(in []*Node) *Node {
-		w, err := cfg.WeightsFromNodes(in[:len(in)-1])
+		w, err := arch.Bind(m.Params.Specs, in[:len(in)-1])
 		if err != nil {
 			panic(err)
 		}
 		x := in[len(in)-1]
-		return qwen.Forward(cfg, w, x, positionsFor(x))
+		return m.Arch.Forward(w, x, positionsFor(x))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -354,8 +354,8 @@ func TestCheckpointReloadsWithIdenticalLogits(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []int32{257, 'u', 's', 'e', 'r', '\n', 'a', '=', '4', 258}
-	want := logits(t, tr.backend, tr.model.Config, tr.params, ids)
-	got := logits(t, tr.backend, m.Config, m.Params.Tensors(), ids)
+	want := logits(t, tr.backend, tr.model, tr.params, ids)
+	got := logits(t, tr.backend, m, m.Params.Tensors(), ids)
 	if !slices.Equal(want, got) {
 		t.Fatal("reloaded checkpoint gives different logits")
 	}

@@ -1,7 +1,7 @@
 // Package train is infty's supervised fine-tuning: next-token cross-entropy on the assistant
 // turns of chat conversations (the user turn and a pre-filled <history> block are context, not
 // targets), AdamW with linear warmup and cosine decay, global gradient-norm clipping, all in one
-// GoMLX graph over runtime/qwen's forward pass. Checkpoints are Hugging Face model folders that
+// GoMLX graph over the forward pass of the model's architecture (runtime/arch). Checkpoints are Hugging Face model folders that
 // runtime.Load and transformers both read, plus the optimizer state to resume from.
 //
 // A run is deterministic for a seed: initial weights, batch order and every update depend only on
@@ -20,7 +20,7 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 )
 
 // Options are the hyperparameters of a run.
@@ -86,7 +86,8 @@ func (o *Options) validate() error {
 // Model is a model being trained: its config (parsed and as read), its weights, and the folder
 // its tokenizer files come from.
 type Model struct {
-	Config       *qwen.Config
+	Config       *arch.Config
+	Arch         arch.Model
 	RawConfig    []byte // config.json as given; written back with torch_dtype updated
 	Params       *Params
 	TokenizerDir string
@@ -129,7 +130,7 @@ func New(backend compute.Backend, model *Model, data *Dataset, opt Options, data
 		t.decay = append(t.decay, len(s.Shape) == 2)
 	}
 	h := Hyper{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm}
-	exec, err := NewExec(backend, stepGraph(model.Config, h, t.decay))
+	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, h, t.decay))
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +218,11 @@ func (t *Trainer) Run(ctx context.Context, out string, onStep func(StepStats)) (
 // Evaluate returns the mean masked loss over the given samples, in batches, without updating.
 func (t *Trainer) Evaluate(samples []Sample) (float64, error) {
 	d := &Dataset{Samples: samples, maxLen: t.data.maxLen}
-	return evaluate(t.backend, t.model.Config, t.params, d)
+	return evaluate(t.backend, t.model.Arch, t.model.Params.Specs, t.params, d)
 }
 
-func evaluate(backend compute.Backend, cfg *qwen.Config, params []*tensors.Tensor, d *Dataset) (float64, error) {
-	exec, err := NewExec(backend, lossGraph(cfg, len(params)))
+func evaluate(backend compute.Backend, model arch.Model, specs []arch.TensorSpec, params []*tensors.Tensor, d *Dataset) (float64, error) {
+	exec, err := NewExec(backend, lossGraph(model, specs))
 	if err != nil {
 		return 0, err
 	}
