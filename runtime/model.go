@@ -101,11 +101,9 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Dir: dir, Config: cfg, arch: def, specs: def.Specs(), Generation: gen, EOS: unionIDs(cfg.EOS, gen.EOSTokenIDs)}
-	for _, id := range m.EOS {
-		if id < 0 || id >= cfg.Vocab {
-			return nil, fmt.Errorf("%s: eos_token_id %d outside the vocabulary [0,%d)", filepath.Join(dir, "config.json"), id, cfg.Vocab)
-		}
+	m := &Model{Dir: dir, Config: cfg, arch: def, specs: def.Specs(), Generation: gen}
+	if err := m.setEOS(EndOfTurnIDs(dir, cfg.EOS, gen, nil)); err != nil {
+		return nil, err
 	}
 	if o.weightDType == "" {
 		o.weightDType = os.Getenv(WeightDTypeEnv)
@@ -125,6 +123,39 @@ func Load(ref string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	if m.weights, err = loadWeights(m.backend, dir, cfg, m.specs, half); err != nil {
+		return nil, err
+	}
+	if err := m.compile(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// FromWeights makes a model of weights already in memory, such as a trainer's current
+// parameters, so that it generates without a checkpoint written and read back. weights are
+// Float32 [out, in] matrices and vectors in the order of the architecture's Specs, on backend;
+// the model takes them over (Close frees them). dir is the folder whose generation_config.json
+// gives the generation defaults and end-of-turn ids, as Load reads them.
+func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights []*tensors.Tensor) (*Model, error) {
+	def, err := arch.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	specs := def.Specs()
+	if len(weights) != len(specs) {
+		return nil, fmt.Errorf("runtime: %d weights for the %d tensors of %s", len(weights), len(specs), cfg.Architecture)
+	}
+	for i, s := range specs {
+		if got := weights[i].Shape(); got.DType != dtypes.Float32 || !slices.Equal(got.Dimensions, s.Shape) {
+			return nil, fmt.Errorf("runtime: weight %q is %s, want Float32 %v", s.Name, got, s.Shape)
+		}
+	}
+	gen, err := genconfig.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Dir: dir, Config: cfg, arch: def, specs: specs, Generation: gen, backend: backend, weights: weights}
+	if err := m.setEOS(EndOfTurnIDs(dir, cfg.EOS, gen, nil)); err != nil {
 		return nil, err
 	}
 	if err := m.compile(); err != nil {
@@ -313,15 +344,4 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16, 
 		}
 	})
 	return out, err
-}
-
-// generationEOS reads eos_token_id from generation_config.json when the folder has one.
-func unionIDs(a, b []int) []int {
-	out := slices.Clone(a)
-	for _, id := range b {
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }
