@@ -208,12 +208,12 @@ func (t *Trainer) Resume(dir string) error {
 
 // Export writes the current weights as a plain model folder (no optimizer state) in dtype.
 func (t *Trainer) Export(dir, dtype string) error {
-	host, err := fromTensors(t.params)
+	p, err := t.Params()
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return WriteModel(dir, t.model, &Params{Specs: t.model.Params.Specs, Data: host}, dtype)
+	return WriteModel(dir, t.model, p, dtype)
 }

@@ -1,4 +1,4 @@
-package train
+package sft
 
 import (
 	"bufio"
@@ -11,13 +11,13 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/infty-dev/infty/llm"
 )
 
-// Message is one chat turn of a training conversation.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
+// Message is one chat turn of a training conversation: the model contract's, so that the
+// runtime's chat template renders it as it renders a prompt.
+type Message = llm.Message
 
 // Conversation is one line of a training file: the export layout of `infty export` (and of
 // session/synth): {"messages": [..., {"role": "assistant", "content": ...}], ...}. Only the last
