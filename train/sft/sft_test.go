@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/session/synth"
@@ -18,8 +17,9 @@ import (
 
 const recipeDir = "../../runtime/tinymodel/recipe"
 
+// testBackend is the backend Run trains on by default.
 func testBackend(t testing.TB) compute.Backend {
-	b, err := gobackend.New("ops_sequential")
+	b, err := trainBackend("")
 	if err != nil {
 		t.Fatal(err)
 	}
