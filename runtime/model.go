@@ -133,9 +133,11 @@ func Load(ref string, opts ...Option) (*Model, error) {
 
 // FromWeights makes a model of weights already in memory, such as a trainer's current
 // parameters, so that it generates without a checkpoint written and read back. weights are
-// Float32 [out, in] matrices and vectors in the order of the architecture's Specs, on backend;
-// the model takes them over (Close frees them). dir is the folder whose generation_config.json
-// gives the generation defaults and end-of-turn ids, as Load reads them.
+// Float32 tensors in the order of the architecture's Specs, matrices [out, in] as a checkpoint
+// holds them (decoding then splits them into row blocks inside the graph: slower than a loaded
+// model, the same numbers); the model takes them over (Close frees them). dir is the folder
+// whose generation_config.json gives the generation defaults and end-of-turn ids, as Load
+// reads them.
 func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights []*tensors.Tensor) (*Model, error) {
 	def, err := arch.Build(cfg)
 	if err != nil {
