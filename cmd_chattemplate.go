@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/runtime/chattemplate"
-	"github.com/infty-dev/infty/runtime/jinja"
 )
 
 func init() { addCommand(newChatTemplateCmd) }
@@ -32,7 +29,7 @@ func newChatTemplateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 				// Not a folder: a hub id (ORG/NAME[@REV]) already in the local cache.
-				resolved, rerr := resolveModel(cmd.Context(), dir, false)
+				resolved, rerr := app.Resolve(cmd.Context(), dir, false)
 				if rerr != nil {
 					return fmt.Errorf("chat template: %s is neither a folder nor a model in the hub cache (%w)", dir, rerr)
 				}
@@ -42,7 +39,7 @@ func newChatTemplateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			failed, err := renderChatLines(t, cmd.InOrStdin(), cmd.OutOrStdout())
+			failed, err := app.RenderChatLines(t, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -55,87 +52,4 @@ func newChatTemplateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "tokenizer", "", "folder holding tokenizer_config.json, or a cached hub model id")
 	_ = cmd.MarkFlagRequired("tokenizer")
 	return cmd
-}
-
-// renderChatLines renders every JSON line of in; it returns how many conversations failed.
-func renderChatLines(t *chattemplate.Template, in io.Reader, out io.Writer) (int, error) {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
-	w := bufio.NewWriter(out)
-	defer w.Flush()
-	failed := 0
-	for line := 1; sc.Scan(); line++ {
-		b := sc.Bytes()
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		v, err := jinja.DecodeJSON(b)
-		if err != nil {
-			return failed, fmt.Errorf("stdin line %d: not valid JSON: %w", line, err)
-		}
-		obj, ok := v.(*jinja.Dict)
-		if !ok {
-			return failed, fmt.Errorf("stdin line %d: expected a JSON object", line)
-		}
-		vars := jinja.NewDict()
-		for _, k := range obj.Keys() {
-			if k != "rendered" && k != "error" {
-				val, _ := obj.Get(k)
-				vars.Set(k, val)
-			}
-		}
-		rendered, err := renderLine(t, vars)
-		if err != nil {
-			failed++
-			vars.Set("error", err.Error())
-			fmt.Fprintf(os.Stderr, "stdin line %d: %v\n", line, err)
-		} else {
-			vars.Set("rendered", rendered)
-		}
-		s, err := jinja.EncodeJSON(vars)
-		if err != nil {
-			return failed, fmt.Errorf("stdin line %d: %w", line, err)
-		}
-		w.WriteString(s)
-		w.WriteByte('\n')
-	}
-	if err := sc.Err(); err != nil {
-		return failed, fmt.Errorf("reading stdin: %w", err)
-	}
-	return failed, nil
-}
-
-// renderLine renders one input object; continue_final_message is apply_chat_template's
-// option, not a template variable, so it is taken out and applied to the result.
-func renderLine(t *chattemplate.Template, vars *jinja.Dict) (string, error) {
-	cont, _ := vars.Get("continue_final_message")
-	if c, _ := cont.(bool); !c {
-		return t.RenderVars(vars)
-	}
-	inner := jinja.NewDict()
-	for _, k := range vars.Keys() {
-		if k != "continue_final_message" {
-			v, _ := vars.Get(k)
-			inner.Set(k, v)
-		}
-	}
-	if agp, _ := inner.Get("add_generation_prompt"); agp == true {
-		return "", fmt.Errorf("continue_final_message and add_generation_prompt exclude each other")
-	}
-	msgs, _ := inner.Get("messages")
-	list, _ := msgs.([]any)
-	if len(list) == 0 {
-		return "", fmt.Errorf("continue_final_message needs a message to continue")
-	}
-	last, _ := list[len(list)-1].(*jinja.Dict)
-	var content string
-	if last != nil {
-		c, _ := last.Get("content")
-		content, _ = c.(string)
-	}
-	out, err := t.RenderVars(inner)
-	if err != nil {
-		return "", err
-	}
-	return chattemplate.ContinueFinal(out, content)
 }

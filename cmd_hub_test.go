@@ -7,9 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/infty-dev/infty/runtime/hub"
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/runtime/hub/hubtest"
 )
 
@@ -86,11 +85,11 @@ func TestPullAndModelsCommands(t *testing.T) {
 	// Offline, a --model repo id resolves from the cache without a request.
 	t.Setenv("HF_HUB_OFFLINE", "1")
 	before := h.Requests()
-	dir, err := resolveModel(context.Background(), "acme/tiny", true)
+	dir, err := app.Resolve(context.Background(), "acme/tiny", true)
 	if err != nil || dir != snap {
 		t.Errorf("offline resolve: %s %v", dir, err)
 	}
-	if _, err := resolveModel(context.Background(), "acme/other", true); err == nil ||
+	if _, err := app.Resolve(context.Background(), "acme/other", true); err == nil ||
 		!strings.Contains(err.Error(), "HF_HUB_OFFLINE=1") || !strings.Contains(err.Error(), "infty pull acme/other") {
 		t.Errorf("offline miss: %v", err)
 	}
@@ -140,26 +139,5 @@ func TestGenerateOfflineFromPulledRepo(t *testing.T) {
 	_, _, err = runHubCLI(t, "generate", "--model", "acme/absent", "--ids", "1")
 	if err == nil || !strings.Contains(err.Error(), "infty pull acme/absent") {
 		t.Errorf("generate with a model not in the cache: %v", err)
-	}
-}
-
-func TestPullViewOnTerminal(t *testing.T) {
-	var buf bytes.Buffer
-	pv := &pullView{w: &buf, tty: true, width: 100}
-	f := "model-00001-of-00002.safetensors"
-	pv.update(hub.Progress{File: f, FileTotal: 1000, Total: 4000, Done: 0, Phase: hub.PhaseDownload})
-	pv.update(hub.Progress{File: f, FileTotal: 1000, FileDone: 500, Total: 4000, Done: 500, Phase: hub.PhaseDownload})
-	pv.start = pv.start.Add(-time.Second) // 500 bytes in one second
-	pv.lastDraw = time.Time{}
-	pv.update(hub.Progress{File: f, FileTotal: 1000, FileDone: 1000, Total: 4000, Done: 1000, Phase: hub.PhaseDownload})
-	pv.finish()
-	last := buf.String()[strings.LastIndex(buf.String(), "\r"):]
-	for _, want := range []string{"\r\x1b[2K", f, " 25%", "1000 B / 3.9 KiB", "B/s", "ETA ", "━"} {
-		if !strings.Contains(last, want) {
-			t.Errorf("last redraw %q lacks %q", last, want)
-		}
-	}
-	if !strings.HasSuffix(buf.String(), "\n") {
-		t.Error("finish leaves the cursor on the progress line")
 	}
 }

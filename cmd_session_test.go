@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/llm"
-	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -126,37 +123,6 @@ func TestSolveErrors(t *testing.T) {
 		if _, _, err := runInfty(t, args...); err == nil {
 			t.Errorf("infty %s: no error", strings.Join(args, " "))
 		}
-	}
-}
-
-// The defaults shrink to the model's window so that an iteration (history, η, summary or
-// conclusion) leaves a quarter of it for the question, and stay the engine's own for long windows.
-func TestConfigDefaultsFitTheWindow(t *testing.T) {
-	for _, w := range []int{512, 4096, 6000, 8192, 12288, 32768, 131072} {
-		cfg, err := (&sessionFlags{format: "text"}).config(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if used := cfg.SummaryMax + cfg.Eta + max(cfg.SummaryMax, cfg.ConclusionMax); used > w*3/4 {
-			t.Errorf("window %d: summary %d + η %d + bound %d = %d leaves less than a quarter", w, cfg.SummaryMax, cfg.Eta, max(cfg.SummaryMax, cfg.ConclusionMax), used)
-		}
-	}
-	cfg, _ := (&sessionFlags{format: "text"}).config(131072)
-	if cfg.Eta != session.DefaultEta || cfg.SummaryMax != session.DefaultSummaryMax || cfg.ConclusionMax != session.DefaultConclusionMax {
-		t.Errorf("a long window changed the defaults: %+v", cfg)
-	}
-}
-
-func TestReportPanic(t *testing.T) {
-	var buf bytes.Buffer
-	reportPanic(&buf, nil)
-	reportPanic(&buf, errors.New("iteration 2: plain failure"))
-	if buf.Len() != 0 {
-		t.Fatalf("reported a stack for no panic: %q", buf.String())
-	}
-	reportPanic(&buf, fmt.Errorf("generate (iteration 2): %w", &session.PanicError{What: "model m", Value: "boom", Stack: []byte("goroutine 7 [running]")}))
-	if s := buf.String(); !strings.Contains(s, "model m panicked: boom") || !strings.Contains(s, "goroutine 7 [running]") || !strings.Contains(s, "bug") {
-		t.Fatalf("report %q", s)
 	}
 }
 
@@ -309,26 +275,5 @@ func TestSolveSamplingDefaultsFromGenerationConfig(t *testing.T) {
 	}
 	if got, want := sampling(dir, "--temperature", "1"), (llm.Sampling{Temperature: 1, Seed: 9}); got != want {
 		t.Errorf("--temperature 1: %+v, want %+v", got, want)
-	}
-}
-
-// A question in the synthetic task's form is checked against its computed answer unless
-// --answer says otherwise; any other question is left unchecked.
-func TestSyntheticReference(t *testing.T) {
-	q := "a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?"
-	var cfg session.Config
-	syntheticReference(&cfg, q)
-	if cfg.Reference != "3" {
-		t.Fatalf("reference %q, want 3", cfg.Reference)
-	}
-	cfg = session.Config{Reference: "7"}
-	syntheticReference(&cfg, q)
-	if cfg.Reference != "7" {
-		t.Fatalf("--answer overridden: %q", cfg.Reference)
-	}
-	cfg = session.Config{}
-	syntheticReference(&cfg, "What is 2+2?")
-	if cfg.Reference != "" {
-		t.Fatalf("reference %q for a free question", cfg.Reference)
 	}
 }

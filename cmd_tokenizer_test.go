@@ -52,13 +52,13 @@ func TestTokenizeCommandErrors(t *testing.T) {
 		args     []string
 		want     string
 	}{
-		{"not json", "{\"text\":\"a\"}\n\nnope\n", nil, "line 3: not valid JSON"},
-		{"text not string", `{"text":3}`, nil, `line 1: "text" is not a string`},
-		{"no text", `{"txt":"a"}`, nil, `line 1: no "text" field`},
-		{"not object", `["a"]`, nil, "line 1: not a JSON object"},
-		{"bad id", `{"ids":[1,2,512]}`, []string{"--decode"}, `line 1: "ids"[2] = 512 is not a token id`},
-		{"fractional id", `{"ids":[1.5]}`, []string{"--decode"}, `line 1: "ids"[0] = 1.5 is not an integer`},
-		{"ids not array", `{"ids":"1 2"}`, []string{"--decode"}, `line 1: "ids" is not an array`},
+		{"not json", "{\"text\":\"a\"}\n\nnope\n", nil, "stdin:3: not valid JSON"},
+		{"text not string", `{"text":3}`, nil, `stdin:1: "text" is not a string`},
+		{"no text", `{"txt":"a"}`, nil, `stdin:1: no "text" field`},
+		{"not object", `["a"]`, nil, "stdin:1: not a JSON object"},
+		{"bad id", `{"ids":[1,2,512]}`, []string{"--decode"}, `stdin:1: "ids"[2] = 512 is not a token id`},
+		{"fractional id", `{"ids":[1.5]}`, []string{"--decode"}, `stdin:1: "ids"[0] = 1.5 is not an integer`},
+		{"ids not array", `{"ids":"1 2"}`, []string{"--decode"}, `stdin:1: "ids" is not an array`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runTokenize(t, tc.in, append([]string{"--tokenizer", dir}, tc.args...)...)

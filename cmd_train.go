@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
+	schema "github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
 	"github.com/infty-dev/infty/train/sft"
@@ -192,7 +193,7 @@ func newTrainSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := synth.WriteJSONL(f, ex); err != nil {
+			if err := schema.NewWriter(f).Write(ex...); err != nil {
 				f.Close()
 				return err
 			}

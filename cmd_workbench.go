@@ -1,27 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"sync"
-	"text/tabwriter"
-	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/term"
-	"github.com/infty-dev/infty/runtime"
-	"github.com/infty-dev/infty/runtime/backend"
-	"github.com/infty-dev/infty/runtime/tinymodel"
-	"github.com/infty-dev/infty/session"
-	"github.com/infty-dev/infty/session/synth"
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/infty-dev/infty/themes"
-	"github.com/infty-dev/infty/ui"
 	"github.com/spf13/cobra"
 )
 
@@ -50,146 +38,22 @@ func setupWorkbench(root *cobra.Command) {
 			if question == "" {
 				return errors.New("no terminal to open the workbench in: give a QUESTION to solve it headless (or use `infty solve -`)")
 			}
-			if question == "-" {
-				b, err := io.ReadAll(cmd.InOrStdin())
-				if err != nil {
-					return err
-				}
-				question = strings.TrimSpace(string(b))
+			question, err := readQuestion(cmd, question)
+			if err != nil {
+				return err
 			}
-			return runSolve(ctx, &f, question, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return app.Solve(ctx, f.spec(), question, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		}
-		th, err := pickTheme(theme)
+		th, err := app.PickTheme(theme)
 		if err != nil {
 			return err
 		}
-		return runWorkbench(ctx, &f, th, question, cmd.ErrOrStderr())
+		return app.Workbench(ctx, f.spec(), th, question, cmd.ErrOrStderr())
 	}
 }
 
 // stdioIsTerminal says whether the workbench can take the terminal (tests replace it).
 var stdioIsTerminal = func() bool { return term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd()) }
-
-// pickTheme resolves --theme; only "auto" asks the terminal for its background color.
-func pickTheme(name string) (themes.Theme, error) {
-	noColor := os.Getenv("NO_COLOR") != ""
-	dark := true
-	if n := strings.ToLower(strings.TrimSpace(name)); (n == "" || n == themes.Auto) && !noColor {
-		dark = lipgloss.HasDarkBackground(os.Stdin, os.Stdout)
-	}
-	return themes.Resolve(name, noColor, dark)
-}
-
-// workbenchRun holds what a started run must release when the program ends.
-type workbenchRun struct {
-	mu     sync.Mutex
-	models []*runtime.Engine
-	engine *session.Engine
-	log    string
-}
-
-func (w *workbenchRun) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.engine != nil {
-		w.engine.Close()
-	}
-	for _, m := range w.models {
-		m.Close()
-	}
-}
-
-func runWorkbench(ctx context.Context, f *sessionFlags, th themes.Theme, question string, errOut io.Writer) error {
-	if f.mode != string(session.ModeNative) && f.mode != string(session.ModeScaffold) {
-		return fmt.Errorf("--mode %q: want native or scaffold", f.mode)
-	}
-	if f.model == "" {
-		// Say it before taking the terminal, not after the person typed a question.
-		if _, err := tinymodel.FS(tinymodel.Iterative); errors.Is(err, tinymodel.ErrNotBuilt) {
-			return errors.New("no --model given and this binary carries no embedded default model; pass --model DIR or ORG/NAME")
-		}
-	}
-	res := &workbenchRun{}
-	defer res.close()
-	modelName, suggestion := f.model, ""
-	if modelName == "" {
-		modelName = "infty-tiny (embedded)"
-		suggestion = suggestedProblem(f.seed, time.Now())
-	}
-	start := func(q string) (ui.Started, error) {
-		m, err := loadSessionModel(ctx, f.model, f.backend, f.pull)
-		if err != nil {
-			return ui.Started{}, err
-		}
-		res.mu.Lock()
-		res.models = append(res.models, m)
-		res.mu.Unlock()
-		cfg, err := f.config(m.ContextLength())
-		if err != nil {
-			return ui.Started{}, err
-		}
-		f.modelSampling(&cfg, m)
-		syntheticReference(&cfg, q)
-		var opts []session.Option
-		if f.summarizer != "" {
-			sm, err := loadSessionModel(ctx, f.summarizer, f.backend, f.pull)
-			if err != nil {
-				return ui.Started{}, fmt.Errorf("--summarizer: %w", err)
-			}
-			res.mu.Lock()
-			res.models = append(res.models, sm)
-			res.mu.Unlock()
-			opts = append(opts, session.WithSummarizer(sm))
-		}
-		e, err := session.New(m, cfg, opts...)
-		if err != nil {
-			return ui.Started{}, err
-		}
-		ch, err := e.Start(ctx, q)
-		if err != nil {
-			e.Close()
-			return ui.Started{}, err
-		}
-		res.mu.Lock()
-		res.engine, res.log = e, cfg.LogPath
-		res.mu.Unlock()
-		info := ui.Info{Model: m.Name(), Backend: backend.Describe(m.Runtime().Backend()), Eta: e.Config().Eta, Phi: e.Config().Phi}
-		return ui.Started{Run: e, Events: ch, Info: info}, nil
-	}
-	wb := ui.New(ui.Options{
-		Theme:      th,
-		Question:   question,
-		Suggestion: suggestion,
-		Start:      start,
-		Info:       ui.Info{Model: modelName, Backend: f.backend, Eta: f.eta, Phi: f.phi},
-	})
-	// Bubble Tea restores the terminal after a panic in Update, View or a command and returns
-	// an error; the run's log is fsynced per iteration, so nothing finished is lost.
-	_, err := tea.NewProgram(wb, tea.WithContext(ctx)).Run()
-	res.mu.Lock()
-	e, logPath := res.engine, res.log
-	res.mu.Unlock()
-	if e != nil {
-		s := e.Snapshot()
-		if s.Done {
-			verdict := ""
-			if s.Correct != nil {
-				verdict = map[bool]string{true: " ✓ correct", false: " ✗ incorrect"}[*s.Correct]
-			}
-			ans := s.Answer
-			if ans == "" {
-				ans = "(none found)"
-			}
-			fmt.Fprintf(errOut, "answer: %s%s\n", ans, verdict)
-		}
-		fmt.Fprintf(errOut, "run %s · branch %d of %d · log %s\n", s.RunID, s.Branch, len(s.Branches), logPath)
-		reportPanic(errOut, e.Err()) // the terminal is restored by now
-	}
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return wb.Err()
-}
 
 func newInspectCmd() *cobra.Command {
 	var theme string
@@ -211,63 +75,15 @@ func newInspectCmd() *cobra.Command {
 				for _, w := range warnings {
 					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 				}
-				return printRuns(cmd.OutOrStdout(), runs)
+				return app.PrintRuns(cmd.OutOrStdout(), runs)
 			}
-			th, err := pickTheme(theme)
+			th, err := app.PickTheme(theme)
 			if err != nil {
 				return err
 			}
-			in := ui.NewInspector(ui.InspectOptions{Theme: th, Path: path, Runs: runs, Warnings: warnings})
-			_, err = tea.NewProgram(in, tea.WithContext(cmdContext(cmd))).Run()
-			if errors.Is(err, tea.ErrProgramKilled) {
-				return nil
-			}
-			return err
+			return app.Inspect(cmdContext(cmd), th, path, runs, warnings)
 		},
 	}
 	cmd.Flags().StringVar(&theme, "theme", themes.Auto, "colors: "+strings.Join(themes.Names(), ", ")+" (NO_COLOR forces plain)")
 	return cmd
-}
-
-// printRuns is inspect's headless form: one line per run.
-func printRuns(w io.Writer, runs []*trajlog.Run) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tQUESTION\tANSWER\tCORRECT\tITERATIONS\tEDITED\tBRANCHES")
-	for _, r := range runs {
-		b := r.Branch(r.Current)
-		ans, correct, iters := "", "-", 0
-		if b != nil {
-			ans, iters = b.Answer, len(b.Iterations)
-			if !b.Done {
-				ans = "(unfinished)"
-			}
-			if b.Correct != nil {
-				correct = map[bool]string{true: "yes", false: "no"}[*b.Correct]
-			}
-		}
-		edited := "no"
-		if len(r.Edits) > 0 {
-			edited = "yes"
-		}
-		q := strings.ReplaceAll(r.Question, "\n", " ")
-		if len([]rune(q)) > 60 {
-			q = string([]rune(q)[:59]) + "…"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\n", r.ID, q, ans, correct, iters, edited, len(r.Branches))
-	}
-	return tw.Flush()
-}
-
-// suggestedProblem is the question the workbench offers on the embedded model, which knows one
-// task: a fresh problem of it, long enough that its plain chain of thought could not fit the
-// window. A nonzero --seed makes it repeatable (scripts, demos); otherwise the clock picks it.
-func suggestedProblem(seed uint64, now time.Time) string {
-	if seed == 0 {
-		seed = uint64(now.UnixNano())
-	}
-	p, err := synth.New(seed, 24)
-	if err != nil {
-		return ""
-	}
-	return p.Question()
 }

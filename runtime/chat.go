@@ -29,11 +29,7 @@ func LoadChat(dir string) (*Chat, error) {
 // RenderChat applies the chat template; with addGenerationPrompt the text ends where the
 // assistant's turn begins.
 func (c *Chat) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
-	cm := make([]chattemplate.Message, len(msgs))
-	for i, m := range msgs {
-		cm[i] = chattemplate.Message{Role: m.Role, Content: m.Content}
-	}
-	return c.Tmpl.Render(cm, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
+	return c.Tmpl.Render(msgs, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
 }
 
 // Encode turns text, special tokens included, into token ids.

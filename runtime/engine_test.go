@@ -111,7 +111,7 @@ func TestNativeThroughRuntime(t *testing.T) {
 					t.Errorf("iteration %d: rendered %q, %v", it.Index, full, err)
 				}
 				if !it.Malformed {
-					if want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final); want != it.Raw {
+					if want := (format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}).Render(); want != it.Raw {
 						t.Errorf("iteration %d well-formed but canonical %q != raw %q", it.Index, want, it.Raw)
 					}
 				}

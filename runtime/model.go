@@ -74,22 +74,15 @@ func WithWeightDType(dtype string) Option { return func(o *loadOptions) { o.weig
 // WithBackend selects the compute backend ("" = $INFTY_BACKEND, else the pure-Go one).
 func WithBackend(spec string) Option { return func(o *loadOptions) { o.backend = spec } }
 
-// ResolveModel turns what the user typed after --model into a local model folder: a folder,
-// a hub repo id ORG/NAME[@REV] found complete in the Hugging Face cache (no network request,
-// so it works under HF_HUB_OFFLINE=1), or a cache path. It never downloads; see hub.Resolve
-// and `infty pull`.
-func ResolveModel(ref string) (string, error) {
-	return hub.Resolve(context.Background(), ref, hub.ResolveOptions{})
-}
-
-// Load reads a model folder (or reference, see ResolveModel), checks every tensor against
-// config.json and prepares it on the backend. Errors name the file at fault.
+// Load reads a model folder (or a hub id found complete in the cache: see hub.Resolve; Load never
+// downloads), checks every tensor against config.json and prepares it on the backend. Errors
+// name the file at fault.
 func Load(ref string, opts ...Option) (*Model, error) {
 	var o loadOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	dir, err := ResolveModel(ref)
+	dir, err := hub.Resolve(context.Background(), ref, hub.ResolveOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/session/answer"
+	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -325,8 +326,7 @@ func (e *Engine) editSummary(index int, text string) error {
 	}
 	old := b.its[index-1]
 	nb := e.newBranchLocked(b, index, "edit summary")
-	it := old
-	it.Summary, it.Edited = text, true
+	it := editedSummary(old, text)
 	nb.its = append(nb.its, it)
 	nb.tokens += it.Tokens + it.SummaryTokens
 	nb.seconds += it.Seconds
@@ -342,9 +342,16 @@ func (e *Engine) editSummary(index int, text string) error {
 		}
 	}
 	e.emit(Event{Type: EventBranch, Branch: nb.id, Parent: b.id, Iteration: index})
-	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartSummary, Text: text})
+	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartSummary, Text: text, Original: old.Summary})
 	e.startLoopLocked(nb, nil)
 	return nil
+}
+
+// editedSummary is it with its summary replaced by a person's text; it remembers the text it
+// replaced, which snapshots and the log carry to the front ends.
+func editedSummary(it Iteration, text string) Iteration {
+	it.Original, it.Summary, it.Edited = it.Summary, text, true
+	return it
 }
 
 func (e *Engine) editReasoning(text string) error {
@@ -410,10 +417,10 @@ func (e *Engine) applyReasoningEdit(b *branch, edit *reasoningEdit) (*branch, *r
 		}
 	}
 	e.emit(Event{Type: EventBranch, Branch: nb.id, Parent: b.id, Iteration: index})
-	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartReasoning, Text: edit.text})
+	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartReasoning, Text: edit.text, Original: old})
 	gen := edit.text
 	if e.cfg.Mode == ModeNative {
-		gen = "<think>\n" + edit.text
+		gen = format.ReasoningOpen + edit.text
 	}
 	return nb, &resumeState{index: index, generated: gen, tokens: p.Tokens, edited: true}, nil
 }

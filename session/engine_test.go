@@ -87,7 +87,7 @@ func TestNativeSummaryEarlyThenConclusion(t *testing.T) {
 		if it.Malformed || it.ForcedBoundary || it.ForcedConclusion || it.SummaryTruncated {
 			t.Errorf("iteration %d flags: %+v", i+1, it)
 		}
-		want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
+		want := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}.Render()
 		if it.Raw != want {
 			t.Errorf("iteration %d raw\n%q\nwant canonical\n%q", i+1, it.Raw, want)
 		}
@@ -159,7 +159,7 @@ func TestNativeTemplateOpensThink(t *testing.T) {
 		t.Fatalf("%d iterations", len(snap.Iterations))
 	}
 	for _, it := range snap.Iterations {
-		want := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
+		want := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}.Render()
 		if it.Malformed || it.Raw != want {
 			t.Errorf("iteration %d: raw %q, want %q", it.Index, it.Raw, want)
 		}
@@ -566,7 +566,8 @@ func TestEditSummaryBranchesAndSwitch(t *testing.T) {
 	if snap.Branch != 2 || !snap.Done || len(snap.Iterations) != 3 {
 		t.Fatalf("after edit: branch %d done %v iterations %d", snap.Branch, snap.Done, len(snap.Iterations))
 	}
-	if s := snap.Iterations[0]; s.Summary != "[it=1] edited by hand" || !s.Edited || s.Reasoning != orig.Iterations[0].Reasoning {
+	if s := snap.Iterations[0]; s.Summary != "[it=1] edited by hand" || !s.Edited || s.Reasoning != orig.Iterations[0].Reasoning ||
+		s.Original != orig.Iterations[0].Summary {
 		t.Errorf("edited iteration %+v", s)
 	}
 	if h := snap.Iterations[1]; h.History != "[it=1] edited by hand" || !strings.HasPrefix(h.Raw, "<history>\n[it=1] edited by hand\n</history><think>\n") {
@@ -574,7 +575,7 @@ func TestEditSummaryBranchesAndSwitch(t *testing.T) {
 	}
 	var sawEdit, sawBranch bool
 	for _, ev := range evs {
-		sawEdit = sawEdit || (ev.Type == session.EventEdit && ev.Iteration == 1 && ev.Branch == 2)
+		sawEdit = sawEdit || (ev.Type == session.EventEdit && ev.Iteration == 1 && ev.Branch == 2 && ev.Original == orig.Iterations[0].Summary)
 		sawBranch = sawBranch || (ev.Type == session.EventBranch && ev.Branch == 2 && ev.Parent == 1)
 	}
 	if !sawEdit || !sawBranch {

@@ -5,9 +5,10 @@
 //
 // Decisions the protocol leaves open (DESIGN.md §1), as this engine takes them:
 //
-//   - η counts the tokens generated inside <think> ("<think>\n" included). When it runs out the
-//     engine appends "\n</think><summary>\n" and lets the model write the summary, bounded by
-//     Config.SummaryMax; a summary that reaches its bound is closed with "\n</summary>".
+//   - η counts the tokens generated inside <think>, the opening tag and its newline included.
+//     When it runs out the engine appends "\n</think><summary>\n" and lets the model write the
+//     summary, bounded by Config.SummaryMax; a summary that reaches its bound is closed with
+//     "\n</summary>".
 //   - Asking for a conclusion at iteration φ: if the model closes </think> and opens <summary>,
 //     the engine cuts the turn back to "</think>", appends "\n" and lets it write the conclusion
 //     (bounded by Config.ConclusionMax); if η runs out at φ it appends "\n</think>\n" instead of
@@ -40,7 +41,7 @@ const (
 	EventIterationEnd   EventType = "iteration_end"   // Iteration, Forced, Tokens, Seconds
 	EventReasoning      EventType = "reasoning"       // Iteration, Text = the finished iteration's reasoning (authoritative: a scaffold cut drops the tail the deltas showed)
 	EventAnswer         EventType = "answer"          // Text = extracted answer, Correct when a reference was given
-	EventEdit           EventType = "edit"            // Iteration, Part, Text = the edited text, Branch = the new branch
+	EventEdit           EventType = "edit"            // Iteration, Part, Text = the edited text, Original = the text it replaced, Branch = the new branch
 	EventBranch         EventType = "branch"          // Branch = the branch now shown, Parent
 	EventPaused         EventType = "paused"          // Iteration
 	EventResumed        EventType = "resumed"         // Iteration
@@ -76,4 +77,5 @@ type Event struct {
 	Seconds         float64   `json:"seconds,omitempty"`
 	TokensPerSecond float64   `json:"tokens_per_second,omitempty"`
 	Message         string    `json:"message,omitempty"`
+	Original        string    `json:"original,omitempty"`
 }

@@ -93,7 +93,7 @@ func TestKillMidRunKeepsLogReadable(t *testing.T) {
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var ex sft.ChatExample
+		var ex sft.Example
 		if err := json.Unmarshal(sc.Bytes(), &ex); err != nil || len(ex.Messages) != 2 {
 			t.Fatalf("bad example %q: %v", sc.Text(), err)
 		}
@@ -134,7 +134,7 @@ func TestExportRoundTrip(t *testing.T) {
 			}
 			dec := json.NewDecoder(&out)
 			for i := 0; dec.More(); i++ {
-				var ex sft.ChatExample
+				var ex sft.Example
 				if err := dec.Decode(&ex); err != nil {
 					t.Fatal(err)
 				}
@@ -153,7 +153,7 @@ func TestExportRoundTrip(t *testing.T) {
 				if full != prompt+msgs[1].Content+"<|im_end|>\n" {
 					t.Errorf("example %d: rendering %q", i+1, full)
 				}
-				prefix := msgs[1].Content[:ex.NoLossPrefixBytes]
+				prefix := msgs[1].Content[:*ex.NoLossPrefixBytes]
 				if (ex.Iteration > 1) != (prefix != "") || (prefix != "" && (!strings.HasPrefix(prefix, "<history>\n") || !strings.HasSuffix(prefix, "\n</history>"))) {
 					t.Errorf("example %d: no-loss prefix %q", i+1, prefix)
 				}

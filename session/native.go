@@ -73,7 +73,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	}
 	prefill := format.Prefill(index, history)
 	// Some templates (DeepSeek-R1 distills) open the reasoning in the generation prompt. The
-	// layout wants <history> first, so "<think>\n" moves after the pre-fill, as pre-filled text.
+	// layout wants <history> first, so format.ReasoningOpen moves after the pre-fill, as pre-filled text.
 	thinkByTemplate := strings.HasSuffix(user, format.ReasoningOpen)
 	if thinkByTemplate {
 		user = strings.TrimSuffix(user, format.ReasoningOpen)

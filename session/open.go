@@ -100,7 +100,7 @@ func (e *Engine) editCuratedLocked(b *branch, index int, text string) error {
 	for _, it := range b.its[index-1:] {
 		switch it.Index {
 		case index:
-			it.Summary, it.Edited = text, true
+			it = editedSummary(it, text)
 		case index + 1:
 			it.History = text
 		}
@@ -127,7 +127,7 @@ func (e *Engine) editCuratedLocked(b *branch, index int, text string) error {
 		}
 	}
 	e.emit(Event{Type: EventBranch, Branch: nb.id, Parent: b.id, Iteration: index})
-	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartSummary, Text: text})
+	e.emit(Event{Type: EventEdit, Branch: nb.id, Parent: b.id, Iteration: index, Part: PartSummary, Text: text, Original: old.Summary})
 	return nil
 }
 

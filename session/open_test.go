@@ -102,7 +102,8 @@ func TestOpenCuratedRunAndEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := e.Snapshot()
-	if snap.Branch != 2 || !snap.Done || len(snap.Iterations) != 3 || snap.Iterations[1].History != "* fixed by hand" || !snap.Iterations[0].Edited || snap.Answer != "1" {
+	if snap.Branch != 2 || !snap.Done || len(snap.Iterations) != 3 || snap.Iterations[1].History != "* fixed by hand" || !snap.Iterations[0].Edited || snap.Answer != "1" ||
+		snap.Iterations[0].Original != "* a summary" {
 		t.Fatalf("after edit: %+v", snap)
 	}
 	e.Close()

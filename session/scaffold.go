@@ -12,7 +12,7 @@ import (
 // scaffoldConclusion is appended when a scaffolded model must conclude at φ.
 const scaffoldConclusion = "\n" + format.ThinkClose + "\n\n"
 
-// cleanReasoning drops the "<think>\n" a reasoning model (or its template) may open with.
+// cleanReasoning drops the <think> and newline a reasoning model (or its template) may open with.
 func cleanReasoning(s string) string {
 	s = strings.TrimPrefix(s, format.ThinkOpen)
 	return strings.TrimPrefix(s, "\n")
@@ -195,7 +195,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 }
 
 // summarize has the summarizer write the cumulative summary after reasoning r_i, streaming
-// summary deltas. A summarizer that thinks first ("<think>...</think>") gets up to η tokens of
+// summary deltas. A summarizer that thinks first (<think>…</think>) gets up to η tokens of
 // thought beyond the summary bound; only the text after </think> is the summary.
 func (e *Engine) summarize(ctx context.Context, branchID, index int, history, reasoning string, seed uint64) (string, int, bool, error) {
 	return Summarize(ctx, e.summarizer, e.prompts(), e.question, history, reasoning, index, e.cfg, seed^0x5355_4d4d_4152_5953,
@@ -243,7 +243,7 @@ func Summarize(ctx context.Context, m llm.Model, p Prompts, question, history, r
 	thinking := false
 	truncated := false
 	// A template may open the summarizer's reasoning itself (R1 distills end the generation
-	// prompt with "<think>\n"): then everything up to "</think>" is thought, not summary.
+	// prompt with format.ReasoningOpen): then everything up to </think> is thought, not summary.
 	thinkOpen := strings.HasSuffix(prompt, format.ReasoningOpen)
 	body := func() (string, bool) {
 		if thinkOpen || strings.HasPrefix(gen, format.ThinkOpen) {

@@ -2,10 +2,10 @@ package ui
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -39,6 +39,7 @@ type Inspector struct {
 	opts   InspectOptions
 	th     *themes.Theme
 	keys   keyMap
+	help   help.Model
 	mode   inspectMode
 	back   inspectMode
 	width  int
@@ -75,6 +76,7 @@ func NewInspector(opts InspectOptions) *Inspector {
 		th = themes.Plain()
 	}
 	in := &Inspector{opts: opts, th: &th, keys: defaultKeys(), marked: map[string]bool{}}
+	in.help = newHelp(in.th)
 	in.filter = textinput.New()
 	in.filter.Prompt = "/ "
 	in.filter.Placeholder = "words in the question or answer"
@@ -176,87 +178,90 @@ func (in *Inspector) moveCursor(d int) {
 	in.cursor = min(max(0, in.cursor+d), max(0, len(in.rows)-1))
 }
 
+// handleKey routes a key press to the screen on top.
 func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := in.keys
-	if msg.String() == "ctrl+c" {
+	if in.keys.quits(msg, in.mode == inspFilter || in.mode == inspExport) {
 		return in, tea.Quit
 	}
 	switch in.mode {
 	case inspFilter:
-		switch msg.String() {
-		case "enter":
-			in.mode = inspList
-			in.filter.Blur()
-		case "esc":
-			in.filter.SetValue("")
-			in.mode = inspList
-			in.filter.Blur()
-		default:
-			var cmd tea.Cmd
-			in.filter, cmd = in.filter.Update(msg)
-			in.applyFilter()
-			return in, cmd
-		}
-		in.applyFilter()
-		return in, nil
+		return in, in.filterKey(msg)
 	case inspExport:
-		switch msg.String() {
-		case "enter":
-			in.mode = in.back
-			in.exportIn.Blur()
-			return in, in.exportCmd(strings.TrimSpace(in.exportIn.Value()))
-		case "esc":
-			in.mode = in.back
-			in.exportIn.Blur()
-			return in, nil
-		}
-		var cmd tea.Cmd
-		in.exportIn, cmd = in.exportIn.Update(msg)
-		return in, cmd
+		return in, in.exportKey(msg)
 	case inspHelp:
-		if key.Matches(msg, k.Quit) {
-			return in, tea.Quit
-		}
 		in.mode = in.back
 		return in, nil
 	case inspBranches:
-		switch {
-		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Branches):
-			in.mode = inspDetail
-		case key.Matches(msg, k.Up):
-			in.branchSel = max(0, in.branchSel-1)
-		case key.Matches(msg, k.Down):
-			in.branchSel = min(len(in.open.Branches)-1, in.branchSel+1)
-		case key.Matches(msg, k.Open):
-			in.showBranch(in.open.Branches[in.branchSel])
-			in.mode = inspDetail
-		case key.Matches(msg, k.Quit):
-			return in, tea.Quit
-		}
-		return in, nil
+		return in, in.branchesKey(msg)
 	case inspDetail:
-		switch {
-		case key.Matches(msg, k.Quit):
-			return in, tea.Quit
-		case key.Matches(msg, k.Cancel), msg.String() == "backspace":
-			in.mode = inspList
-			in.open, in.trace = nil, nil
-		case in.trace.navigate(msg, k):
-		case key.Matches(msg, k.Branches):
-			in.mode = inspBranches
-		case key.Matches(msg, k.Export):
-			in.exportBranch = in.branch.ID
-			return in, in.askExport()
-		case key.Matches(msg, k.Help):
-			in.back, in.mode = inspDetail, inspHelp
-		}
-		return in, nil
+		return in, in.detailKey(msg)
 	}
+	return in, in.listKey(msg)
+}
 
-	// The list.
-	switch {
-	case key.Matches(msg, k.Quit):
-		return in, tea.Quit
+func (in *Inspector) filterKey(msg tea.KeyPressMsg) tea.Cmd {
+	var cmd tea.Cmd
+	switch k := in.keys.Filter; {
+	case key.Matches(msg, k.Accept):
+		in.mode = inspList
+		in.filter.Blur()
+	case key.Matches(msg, k.Clear):
+		in.filter.SetValue("")
+		in.mode = inspList
+		in.filter.Blur()
+	default:
+		in.filter, cmd = in.filter.Update(msg)
+	}
+	in.applyFilter()
+	return cmd
+}
+
+func (in *Inspector) exportKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch k := in.keys.ExportPath; {
+	case key.Matches(msg, k.Write):
+		in.mode = in.back
+		in.exportIn.Blur()
+		return in.exportCmd(strings.TrimSpace(in.exportIn.Value()))
+	case key.Matches(msg, k.Cancel):
+		in.mode = in.back
+		in.exportIn.Blur()
+		return nil
+	}
+	var cmd tea.Cmd
+	in.exportIn, cmd = in.exportIn.Update(msg)
+	return cmd
+}
+
+func (in *Inspector) branchesKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch in.keys.RunBranches.press(msg, &in.branchSel, len(in.open.Branches)) {
+	case listClose:
+		in.mode = inspDetail
+	case listChoose:
+		in.showBranch(in.open.Branches[in.branchSel])
+		in.mode = inspDetail
+	}
+	return nil
+}
+
+func (in *Inspector) detailKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch k := in.keys.Detail; {
+	case key.Matches(msg, k.Back):
+		in.mode = inspList
+		in.open, in.trace = nil, nil
+	case in.keys.Trace.press(msg, in.trace):
+	case key.Matches(msg, k.Branches):
+		in.mode = inspBranches
+	case key.Matches(msg, k.Export):
+		in.exportBranch = in.branch.ID
+		return in.askExport()
+	case key.Matches(msg, k.Help):
+		in.back, in.mode = inspDetail, inspHelp
+	}
+	return nil
+}
+
+func (in *Inspector) listKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch k := in.keys.List; {
 	case key.Matches(msg, k.Up):
 		in.moveCursor(-1)
 	case key.Matches(msg, k.Down):
@@ -271,14 +276,14 @@ func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		in.cursor = max(0, len(in.rows)-1)
 	case key.Matches(msg, k.Filter):
 		in.mode = inspFilter
-		return in, in.filter.Focus()
+		return in.filter.Focus()
 	case key.Matches(msg, k.OnlyEdited):
 		in.onlyEdited = !in.onlyEdited
 		in.applyFilter()
-	case msg.String() == "c":
+	case key.Matches(msg, k.OnlyCorrect):
 		in.onlyRight = !in.onlyRight
 		in.applyFilter()
-	case key.Matches(msg, k.Cancel):
+	case key.Matches(msg, k.Clear):
 		in.filter.SetValue("")
 		in.onlyEdited, in.onlyRight = false, false
 		in.applyFilter()
@@ -296,11 +301,11 @@ func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Export):
 		in.exportBranch = 0
-		return in, in.askExport()
+		return in.askExport()
 	case key.Matches(msg, k.Help):
 		in.back, in.mode = inspList, inspHelp
 	}
-	return in, nil
+	return nil
 }
 
 func (in *Inspector) current() *trajlog.Run {
@@ -332,18 +337,7 @@ func (in *Inspector) showBranch(b *trajlog.Branch) {
 			in.branchSel = i
 		}
 	}
-	originals := map[int]string{}
-	for _, e := range in.open.Edits {
-		if e.Part != "summary" {
-			continue
-		}
-		for _, it := range b.Iterations {
-			if it.Index == e.Iteration && it.Summary == e.New {
-				originals[it.Index] = e.Old
-			}
-		}
-	}
-	in.trace.load(b.Iterations, originals)
+	in.trace.load(b.Iterations)
 	if b.Done {
 		in.trace.setAnswer(b.Answer, b.Correct)
 	}
@@ -387,25 +381,9 @@ func (in *Inspector) exportCmd(path string) tea.Cmd {
 		if path == "" {
 			return exportedMsg{err: fmt.Errorf("no file name given")}
 		}
-		n, err := ExportSFT(path, runs, opts)
+		n, err := sft.WriteFile(path, runs, opts)
 		return exportedMsg{n: n, path: path, err: err}
 	}
-}
-
-// ExportSFT writes the selected trajectories to path as cold-start SFT JSON Lines.
-func ExportSFT(path string, runs []*trajlog.Run, opts sft.Options) (int, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	n, err := sft.Export(f, runs, opts)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return n, fmt.Errorf("%s: %w", path, err)
-	}
-	return n, nil
 }
 
 func (in *Inspector) listHeight() int { return max(1, in.height-5) }
@@ -430,13 +408,13 @@ func (in *Inspector) render() string {
 		} else {
 			body = in.trace.view()
 		}
-		hint = in.hintLine([][2]string{{"tab", "select"}, {"enter", "fold"}, {"b", "branches"}, {"x", "export branch"}, {"esc", "back"}, {"q", "quit"}})
+		hint = in.help.ShortHelpView(detailHelp{in.keys}.ShortHelp())
 	case inspHelp:
-		body = fit(th.DialogTitle.Render("Keys")+"\n\n"+in.helpText(), in.width, bodyH)
-		hint = in.hintLine([][2]string{{"any key", "close"}})
+		body = fit(in.renderHelp(), in.width, bodyH)
+		hint = in.help.ShortHelpView([]key.Binding{in.keys.InspectHelp.Close})
 	default:
 		body = in.renderList(bodyH)
-		hint = in.hintLine([][2]string{{"enter", "open"}, {"space", "mark"}, {"x", "export"}, {"/", "filter"}, {"E", "edited"}, {"c", "correct"}, {"?", "help"}, {"q", "quit"}})
+		hint = in.help.ShortHelpView(listHelp{in.keys}.ShortHelp())
 	}
 	switch {
 	case in.mode == inspFilter:
@@ -450,23 +428,12 @@ func (in *Inspector) render() string {
 	return strings.Join([]string{truncateLine(title, in.width), body, truncateLine(hint, in.width), status}, "\n")
 }
 
-func (in *Inspector) hintLine(pairs [][2]string) string {
-	parts := make([]string, len(pairs))
-	for i, p := range pairs {
-		parts[i] = in.th.HelpKey.Render(p[0]) + " " + in.th.HelpDesc.Render(p[1])
-	}
-	return strings.Join(parts, in.th.HelpSep.Render(" • "))
-}
-
-func (in *Inspector) helpText() string {
-	lines := []string{
-		"list:   ↑/↓ move · enter open · space mark · x export marked (or current) as SFT",
-		"        / filter by words · E only edited · c only correct · esc clear filters",
-		"open:   tab/shift+tab select pane · enter fold · b branches · x export this branch",
-		"        ↑/↓ pgup/pgdn g/G scroll · esc back",
-		"An edited summary is shown beside its original.",
-	}
-	return strings.Join(lines, "\n")
+func (in *Inspector) renderHelp() string {
+	th := in.th
+	return th.DialogTitle.Render("Keys") + "\n\n" +
+		th.Muted.Render("the list") + "\n" + in.help.FullHelpView(listHelp{in.keys}.FullHelp()) + "\n\n" +
+		th.Muted.Render("an open run") + "\n" + in.help.FullHelpView(detailHelp{in.keys}.FullHelp()) + "\n\n" +
+		th.Muted.Render("An edited summary is shown beside its original.")
 }
 
 func (in *Inspector) statusLine() string {
@@ -553,7 +520,7 @@ func clip(s string, w int) string {
 func (in *Inspector) renderBranches() string {
 	th := in.th
 	var b strings.Builder
-	b.WriteString(th.DialogTitle.Render("Branches") + "  " + th.Muted.Render("enter shows · esc closes") + "\n\n")
+	b.WriteString(th.DialogTitle.Render("Branches") + "  " + th.Muted.Render(inline(in.keys.RunBranches.Choose, in.keys.RunBranches.Close)) + "\n\n")
 	for i, br := range in.open.Branches {
 		line := fmt.Sprintf("branch %d", br.ID)
 		if br.Parent > 0 {

@@ -2,8 +2,11 @@
 // event stream. The top-level models (the workbench here, the log inspector in inspect.go) own
 // the Update loop; the components they are made of (the trace of panes, the status bar, the
 // branch list) render and expose methods but handle no messages themselves. Nothing in Update
-// does I/O: starting a run, pausing, editing and switching branches are commands. Styles come
-// from the themes package.
+// does I/O: starting a run, pausing, editing, switching branches and writing an export are
+// commands. Keys are bound in one key map grouped by screen (keys.go): Update matches keys only
+// through it, and the hints and help screens render from it. The views render the session's
+// state as it gives it (an edited summary's original comes with the edit), rebuilding none of
+// it. Styles come from the themes package.
 package ui
 
 import (
@@ -83,8 +86,7 @@ type Model struct {
 
 	branches    []session.BranchInfo
 	branchSel   int
-	originals   map[string]string // edited summary text → the text it replaced
-	totalBefore int               // tokens of the finished iterations on screen
+	totalBefore int // tokens of the finished iterations on screen
 
 	title, titleLine, hint string
 	hintW                  int
@@ -99,15 +101,8 @@ func New(opts Options) *Model {
 	if opts.Coalesce == 0 {
 		opts.Coalesce = DefaultCoalesce
 	}
-	m := &Model{opts: opts, th: &th, keys: defaultKeys(), originals: map[string]string{}}
-	m.help = help.New()
-	m.help.Styles.ShortKey = th.HelpKey
-	m.help.Styles.ShortDesc = th.HelpDesc
-	m.help.Styles.ShortSeparator = th.HelpSep
-	m.help.Styles.FullKey = th.HelpKey
-	m.help.Styles.FullDesc = th.HelpDesc
-	m.help.Styles.FullSeparator = th.HelpSep
-	m.help.Styles.Ellipsis = th.HelpSep
+	m := &Model{opts: opts, th: &th, keys: defaultKeys()}
+	m.help = newHelp(m.th)
 	m.trace = newTrace(m.th)
 	m.status.info = opts.Info
 	m.question = strings.TrimSpace(opts.Question)
@@ -248,94 +243,101 @@ func (m *Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// handleKey routes a key press to the screen on top.
 func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	if msg.String() == "ctrl+c" {
+	if m.keys.quits(msg, m.mode == modePrompt || m.mode == modeEdit) {
 		return m, tea.Quit
 	}
 	switch m.mode {
 	case modePrompt:
-		switch msg.String() {
-		case "enter":
-			q := strings.TrimSpace(m.prompt.Value())
-			if q == "" {
-				return m, nil
-			}
-			m.question = q
-			m.prompt.Blur()
-			m.mode = modeTrace
-			m.status.state = stateStarting
-			return m, m.startCmd(q)
-		case "esc":
-			return m, tea.Quit
-		}
-		return m.updateInput(msg)
+		return m.promptKey(msg)
 	case modeEdit:
-		switch {
-		case key.Matches(msg, k.Apply):
-			text := strings.TrimSpace(m.editor.Value())
-			m.mode = modeTrace
-			m.editor.Blur()
-			if text == "" {
-				m.flash = fmt.Sprintf("an empty %s was not applied", m.editPart)
-				return m, m.leaveEditor()
-			}
-			return m, tea.Sequence(m.editCmd(m.editPart, m.editIter, text), m.leaveEditor())
-		case key.Matches(msg, k.Cancel):
-			m.mode = modeTrace
-			m.editor.Blur()
-			m.flash = "edit canceled"
-			return m, m.leaveEditor()
-		}
-		return m.updateInput(msg)
+		return m.editorKey(msg)
 	case modeBranches:
-		switch {
-		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Branches):
-			m.mode = modeTrace
-		case key.Matches(msg, k.Up), msg.String() == "shift+tab":
-			m.branchSel = max(0, m.branchSel-1)
-		case key.Matches(msg, k.Down), msg.String() == "tab":
-			m.branchSel = min(len(m.branches)-1, m.branchSel+1)
-		case key.Matches(msg, k.Fold):
-			m.mode = modeTrace
-			if m.branchSel >= 0 && m.branchSel < len(m.branches) {
-				return m, m.switchCmd(m.branches[m.branchSel].ID)
-			}
-		case msg.String() == "q":
-			return m, tea.Quit
-		}
-		return m, nil
+		return m, m.branchesKey(msg)
 	case modeHelp:
-		switch {
-		case key.Matches(msg, k.Quit):
-			return m, tea.Quit
-		case key.Matches(msg, k.Cancel), key.Matches(msg, k.Help):
-			m.mode = modeTrace
-		}
-		return m, nil
+		return m, m.helpKey(msg)
 	}
+	return m, m.runKey(msg)
+}
 
-	// The trace.
-	switch {
+func (m *Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k := m.keys.Prompt; {
+	case key.Matches(msg, k.Start):
+		q := strings.TrimSpace(m.prompt.Value())
+		if q == "" {
+			return m, nil
+		}
+		m.question = q
+		m.prompt.Blur()
+		m.mode = modeTrace
+		m.status.state = stateStarting
+		return m, m.startCmd(q)
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
+	}
+	return m.updateInput(msg)
+}
+
+func (m *Model) editorKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch k := m.keys.Editor; {
+	case key.Matches(msg, k.Apply):
+		text := strings.TrimSpace(m.editor.Value())
+		m.mode = modeTrace
+		m.editor.Blur()
+		if text == "" {
+			m.flash = fmt.Sprintf("an empty %s was not applied", m.editPart)
+			return m, m.leaveEditor()
+		}
+		return m, tea.Sequence(m.editCmd(m.editPart, m.editIter, text), m.leaveEditor())
+	case key.Matches(msg, k.Cancel):
+		m.mode = modeTrace
+		m.editor.Blur()
+		m.flash = "edit canceled"
+		return m, m.leaveEditor()
+	}
+	return m.updateInput(msg)
+}
+
+func (m *Model) branchesKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch m.keys.Branches.press(msg, &m.branchSel, len(m.branches)) {
+	case listClose:
+		m.mode = modeTrace
+	case listChoose:
+		m.mode = modeTrace
+		if m.branchSel >= 0 && m.branchSel < len(m.branches) {
+			return m.switchCmd(m.branches[m.branchSel].ID)
+		}
+	}
+	return nil
+}
+
+func (m *Model) helpKey(msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.Help.Close) {
+		m.mode = modeTrace
+	}
+	return nil
+}
+
+func (m *Model) runKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch k := m.keys.Run; {
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
 	case key.Matches(msg, k.Pause):
-		return m, m.togglePause()
+		return m.togglePause()
 	case key.Matches(msg, k.Edit):
-		return m, m.openEditor()
-	case m.trace.navigate(msg, k):
+		return m.openEditor()
+	case m.keys.Trace.press(msg, m.trace):
 	case key.Matches(msg, k.Branches):
 		if m.run == nil {
-			return m, nil
+			return nil
 		}
 		run := m.run
-		return m, func() tea.Msg { return branchesMsg{run.Branches()} }
-	case key.Matches(msg, k.Cancel):
+		return func() tea.Msg { return branchesMsg{run.Branches()} }
+	case key.Matches(msg, k.Dismiss):
 		m.flash = ""
 	}
-	return m, nil
+	return nil
 }
 
 func (m *Model) togglePause() tea.Cmd {
@@ -462,14 +464,7 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 		t.setAnswer(ev.Text, ev.Correct)
 	case session.EventEdit:
 		if ev.Part == session.PartSummary || ev.Part == "" {
-			if it := t.iter(ev.Iteration); it != nil && it.summary.String() != ev.Text {
-				old := it.summary.String()
-				if o, ok := m.originals[old]; ok {
-					old = o
-				}
-				m.originals[ev.Text] = old
-			}
-			t.editSummary(ev.Iteration, ev.Text)
+			t.editSummary(ev.Iteration, ev.Text, ev.Original)
 		}
 		if ev.Part == session.PartReasoning {
 			t.editReasoning(ev.Iteration, ev.Text)
@@ -505,21 +500,7 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 
 // loadSnapshot shows a branch from its snapshot (after a switch).
 func (m *Model) loadSnapshot(s session.Snapshot) {
-	// An edit's branch arrives before the edit event: what is on screen now is the original.
-	for _, it := range s.Iterations {
-		if cur := m.trace.iter(it.Index); it.Edited && cur != nil && cur.summary.String() != it.Summary {
-			if _, known := m.originals[it.Summary]; !known {
-				m.originals[it.Summary] = cur.summary.String()
-			}
-		}
-	}
-	originals := map[int]string{}
-	for _, it := range s.Iterations {
-		if o, ok := m.originals[it.Summary]; ok && it.Edited {
-			originals[it.Index] = o
-		}
-	}
-	m.trace.load(s.Iterations, originals)
+	m.trace.load(s.Iterations)
 	if p := s.Partial; p != nil {
 		// The branch's iteration in flight (an unfinished branch, or one a reasoning edit made).
 		it := m.trace.startIteration(p.Index, p.History)
@@ -625,15 +606,14 @@ func (m *Model) render() string {
 	}
 	if m.hintW != m.width {
 		// The key hint and the title only change with the width: drawn once, not per token.
-		m.hint = truncateLine(m.help.ShortHelpView(workbenchHelp{m.keys}.ShortHelp()), m.width)
+		m.hint = truncateLine(m.help.ShortHelpView(runHelp{m.keys}.ShortHelp()), m.width)
 		m.titleLine = truncateLine(title, m.width)
 		m.hintW = m.width
 	}
 	hint := m.hint
 	switch {
 	case m.mode == modeEdit:
-		hint = th.HelpKey.Render("ctrl+s") + " " + th.HelpDesc.Render("apply") + th.HelpSep.Render(" • ") +
-			th.HelpKey.Render("esc") + " " + th.HelpDesc.Render("cancel")
+		hint = m.help.ShortHelpView(m.keys.editorHint())
 	case m.flash != "":
 		hint = th.Muted.Render(m.flash)
 	}
@@ -656,7 +636,7 @@ func (m *Model) render() string {
 func (m *Model) renderPrompt(h int) string {
 	box := th(m).Dialog.Width(min(m.width-2, 100))
 	content := th(m).DialogTitle.Render("Ask a question") + "\n\n" + m.prompt.View() + "\n\n" +
-		th(m).Muted.Render("enter starts the run · esc quits")
+		th(m).Muted.Render(inline(m.keys.Prompt.Start, m.keys.Prompt.Quit))
 	return fit(box.Render(content), m.width, h)
 }
 
@@ -672,7 +652,7 @@ func (m *Model) renderEditor(h int) string {
 
 func (m *Model) renderBranches(h int) string {
 	var b strings.Builder
-	b.WriteString(th(m).DialogTitle.Render("Branches") + "  " + th(m).Muted.Render("enter switches · esc closes") + "\n\n")
+	b.WriteString(th(m).DialogTitle.Render("Branches") + "  " + th(m).Muted.Render(inline(m.keys.Branches.Choose, m.keys.Branches.Close)) + "\n\n")
 	for i, br := range m.branches {
 		cur := "  "
 		if br.Current {
@@ -707,7 +687,7 @@ func (m *Model) renderBranches(h int) string {
 }
 
 func (m *Model) renderHelp(h int) string {
-	content := th(m).DialogTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(workbenchHelp{m.keys}.FullHelp()) +
+	content := th(m).DialogTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(runHelp{m.keys}.FullHelp()) +
 		"\n\n" + th(m).Muted.Render("The view follows the stream until you scroll away; G or end returns to it.\nEsc or ? closes this help.")
 	return fit(content, m.width, h)
 }

@@ -43,7 +43,8 @@ func TestEditFlowCallsEngineAndShowsOriginal(t *testing.T) {
 		t.Fatalf("controls %q, want %q (a manual pause is not resumed by the editor)", got, want)
 	}
 	// The engine answers with the edit event on a new branch; later iterations go away.
-	feed(m, session.Event{Type: session.EventEdit, Iteration: 1, Part: session.PartSummary, Text: "* 17·23 = 391 (edited by hand).", Branch: 2})
+	feed(m, session.Event{Type: session.EventEdit, Iteration: 1, Part: session.PartSummary, Text: "* 17·23 = 391 (edited by hand).",
+		Original: "* 17·20 = 340 and 17·3 = 51 were computed.", Branch: 2})
 	if n := len(m.trace.its); n != 1 {
 		t.Fatalf("%d iterations after editing summary 1, want 1", n)
 	}
@@ -182,7 +183,7 @@ func TestBranchSwitch(t *testing.T) {
 		{ID: 2, Parent: 1, Fork: 1, Reason: "edit summary", Iterations: 1, Current: true},
 	}
 	run.snaps = map[int]session.Snapshot{2: {Branch: 2, Iterations: []session.Iteration{
-		{Index: 1, Reasoning: "Edited branch reasoning.", Summary: "* an edited summary", Edited: true, Tokens: 9, Seconds: 1},
+		{Index: 1, Reasoning: "Edited branch reasoning.", Summary: "* an edited summary", Edited: true, Original: "* what the model wrote", Tokens: 9, Seconds: 1},
 	}, Paused: true}}
 	press(m, "b")
 	if m.mode != modeBranches {
@@ -200,6 +201,10 @@ func TestBranchSwitch(t *testing.T) {
 	m.Update(eventsMsg{events: []session.Event{{Type: session.EventBranch, Branch: 2, Parent: 1}}, snaps: map[int]session.Snapshot{0: run.snaps[2]}})
 	if len(m.trace.its) != 1 || m.trace.its[0].summary.String() != "* an edited summary" || m.status.state != statePaused {
 		t.Fatal("the branch snapshot was not shown")
+	}
+	// The snapshot says what the edit replaced; the view shows that, not what it had on screen.
+	if out := plain(t, m); !strings.Contains(out, "* what the model wrote") {
+		t.Fatalf("the edited summary is not beside the original the snapshot holds:\n%s", out)
 	}
 }
 

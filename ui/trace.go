@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/infty-dev/infty/session"
@@ -255,15 +253,14 @@ func (t *trace) endIteration(k int, forced bool, tokens int, seconds float64) {
 	t.touch(it)
 }
 
-// editSummary shows a person's edit of iteration k's summary; later iterations are stale.
-func (t *trace) editSummary(k int, text string) {
+// editSummary shows a person's edit of iteration k's summary beside the text it replaced;
+// later iterations are stale.
+func (t *trace) editSummary(k int, text, original string) {
 	it := t.iter(k)
 	if it == nil {
 		return
 	}
-	if !it.edited {
-		it.original = it.summary.String()
-	}
+	it.original = original
 	it.edited = true
 	it.summary.Set(text)
 	t.truncate(k + 1)
@@ -290,7 +287,7 @@ func (t *trace) setAnswer(text string, correct *bool) {
 }
 
 // load replaces the trace with finished iterations (a snapshot or a log).
-func (t *trace) load(its []session.Iteration, originals map[int]string) {
+func (t *trace) load(its []session.Iteration) {
 	t.reset()
 	for _, src := range its {
 		it := t.newIteration(src.Index, src.History)
@@ -298,7 +295,7 @@ func (t *trace) load(its []session.Iteration, originals map[int]string) {
 		it.summary.Set(src.Summary)
 		it.conclusion.Set(src.Conclusion)
 		it.edited = src.Edited
-		it.original = originals[src.Index]
+		it.original = src.Original
 		it.forced = src.ForcedBoundary
 		it.forcedEnd = src.ForcedConclusion
 		it.finished = true
@@ -400,34 +397,6 @@ func (t *trace) uncache(i int) {
 	if i >= 0 && i < len(t.panes) {
 		t.panes[i].cache = nil
 	}
-}
-
-// navigate handles the keys that move through a trace (selection, folding, scrolling) the same
-// way in the workbench and the inspector; it reports whether msg was one of them.
-func (t *trace) navigate(msg tea.KeyPressMsg, k keyMap) bool {
-	switch {
-	case key.Matches(msg, k.Next):
-		t.moveSelection(1)
-	case key.Matches(msg, k.Prev):
-		t.moveSelection(-1)
-	case key.Matches(msg, k.Fold):
-		t.toggleFold()
-	case key.Matches(msg, k.Up):
-		t.scroll(-1)
-	case key.Matches(msg, k.Down):
-		t.scroll(1)
-	case key.Matches(msg, k.PageUp):
-		t.scroll(-max(1, t.height/2))
-	case key.Matches(msg, k.PageDown):
-		t.scroll(max(1, t.height/2))
-	case key.Matches(msg, k.Top):
-		t.scrollToTop()
-	case key.Matches(msg, k.Bottom):
-		t.scrollToEnd()
-	default:
-		return false
-	}
-	return true
 }
 
 // toggleFold folds or unfolds the selected pane.

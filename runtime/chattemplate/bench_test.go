@@ -4,21 +4,23 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/infty-dev/infty/llm"
 )
 
-func benchConversation(turns int) []Message {
-	msgs := []Message{{Role: "system", Content: "You are a careful mathematician."}}
+func benchConversation(turns int) []llm.Message {
+	msgs := []llm.Message{{Role: "system", Content: "You are a careful mathematician."}}
 	for i := 0; i < turns; i++ {
 		msgs = append(msgs,
-			Message{Role: "user", Content: fmt.Sprintf("Question %d: what is %d + %d?", i, i, i)},
-			Message{Role: "assistant", Content: fmt.Sprintf("<think>\nAdd them.\n%s\n</think>\n\nThe answer is %d.", strings.Repeat("reasoning ", 50), 2*i)})
+			llm.Message{Role: "user", Content: fmt.Sprintf("Question %d: what is %d + %d?", i, i, i)},
+			llm.Message{Role: "assistant", Content: fmt.Sprintf("<think>\nAdd them.\n%s\n</think>\n\nThe answer is %d.", strings.Repeat("reasoning ", 50), 2*i)})
 	}
-	return append(msgs, Message{Role: "user", Content: "Continue."})
+	return append(msgs, llm.Message{Role: "user", Content: "Continue."})
 }
 
 // chatmlConcat builds the same text as the fixture models' ChatML template by hand: the
 // baseline the template engine is measured against.
-func chatmlConcat(msgs []Message, addGen bool) string {
+func chatmlConcat(msgs []llm.Message, addGen bool) string {
 	var b strings.Builder
 	for _, m := range msgs {
 		b.WriteString("<|im_start|>" + m.Role + "\n" + m.Content + "<|im_end|>" + "\n")

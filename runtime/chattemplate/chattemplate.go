@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/jinja"
 )
 
@@ -33,32 +34,6 @@ type Template struct {
 
 	path string
 	tmpl *jinja.Template
-}
-
-// Message is one chat turn. Empty optional fields are left out of what the template sees, so
-// that tests such as `message.reasoning_content is defined` behave as with a Python dict that
-// lacks the key.
-type Message struct {
-	Role             string     `json:"role"`
-	Content          string     `json:"content"`
-	ReasoningContent string     `json:"reasoning_content,omitempty"`
-	ToolCalls        []ToolCall `json:"tool_calls,omitempty"`
-	ToolCallID       string     `json:"tool_call_id,omitempty"`
-	Name             string     `json:"name,omitempty"`
-}
-
-// ToolCall is an OpenAI-style tool call of an assistant message.
-type ToolCall struct {
-	ID       string       `json:"id,omitempty"`
-	Type     string       `json:"type,omitempty"`
-	Function FunctionCall `json:"function"`
-}
-
-// FunctionCall names a function and its arguments: a JSON object (kept in its key order, so
-// `arguments | tojson` reproduces it) or a JSON string.
-type FunctionCall struct {
-	Name      string          `json:"name"`
-	Arguments json.RawMessage `json:"arguments,omitempty"`
 }
 
 // RenderOptions are the apply_chat_template arguments besides the messages.
@@ -228,59 +203,14 @@ func templateSource(raw json.RawMessage) (src, name string, err error) {
 	return "", "", errors.New("no template named \"default\"")
 }
 
-// MessageValue converts a Message into the mapping the template sees.
-func MessageValue(m Message) (*jinja.Dict, error) {
-	d := jinja.NewDict()
-	d.Set("role", m.Role)
-	d.Set("content", m.Content)
-	if m.ReasoningContent != "" {
-		d.Set("reasoning_content", m.ReasoningContent)
-	}
-	if len(m.ToolCalls) > 0 {
-		calls := make([]any, len(m.ToolCalls))
-		for i, tc := range m.ToolCalls {
-			c := jinja.NewDict()
-			if tc.ID != "" {
-				c.Set("id", tc.ID)
-			}
-			typ := tc.Type
-			if typ == "" {
-				typ = "function"
-			}
-			c.Set("type", typ)
-			f := jinja.NewDict()
-			f.Set("name", tc.Function.Name)
-			if len(tc.Function.Arguments) > 0 {
-				args, err := jinja.DecodeJSON(tc.Function.Arguments)
-				if err != nil {
-					return nil, fmt.Errorf("tool call %q: arguments: %w", tc.Function.Name, err)
-				}
-				f.Set("arguments", args)
-			} else {
-				f.Set("arguments", jinja.NewDict())
-			}
-			c.Set("function", f)
-			calls[i] = c
-		}
-		d.Set("tool_calls", calls)
-	}
-	if m.ToolCallID != "" {
-		d.Set("tool_call_id", m.ToolCallID)
-	}
-	if m.Name != "" {
-		d.Set("name", m.Name)
-	}
-	return d, nil
-}
-
-// Render applies the template to typed messages.
-func (t *Template) Render(messages []Message, opts RenderOptions) (string, error) {
+// Render applies the template to messages of the model contract. Turns with more than a role and
+// content (reasoning_content, tool calls) reach a template through RenderVars.
+func (t *Template) Render(messages []llm.Message, opts RenderOptions) (string, error) {
 	vals := make([]any, len(messages))
 	for i, m := range messages {
-		d, err := MessageValue(m)
-		if err != nil {
-			return "", fmt.Errorf("message %d: %w", i, err)
-		}
+		d := jinja.NewDict()
+		d.Set("role", m.Role)
+		d.Set("content", m.Content)
 		vals[i] = d
 	}
 	vars := jinja.NewDict()

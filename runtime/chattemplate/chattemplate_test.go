@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/jinja"
 )
 
@@ -142,7 +143,7 @@ func TestFixtureModelsChatML(t *testing.T) {
 	if len(dirs) == 0 {
 		t.Fatal("no fixture models")
 	}
-	msgs := []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<history>\n* s\n</history><think>\nr\n</think>\n\\boxed{1}\n"}}
+	msgs := []llm.Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<history>\n* s\n</history><think>\nr\n</think>\n\\boxed{1}\n"}}
 	want := "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<history>\n* s\n</history><think>\nr\n</think>\n\\boxed{1}\n<|im_end|>\n<|im_start|>assistant\n"
 	for _, d := range dirs {
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
@@ -165,35 +166,34 @@ func TestFixtureModelsChatML(t *testing.T) {
 	}
 }
 
-// The typed API must give the same text as the JSON path for Qwen3's interesting cases:
-// reasoning stripped from earlier turns, reasoning_content, tool calls, enable_thinking.
-func TestRenderTypedMessages(t *testing.T) {
+// Render must give the same text as the JSON path (RenderVars) for Qwen3's interesting cases:
+// a system turn, reasoning stripped from earlier turns, enable_thinking.
+func TestRenderMatchesJSONPath(t *testing.T) {
 	tmpl, err := Load("testdata/templates/qwen3")
 	if err != nil {
 		t.Fatal(err)
 	}
 	no := false
-	got, err := tmpl.Render([]Message{
+	got, err := tmpl.Render([]llm.Message{
 		{Role: "system", Content: "S"},
 		{Role: "user", Content: "q1"},
 		{Role: "assistant", Content: "<think>\nold\n</think>\n\na1"},
 		{Role: "user", Content: "q2"},
-		{Role: "assistant", Content: "a2", ReasoningContent: "why", ToolCalls: []ToolCall{
-			{Function: FunctionCall{Name: "f", Arguments: []byte(`{"z": 1, "a": "é"}`)}},
-			{Function: FunctionCall{Name: "g", Arguments: []byte(`"{\"raw\": true}"`)}},
-		}},
-		{Role: "tool", Content: "r"},
 	}, RenderOptions{AddGenerationPrompt: true, EnableThinking: &no})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n" +
-		"<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n<think>\nwhy\n</think>\n\na2\n" +
-		"<tool_call>\n{\"name\": \"f\", \"arguments\": {\"z\": 1, \"a\": \"é\"}}\n</tool_call>\n" +
-		"<tool_call>\n{\"name\": \"g\", \"arguments\": {\"raw\": true}}\n</tool_call><|im_end|>\n" +
-		"<|im_start|>user\n<tool_response>\nr\n</tool_response><|im_end|>\n" +
-		"<|im_start|>assistant\n<think>\n\n</think>\n\n"
-	if got != want {
+	vars, err := jinja.DecodeJSON([]byte(`{"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "q1"},
+		{"role": "assistant", "content": "<think>\nold\n</think>\n\na1"}, {"role": "user", "content": "q2"}],
+		"add_generation_prompt": true, "enable_thinking": false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tmpl.RenderVars(vars.(*jinja.Dict))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || strings.Contains(got, "old") {
 		t.Errorf("\n got %q\nwant %q", got, want)
 	}
 }
@@ -247,7 +247,7 @@ func TestRaiseException(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = tmpl.Render([]Message{{Role: "system", Content: "s"}, {Role: "user", Content: "u"}}, RenderOptions{})
+	_, err = tmpl.Render([]llm.Message{{Role: "system", Content: "s"}, {Role: "user", Content: "u"}}, RenderOptions{})
 	var re *jinja.RaisedError
 	if !errors.As(err, &re) {
 		t.Fatalf("want *jinja.RaisedError, got %T %v", err, err)
@@ -263,7 +263,7 @@ func TestChatTemplateListAndJinjaFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := tmpl.Render([]Message{{Role: "user"}}, RenderOptions{}); got != "D1" {
+	if got, _ := tmpl.Render([]llm.Message{{Role: "user"}}, RenderOptions{}); got != "D1" {
 		t.Errorf("named default template: got %q", got)
 	}
 	dir = writeConfig(t, `{"eos_token": {"content": "<e>", "__type": "AddedToken"}}`)
@@ -300,7 +300,7 @@ func TestSpecialTokens(t *testing.T) {
 // </history>, whatever the template appends to close the turn.
 func TestContinueFinalMessage(t *testing.T) {
 	prefill := "<history>\n* tried b=10\n</history>"
-	msgs := []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: prefill}}
+	msgs := []llm.Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: prefill}}
 	for name, want := range map[string]string{
 		"chatml":              "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n" + prefill,
 		"deepseek-r1-distill": "<｜begin▁of▁sentence｜><｜User｜>q<｜Assistant｜>" + prefill,
@@ -336,7 +336,7 @@ func TestConcurrentRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<think>\nr\n</think>\n\na"}, {Role: "user", Content: "q2"}}
+	msgs := []llm.Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<think>\nr\n</think>\n\na"}, {Role: "user", Content: "q2"}}
 	want, err := tmpl.Render(msgs, RenderOptions{AddGenerationPrompt: true})
 	if err != nil {
 		t.Fatal(err)

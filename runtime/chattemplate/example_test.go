@@ -3,6 +3,7 @@ package chattemplate_test
 import (
 	"fmt"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/chattemplate"
 )
 
@@ -13,7 +14,7 @@ func ExampleTemplate_Render() {
 	if err != nil {
 		panic(err)
 	}
-	text, err := tmpl.Render([]chattemplate.Message{
+	text, err := tmpl.Render([]llm.Message{
 		{Role: "user", Content: "What is 2+2?"},
 		{Role: "assistant", Content: "<history>\n* Added the numbers.\n</history>"},
 	}, chattemplate.RenderOptions{ContinueFinalMessage: true})

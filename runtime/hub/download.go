@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
 // Progress reports a pull. Bytes count what is on disk for the repo's selected files, including
@@ -97,7 +99,7 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		if err := c.fetchFile(ctx, rc, info.Commit, im, p); err != nil {
 			return nil, fmt.Errorf("pulling %s@%s: %w", repo, rev, err)
 		}
-		shards, err := ShardsFromIndex(filepath.Join(snap.Dir, IndexFile))
+		_, shards, err := safetensors.ReadIndex(filepath.Join(snap.Dir, safetensors.IndexFileName))
 		if err != nil {
 			return nil, fmt.Errorf("%s@%s: %v", repo, rev, err)
 		}
@@ -107,7 +109,7 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		}
 		for _, s := range shards {
 			if !listed[s] {
-				return nil, fmt.Errorf("%s@%s: %s names shard %s, which the repo does not have", repo, rev, IndexFile, s)
+				return nil, fmt.Errorf("%s@%s: %s names shard %s, which the repo does not have", repo, rev, safetensors.IndexFileName, s)
 			}
 		}
 		sm, err := c.headAll(ctx, repo, info.Commit, shards)
@@ -126,7 +128,7 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 		return nil, err
 	}
 	for _, m := range metas {
-		if indexed && m.File == IndexFile {
+		if indexed && m.File == safetensors.IndexFileName {
 			continue // fetched above and counted in Done
 		}
 		if err := c.fetchFile(ctx, rc, info.Commit, m, p); err != nil {

@@ -1,17 +1,14 @@
 package hub
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
-)
 
-// IndexFile names the shards of a sharded safetensors checkpoint.
-const IndexFile = "model.safetensors.index.json"
+	"github.com/infty-dev/infty/runtime/safetensors"
+)
 
 // modelFiles are the small files a model folder may carry that infty reads (config, generation
 // defaults, tokenizer and its chat template, and the vocab/merges pair of older tokenizers).
@@ -47,11 +44,11 @@ func selectFiles(listing []string) (files []string, indexed bool, err error) {
 		}
 	}
 	switch {
-	case have[IndexFile]:
-		files = append(files, IndexFile)
+	case have[safetensors.IndexFileName]:
+		files = append(files, safetensors.IndexFileName)
 		indexed = true
-	case have["model.safetensors"]:
-		files = append(files, "model.safetensors")
+	case have[safetensors.SingleFileName]:
+		files = append(files, safetensors.SingleFileName)
 	default:
 		var st []string
 		for _, f := range listing {
@@ -71,37 +68,6 @@ func selectFiles(listing []string) (files []string, indexed bool, err error) {
 	return files, indexed, nil
 }
 
-// ShardsFromIndex reads model.safetensors.index.json and returns the distinct shard files its
-// weight_map names, sorted.
-func ShardsFromIndex(indexPath string) ([]string, error) {
-	b, err := os.ReadFile(indexPath)
-	if err != nil {
-		return nil, err
-	}
-	var idx struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %v", indexPath, err)
-	}
-	if len(idx.WeightMap) == 0 {
-		return nil, fmt.Errorf("%s: no weight_map entries", indexPath)
-	}
-	seen := map[string]bool{}
-	var shards []string
-	for tensor, f := range idx.WeightMap {
-		if err := safeRelPath(f); err != nil || path.Clean(f) != f {
-			return nil, fmt.Errorf("%s: tensor %q maps to an unsafe file name %q", indexPath, tensor, f)
-		}
-		if !seen[f] {
-			seen[f] = true
-			shards = append(shards, f)
-		}
-	}
-	sort.Strings(shards)
-	return shards, nil
-}
-
 // MissingFiles says what a model folder lacks for infty to load it: config.json and
 // tokenizer.json, and the weights (every shard the index names, or at least one
 // *.safetensors file). A dangling symlink counts as missing. Nil means complete.
@@ -116,10 +82,10 @@ func MissingFiles(dir string) []string {
 			missing = append(missing, f)
 		}
 	}
-	if exists(IndexFile) {
-		shards, err := ShardsFromIndex(filepath.Join(dir, IndexFile))
+	if exists(safetensors.IndexFileName) {
+		_, shards, err := safetensors.ReadIndex(filepath.Join(dir, safetensors.IndexFileName))
 		if err != nil {
-			return append(missing, IndexFile+" (unreadable: "+err.Error()+")")
+			return append(missing, safetensors.IndexFileName+" (unreadable: "+err.Error()+")")
 		}
 		for _, s := range shards {
 			if !exists(s) {

@@ -2,16 +2,16 @@ package hub
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
 // MemoryOptions says how the runtime will hold and run a model.
@@ -54,13 +54,6 @@ func (e MemoryEstimate) String() string {
 
 // baseOverhead covers the Go program, the tokenizer tables and graph bookkeeping.
 const baseOverhead = 256 << 20
-
-var dtypeBytes = map[string]int64{
-	"F64": 8, "I64": 8, "U64": 8,
-	"F32": 4, "I32": 4, "U32": 4,
-	"F16": 2, "BF16": 2, "I16": 2, "U16": 2,
-	"F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "BOOL": 1,
-}
 
 // tensorStats sums the tensors of a model folder's safetensors files, reading only headers.
 type tensorStats struct {
@@ -111,11 +104,11 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 		e.Weights = st.stored
 		e.DType = "stored " + storedDTypes(st.dtypes)
 	} else {
-		size, ok := dtypeBytes[e.DType]
+		size, ok := safetensors.DTypeSize(e.DType)
 		if !ok {
 			return MemoryEstimate{}, fmt.Errorf("unknown dtype %q (want F32, BF16 or F16)", o.DType)
 		}
-		e.Weights = st.params * size
+		e.Weights = st.params * int64(size)
 	}
 	if e.KVDType == "" {
 		e.KVDType = strings.ToUpper(o.DType)
@@ -123,7 +116,7 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 			e.KVDType = "F32"
 		}
 	}
-	kvSize, ok := dtypeBytes[e.KVDType]
+	kvSize, ok := safetensors.DTypeSize(e.KVDType)
 	if !ok {
 		return MemoryEstimate{}, fmt.Errorf("unknown KV cache dtype %q", e.KVDType)
 	}
@@ -141,7 +134,7 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 	if chunk <= 0 {
 		chunk = min(ctx, 512)
 	}
-	e.KVCache = 2 * cfg.Layers * cfg.KVHeads * cfg.HeadDim * ctx * batch * kvSize
+	e.KVCache = 2 * cfg.Layers * cfg.KVHeads * cfg.HeadDim * ctx * batch * int64(kvSize)
 
 	// One layer's transients in F32 (layers run one after another, so they do not add up):
 	// residual stream and its normed copy, q/k/v, attention scores and their softmax, the
@@ -168,13 +161,14 @@ func storedDTypes(m map[string]int64) string {
 // every *.safetensors file.
 func safetensorsStats(dir string) (tensorStats, error) {
 	var files []string
-	if _, err := os.Stat(filepath.Join(dir, IndexFile)); err == nil {
-		shards, err := ShardsFromIndex(filepath.Join(dir, IndexFile))
+	index := filepath.Join(dir, safetensors.IndexFileName)
+	if _, err := os.Stat(index); err == nil {
+		_, shards, err := safetensors.ReadIndex(index)
 		if err != nil {
 			return tensorStats{}, err
 		}
 		for _, s := range shards {
-			files = append(files, filepath.Join(dir, filepath.FromSlash(s)))
+			files = append(files, filepath.Join(dir, s))
 		}
 	} else {
 		files, _ = filepath.Glob(filepath.Join(dir, "*.safetensors"))
@@ -184,71 +178,21 @@ func safetensorsStats(dir string) (tensorStats, error) {
 	}
 	st := tensorStats{dtypes: map[string]int64{}}
 	for _, f := range files {
-		if err := addSafetensorsHeader(f, &st); err != nil {
+		tensors, err := safetensors.ReadHeader(f)
+		if err != nil {
 			return tensorStats{}, err
+		}
+		for _, t := range tensors {
+			elem, _ := safetensors.DTypeSize(t.DType) // ReadHeader refuses unknown dtypes
+			numel := int64(t.NumElements())
+			size := numel * int64(elem)
+			st.params += numel
+			st.stored += size
+			st.dtypes[t.DType] += size
+			st.largest = max(st.largest, size)
 		}
 	}
 	return st, nil
-}
-
-func addSafetensorsHeader(path string, st *tensorStats) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	var n uint64
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
-		return fmt.Errorf("%s: not a safetensors file (no header length): %v", path, err)
-	}
-	if n == 0 || n > 100<<20 || int64(n)+8 > fi.Size() {
-		return fmt.Errorf("%s: not a safetensors file (header length %d, file size %d)", path, n, fi.Size())
-	}
-	hdr := make([]byte, n)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return fmt.Errorf("%s: truncated safetensors header: %v", path, err)
-	}
-	var tensors map[string]json.RawMessage
-	if err := json.Unmarshal(hdr, &tensors); err != nil {
-		return fmt.Errorf("%s: bad safetensors header: %v", path, err)
-	}
-	dataLen := fi.Size() - 8 - int64(n)
-	for name, raw := range tensors {
-		if name == "__metadata__" {
-			continue
-		}
-		var t struct {
-			DType   string  `json:"dtype"`
-			Shape   []int64 `json:"shape"`
-			Offsets []int64 `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return fmt.Errorf("%s: tensor %s: %v", path, name, err)
-		}
-		size, ok := dtypeBytes[t.DType]
-		if !ok {
-			return fmt.Errorf("%s: tensor %s: unknown dtype %q", path, name, t.DType)
-		}
-		numel := int64(1)
-		for _, d := range t.Shape {
-			if d < 0 {
-				return fmt.Errorf("%s: tensor %s: negative dimension", path, name)
-			}
-			numel *= d
-		}
-		if len(t.Offsets) != 2 || t.Offsets[1]-t.Offsets[0] != numel*size || t.Offsets[1] > dataLen || t.Offsets[0] < 0 {
-			return fmt.Errorf("%s: tensor %s: data_offsets %v do not fit shape %v of %s in %d data bytes", path, name, t.Offsets, t.Shape, t.DType, dataLen)
-		}
-		st.params += numel
-		st.stored += numel * size
-		st.dtypes[t.DType] += numel * size
-		st.largest = max(st.largest, numel*size)
-	}
-	return nil
 }
 
 // AvailableMemory reports the memory a new allocation can use: /proc/meminfo MemAvailable,

@@ -68,7 +68,7 @@ func TestEstimateMemoryRejectsBadFiles(t *testing.T) {
 		t.Errorf("truncated weights: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte{1, 2, 3}, 0o644)
-	if _, err := EstimateMemory(dir, MemoryOptions{}); err == nil || !strings.Contains(err.Error(), "not a safetensors file") {
+	if _, err := EstimateMemory(dir, MemoryOptions{}); err == nil || !strings.Contains(err.Error(), "too short for a safetensors header") {
 		t.Errorf("garbage weights: %v", err)
 	}
 }

@@ -69,14 +69,17 @@ func OpenFolder(dir string) (*Set, error) {
 	return openIndexed(dir, index)
 }
 
-func openIndexed(dir, index string) (*Set, error) {
+// ReadIndex reads a model.safetensors.index.json: which shard holds each tensor, and the
+// distinct shards, sorted. A shard must be a file name in the index's own folder, and a tensor
+// may be listed once.
+func ReadIndex(index string) (want map[string]string, shards []string, err error) {
 	raw, err := os.ReadFile(index)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	top, err := decodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not valid JSON: %w", index, err)
+		return nil, nil, fmt.Errorf("%s: not valid JSON: %w", index, err)
 	}
 	var mapRaw json.RawMessage
 	for _, kv := range top {
@@ -85,27 +88,26 @@ func openIndexed(dir, index string) (*Set, error) {
 		}
 	}
 	if mapRaw == nil {
-		return nil, fmt.Errorf("%s: no \"weight_map\"", index)
+		return nil, nil, fmt.Errorf("%s: no \"weight_map\"", index)
 	}
 	// decodeObject rejects a tensor listed twice, which a plain map would hide.
 	entries, err := decodeObject(mapRaw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: weight_map: %w", index, err)
+		return nil, nil, fmt.Errorf("%s: weight_map: %w", index, err)
 	}
 	if len(entries) == 0 {
-		return nil, fmt.Errorf("%s: weight_map is empty", index)
+		return nil, nil, fmt.Errorf("%s: weight_map is empty", index)
 	}
-	want := make(map[string]string, len(entries)) // tensor → shard
-	var shards []string
+	want = make(map[string]string, len(entries)) // tensor → shard
 	seenShard := map[string]bool{}
 	for _, kv := range entries {
 		var shard string
 		if err := json.Unmarshal(kv.value, &shard); err != nil {
-			return nil, fmt.Errorf("%s: weight_map[%q] is not a file name", index, kv.key)
+			return nil, nil, fmt.Errorf("%s: weight_map[%q] is not a file name", index, kv.key)
 		}
 		// Shards must sit in the folder itself: never follow a path elsewhere.
 		if shard == "" || shard != filepath.Base(shard) || strings.ContainsAny(shard, `/\`) || shard == "." || shard == ".." {
-			return nil, fmt.Errorf("%s: weight_map[%q] = %q is not a file name in the model folder", index, kv.key, shard)
+			return nil, nil, fmt.Errorf("%s: weight_map[%q] = %q is not a file name in the model folder", index, kv.key, shard)
 		}
 		want[kv.key] = shard
 		if !seenShard[shard] {
@@ -114,6 +116,14 @@ func openIndexed(dir, index string) (*Set, error) {
 		}
 	}
 	sort.Strings(shards)
+	return want, shards, nil
+}
+
+func openIndexed(dir, index string) (*Set, error) {
+	want, shards, err := ReadIndex(index)
+	if err != nil {
+		return nil, err
+	}
 	files := make([]*File, 0, len(shards))
 	fail := func(err error) (*Set, error) {
 		for _, f := range files {

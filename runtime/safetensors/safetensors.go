@@ -98,19 +98,11 @@ func (f *File) Close() error {
 
 // Open memory-maps and validates the safetensors file at path.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
-	if err != nil {
-		return nil, err // *PathError already names the file
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
+	fd, size, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	size := st.Size()
+	defer fd.Close()
 	if size < 8 {
 		return nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header (8-byte length prefix)", path, size)
 	}
@@ -129,6 +121,48 @@ func Open(path string) (*File, error) {
 	return &File{path: path, mapping: mapping, tensors: tensors, metadata: meta}, nil
 }
 
+// ReadHeader validates the header of the safetensors file at path as Open does, reading only
+// the header: the tensors come back sorted by offset with Data nil. It serves callers that size
+// a model without loading it.
+func ReadHeader(path string) ([]Tensor, error) {
+	fd, size, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	var prefix [8]byte
+	if _, err := io.ReadFull(fd, prefix[:]); err != nil {
+		return nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header (8-byte length prefix)", path, size)
+	}
+	n, err := headerLength(path, prefix[:], uint64(size))
+	if err != nil {
+		return nil, err
+	}
+	header := make([]byte, n)
+	if _, err := io.ReadFull(fd, header); err != nil {
+		return nil, fmt.Errorf("%s: reading the header: %w", path, err)
+	}
+	tensors, _, err := parseHeader(path, header, uint64(size), nil)
+	return tensors, err
+}
+
+// openRegular opens path for reading, refusing anything but a regular file, and says its size.
+func openRegular(path string) (*os.File, int64, error) {
+	fd, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err // *PathError already names the file
+	}
+	st, err := fd.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s: not a regular file", path)
+	}
+	if err != nil {
+		fd.Close()
+		return nil, 0, err
+	}
+	return fd, st.Size(), nil
+}
+
 type headerEntry struct {
 	DType       string        `json:"dtype"`
 	Shape       []int64       `json:"shape"`
@@ -141,15 +175,29 @@ func parse(name string, buf []byte) ([]Tensor, map[string]string, error) {
 	if len(buf) < 8 {
 		return nil, nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header (8-byte length prefix)", name, len(buf))
 	}
-	n := binary.LittleEndian.Uint64(buf[:8])
-	fileLen := uint64(len(buf))
+	n, err := headerLength(name, buf[:8], uint64(len(buf)))
+	if err != nil {
+		return nil, nil, err
+	}
+	return parseHeader(name, buf[8:8+n], uint64(len(buf)), buf[8+n:])
+}
+
+// headerLength reads the length prefix and checks it against the file's length.
+func headerLength(name string, prefix []byte, fileLen uint64) (uint64, error) {
+	n := binary.LittleEndian.Uint64(prefix)
 	if n > maxHeaderSize {
-		return nil, nil, fmt.Errorf("%s: header length %d exceeds the %d-byte limit (not a safetensors file?)", name, n, maxHeaderSize)
+		return 0, fmt.Errorf("%s: header length %d exceeds the %d-byte limit (not a safetensors file?)", name, n, maxHeaderSize)
 	}
 	if n > fileLen-8 {
-		return nil, nil, fmt.Errorf("%s: header length %d runs past the end of the file (%d bytes)", name, n, fileLen)
+		return 0, fmt.Errorf("%s: header length %d runs past the end of the file (%d bytes)", name, n, fileLen)
 	}
-	header := buf[8 : 8+n]
+	return n, nil
+}
+
+// parseHeader validates the JSON header of a file of fileLen bytes against the data region that
+// follows it. data is that region, which the tensors' Data slice; nil reads the header alone,
+// the region's length taken from fileLen, and leaves Data nil.
+func parseHeader(name string, header []byte, fileLen uint64, data []byte) ([]Tensor, map[string]string, error) {
 	if len(header) == 0 || header[0] != '{' {
 		return nil, nil, fmt.Errorf("%s: header is not a JSON object (does not start with '{')", name)
 	}
@@ -157,8 +205,7 @@ func parse(name string, buf []byte) ([]Tensor, map[string]string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: header is not valid JSON: %w", name, err)
 	}
-	data := buf[8+n:]
-	dataLen := uint64(len(data))
+	dataLen := fileLen - 8 - uint64(len(header))
 
 	var meta map[string]string
 	type span struct {
@@ -218,10 +265,11 @@ func parse(name string, buf []byte) ([]Tensor, map[string]string, error) {
 			return nil, nil, fmt.Errorf("%s: tensor %q: shape %v of %s needs %s bytes but data offsets [%d,%d) hold %d",
 				name, kv.key, e.Shape, e.DType, byteCount(nbytes, overflow), start, end, end-start)
 		}
-		spans = append(spans, span{
-			t:     Tensor{Name: kv.key, DType: e.DType, Shape: shape, File: name, Data: data[start:end:end]},
-			start: start, end: end,
-		})
+		t := Tensor{Name: kv.key, DType: e.DType, Shape: shape, File: name}
+		if data != nil {
+			t.Data = data[start:end:end]
+		}
+		spans = append(spans, span{t: t, start: start, end: end})
 	}
 	sort.SliceStable(spans, func(i, j int) bool {
 		if spans[i].start != spans[j].start {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -202,7 +203,34 @@ func TestCorruptFiles(t *testing.T) {
 					t.Errorf("error %q does not mention %q", msg, w)
 				}
 			}
+			if _, err := ReadHeader(path); err == nil || err.Error() != msg {
+				t.Errorf("ReadHeader error %v, want Open's %q", err, msg)
+			}
 		})
+	}
+}
+
+// ReadHeader sees the tensors Open sees, without their data.
+func TestReadHeaderMatchesOpen(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "models", "qwen2-tiny-bf16", "model-00001-of-00002.safetensors")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := ReadHeader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := f.Tensors()
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("ReadHeader: %d tensors, Open: %d", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Name != w.Name || g.DType != w.DType || !slices.Equal(g.Shape, w.Shape) || g.File != w.File || g.Data != nil {
+			t.Errorf("tensor %d: ReadHeader %+v, Open %s %s %v %s", i, g, w.Name, w.DType, w.Shape, w.File)
+		}
 	}
 }
 

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/infty-dev/infty/session/format"
 )
 
 // Specials are the special tokens of the tiny tokenizer, with ids 256.. in this order: the
-// ChatML markers and the InftyThink+ tags, each a single token.
-var Specials = []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>",
-	"<summary>", "</summary>", "<history>", "</history>"}
+// ChatML markers and the InftyThink+ tags, each a single token. The tags come from their one
+// owner, the layout package: the embedded models are trained on that layout, and the recipe's
+// tokenizer files (checked byte for byte against this list) pin their order.
+var Specials = append([]string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}, format.Tags...)
 
 // qwenPattern is Qwen's pre-tokenizer split; kept so the tokenizer is an ordinary Qwen-style
 // byte-level BPE that any loader accepts, although with no merges it changes nothing.

@@ -1,5 +1,6 @@
-// Package format holds the exact strings of the InftyThink+ layout (DESIGN.md §1) and a parser
-// that splits an assistant turn, finished or still streaming, into its parts.
+// Package format is the one owner of the InftyThink+ layout (DESIGN.md §1): its tags, the
+// builder of an iteration's assistant turn and its pre-fill, and the parsers that split a turn,
+// finished or still streaming, into its parts. Nothing else spells a tag.
 //
 //	iteration i > 1 is pre-filled with  <history>\n{s_(i-1)}\n</history>
 //	not the last iteration:             <think>\n{r_i}\n</think><summary>\n{s_i}\n</summary>
@@ -30,6 +31,9 @@ const (
 	ReasoningOpen = ThinkOpen + "\n"
 )
 
+// Tags lists every tag of the layout, for tokenizers that keep each one a single token.
+var Tags = []string{ThinkOpen, ThinkClose, SummaryOpen, SummaryClose, HistoryOpen, HistoryClose}
+
 // Prefill is the pre-filled start of iteration index's assistant turn: empty for the first,
 // "<history>\n{s}\n</history>" (no newline after) for the others.
 func Prefill(index int, history string) string {
@@ -39,17 +43,45 @@ func Prefill(index int, history string) string {
 	return HistoryOpen + "\n" + history + "\n" + HistoryClose
 }
 
-// Assistant is the canonical assistant turn of an iteration.
-func Assistant(index int, history, reasoning, summary, conclusion string, final bool) string {
+// SplitPrefill splits an assistant turn into its leading <history>…</history> block (empty when
+// the turn does not open with one) and the rest. ok is false when the turn opens the block and
+// never closes it.
+func SplitPrefill(assistant string) (prefill, rest string, ok bool) {
+	if !strings.HasPrefix(assistant, HistoryOpen) {
+		return "", assistant, true
+	}
+	end := strings.Index(assistant, HistoryClose)
+	if end < 0 {
+		return "", assistant, false
+	}
+	end += len(HistoryClose)
+	return assistant[:end], assistant[end:], true
+}
+
+// Iteration is one iteration's parts: what Render lays out and what Parse takes apart.
+type Iteration struct {
+	Index      int // 1-based; the first has no pre-filled history
+	History    string
+	Reasoning  string
+	Summary    string
+	Conclusion string
+	Final      bool // the turn ends with the conclusion instead of a summary
+}
+
+// Prefill is the iteration's pre-filled, untrained start.
+func (it Iteration) Prefill() string { return Prefill(it.Index, it.History) }
+
+// Render is the canonical assistant turn of the iteration, pre-fill included.
+func (it Iteration) Render() string {
 	var b strings.Builder
-	b.WriteString(Prefill(index, history))
+	b.WriteString(it.Prefill())
 	b.WriteString(ReasoningOpen)
-	b.WriteString(reasoning)
+	b.WriteString(it.Reasoning)
 	b.WriteString("\n" + ThinkClose)
-	if final {
-		b.WriteString("\n" + conclusion + "\n")
+	if it.Final {
+		b.WriteString("\n" + it.Conclusion + "\n")
 	} else {
-		b.WriteString(SummaryOpen + "\n" + summary + "\n" + SummaryClose)
+		b.WriteString(SummaryOpen + "\n" + it.Summary + "\n" + SummaryClose)
 	}
 	return b.String()
 }

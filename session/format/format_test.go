@@ -5,19 +5,40 @@ import (
 	"testing"
 )
 
-func TestAssistantLayout(t *testing.T) {
-	got := Assistant(2, "s1", "r2", "s2", "", false)
+func TestRenderLayout(t *testing.T) {
+	got := Iteration{Index: 2, History: "s1", Reasoning: "r2", Summary: "s2"}.Render()
 	want := "<history>\ns1\n</history><think>\nr2\n</think><summary>\ns2\n</summary>"
 	if got != want {
 		t.Errorf("non-final turn %q, want %q", got, want)
 	}
-	got = Assistant(1, "", "r", "", "The answer is 4.", true)
+	got = Iteration{Index: 1, Reasoning: "r", Conclusion: "The answer is 4.", Final: true}.Render()
 	want = "<think>\nr\n</think>\nThe answer is 4.\n"
 	if got != want {
 		t.Errorf("final turn %q, want %q", got, want)
 	}
 	if Prefill(1, "x") != "" || Prefill(3, "x") != "<history>\nx\n</history>" {
 		t.Error("prefill")
+	}
+}
+
+func TestSplitPrefill(t *testing.T) {
+	for _, c := range []struct {
+		in, prefill, rest string
+		ok                bool
+	}{
+		{"<history>\ns\n</history><think>\nr", "<history>\ns\n</history>", "<think>\nr", true},
+		{"<think>\nr\n</think>", "", "<think>\nr\n</think>", true},
+		{"<history>\ns", "", "<history>\ns", false},
+		{"x<history>\ns\n</history>", "", "x<history>\ns\n</history>", true},
+	} {
+		p, r, ok := SplitPrefill(c.in)
+		if p != c.prefill || r != c.rest || ok != c.ok {
+			t.Errorf("SplitPrefill(%q) = %q, %q, %v", c.in, p, r, ok)
+		}
+	}
+	it := Iteration{Index: 3, History: "s2", Reasoning: "r3", Summary: "s3"}
+	if p, _, _ := SplitPrefill(it.Render()); p != it.Prefill() {
+		t.Errorf("prefill of a rendered turn %q, want %q", p, it.Prefill())
 	}
 }
 
@@ -33,7 +54,7 @@ func TestParseRoundTrip(t *testing.T) {
 		{"", "", "", true},
 		{"ünïcode ✓", "σ", "", false},
 	} {
-		text := Assistant(1, "", c.r, c.s, c.c, c.final)
+		text := Iteration{Index: 1, Reasoning: c.r, Summary: c.s, Conclusion: c.c, Final: c.final}.Render()
 		p := Parse(text, false)
 		if p.Malformed || p.Reasoning != c.r || p.Summary != c.s || p.Conclusion != c.c || (p.Phase == PhaseConclusion) != c.final {
 			t.Errorf("Parse(%q) = %+v", text, p)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/format"
 )
 
 // State is what a Policy sees before choosing the next token.
@@ -47,8 +48,8 @@ type Model struct {
 	// Window, when positive, is the model's context length (llm.ContextLimited): a Generate
 	// call whose prompt and MaxTokens together exceed it fails, as a real model's would.
 	Window int
-	// ThinkPrompt makes the template open the reasoning in the generation prompt ("<think>\n"
-	// after the assistant header), as DeepSeek-R1 distills do.
+	// ThinkPrompt makes the template open the reasoning in the generation prompt (<think> and
+	// a newline after the assistant header), as DeepSeek-R1 distills do.
 	ThinkPrompt bool
 
 	mu    sync.Mutex
@@ -78,14 +79,14 @@ func (m *Model) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string
 	if addGenerationPrompt {
 		b.WriteString("<|im_start|>assistant\n")
 		if m.ThinkPrompt {
-			b.WriteString("<think>\n")
+			b.WriteString(format.ReasoningOpen)
 		}
 	}
 	return b.String(), nil
 }
 
-// Specials are encoded as one token each.
-var Specials = []string{"<|im_start|>", "<|im_end|>", "<think>", "</think>", "<summary>", "</summary>", "<history>", "</history>"}
+// Specials are encoded as one token each: the ChatML markers and the tags of the layout.
+var Specials = append([]string{"<|im_start|>", "<|im_end|>"}, format.Tags...)
 
 func (m *Model) id(piece string) int {
 	if id, ok := m.vocab[piece]; ok {
@@ -226,11 +227,10 @@ var reIter = regexp.MustCompile(`\[it=(\d+)\]`)
 // Script policy writes into its summaries: 1 without history, N+1 after summary N (2 when the
 // history carries no marker, e.g. after an edit that dropped it).
 func Iteration(assistant string) int {
-	h, ok := strings.CutPrefix(assistant, "<history>\n")
-	if !ok {
+	h, _, _ := format.SplitPrefill(assistant)
+	if h == "" {
 		return 1
 	}
-	h, _, _ = strings.Cut(h, "</history>")
 	if m := reIter.FindAllStringSubmatch(h, -1); m != nil {
 		n, _ := strconv.Atoi(m[len(m)-1][1])
 		return n + 1
@@ -241,10 +241,8 @@ func Iteration(assistant string) int {
 // Body is an InftyThink+ assistant turn without its pre-filled <history> block: what the model
 // wrote (or the engine inserted) in this iteration.
 func Body(assistant string) string {
-	if i := strings.Index(assistant, "</history>"); i >= 0 && strings.HasPrefix(assistant, "<history>") {
-		return assistant[i+len("</history>"):]
-	}
-	return assistant
+	_, body, _ := format.SplitPrefill(assistant)
+	return body
 }
 
 // Script is a well-behaved InftyThink+ model: it reasons for Reason(i) words (paragraph breaks
@@ -269,11 +267,11 @@ func (sc Script) Policy() Policy {
 		body := Body(asst)
 		switch body {
 		case "":
-			return "<think>", false
-		case "<think>":
+			return format.ThinkOpen, false
+		case format.ThinkOpen:
 			return "\n", false
 		}
-		reasoning, rest, closed := strings.Cut(body, "</think>")
+		reasoning, rest, closed := strings.Cut(body, format.ThinkClose)
 		if !closed {
 			limit := -1
 			if sc.Reason != nil {
@@ -282,7 +280,7 @@ func (sc Script) Policy() Policy {
 			words := strings.Count(reasoning, "x")
 			if limit >= 0 && words >= limit {
 				if strings.HasSuffix(reasoning, "\n") && !strings.HasSuffix(reasoning, "\n\n") {
-					return "</think>", false
+					return format.ThinkClose, false
 				}
 				return "\n", false
 			}
@@ -300,7 +298,7 @@ func (sc Script) Policy() Policy {
 			if sc.ConcludeAt > 0 && iter >= sc.ConcludeAt {
 				return "\n", false
 			}
-			return "<summary>", false
+			return format.SummaryOpen, false
 		}
 		if strings.HasPrefix(rest, "\n") { // conclusion
 			c := rest[1:]
@@ -313,14 +311,14 @@ func (sc Script) Policy() Policy {
 				return "", true
 			}
 		}
-		s, ok := strings.CutPrefix(rest, "<summary>")
+		s, ok := strings.CutPrefix(rest, format.SummaryOpen)
 		if !ok {
 			return "", true
 		}
 		if s == "" {
 			return "\n", false
 		}
-		if strings.Contains(s, "</summary>") {
+		if strings.Contains(s, format.SummaryClose) {
 			return "", true
 		}
 		words := strings.Count(s, "y")
@@ -329,7 +327,7 @@ func (sc Script) Policy() Policy {
 		}
 		if sc.SummaryWords >= 0 && words >= sc.SummaryWords {
 			if strings.HasSuffix(s, "\n") {
-				return "</summary>", false
+				return format.SummaryClose, false
 			}
 			return "\n", false
 		}

@@ -1,28 +1,27 @@
-// Package sft exports cold-start supervised fine-tuning data from trajectory logs: one example
-// per iteration, in the InftyThink+ chat layout or as the flat InftyThink dataset fields.
+// Package sft owns the cold-start supervised fine-tuning example (Example: its layouts, its one
+// writer and its one reader) and exports examples from trajectory logs, one per iteration.
 //
 // Chat layout, one JSON object per line:
 //
-//	{"messages":[{"role":"user","content":q},
-//	             {"role":"assistant","content":"<history>\n…\n</history><think>\n…\n</think><summary>\n…\n</summary>"}],
+//	{"messages":[{"role":"user","content":q}, {"role":"assistant","content":a}],
 //	 "no_loss_prefix_bytes": N, "no_loss_prefix_chars": M,
 //	 "run": "...", "branch": 1, "iteration": 2, "final": false, "edited": false}
 //
-// The assistant content is format.Assistant of the iteration. Its first N bytes (M Unicode code
-// points; the same span) are the pre-filled "<history>\n{s}\n</history>" block, which the model
-// did not write: a trainer computes no loss on them (nor on the user turn); it trains on the rest
-// of the assistant content and on the end-of-turn token its chat template appends. N and M are 0
-// for first iterations, which have no history.
+// The assistant content a is the iteration rendered by format.Iteration, for example
+// <history>\n…\n</history><think>\n…\n</think><summary>\n…\n</summary>. Its first N bytes (M
+// Unicode code points; the same span) are the pre-filled <history>\n{s}\n</history> block,
+// which the model did not write: a trainer computes no loss on them (nor on the user turn); it
+// trains on the rest of the assistant content and on the end-of-turn token its chat template
+// appends. N and M are 0 for first iterations, which have no history.
 //
 // Flat layout: {"question","history","reasoning_process","summary","conclusion"} plus the same
 // provenance fields; summary is empty on the final iteration, conclusion on the others.
+// Synthetic data (session/synth) writes both layouts in one object, and the reference answer.
 package sft
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -56,63 +55,6 @@ type Options struct {
 	Branch int
 	// Unfinished includes branches that never reached a conclusion.
 	Unfinished bool
-}
-
-// Message is one chat turn.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// ChatExample is one example in the chat layout.
-type ChatExample struct {
-	Messages          []Message `json:"messages"`
-	NoLossPrefixBytes int       `json:"no_loss_prefix_bytes"`
-	NoLossPrefixChars int       `json:"no_loss_prefix_chars"`
-	Provenance
-}
-
-// FlatExample is one example in the flat layout.
-type FlatExample struct {
-	Question         string `json:"question"`
-	History          string `json:"history"`
-	ReasoningProcess string `json:"reasoning_process"`
-	Summary          string `json:"summary"`
-	Conclusion       string `json:"conclusion"`
-	Provenance
-}
-
-// Provenance ties an example to its log.
-type Provenance struct {
-	Run       string `json:"run"`
-	Branch    int    `json:"branch"`
-	Iteration int    `json:"iteration"`
-	Final     bool   `json:"final"`
-	Edited    bool   `json:"edited"`
-	Mode      string `json:"mode,omitempty"`
-	Model     string `json:"model,omitempty"`
-}
-
-// Chat builds the chat-layout example of one iteration.
-func Chat(question string, it trajlog.Iteration) ChatExample {
-	content := format.Assistant(it.Index, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Final)
-	prefix := format.Prefill(it.Index, it.History)
-	return ChatExample{
-		Messages:          []Message{{Role: "user", Content: question}, {Role: "assistant", Content: content}},
-		NoLossPrefixBytes: len(prefix),
-		NoLossPrefixChars: utf8.RuneCountInString(prefix),
-	}
-}
-
-// Flat builds the flat-layout example of one iteration.
-func Flat(question string, it trajlog.Iteration) FlatExample {
-	f := FlatExample{Question: question, History: it.History, ReasoningProcess: it.Reasoning}
-	if it.Final {
-		f.Conclusion = it.Conclusion
-	} else {
-		f.Summary = it.Summary
-	}
-	return f
 }
 
 // Select returns the branches of run that opts select.
@@ -159,24 +101,19 @@ func Export(w io.Writer, runs []*trajlog.Run, opts Options) (int, error) {
 	default:
 		return 0, fmt.Errorf("sft: unknown filter %q (want edited or correct)", opts.Only)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	wr := NewWriter(w)
 	n := 0
 	for _, run := range runs {
 		for _, b := range Select(run, opts) {
 			for _, it := range b.Iterations {
-				prov := Provenance{Run: run.ID, Branch: b.ID, Iteration: it.Index, Final: it.Final, Edited: it.Edited, Mode: run.Mode, Model: run.Model}
-				var v any
+				fi := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}
+				ex := Example{Provenance: &Provenance{Run: run.ID, Branch: b.ID, Iteration: it.Index, Final: it.Final, Edited: it.Edited, Mode: run.Mode, Model: run.Model}}
 				if opts.Layout == LayoutFlat {
-					f := Flat(run.Question, it)
-					f.Provenance = prov
-					v = f
+					ex.Flat = NewFlat(run.Question, fi)
 				} else {
-					c := Chat(run.Question, it)
-					c.Provenance = prov
-					v = c
+					ex.Chat = NewChat(run.Question, fi)
 				}
-				if err := enc.Encode(v); err != nil {
+				if err := wr.Write(ex); err != nil {
 					return n, fmt.Errorf("sft: write: %w", err)
 				}
 				n++

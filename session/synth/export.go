@@ -1,33 +1,12 @@
 package synth
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"unicode/utf8"
+
+	"github.com/infty-dev/infty/session/format"
+	"github.com/infty-dev/infty/session/sft"
 )
-
-// Message is one chat turn of an SFT example.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// Example is one line of the cold-start SFT export: the chat layout that `infty train sft`
-// reads, plus the flat InftyThink fields. In the assistant turn the leading <history> block is
-// the pre-filled summary and is not trained on.
-type Example struct {
-	Messages          []Message `json:"messages"`
-	NoLossPrefixBytes int       `json:"no_loss_prefix_bytes"`
-	NoLossPrefixChars int       `json:"no_loss_prefix_chars"`
-	Question          string    `json:"question"`
-	History           string    `json:"history"`
-	ReasoningProcess  string    `json:"reasoning_process"`
-	Summary           string    `json:"summary"`
-	Conclusion        string    `json:"conclusion"`
-	Answer            string    `json:"answer"`
-}
 
 // Mode picks how worked solutions are written.
 type Mode string
@@ -37,39 +16,23 @@ const (
 	ModeVanilla   Mode = "vanilla"   // one long chain of thought per problem
 )
 
-// Examples renders problems as SFT examples. In iterative mode every iteration of every problem
-// becomes one example.
-func Examples(problems []Problem, mode Mode, stride int) ([]Example, error) {
-	var out []Example
+// Examples renders problems as SFT examples in both layouts, with the answer. In iterative mode
+// every iteration of every problem becomes one example.
+func Examples(problems []Problem, mode Mode, stride int) ([]sft.Example, error) {
+	var out []sft.Example
 	for _, p := range problems {
 		q := p.Question()
+		var its []format.Iteration
 		switch mode {
 		case ModeIterative:
-			for _, it := range p.Iterations(stride) {
-				prefix := it.Prefill()
-				out = append(out, Example{
-					Messages:          []Message{{"user", q}, {"assistant", it.AssistantText()}},
-					NoLossPrefixBytes: len(prefix),
-					NoLossPrefixChars: utf8.RuneCountInString(prefix),
-					Question:          q,
-					History:           it.History,
-					ReasoningProcess:  it.Reasoning,
-					Summary:           it.Summary,
-					Conclusion:        it.Conclusion,
-					Answer:            p.Answer(),
-				})
-			}
+			its = p.Iterations(stride)
 		case ModeVanilla:
-			r, c := p.Vanilla()
-			out = append(out, Example{
-				Messages:         []Message{{"user", q}, {"assistant", p.VanillaText()}},
-				Question:         q,
-				ReasoningProcess: r,
-				Conclusion:       c,
-				Answer:           p.Answer(),
-			})
+			its = []format.Iteration{p.Vanilla()}
 		default:
 			return nil, fmt.Errorf("synth: unknown mode %q (iterative or vanilla)", mode)
+		}
+		for _, it := range its {
+			out = append(out, sft.Example{Chat: sft.NewChat(q, it), Flat: sft.NewFlat(q, it), Answer: p.Answer()})
 		}
 	}
 	return out, nil
@@ -77,19 +40,7 @@ func Examples(problems []Problem, mode Mode, stride int) ([]Example, error) {
 
 // Shuffle permutes examples deterministically for a seed, so that iterations of one problem
 // do not sit next to each other in a training file.
-func Shuffle(ex []Example, seed uint64) {
+func Shuffle(ex []sft.Example, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 0x5417_ff1e))
 	r.Shuffle(len(ex), func(i, j int) { ex[i], ex[j] = ex[j], ex[i] })
-}
-
-// WriteJSONL writes one example per line.
-func WriteJSONL(w io.Writer, ex []Example) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for i := range ex {
-		if err := enc.Encode(&ex[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }

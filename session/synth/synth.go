@@ -26,6 +26,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/infty-dev/infty/session/format"
 )
 
 // MaxLength is the largest number of steps (step numbers are written with two digits).
@@ -136,23 +138,14 @@ func (p Problem) summary(s state) string {
 	return fmt.Sprintf("%02d left: d=%d x=%d", p.N-s.k, s.d, s.x)
 }
 
-// Iteration is one InftyThink+ iteration of a worked solution. History is empty in the first;
-// exactly one of Summary and Conclusion is set.
-type Iteration struct {
-	History    string
-	Reasoning  string
-	Summary    string
-	Conclusion string
-}
-
 // Iterations writes the worked solution in segments that end when the steps left are a
 // multiple of stride: at most stride steps each, the first one possibly fewer.
-func (p Problem) Iterations(stride int) []Iteration {
+func (p Problem) Iterations(stride int) []format.Iteration {
 	if stride < 1 {
 		stride = DefaultStride
 	}
 	st := p.states()
-	var out []Iteration
+	var out []format.Iteration
 	history := ""
 	for lo := 1; lo <= p.N; {
 		hi := lo
@@ -163,8 +156,9 @@ func (p Problem) Iterations(stride int) []Iteration {
 		for k := lo; k <= hi; k++ {
 			lines = append(lines, p.line(st, k))
 		}
-		it := Iteration{History: history, Reasoning: strings.Join(lines, "\n")}
+		it := format.Iteration{Index: len(out) + 1, History: history, Reasoning: strings.Join(lines, "\n")}
 		if hi == p.N {
+			it.Final = true
 			it.Conclusion = Conclusion(st[hi].x)
 		} else {
 			it.Summary = p.summary(st[hi])
@@ -179,41 +173,12 @@ func (p Problem) Iterations(stride int) []Iteration {
 // Conclusion is the final line for a value.
 func Conclusion(x int) string { return fmt.Sprintf("Answer: \\boxed{%d}", x) }
 
-// Vanilla writes the whole solution as one chain of thought.
-func (p Problem) Vanilla() (reasoning, conclusion string) {
+// Vanilla writes the whole solution as one chain of thought: a single, final iteration.
+func (p Problem) Vanilla() format.Iteration {
 	st := p.states()
 	lines := make([]string, p.N)
 	for k := 1; k <= p.N; k++ {
 		lines[k-1] = p.line(st, k)
 	}
-	return strings.Join(lines, "\n"), Conclusion(st[p.N].x)
-}
-
-// AssistantText renders an iteration's assistant turn exactly in the InftyThink+ layout:
-// "<history>\n…\n</history>" (after the first iteration), then "<think>\n…\n</think>", then
-// either "<summary>\n…\n</summary>" or "\n{conclusion}\n".
-func (it Iteration) AssistantText() string {
-	var b strings.Builder
-	b.WriteString(it.Prefill())
-	b.WriteString("<think>\n" + it.Reasoning + "\n</think>")
-	if it.Conclusion != "" {
-		b.WriteString("\n" + it.Conclusion + "\n")
-	} else {
-		b.WriteString("<summary>\n" + it.Summary + "\n</summary>")
-	}
-	return b.String()
-}
-
-// Prefill is the pre-filled, untrained start of the assistant turn: the <history> block.
-func (it Iteration) Prefill() string {
-	if it.History == "" {
-		return ""
-	}
-	return "<history>\n" + it.History + "\n</history>"
-}
-
-// VanillaText renders the plain chain-of-thought assistant turn.
-func (p Problem) VanillaText() string {
-	r, c := p.Vanilla()
-	return "<think>\n" + r + "\n</think>\n" + c + "\n"
+	return format.Iteration{Index: 1, Reasoning: strings.Join(lines, "\n"), Conclusion: Conclusion(st[p.N].x), Final: true}
 }

@@ -2,14 +2,15 @@ package synth
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/infty-dev/infty/session/format"
+	"github.com/infty-dev/infty/session/sft"
 )
 
 // solve recomputes the answer from the question text alone, independently of states.
@@ -84,18 +85,18 @@ func TestIterationsFollowProtocol(t *testing.T) {
 			t.Fatalf("iteration %d has %d steps, want %d", i+1, got, want)
 		}
 	}
-	first := its[0].AssistantText()
+	first := its[0].Render()
 	d3, d4 := (p.D+3*p.A)%10, (p.D+4*p.A)%10
 	if !strings.HasPrefix(first, "<think>\n13: d=") || !strings.HasSuffix(first, "\n10: d="+
 		fmt.Sprintf("%d+%d=%02d x=%d+%d=%02d", d3, p.A, d3+p.A, vals[2], d4, vals[2]+d4)+
 		"\n</think><summary>\n"+its[0].Summary+"\n</summary>") {
 		t.Fatalf("first iteration layout: %q", first)
 	}
-	mid := its[1].AssistantText()
+	mid := its[1].Render()
 	if !strings.HasPrefix(mid, "<history>\n"+its[0].Summary+"\n</history><think>\n09: d=") {
 		t.Fatalf("second iteration layout: %q", mid)
 	}
-	last := its[2].AssistantText()
+	last := its[2].Render()
 	if !strings.Contains(last, "\n00: d=") || !strings.HasSuffix(last, "\n</think>\n"+its[2].Conclusion+"\n") {
 		t.Fatalf("last iteration layout: %q", last)
 	}
@@ -104,8 +105,9 @@ func TestIterationsFollowProtocol(t *testing.T) {
 	for _, it := range its {
 		all = append(all, it.Reasoning)
 	}
-	r, c := p.Vanilla()
-	if strings.Join(all, "\n") != r || c != its[2].Conclusion {
+	v := p.Vanilla()
+	r := v.Reasoning
+	if strings.Join(all, "\n") != r || v.Conclusion != its[2].Conclusion {
 		t.Fatal("iterations and vanilla solution disagree")
 	}
 	if strings.Count(r, "\n") != 13 {
@@ -127,7 +129,7 @@ func p2(t *testing.T, n int) Problem {
 
 func TestStepLines(t *testing.T) {
 	p := Problem{A: 4, D: 3, X: 5, N: 2}
-	r, _ := p.Vanilla()
+	r := p.Vanilla().Reasoning
 	// d: 3+4=7, x: 5+7=12 (one step left); d: 7+4=11, x: 2+1=3 (none left).
 	if r != "01: d=3+4=07 x=5+7=12\n00: d=7+4=11 x=2+1=03" {
 		t.Fatalf("got %q", r)
@@ -147,19 +149,34 @@ func TestExportJSONL(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := WriteJSONL(&buf, ex); err != nil {
+	if err := sft.NewWriter(&buf).Write(ex...); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != len(ex) {
-		t.Fatalf("%d lines for %d examples", len(lines), len(ex))
+	r := sft.NewReader(&buf, "synth")
+	for i := range ex {
+		e, err := r.Next()
+		if err != nil {
+			t.Fatalf("example %d: %v", i, err)
+		}
+		if e.Messages[0].Role != "user" || e.Messages[1].Role != "assistant" || e.Messages[0].Content != e.Question || e.Answer != ex[i].Answer {
+			t.Fatalf("example %d read back as %+v, %+v", i, e.Chat, e.Flat)
+		}
 	}
-	var e Example
-	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil {
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last example: %v", err)
+	}
+	// The exact bytes of a line: both layouts and the answer, tags unescaped.
+	buf.Reset()
+	two, _ := Examples([]Problem{{A: 4, D: 3, X: 5, N: 2}}, ModeIterative, 1)
+	if err := sft.NewWriter(&buf).Write(two[1]); err != nil {
 		t.Fatal(err)
 	}
-	if e.Messages[0].Role != "user" || e.Messages[1].Role != "assistant" || e.Messages[0].Content != e.Question {
-		t.Fatalf("bad messages %+v", e.Messages)
+	want := `{"messages":[{"role":"user","content":"a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?"},` +
+		`{"role":"assistant","content":"<history>\n01 left: d=7 x=2\n</history><think>\n00: d=7+4=11 x=2+1=03\n</think>\nAnswer: \\boxed{3}\n"}],` +
+		`"no_loss_prefix_bytes":37,"no_loss_prefix_chars":37,"question":"a=4 d=3 x=5 n=02. Do n steps: d=d+a, x=x+d (mod 10). x=?",` +
+		`"history":"01 left: d=7 x=2","reasoning_process":"00: d=7+4=11 x=2+1=03","summary":"","conclusion":"Answer: \\boxed{3}","answer":"3"}` + "\n"
+	if buf.String() != want {
+		t.Errorf("line\n%s\nwant\n%s", buf.String(), want)
 	}
 	if _, err := Examples(ps, "other", 6); err == nil {
 		t.Fatal("unknown mode accepted")
@@ -172,16 +189,19 @@ func TestExportJSONL(t *testing.T) {
 	}
 }
 
-// The synthetic data is written in exactly the layout the engine parses and exports.
+// The synthetic iterations are numbered and closed as the engine's are, so the engine's parser
+// takes each rendered turn back apart into the same parts.
 func TestMatchesEngineFormat(t *testing.T) {
 	p, _ := New(5, 15)
-	for i, it := range p.Iterations(5) {
-		want := format.Assistant(i+1, it.History, it.Reasoning, it.Summary, it.Conclusion, it.Conclusion != "")
-		if got := it.AssistantText(); got != want {
-			t.Fatalf("iteration %d:\n got %q\nwant %q", i+1, got, want)
+	its := p.Iterations(5)
+	for i, it := range its {
+		if it.Index != i+1 || it.Final != (i == len(its)-1) {
+			t.Fatalf("iteration %d: index %d, final %v", i+1, it.Index, it.Final)
 		}
-		if it.Prefill() != format.Prefill(i+1, it.History) {
-			t.Fatalf("iteration %d: prefill %q", i+1, it.Prefill())
+		_, body, _ := format.SplitPrefill(it.Render())
+		got := format.Parse(body, false)
+		if got.Malformed || got.Reasoning != it.Reasoning || got.Summary != it.Summary || got.Conclusion != it.Conclusion {
+			t.Fatalf("iteration %d parses to %+v", i+1, got)
 		}
 	}
 }

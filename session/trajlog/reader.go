@@ -41,6 +41,9 @@ type Branch struct {
 	Tokens           int
 	Seconds          float64
 	own              []Iteration
+	// replaced holds, by iteration index, the summaries the branch's edit records say were
+	// replaced: logs written before Iteration.Original existed say it only there.
+	replaced map[int]string
 }
 
 // Edited reports whether any iteration of the branch was edited by a person.
@@ -162,12 +165,22 @@ func (r *Run) apply(rec Record) error {
 			return errors.New("iteration record without an iteration")
 		}
 		b := r.branch(rec.Branch)
-		b.own = append(b.own, *rec.Iteration)
+		it := *rec.Iteration
+		if old, ok := b.replaced[it.Index]; ok && it.Edited && it.Original == "" {
+			it.Original = old
+		}
+		b.own = append(b.own, it)
 	case KindEdit:
 		if rec.Edit == nil {
 			return errors.New("edit record without an edit")
 		}
 		r.Edits = append(r.Edits, *rec.Edit)
+		if b := r.Branch(rec.Branch); b != nil && rec.Edit.Part == "summary" {
+			if b.replaced == nil {
+				b.replaced = map[int]string{}
+			}
+			b.replaced[rec.Edit.Iteration] = rec.Edit.Old
+		}
 	case KindSwitch:
 		r.branch(rec.Branch)
 		r.Current = rec.Branch

@@ -30,7 +30,7 @@ const (
 type Iteration struct {
 	Index      int    `json:"index"`                // 1-based
 	History    string `json:"history,omitempty"`    // s_(i-1), pre-filled as <history>; empty for the first
-	Reasoning  string `json:"reasoning"`            // r_i, between "<think>\n" and "\n</think>"
+	Reasoning  string `json:"reasoning"`            // r_i, inside the think tags (format.Iteration)
 	Summary    string `json:"summary,omitempty"`    // s_i; empty for the final iteration
 	Conclusion string `json:"conclusion,omitempty"` // the final iteration's conclusion
 	Final      bool   `json:"final,omitempty"`      // ended with a conclusion
@@ -46,6 +46,11 @@ type Iteration struct {
 	Truncated        bool `json:"truncated,omitempty"`         // the conclusion bound ran out
 	Malformed        bool `json:"malformed,omitempty"`         // tags not in the exact layout; the parts are a best effort
 	Edited           bool `json:"edited,omitempty"`            // a person edited this iteration's reasoning or summary
+
+	// Original is the summary a person's edit replaced, so that a front end can show the two
+	// side by side without finding the edit again; "" unless the summary was edited. Logs written
+	// before the field existed get it from their edit record when read.
+	Original string `json:"original,omitempty"`
 
 	Tokens        int     `json:"tokens"`                   // generated tokens of the reasoner in this iteration (summary included in native mode)
 	SummaryTokens int     `json:"summary_tokens,omitempty"` // tokens the summarizer generated (scaffold, curate)

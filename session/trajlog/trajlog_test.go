@@ -62,6 +62,29 @@ func TestRebuildBranches(t *testing.T) {
 	}
 }
 
+// A log written before iterations carried the summary an edit replaced still shows it: the
+// reader takes it from the edit record.
+func TestOldLogEditKeepsOriginal(t *testing.T) {
+	const head = `"run":"a","time":"2026-01-02T03:04:05Z","model":"m","mode":"native","eta":8,"phi":3,"sampling":{}`
+	log := strings.Join([]string{
+		`{"v":1,"kind":"run",` + head + `,"branch":1,"question":"q"}`,
+		`{"v":1,"kind":"iteration",` + head + `,"branch":1,"iteration":{"index":1,"reasoning":"r","summary":"model's","tokens":3,"seconds":1,"seed":1}}`,
+		`{"v":1,"kind":"branch",` + head + `,"branch":2,"parent":1,"fork":1}`,
+		`{"v":1,"kind":"edit",` + head + `,"branch":2,"parent":1,"fork":1,"edit":{"iteration":1,"part":"summary","old":"model's","new":"person's"}}`,
+		`{"v":1,"kind":"iteration",` + head + `,"branch":2,"iteration":{"index":1,"reasoning":"r","summary":"person's","edited":true,"tokens":3,"seconds":1,"seed":1}}`,
+	}, "\n") + "\n"
+	runs, warns, err := Read(strings.NewReader(log), "old.jsonl")
+	if err != nil || len(warns) != 0 || len(runs) != 1 {
+		t.Fatal(err, warns)
+	}
+	if it := runs[0].Branch(2).Iterations[0]; it.Summary != "person's" || it.Original != "model's" {
+		t.Errorf("edited iteration %+v", it)
+	}
+	if it := runs[0].Branch(1).Iterations[0]; it.Original != "" {
+		t.Errorf("unedited iteration has an original: %+v", it)
+	}
+}
+
 func TestTornLastLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log.jsonl")
 	run := rec("a", KindRun, 1)

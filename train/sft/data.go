@@ -1,40 +1,30 @@
 package sft
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/infty-dev/infty/llm"
+	schema "github.com/infty-dev/infty/session/sft"
 )
 
-// Message is one chat turn of a training conversation: the model contract's, so that the
-// runtime's chat template renders it as it renders a prompt.
-type Message = llm.Message
-
-// Conversation is one line of a training file: the export layout of `infty export` (and of
-// session/synth): {"messages": [..., {"role": "assistant", "content": ...}], ...}. Only the last
-// message, which must be the assistant's, is trained on; when it opens with a
-// <history>…</history> block (the pre-filled summary of an InftyThink+ iteration), that block is
-// context, not target.
+// Conversation is one example of a training file, in the chat layout of session/sft (what
+// `infty export` and `infty train synth` write). Only the last message, which must be the
+// assistant's, is trained on, less its untrained prefix (schema.Chat.Prefill: the pre-filled
+// <history> block of an InftyThink+ iteration).
 type Conversation struct {
-	Messages []Message `json:"messages"`
-	// NoLossPrefixBytes, when present, is the length of the assistant turn's untrained prefix
-	// (the export's "no_loss_prefix_bytes"); when absent a leading <history> block is that prefix.
-	NoLossPrefixBytes *int   `json:"no_loss_prefix_bytes,omitempty"`
-	Source            string `json:"-"` // "file:line", for error messages
+	schema.Example
+	Source string // "file:line", for error messages
 }
 
 // Chat is what tokenizing needs from a model folder: its chat template and its tokenizer.
 type Chat interface {
-	RenderChat(msgs []Message, addGenerationPrompt bool) (string, error)
+	RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error)
 	Encode(text string) ([]int, error)
 }
 
@@ -43,12 +33,6 @@ type Sample struct {
 	IDs     []int
 	Trained []bool
 }
-
-// HistoryOpen and HistoryClose delimit the pre-filled summary of an iteration.
-const (
-	HistoryOpen  = "<history>"
-	HistoryClose = "</history>"
-)
 
 // ReadJSONL reads conversations, one JSON object per line; blank lines are skipped. Errors name
 // the file and line.
@@ -59,25 +43,20 @@ func ReadJSONL(path string) ([]Conversation, error) {
 	}
 	defer f.Close()
 	var out []Conversation
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
+	r := schema.NewReader(f, path)
+	for {
+		ex, err := r.Next()
+		if err == io.EOF {
+			break
 		}
-		var c Conversation
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a JSON object with \"messages\": %w", path, line, err)
+		if err != nil {
+			return nil, err
 		}
-		c.Source = fmt.Sprintf("%s:%d", path, line)
+		c := Conversation{Example: ex, Source: r.Where()}
 		if err := c.validate(); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no examples", path)
@@ -86,39 +65,25 @@ func ReadJSONL(path string) ([]Conversation, error) {
 }
 
 func (c Conversation) validate() error {
-	if len(c.Messages) < 2 {
-		return fmt.Errorf("%s: want at least a user and an assistant message, got %d messages", c.Source, len(c.Messages))
+	var msgs []llm.Message
+	if c.Chat != nil {
+		msgs = c.Messages
 	}
-	for i, m := range c.Messages {
+	if len(msgs) < 2 {
+		return fmt.Errorf("%s: want at least a user and an assistant message, got %d messages", c.Source, len(msgs))
+	}
+	for i, m := range msgs {
 		if m.Role != "user" && m.Role != "assistant" && m.Role != "system" {
 			return fmt.Errorf("%s: message %d has role %q (user, assistant or system)", c.Source, i, m.Role)
 		}
 	}
-	last := c.Messages[len(c.Messages)-1]
-	if last.Role != "assistant" {
+	if last := msgs[len(msgs)-1]; last.Role != "assistant" {
 		return fmt.Errorf("%s: the last message must be the assistant's (the trained turn), got %q", c.Source, last.Role)
 	}
-	if n := c.NoLossPrefixBytes; n != nil {
-		if *n < 0 || *n >= len(last.Content) || !utf8.ValidString(last.Content[:*n]) {
-			return fmt.Errorf("%s: no_loss_prefix_bytes %d does not split the %d-byte assistant turn at a character boundary before its end", c.Source, *n, len(last.Content))
-		}
-	} else if strings.HasPrefix(last.Content, HistoryOpen) && !strings.Contains(last.Content, HistoryClose) {
-		return fmt.Errorf("%s: the assistant turn opens %s but never closes it", c.Source, HistoryOpen)
+	if _, err := c.Prefill(); err != nil {
+		return fmt.Errorf("%s: %w", c.Source, err)
 	}
 	return nil
-}
-
-// prefill is the untrained prefix of the assistant turn: the export's no_loss_prefix_bytes when
-// given, else a leading <history>…</history> block, else nothing.
-func (c Conversation) prefill() string {
-	content := c.Messages[len(c.Messages)-1].Content
-	if c.NoLossPrefixBytes != nil {
-		return content[:*c.NoLossPrefixBytes]
-	}
-	if !strings.HasPrefix(content, HistoryOpen) {
-		return ""
-	}
-	return content[:strings.Index(content, HistoryClose)+len(HistoryClose)]
 }
 
 // Tokenize turns a conversation into ids and a loss mask exactly as inference sees it: the
@@ -137,7 +102,10 @@ func Tokenize(chat Chat, c Conversation, eos []int) (Sample, error) {
 	if err != nil {
 		return Sample{}, fmt.Errorf("%s: chat template: %w", c.Source, err)
 	}
-	history := c.prefill()
+	history, err := c.Prefill()
+	if err != nil {
+		return Sample{}, fmt.Errorf("%s: %w", c.Source, err)
+	}
 	if !strings.HasPrefix(full, prompt+last.Content) {
 		return Sample{}, fmt.Errorf("%s: the chat template does not render the assistant turn verbatim after the generation prompt, so the trained tokens cannot be located", c.Source)
 	}

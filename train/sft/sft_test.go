@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/genconfig"
+	schema "github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
 )
@@ -40,10 +42,10 @@ func synthConvs(t testing.TB, seed uint64, n int, mode synth.Mode) []Conversatio
 }
 
 // conversations turns synthetic examples into training conversations.
-func conversations(ex []synth.Example) []Conversation {
+func conversations(ex []schema.Example) []Conversation {
 	out := make([]Conversation, len(ex))
 	for i, e := range ex {
-		out[i] = Conversation{Source: "synth", Messages: []Message{{Role: e.Messages[0].Role, Content: e.Messages[0].Content}, {Role: e.Messages[1].Role, Content: e.Messages[1].Content}}}
+		out[i] = Conversation{Example: e, Source: "synth"}
 	}
 	return out
 }
@@ -81,9 +83,10 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 	hist := "<history>\n06 done: d=7 x=2\n</history>"
 	gen := "<think>\n07: d=1 x=3\n</think>\nAnswer: \\boxed{3}\n"
 	n := len(hist)
+	msgs := []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}
 	for _, c := range []Conversation{
-		{Source: "implicit", Messages: []Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}},
-		{Source: "explicit", Messages: []Message{{Role: "user", Content: q}, {Role: "assistant", Content: hist + gen}}, NoLossPrefixBytes: &n},
+		{Source: "implicit", Example: schema.Example{Chat: &schema.Chat{Messages: msgs}}},
+		{Source: "explicit", Example: schema.Example{Chat: &schema.Chat{Messages: msgs, NoLossPrefixBytes: &n}}},
 	} {
 		s, err := Tokenize(byteChat{}, c, []int{258})
 		if err != nil {
@@ -111,7 +114,7 @@ func TestLossMaskExcludesUserTurnAndHistory(t *testing.T) {
 		}
 	}
 	// A first iteration has no history: everything of the assistant turn is trained.
-	s, err := Tokenize(byteChat{}, Conversation{Messages: []Message{{Role: "user", Content: q}, {Role: "assistant", Content: gen}}}, []int{258})
+	s, err := Tokenize(byteChat{}, Conversation{Example: schema.Example{Chat: &schema.Chat{Messages: []llm.Message{{Role: "user", Content: q}, {Role: "assistant", Content: gen}}}}}, []int{258})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +159,7 @@ func TestReadJSONLErrorsNameTheLine(t *testing.T) {
 		"bad role":      `{"messages":[{"role":"robot","content":"q"},{"role":"assistant","content":"a"}]}`,
 		"open history":  `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"<history>\nx<think>"}]}`,
 		"bad prefix":    `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"abc"}],"no_loss_prefix_bytes":9}`,
+		"flat layout":   `{"question":"q","history":"","reasoning_process":"r","summary":"s","conclusion":""}`,
 	}
 	for name, line := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".jsonl")

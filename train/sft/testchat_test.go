@@ -3,6 +3,7 @@ package sft
 import (
 	"strings"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 )
 
@@ -10,7 +11,7 @@ import (
 // model's byte-level vocabulary (every byte its own id, special tokens from 256).
 type byteChat struct{}
 
-func (byteChat) RenderChat(msgs []Message, gen bool) (string, error) {
+func (byteChat) RenderChat(msgs []llm.Message, gen bool) (string, error) {
 	var b strings.Builder
 	for _, m := range msgs {
 		b.WriteString("<|im_start|>" + m.Role + "\n" + m.Content + "<|im_end|>\n")

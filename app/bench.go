@@ -1,0 +1,319 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/infty-dev/infty/internal/jsonl"
+	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/answer"
+	"github.com/infty-dev/infty/session/synth"
+)
+
+// BenchProblem is one question with its reference answer.
+type BenchProblem struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// BenchRow is one line of the InftyThink+ results table.
+type BenchRow struct {
+	Mode  string  `json:"mode"`
+	Acc   float64 `json:"acc"`   // accuracy, percent
+	Tok   float64 `json:"tok"`   // generated tokens per problem, all iterations
+	Lat   float64 `json:"lat"`   // seconds per problem
+	Iters float64 `json:"iters"` // iterations per problem
+	N     int     `json:"n"`
+	Model string  `json:"model"`
+	TPS   float64 `json:"tok_per_s"` // generated tokens per second of wall time
+}
+
+// BenchOptions are bench's flags past the problem set.
+type BenchOptions struct {
+	Model        string // iterative mode; "" is DefaultModel
+	VanillaModel string // vanilla mode; "" is VanillaBaseline, "same" is Model
+	Modes        string // comma-separated: iterative, vanilla
+	Backend      string
+	Eta, Phi     int
+	Temperature  float64
+	Seed         uint64 // of sampling when Temperature > 0
+}
+
+// BenchProblems is bench's problem set: the first n of the JSON Lines file dataset (n 0: all) or,
+// without one, n problems of the embedded models' task drawn from seed, of length steps ("L" or
+// "MIN-MAX").
+func BenchProblems(dataset string, seed uint64, n int, length string) ([]BenchProblem, error) {
+	if dataset != "" {
+		return readBenchDataset(dataset, n)
+	}
+	lo, hi, err := parseLength(length)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := synth.Set(seed, n, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	problems := make([]BenchProblem, 0, len(ps))
+	for _, p := range ps {
+		problems = append(problems, BenchProblem{p.Question(), p.Answer()})
+	}
+	return problems, nil
+}
+
+// Bench solves problems in each mode of o.Modes, showing progress on a terminal, and writes the
+// rows to out as a table or as JSON (format "json").
+func Bench(ctx context.Context, o BenchOptions, problems []BenchProblem, format string, out, progress io.Writer) error {
+	var rows []BenchRow
+	for _, mode := range strings.Split(o.Modes, ",") {
+		var row BenchRow
+		var err error
+		switch strings.TrimSpace(mode) {
+		case "iterative":
+			row, err = benchIterative(ctx, o, problems, progress)
+		case "vanilla":
+			row, err = benchVanilla(ctx, o, problems, progress)
+		default:
+			return fmt.Errorf("invalid mode %q in --modes: want iterative and/or vanilla", mode)
+		}
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"rows": rows})
+	}
+	return printBenchTable(out, rows)
+}
+
+// parseLength reads "L" or "MIN-MAX".
+func parseLength(s string) (int, int, error) {
+	lo, hi, found := strings.Cut(s, "-")
+	a, err := strconv.Atoi(strings.TrimSpace(lo))
+	if err != nil {
+		return 0, 0, fmt.Errorf("invalid --length %q: want L or MIN-MAX", s)
+	}
+	if !found {
+		return a, a, nil
+	}
+	b, err := strconv.Atoi(strings.TrimSpace(hi))
+	if err != nil {
+		return 0, 0, fmt.Errorf("invalid --length %q: want L or MIN-MAX", s)
+	}
+	return a, b, nil
+}
+
+func readBenchDataset(path string, limit int) ([]BenchProblem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []BenchProblem
+	r := jsonl.NewReader(f, path)
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
+		var raw struct {
+			Question *string         `json:"question"`
+			Answer   json.RawMessage `json:"answer"`
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return nil, r.Errorf("not a JSON object: %w", err)
+		}
+		if raw.Question == nil || strings.TrimSpace(*raw.Question) == "" {
+			return nil, r.Errorf("missing \"question\"")
+		}
+		ans, err := answerString(raw.Answer)
+		if err != nil {
+			return nil, r.Errorf("%w", err)
+		}
+		out = append(out, BenchProblem{*raw.Question, ans})
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no problems", path)
+	}
+	return out, nil
+}
+
+// answerString accepts a string or a number (datasets write AIME answers either way).
+func answerString(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil && strings.TrimSpace(s) != "" {
+		return s, nil
+	}
+	var num json.Number
+	if err := json.Unmarshal(raw, &num); err == nil {
+		return num.String(), nil
+	}
+	return "", errors.New("missing \"answer\" (a string or a number)")
+}
+
+// benchProgress is a bar on a terminal, nothing otherwise.
+type benchProgress struct {
+	w     io.Writer
+	on    bool
+	label string
+	total int
+}
+
+func newBenchProgress(w io.Writer, label string, total int) *benchProgress {
+	p := &benchProgress{w: w, label: label, total: total}
+	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
+		p.on = true
+	}
+	p.update(0, 0)
+	return p
+}
+
+func (p *benchProgress) update(done, correct int) {
+	if !p.on {
+		return
+	}
+	width := 30
+	filled := width * done / max(1, p.total)
+	fmt.Fprintf(p.w, "\r\x1b[2K%-9s %s%s %d/%d  correct %d", p.label,
+		strings.Repeat("█", filled), strings.Repeat("░", width-filled), done, p.total, correct)
+}
+
+func (p *benchProgress) finish() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\x1b[2K")
+	}
+}
+
+func benchIterative(ctx context.Context, o BenchOptions, problems []BenchProblem, progress io.Writer) (BenchRow, error) {
+	m, err := OpenModel(ctx, o.Model, ModelOptions{Backend: o.Backend})
+	if err != nil {
+		return BenchRow{}, err
+	}
+	defer m.Close()
+	cfg := session.Config{Mode: session.ModeNative, Eta: o.Eta, Phi: o.Phi,
+		Sampling: llm.Sampling{Temperature: o.Temperature, Seed: o.Seed}}
+	FitWindow(&cfg, llm.ContextLength(m))
+	row := BenchRow{Mode: "iterative", N: len(problems), Model: benchModelName(o.Model, DefaultModel.Name)}
+	pb := newBenchProgress(progress, "iterative", len(problems))
+	defer pb.finish()
+	correct, tokens, iters := 0, 0, 0
+	var seconds float64
+	for i, p := range problems {
+		c := cfg
+		c.Reference = p.Answer
+		e, err := session.New(m, c)
+		if err != nil {
+			return row, err
+		}
+		start := time.Now()
+		snap, err := e.Solve(ctx, p.Question, nil)
+		seconds += time.Since(start).Seconds()
+		e.Close()
+		if err != nil && ctx.Err() != nil {
+			return row, ctx.Err()
+		}
+		// A failed run (the model wrote something the engine cannot continue from) counts as wrong.
+		if snap.Correct != nil && *snap.Correct {
+			correct++
+		}
+		tokens += snap.Tokens
+		iters += len(snap.Iterations)
+		pb.update(i+1, correct)
+	}
+	return finishRow(row, correct, tokens, iters, seconds), nil
+}
+
+func benchModelName(name, def string) string {
+	if name == "" {
+		return def
+	}
+	return name
+}
+
+func finishRow(row BenchRow, correct, tokens, iters int, seconds float64) BenchRow {
+	n := float64(max(1, row.N))
+	row.Acc = 100 * float64(correct) / n
+	row.Tok = float64(tokens) / n
+	row.Lat = seconds / n
+	row.Iters = float64(iters) / n
+	if seconds > 0 {
+		row.TPS = float64(tokens) / seconds
+	}
+	return row
+}
+
+// benchVanilla lets the model think in one chain until it ends its turn or fills its window,
+// then takes the last \boxed{} of what it wrote.
+func benchVanilla(ctx context.Context, o BenchOptions, problems []BenchProblem, progress io.Writer) (BenchRow, error) {
+	name := o.VanillaModel
+	if name == "same" {
+		name = o.Model
+	}
+	m, err := OpenModel(ctx, name, ModelOptions{Backend: o.Backend, Default: VanillaBaseline})
+	if err != nil {
+		return BenchRow{}, err
+	}
+	defer m.Close()
+	window := llm.ContextLength(m)
+	if window <= 0 {
+		window = 32768
+	}
+	row := BenchRow{Mode: "vanilla", N: len(problems), Model: benchModelName(name, VanillaBaseline.Name)}
+	pb := newBenchProgress(progress, "vanilla", len(problems))
+	defer pb.finish()
+	correct, tokens := 0, 0
+	var seconds float64
+	for i, p := range problems {
+		prompt, err := m.RenderChat([]llm.Message{{Role: "user", Content: p.Question}}, true)
+		if err != nil {
+			return row, err
+		}
+		ids, err := m.Encode(prompt)
+		if err != nil {
+			return row, err
+		}
+		budget := window - len(ids)
+		if budget > 0 {
+			start := time.Now()
+			res, err := m.Generate(ctx, llm.Request{Prompt: ids, MaxTokens: budget,
+				Sampling: llm.Sampling{Temperature: o.Temperature, Seed: o.Seed + uint64(i)}}, func(llm.Token) error { return nil })
+			seconds += time.Since(start).Seconds()
+			if err != nil {
+				if ctx.Err() != nil {
+					return row, ctx.Err()
+				}
+				return row, err
+			}
+			tokens += len(res.IDs)
+			if got, ok := answer.Extract(res.Text); ok && answer.Equal(got, p.Answer) {
+				correct++
+			}
+		}
+		pb.update(i+1, correct)
+	}
+	return finishRow(row, correct, tokens, len(problems), seconds), nil
+}
+
+func printBenchTable(w io.Writer, rows []BenchRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tacc %\ttok\tlat s\titers\tn\ttok/s\tmodel\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.2f\t%d\t%.1f\t%s\t\n", r.Mode, r.Acc, r.Tok, r.Lat, r.Iters, r.N, r.TPS, r.Model)
+	}
+	return tw.Flush()
+}

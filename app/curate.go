@@ -1,0 +1,158 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/infty-dev/infty/internal/jsonl"
+	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/sft"
+	"github.com/infty-dev/infty/session/trajlog"
+)
+
+// Curate has spec's summarizer (else the embedded default model) turn every trace of the JSON
+// Lines file input into a summarized trajectory in the log, reporting each to out (spec.Format
+// text) or streaming its events (jsonl).
+func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Writer) error {
+	in, err := os.Open(input)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	sm, err := OpenModel(ctx, spec.Summarizer, ModelOptions{Backend: spec.Backend, Pull: spec.Pull})
+	if err != nil {
+		return fmt.Errorf("summarizer: %w", err)
+	}
+	defer sm.Close()
+	spec.Mode = string(session.ModeScaffold)
+	cfg, err := spec.Config(sm)
+	if err != nil {
+		return err
+	}
+	log, err := trajlog.Open(cfg.LogPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	var emit func(session.Event)
+	if spec.Format == "jsonl" {
+		emit = func(ev session.Event) { _ = WriteEventJSON(w, ev) }
+	}
+	done, skipped := 0, 0
+	err = scanTraces(in, input, func(where string, tr session.Trace) error {
+		c := cfg
+		c.RunID = ""
+		snap, err := session.Curate(ctx, sm, c, tr, log, emit)
+		if errors.Is(err, session.ErrSkipped) {
+			skipped++
+			fmt.Fprintf(errOut, "%s: skipped: %v\n", where, err)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		done++
+		if spec.Format != "jsonl" {
+			fmt.Fprintf(w, "%s: run %s, %d iterations\n", where, snap.RunID, len(snap.Iterations))
+		}
+		return w.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "curated %d traces (%d skipped) into %s\n", done, skipped, cfg.LogPath)
+	return nil
+}
+
+// scanTraces calls each with every trace of the JSON Lines in (named name in errors) and where
+// it stands ("name:line"), stopping at the first error.
+func scanTraces(in io.Reader, name string, each func(where string, tr session.Trace) error) error {
+	r := jsonl.NewReader(in, name)
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
+		var tr session.Trace
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&tr); err != nil {
+			// Unknown fields are allowed (datasets carry more); only malformed lines fail.
+			if err2 := json.Unmarshal(b, &tr); err2 != nil {
+				return r.Errorf("not a JSON object {\"question\", \"reasoning\", \"answer\"?}: %v", err2)
+			}
+		}
+		if strings.TrimSpace(tr.Question) == "" || strings.TrimSpace(tr.Reasoning) == "" {
+			return r.Errorf("\"question\" and \"reasoning\" must be non-empty strings")
+		}
+		if err := each(r.Where(), tr); err != nil {
+			return err
+		}
+	}
+	return r.Err()
+}
+
+// ExportOptions are export's flags: what sft.Export writes, and which branches.
+type ExportOptions struct {
+	sft.Options
+	Branches string // current, all, or a branch number
+}
+
+// Export writes cold-start SFT data from the trajectory logs (none: every log of the per-user
+// folder) to out, warnings and the count to errOut.
+func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
+	opts := o.Options
+	switch o.Branches {
+	case "current":
+	case "all":
+		opts.AllBranches = true
+	default:
+		n, err := strconv.Atoi(o.Branches)
+		if err != nil || n < 1 {
+			return fmt.Errorf("invalid --branches %q: want current, all or a branch number", o.Branches)
+		}
+		opts.Branch = n
+	}
+	if len(logs) == 0 {
+		dir, err := trajlog.DefaultDir()
+		if err != nil {
+			return err
+		}
+		if logs, err = filepath.Glob(filepath.Join(dir, "*.jsonl")); err != nil {
+			return err
+		}
+		if len(logs) == 0 {
+			return fmt.Errorf("no logs in %s; pass --log FILE", dir)
+		}
+		sort.Strings(logs)
+	}
+	var runs []*trajlog.Run
+	for _, path := range logs {
+		rs, warns, err := trajlog.ReadFile(path)
+		for _, w := range warns {
+			fmt.Fprintln(errOut, "warning:", w)
+		}
+		if err != nil {
+			return err
+		}
+		runs = append(runs, rs...)
+	}
+	w := bufio.NewWriter(out)
+	n, err := sft.Export(w, runs, opts)
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, len(runs))
+	return nil
+}
