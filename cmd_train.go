@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,13 +11,12 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
-	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
-	"github.com/infty-dev/infty/runtime/backend"
-	"github.com/infty-dev/infty/session/sft"
+	schema "github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
+	"github.com/infty-dev/infty/train/sft"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() { addCommand(newTrainCmd) }
@@ -33,29 +30,12 @@ func newTrainCmd() *cobra.Command {
 	return cmd
 }
 
-// trainBackend opens the backend for training. The pure-Go backend runs ops one after another
-// (each op still uses every core): its parallel-ops mode can deadlock on training graphs, where
-// several large matmuls become ready at once and each waits for workers the others hold.
-func trainBackend(spec string) (compute.Backend, error) {
-	s, err := backend.ParseSpec(spec)
-	if err != nil {
-		return nil, err
-	}
-	if s.Kind == backend.KindGo {
-		return gobackend.New("ops_sequential")
-	}
-	return backend.Open(spec)
-}
-
 func newTrainSFTCmd() *cobra.Command {
 	var (
-		data                        []string
-		out, model, initConfig, tok string
-		backendSpec, saveDType      string
-		opt                         train.Options
-		seed                        uint64
-		exportDir                   string
-		quiet                       bool
+		o                   sft.Options
+		seed                uint64
+		saveDType, modelRef string
+		quiet               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sft --data FILE.jsonl --out DIR (--model DIR | --init-config config.json --tokenizer DIR)",
@@ -76,112 +56,46 @@ func newTrainSFTCmd() *cobra.Command {
 			"      --tokenizer runtime/tinymodel/recipe --out ./tiny --steps 400 --lr 5e-3",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(data) == 0 || out == "" {
-				return errors.New("--data and --out are required")
-			}
-			if (model == "") == (initConfig == "") {
-				return errors.New("give exactly one of --model DIR (fine-tune) and --init-config FILE (train from random initialisation)")
-			}
-			opt.Seed = seed
-			opt.SaveDType = strings.ToUpper(saveDType)
-			var m *train.Model
-			var err error
-			if model != "" {
-				dir, rerr := resolveModel(cmdContext(cmd), model, false)
-				if rerr != nil {
-					return rerr
-				}
-				m, err = train.LoadModel(dir)
-			} else {
-				if tok == "" {
-					return errors.New("--init-config needs --tokenizer DIR (a folder with tokenizer.json and tokenizer_config.json)")
-				}
-				m, err = train.InitModel(initConfig, tok, seed)
-			}
-			if err != nil {
+			o.Model, o.Train.Seed, o.Train.SaveDType = modelRef, seed, strings.ToUpper(saveDType)
+			if err := o.Check(); err != nil {
 				return err
 			}
-			chat, err := train.LoadChat(m.TokenizerDir)
-			if err != nil {
-				return err
-			}
-			var convs []train.Conversation
-			h := sha256.New()
-			for _, path := range data {
-				c, err := train.ReadJSONL(path)
+			if modelRef != "" {
+				dir, err := resolveModel(cmdContext(cmd), modelRef, false)
 				if err != nil {
 					return err
 				}
-				convs = append(convs, c...)
-				f, err := os.Open(path)
-				if err != nil {
-					return err
-				}
-				io.Copy(h, f)
-				f.Close()
+				o.Model = dir
 			}
-			opt.Defaults()
-			if m.Config.MaxPositions > 0 && opt.MaxLen > m.Config.MaxPositions {
-				opt.MaxLen = m.Config.MaxPositions
-			}
-			ds, err := train.NewDataset(chat, convs, train.EOS(m.TokenizerDir, m.Config.EOS, chat.Tok), opt.MaxLen)
-			if err != nil {
-				return err
-			}
-			be, err := trainBackend(backendSpec)
-			if err != nil {
-				return err
-			}
-			tr, err := train.New(be, m, ds, opt, hex.EncodeToString(h.Sum(nil))[:16])
-			if err != nil {
-				return err
-			}
-			w := cmd.ErrOrStderr()
-			fmt.Fprintf(w, "model: %s, %d parameters; data: %d conversations (%d longer than %d tokens dropped)\n",
-				m.Config.Architecture, m.Params.Count(), len(ds.Samples), ds.Dropped, opt.MaxLen)
-			if last, err := train.LatestCheckpoint(out); err != nil {
-				return err
-			} else if last != "" {
-				if err := tr.Resume(last); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "resumed from %s (step %d)\n", last, tr.Done())
+			o.Log = cmd.ErrOrStderr()
+			if !quiet {
+				o.Progress = func(done, steps int) sft.Progress { return newTrainView(o.Log, done, steps) }
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 			defer stop()
-			var pv *trainView
-			if !quiet {
-				pv = newTrainView(w, tr.Done(), opt.Steps)
-			}
-			last, err := tr.Run(ctx, out, func(s train.StepStats) {
-				if pv != nil {
-					pv.update(s)
-				}
-			})
-			if pv != nil {
-				pv.finish()
-			}
-			if last != "" {
-				fmt.Fprintf(w, "checkpoint: %s\n", last)
-			}
-			if err != nil {
-				return err
-			}
-			if exportDir != "" {
-				if err := tr.Export(exportDir, opt.SaveDType); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "model folder: %s\n", exportDir)
-			}
-			return nil
+			return sft.Run(ctx, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&data, "data", nil, "training data, JSON Lines (repeatable)")
-	f.StringVar(&out, "out", "", "output folder for checkpoints (resumed when it holds some)")
-	f.StringVar(&model, "model", "", "model to fine-tune: a folder, a hub id ORG/NAME[@REV] or a cache path")
-	f.StringVar(&initConfig, "init-config", "", "train from random initialisation with this config.json")
-	f.StringVar(&tok, "tokenizer", "", "with --init-config: folder with tokenizer.json and tokenizer_config.json")
+	f.StringArrayVar(&o.Data, "data", nil, "training data, JSON Lines (repeatable)")
+	f.StringVar(&o.Out, "out", "", "output folder for checkpoints (resumed when it holds some)")
+	f.StringVar(&modelRef, "model", "", "model to fine-tune: a folder, a hub id ORG/NAME[@REV] or a cache path")
+	f.StringVar(&o.InitConfig, "init-config", "", "train from random initialisation with this config.json")
+	f.StringVar(&o.Tokenizer, "tokenizer", "", "with --init-config: folder with tokenizer.json and tokenizer_config.json")
+	optimizerFlags(f, &o.Train)
+	f.Uint64Var(&seed, "seed", 1, "seed of the batch order and of random initialisation")
+	f.IntVar(&o.Train.MaxLen, "max-len", 0, "drop conversations longer than this many tokens (default: the model's window)")
+	f.IntVar(&o.Train.StopAt, "stop-at", 0, "stop (with a checkpoint) after this step, before --steps; run again to go on")
+	f.IntVar(&o.Train.SaveEvery, "save-every", 100, "checkpoint every this many steps (and at the end)")
+	f.StringVar(&saveDType, "save-dtype", "f32", "dtype of checkpoint weights: f32 or bf16 (optimizer state is always f32)")
+	f.StringVar(&o.Export, "export", "", "at the end, also write the model alone (no optimizer state) to this folder")
+	f.StringVar(&o.Backend, "backend", "", "compute backend: go (default), cuda, xla:PLUGIN")
+	f.BoolVar(&quiet, "quiet", false, "no progress display")
+	return cmd
+}
+
+// optimizerFlags binds the flags of the optimizer and its schedule.
+func optimizerFlags(f *pflag.FlagSet, opt *train.Options) {
 	f.IntVar(&opt.Steps, "steps", 1000, "optimizer steps")
 	f.IntVar(&opt.BatchSize, "batch-size", 16, "conversations per step")
 	f.Float64Var(&opt.LR, "lr", 1e-3, "peak learning rate")
@@ -190,15 +104,6 @@ func newTrainSFTCmd() *cobra.Command {
 	f.Float64Var(&opt.WeightDecay, "weight-decay", 0.01, "AdamW weight decay (matrices only)")
 	f.Float64Var(&opt.ClipNorm, "clip", 1, "clip the global gradient norm to this (0: off)")
 	f.Float64Var(&opt.Beta2, "beta2", 0.95, "AdamW β2")
-	f.Uint64Var(&seed, "seed", 1, "seed of the batch order and of random initialisation")
-	f.IntVar(&opt.MaxLen, "max-len", 0, "drop conversations longer than this many tokens (default: the model's window)")
-	f.IntVar(&opt.StopAt, "stop-at", 0, "stop (with a checkpoint) after this step, before --steps; run again to go on")
-	f.IntVar(&opt.SaveEvery, "save-every", 100, "checkpoint every this many steps (and at the end)")
-	f.StringVar(&saveDType, "save-dtype", "f32", "dtype of checkpoint weights: f32 or bf16 (optimizer state is always f32)")
-	f.StringVar(&exportDir, "export", "", "at the end, also write the model alone (no optimizer state) to this folder")
-	f.StringVar(&backendSpec, "backend", "", "compute backend: go (default), cuda, xla:PLUGIN")
-	f.BoolVar(&quiet, "quiet", false, "no progress display")
-	return cmd
 }
 
 // trainView shows progress: a bar redrawn in place on a terminal, a line every few seconds
@@ -220,7 +125,7 @@ func newTrainView(w io.Writer, done, steps int) *trainView {
 	return v
 }
 
-func (v *trainView) update(s train.StepStats) {
+func (v *trainView) Step(s train.StepStats) {
 	if v.ema == 0 {
 		v.ema = s.Loss
 	} else {
@@ -244,7 +149,7 @@ func (v *trainView) update(s train.StepStats) {
 	}
 }
 
-func (v *trainView) finish() {
+func (v *trainView) Done() {
 	if v.tty {
 		fmt.Fprintln(v.w)
 	}
@@ -288,7 +193,7 @@ func newTrainSynthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := sft.NewWriter(f).Write(ex...); err != nil {
+			if err := schema.NewWriter(f).Write(ex...); err != nil {
 				f.Close()
 				return err
 			}

@@ -7,7 +7,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 )
 
 const (
@@ -23,24 +23,24 @@ func (m *Model) compile() error {
 	cfg, nw := m.Config, len(m.weights)
 	var err error
 	m.forward, err = graph.NewExec(m.backend, func(inputs []*graph.Node) *graph.Node {
-		w, err := cfg.WeightsFromNodes(inputs[:nw])
+		w, err := arch.Bind(m.specs, inputs[:nw])
 		if err != nil {
 			panic(err)
 		}
-		return qwen.Forward(cfg, w, inputs[nw], inputs[nw+1])
+		return m.arch.Forward(w, inputs[nw], inputs[nw+1])
 	})
 	if err != nil {
 		return err
 	}
 	m.forward.SetMaxCache(-1) // one graph per sequence length: a debugging and testing path
 	m.step, err = graph.NewExec(m.backend, func(inputs []*graph.Node) []*graph.Node {
-		w, err := cfg.WeightsFromNodes(inputs[:nw])
+		w, err := arch.Bind(m.specs, inputs[:nw])
 		if err != nil {
 			panic(err)
 		}
 		ids, start, nValid, kv := inputs[nw], inputs[nw+1], inputs[nw+2], inputs[nw+3:]
-		cache := &qwen.Cache{K: kv[:cfg.Layers], V: kv[cfg.Layers:]}
-		logits, updated := qwen.Step(cfg, w, ids, start, nValid, cache)
+		cache := &arch.Cache{K: kv[:cfg.Layers], V: kv[cfg.Layers:]}
+		logits, updated := m.arch.Step(w, ids, start, nValid, cache)
 		return append(append([]*graph.Node{logits}, updated.K...), updated.V...)
 	})
 	if err != nil {
@@ -202,7 +202,7 @@ func bucket(n, lo int) int {
 // the embedding table, of which it gathers a single row (unless it doubles as the LM head).
 func (m *Model) decodeWeightBytes() int64 {
 	var n int64
-	for i, s := range m.Config.Specs() {
+	for i, s := range m.specs {
 		if s.Name == "model.embed_tokens.weight" && !m.Config.TieEmbeddings {
 			continue
 		}

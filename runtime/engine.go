@@ -6,7 +6,6 @@ import (
 
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/backend"
-	"github.com/infty-dev/infty/runtime/chattemplate"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
@@ -15,8 +14,7 @@ import (
 type Engine struct {
 	name string
 	m    *Model
-	tok  *tokenizer.Tokenizer
-	tmpl *chattemplate.Template
+	chat *Chat
 	own  bool
 }
 
@@ -30,11 +28,7 @@ var (
 // Open loads the model folder dir (already resolved) with its tokenizer and chat template;
 // name is how logs will call it (the hub id or the folder the user gave).
 func Open(dir, name string, opts ...Option) (*Engine, error) {
-	tok, err := tokenizer.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := chattemplate.Load(dir)
+	chat, err := LoadChat(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -42,16 +36,24 @@ func Open(dir, name string, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := NewEngine(name, m, tok, tmpl)
+	out, err := NewEngine(name, m, chat)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
 	out.own = true
 	return out, nil
 }
 
-// NewEngine wraps an already loaded model, tokenizer and template. It installs the tokenizer's
-// streaming detokenizer on m, so generated tokens carry their text.
-func NewEngine(name string, m *Model, tok *tokenizer.Tokenizer, tmpl *chattemplate.Template) *Engine {
-	m.SetDetokenizer(func() Detokenizer { return tok.NewStream() })
-	return &Engine{name: name, m: m, tok: tok, tmpl: tmpl}
+// NewEngine wraps a model (loaded, or made FromWeights) with its folder's tokenizer and
+// template. It installs the tokenizer's streaming detokenizer on m, so generated tokens carry
+// their text, and adds the tokenizer's eos_token to m's end-of-turn ids (EndOfTurnIDs).
+func NewEngine(name string, m *Model, chat *Chat) (*Engine, error) {
+	if err := m.setEOS(EndOfTurnIDs(m.Dir, m.Config.EOS, m.Generation, chat.Tok)); err != nil {
+		return nil, err
+	}
+	m.SetDetokenizer(func() Detokenizer { return chat.Tok.NewStream() })
+	return &Engine{name: name, m: m, chat: chat}, nil
 }
 
 // Name implements llm.Model.
@@ -80,11 +82,11 @@ func (r *Engine) Placement() llm.Placement {
 }
 
 // Tokenizer is the wrapped tokenizer.
-func (r *Engine) Tokenizer() *tokenizer.Tokenizer { return r.tok }
+func (r *Engine) Tokenizer() *tokenizer.Tokenizer { return r.chat.Tok }
 
 // RenderChat implements llm.Model with the model's own chat template.
 func (r *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
-	s, err := r.tmpl.Render(msgs, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
+	s, err := r.chat.RenderChat(msgs, addGenerationPrompt)
 	if err != nil {
 		return "", fmt.Errorf("%s: chat template: %w", r.name, err)
 	}
@@ -92,7 +94,7 @@ func (r *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (strin
 }
 
 // Encode implements llm.Model.
-func (r *Engine) Encode(text string) ([]int, error) { return r.tok.Encode(text), nil }
+func (r *Engine) Encode(text string) ([]int, error) { return r.chat.Encode(text) }
 
 // Generate implements llm.Model.
 func (r *Engine) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {

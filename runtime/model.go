@@ -16,10 +16,12 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/hub"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/kernels"
+	_ "github.com/infty-dev/infty/runtime/qwen" // registers Qwen2ForCausalLM and Qwen3ForCausalLM
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
@@ -27,20 +29,22 @@ import (
 // text completed by that id (empty while a UTF-8 character is still split across tokens).
 type Detokenizer interface{ Push(id int) string }
 
-// Model is a loaded Qwen2/Qwen3 model ready to generate.
+// Model is a loaded model, of any architecture registered with runtime/arch, ready to generate.
 //
 // One generation runs at a time: Generate and Logits take the model's lock, so concurrent
 // callers wait for each other. The compiled graphs are kept, so a Model serves any number of
 // generations without recompiling (graphs compile once per chunk-length and cache-length bucket).
 type Model struct {
 	Dir    string
-	Config *qwen.Config
+	Config *arch.Config
 	EOS    []int // generation stops on any of these ids
 	// Generation is what generation_config.json asks for (EOS ids, default sampling).
 	Generation *genconfig.Config
 
+	arch     arch.Model
+	specs    []arch.TensorSpec // the architecture's tensors, in the order of weights
 	backend  compute.Backend
-	weights  []*tensors.Tensor // in Config.Specs() order, Float32
+	weights  []*tensors.Tensor
 	newDetok func() Detokenizer
 
 	mu      sync.Mutex
@@ -82,7 +86,7 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := qwen.ReadConfig(dir)
+	cfg, def, err := arch.Read(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +94,9 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Dir: dir, Config: cfg, Generation: gen, EOS: unionIDs(cfg.EOS, gen.EOSTokenIDs)}
-	for _, id := range m.EOS {
-		if id < 0 || id >= cfg.Vocab {
-			return nil, fmt.Errorf("%s: eos_token_id %d outside the vocabulary [0,%d)", filepath.Join(dir, "config.json"), id, cfg.Vocab)
-		}
+	m := &Model{Dir: dir, Config: cfg, arch: def, specs: def.Specs(), Generation: gen}
+	if err := m.setEOS(EndOfTurnIDs(dir, cfg.EOS, gen, nil)); err != nil {
+		return nil, err
 	}
 	if o.weightDType == "" {
 		o.weightDType = os.Getenv(WeightDTypeEnv)
@@ -113,7 +115,42 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if m.backend, err = openBackend(o.backend); err != nil {
 		return nil, err
 	}
-	if m.weights, err = loadWeights(m.backend, dir, cfg, half); err != nil {
+	if m.weights, err = loadWeights(m.backend, dir, cfg, m.specs, half); err != nil {
+		return nil, err
+	}
+	if err := m.compile(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// FromWeights makes a model of weights already in memory, such as a trainer's current
+// parameters, so that it generates without a checkpoint written and read back. weights are
+// Float32 tensors in the order of the architecture's Specs, matrices [out, in] as a checkpoint
+// holds them (decoding then splits them into row blocks inside the graph: slower than a loaded
+// model, the same numbers); the model takes them over (Close frees them). dir is the folder
+// whose generation_config.json gives the generation defaults and end-of-turn ids, as Load
+// reads them.
+func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights []*tensors.Tensor) (*Model, error) {
+	def, err := arch.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	specs := def.Specs()
+	if len(weights) != len(specs) {
+		return nil, fmt.Errorf("runtime: %d weights for the %d tensors of %s", len(weights), len(specs), cfg.Architecture)
+	}
+	for i, s := range specs {
+		if got := weights[i].Shape(); got.DType != dtypes.Float32 || !slices.Equal(got.Dimensions, s.Shape) {
+			return nil, fmt.Errorf("runtime: weight %q is %s, want Float32 %v", s.Name, got, s.Shape)
+		}
+	}
+	gen, err := genconfig.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Dir: dir, Config: cfg, arch: def, specs: specs, Generation: gen, backend: backend, weights: weights}
+	if err := m.setEOS(EndOfTurnIDs(dir, cfg.EOS, gen, nil)); err != nil {
 		return nil, err
 	}
 	if err := m.compile(); err != nil {
@@ -158,11 +195,17 @@ func (m *Model) SetDetokenizer(f func() Detokenizer) {
 // Backend is the compute backend the model runs on.
 func (m *Model) Backend() compute.Backend { return m.backend }
 
-// Weights returns the model's tensors in Config.Specs() order, e.g. to start training from.
-// Matrices may be stored as qwen.DecodeBlocks row blocks [p, out/p, in] and in BFloat16
-// (WithWeightDType), BFloat16 ones as column blocks [p, in, out/p] where qwen.ColumnBlocks
-// says so; qwen.Forward accepts them as they are.
+// Weights returns the model's tensors in the order of Specs. Matrices may be stored as
+// kernels.DecodeBlocks row blocks [p, out/p, in] and in BFloat16 (WithWeightDType), BFloat16
+// ones as column blocks [p, in, out/p] where kernels.ColumnBlocks says so; the architecture's
+// Forward accepts them as they are.
 func (m *Model) Weights() []*tensors.Tensor { return m.weights }
+
+// Specs names the tensors of Weights.
+func (m *Model) Specs() []arch.TensorSpec { return m.specs }
+
+// Arch is the model's architecture.
+func (m *Model) Arch() arch.Model { return m.arch }
 
 // Close releases the compiled graphs and weights.
 func (m *Model) Close() error {
@@ -183,7 +226,7 @@ func (m *Model) Close() error {
 // loadWeights opens the folder's safetensors and checks them against cfg: every expected
 // tensor present with the expected shape, and nothing unexpected. Weights become Float32, or
 // with half, the matrices become BFloat16.
-func loadWeights(backend compute.Backend, dir string, cfg *qwen.Config, half bool) ([]*tensors.Tensor, error) {
+func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []arch.TensorSpec, half bool) ([]*tensors.Tensor, error) {
 	set, err := safetensors.OpenFolder(dir)
 	if err != nil {
 		return nil, err
@@ -193,7 +236,6 @@ func loadWeights(backend compute.Backend, dir string, cfg *qwen.Config, half boo
 	if _, err := os.Stat(where); err != nil {
 		where = filepath.Join(dir, safetensors.IndexFileName)
 	}
-	specs := cfg.Specs()
 	expected := make(map[string]bool, len(specs))
 	for _, s := range specs {
 		expected[s.Name] = true
@@ -223,9 +265,9 @@ func loadWeights(backend compute.Backend, dir string, cfg *qwen.Config, half boo
 		if len(shape) == 2 {
 			// Stored as row blocks so decoding streams each matrix once on every core; as
 			// column blocks where only that layout's half-precision kernel is right.
-			if p := qwen.DecodeBlocks(shape[0], shape[1]); p > 1 {
+			if p := kernels.DecodeBlocks(shape[0], shape[1]); p > 1 {
 				shape = []int{p, shape[0] / p, shape[1]}
-				if half && qwen.ColumnBlocks(backend, dtypes.BFloat16) {
+				if half && kernels.ColumnBlocks(backend, dtypes.BFloat16) {
 					shape, columns = []int{p, shape[2], shape[1]}, true
 				}
 			}
@@ -245,7 +287,7 @@ func loadWeights(backend compute.Backend, dir string, cfg *qwen.Config, half boo
 // weight exists once in memory, not once on the host and once more "on device".
 //
 // With columns, the [out, in] matrix becomes column blocks [p, in, out/p] (shape), see
-// qwen.ColumnBlocks.
+// kernels.ColumnBlocks.
 func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16, columns bool) (*tensors.Tensor, error) {
 	dtype := dtypes.Float32
 	if bf16 {
@@ -297,15 +339,4 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16, 
 		}
 	})
 	return out, err
-}
-
-// generationEOS reads eos_token_id from generation_config.json when the folder has one.
-func unionIDs(a, b []int) []int {
-	out := slices.Clone(a)
-	for _, id := range b {
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
@@ -78,15 +78,15 @@ func LoadModel(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := qwen.ParseConfig(raw)
+	cfg, def, err := arch.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "config.json"), err)
 	}
-	p, err := LoadParams(dir, cfg)
+	p, err := LoadParams(dir, def.Specs())
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Config: cfg, RawConfig: raw, Params: p, TokenizerDir: dir}, nil
+	return &Model{Config: cfg, Arch: def, RawConfig: raw, Params: p, TokenizerDir: dir}, nil
 }
 
 // InitModel makes a randomly initialised model from a config.json file and a tokenizer folder.
@@ -98,7 +98,7 @@ func InitModel(configPath, tokenizerDir string, seed uint64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := qwen.ParseConfig(raw)
+	cfg, def, err := arch.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", configPath, err)
 	}
@@ -116,7 +116,7 @@ func InitModel(configPath, tokenizerDir string, seed uint64) (*Model, error) {
 		}
 		std = *r
 	}
-	return &Model{Config: cfg, RawConfig: raw, Params: InitParams(cfg, seed, std), TokenizerDir: tokenizerDir}, nil
+	return &Model{Config: cfg, Arch: def, RawConfig: raw, Params: InitParams(def.Specs(), seed, std), TokenizerDir: tokenizerDir}, nil
 }
 
 // LatestCheckpoint returns the complete checkpoint with the most updates under out, or "" when
@@ -208,12 +208,12 @@ func (t *Trainer) Resume(dir string) error {
 
 // Export writes the current weights as a plain model folder (no optimizer state) in dtype.
 func (t *Trainer) Export(dir, dtype string) error {
-	host, err := fromTensors(t.params)
+	p, err := t.Params()
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return WriteModel(dir, t.model, &Params{Specs: t.model.Params.Specs, Data: host}, dtype)
+	return WriteModel(dir, t.model, p, dtype)
 }

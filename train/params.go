@@ -8,13 +8,13 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
-// Params are the model's weights on the host, as float32 in the order of qwen.Config.Specs.
+// Params are the model's weights on the host, as float32, in the order of their Specs.
 type Params struct {
-	Specs []qwen.TensorSpec
+	Specs []arch.TensorSpec
 	Data  [][]float32
 }
 
@@ -36,11 +36,11 @@ func (p *Params) Count() int {
 	return n
 }
 
-// InitParams draws fresh weights for cfg the way transformers initialises Qwen2/Qwen3: every
+// InitParams draws fresh weights for specs the way transformers initialises Qwen2/Qwen3: every
 // matrix and the embedding N(0, std²), biases 0, norm weights 1. The draw depends only on seed.
-func InitParams(cfg *qwen.Config, seed uint64, std float64) *Params {
+func InitParams(specs []arch.TensorSpec, seed uint64, std float64) *Params {
 	r := rand.New(rand.NewPCG(seed, 0x1417))
-	p := &Params{Specs: cfg.Specs()}
+	p := &Params{Specs: specs}
 	for _, s := range p.Specs {
 		d := make([]float32, numel(s.Shape))
 		switch {
@@ -60,13 +60,13 @@ func InitParams(cfg *qwen.Config, seed uint64, std float64) *Params {
 }
 
 // LoadParams reads the weights of a model folder (F32, BF16 or F16, sharded or not) as float32.
-func LoadParams(dir string, cfg *qwen.Config) (*Params, error) {
+func LoadParams(dir string, specs []arch.TensorSpec) (*Params, error) {
 	set, err := safetensors.OpenFolder(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer set.Close()
-	p := &Params{Specs: cfg.Specs()}
+	p := &Params{Specs: specs}
 	for _, s := range p.Specs {
 		t, ok := set.Get(s.Name)
 		if !ok {
@@ -128,7 +128,7 @@ func fromTensors(ts []*tensors.Tensor) ([][]float32, error) {
 }
 
 // WriteTensors converts named float32 data for safetensors.Write in dtype "F32" or "BF16".
-func writeTensors(prefix string, specs []qwen.TensorSpec, data [][]float32, dtype string) ([]safetensors.WriteTensor, error) {
+func writeTensors(prefix string, specs []arch.TensorSpec, data [][]float32, dtype string) ([]safetensors.WriteTensor, error) {
 	out := make([]safetensors.WriteTensor, len(specs))
 	for i, s := range specs {
 		var b []byte

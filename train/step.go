@@ -4,7 +4,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
 )
 
 // Hyper are the optimizer's constants baked into the step graph.
@@ -14,43 +14,31 @@ type Hyper struct {
 	ClipNorm          float64 // global gradient-norm clip; 0: off
 }
 
-// maskedLoss is the mean next-token cross-entropy over the positions where mask is 1: logits
-// [B, S, V], targets [B, S] Int32, mask [B, S] Float32. The target logit is gathered rather
-// than picked with a one-hot, so a 150k vocabulary costs no [B, S, V] one-hot tensor.
-func maskedLoss(logits, targets, mask *Node) *Node {
-	g := logits.Graph()
-	dims := logits.Shape().Dimensions
-	b, s, v := dims[0], dims[1], dims[2]
-	flat := Reshape(logits, b*s, v)
-	maxes := StopGradient(ReduceAndKeep(flat, ReduceMax, -1))
-	lse := Add(Log(ReduceSum(Exp(Sub(flat, maxes)), -1)), Reshape(maxes, b*s))
-	rows := Iota(g, shapes.Make(dtypes.Int32, b*s, 1), 0)
-	idx := Concatenate([]*Node{rows, Reshape(targets, b*s, 1)}, -1)
-	picked := Gather(flat, idx) // [B*S]
-	nll := Mul(Sub(lse, picked), Reshape(mask, b*s))
-	count := MaxScalar(ReduceAllSum(mask), 1)
-	return Div(ReduceAllSum(nll), count)
-}
+// Loss builds a trainer's scalar loss from the model's logits [B, S, V] and the batch's
+// inputs past the ids (Batch.Inputs, in order). The step differentiates it with respect to
+// every weight, so it must be made of differentiable graph operations.
+type Loss func(logits *Node, inputs []*Node) *Node
 
 // positionsFor returns 0..S-1 for every row of ids [B, S].
 func positionsFor(ids *Node) *Node {
 	return Iota(ids.Graph(), shapes.Make(dtypes.Int32, ids.Shape().Dimensions...), 1)
 }
 
-// stepGraph builds one AdamW step. inputs: n params, n first moments, n second moments, then
-// the scalars lr, c1 = 1/(1-β1^t), c2 = 1/(1-β2^t), then ids, targets [B, S] Int32 and mask
-// [B, S] Float32. outputs: n params, n moments, n moments, loss, gradient norm (before clipping).
-func stepGraph(cfg *qwen.Config, h Hyper, decay []bool) func([]*Node) []*Node {
+// stepGraph builds one AdamW step of loss. inputs: n params, n first moments, n second
+// moments, then the scalars lr, c1 = 1/(1-β1^t), c2 = 1/(1-β2^t), then ids [B, S] Int32 and
+// the loss's inputs. outputs: n params, n moments, n moments, loss, gradient norm (before
+// clipping).
+func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, h Hyper, decay []bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		n := len(decay)
 		params, m1, m2 := in[:n], in[n:2*n], in[2*n:3*n]
 		lr, c1, c2 := in[3*n], in[3*n+1], in[3*n+2]
-		ids, targets, mask := in[3*n+3], in[3*n+4], in[3*n+5]
-		w, err := cfg.WeightsFromNodes(params)
+		ids := in[3*n+3]
+		w, err := arch.Bind(specs, params)
 		if err != nil {
 			panic(err)
 		}
-		loss := maskedLoss(qwen.Forward(cfg, w, ids, positionsFor(ids)), targets, mask)
+		loss := lossOf(model.Forward(w, ids, positionsFor(ids)), in[3*n+4:])
 		grads := Gradient(loss, params...)
 		var sq *Node
 		for _, gr := range grads {
@@ -83,15 +71,16 @@ func stepGraph(cfg *qwen.Config, h Hyper, decay []bool) func([]*Node) []*Node {
 	}
 }
 
-// lossGraph evaluates the masked loss without updating anything. inputs: n params, ids,
-// targets, mask.
-func lossGraph(cfg *qwen.Config, n int) func([]*Node) *Node {
+// lossGraph evaluates loss without updating anything. inputs: n params, ids, the loss's
+// inputs.
+func lossGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss) func([]*Node) *Node {
 	return func(in []*Node) *Node {
-		w, err := cfg.WeightsFromNodes(in[:n])
+		n := len(specs)
+		w, err := arch.Bind(specs, in[:n])
 		if err != nil {
 			panic(err)
 		}
-		ids, targets, mask := in[n], in[n+1], in[n+2]
-		return maskedLoss(qwen.Forward(cfg, w, ids, positionsFor(ids)), targets, mask)
+		ids := in[n]
+		return lossOf(model.Forward(w, ids, positionsFor(ids)), in[n+1:])
 	}
 }

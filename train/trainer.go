@@ -1,8 +1,10 @@
-// Package train is infty's supervised fine-tuning: next-token cross-entropy on the assistant
-// turns of chat conversations (the user turn and a pre-filled <history> block are context, not
-// targets), AdamW with linear warmup and cosine decay, global gradient-norm clipping, all in one
-// GoMLX graph over runtime/qwen's forward pass. Checkpoints are Hugging Face model folders that
-// runtime.Load and transformers both read, plus the optimizer state to resume from.
+// Package train is what every trainer of infty shares: model weights on the host and their
+// initialisation, AdamW with global gradient-norm clipping, the warmup + cosine schedule, and
+// checkpoints that are Hugging Face model folders (runtime.Load and transformers read them)
+// plus the optimizer state to resume from. The loss is the trainer's parameter: a Loss builds
+// it from the model's logits and its batch's inputs, and the step differentiates it through the
+// forward pass of the model's architecture (runtime/arch). Supervised fine-tuning lives in
+// train/sft; a trainer can sample from the weights it is updating (Trainer.Snapshot).
 //
 // A run is deterministic for a seed: initial weights, batch order and every update depend only on
 // the seed, the data and the options, and a resumed run continues exactly as an uninterrupted one.
@@ -20,13 +22,14 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/runtime/arch"
 )
 
-// Options are the hyperparameters of a run.
+// Options are the hyperparameters of a run, as checkpoints record them and resuming checks them.
 type Options struct {
 	Steps       int     // total optimizer steps
-	BatchSize   int     // conversations per step
+	BatchSize   int     // examples per step
 	LR          float64 // peak learning rate
 	MinLR       float64 // learning rate at the end of the cosine
 	Warmup      int     // linear warmup steps
@@ -36,7 +39,7 @@ type Options struct {
 	Beta2       float64
 	Eps         float64
 	Seed        uint64 // batch order (and initial weights when training from scratch)
-	MaxLen      int    // longest conversation in tokens; longer ones are dropped
+	MaxLen      int    // longest example in tokens; longer ones are dropped
 	SaveEvery   int    // checkpoint every this many steps (and at the end); 0: only at the end
 	SaveDType   string // "F32" (default) or "BF16" for the model weights of checkpoints
 	StopAt      int    // when > 0, Run stops (with a checkpoint) after this step, short of Steps
@@ -86,20 +89,35 @@ func (o *Options) validate() error {
 // Model is a model being trained: its config (parsed and as read), its weights, and the folder
 // its tokenizer files come from.
 type Model struct {
-	Config       *qwen.Config
+	Config       *arch.Config
+	Arch         arch.Model
 	RawConfig    []byte // config.json as given; written back with torch_dtype updated
 	Params       *Params
 	TokenizerDir string
 }
 
+// Batch is one step's data: ids [B, S] Int32, which the model reads, and the inputs the loss
+// reads besides the logits.
+type Batch struct {
+	IDs    *tensors.Tensor
+	Inputs []*tensors.Tensor
+	Tokens int // tokens the loss counts, for reports and weighting
+}
+
+// Batches gives the batch of step k (0-based). It must depend only on k (and what it closes
+// over), so that a resumed run sees exactly the batches an uninterrupted one would.
+type Batches func(k int) Batch
+
 // Trainer runs steps and writes checkpoints.
 type Trainer struct {
-	model   *Model
-	data    *Dataset
-	opt     Options
-	backend compute.Backend
-	exec    *Exec
-	decay   []bool
+	model    *Model
+	opt      Options
+	loss     Loss
+	batches  Batches
+	backend  compute.Backend
+	exec     *Exec
+	evalExec *Exec
+	decay    []bool
 
 	params, m1, m2 []*tensors.Tensor
 	step           int // updates done
@@ -117,19 +135,19 @@ type StepStats struct {
 	Seconds  float64 `json:"seconds"`
 }
 
-// New prepares a run. dataHash identifies the training data, so that resuming on other data is
-// refused.
-func New(backend compute.Backend, model *Model, data *Dataset, opt Options, dataHash string) (*Trainer, error) {
+// New prepares a run that minimises loss over batches. dataHash identifies the training data,
+// so that resuming on other data is refused.
+func New(backend compute.Backend, model *Model, opt Options, loss Loss, batches Batches, dataHash string) (*Trainer, error) {
 	opt.Defaults()
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{model: model, data: data, opt: opt, backend: backend, dataHash: dataHash}
+	t := &Trainer{model: model, opt: opt, loss: loss, batches: batches, backend: backend, dataHash: dataHash}
 	for _, s := range model.Params.Specs {
 		t.decay = append(t.decay, len(s.Shape) == 2)
 	}
 	h := Hyper{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm}
-	exec, err := NewExec(backend, stepGraph(model.Config, h, t.decay))
+	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, loss, h, t.decay))
 	if err != nil {
 		return nil, err
 	}
@@ -147,22 +165,19 @@ func (t *Trainer) Done() int { return t.step }
 func (t *Trainer) Step() (StepStats, error) {
 	start := time.Now()
 	k := t.step + 1
-	b := t.data.Batch(t.opt.Seed, t.step, t.opt.BatchSize)
+	b := t.batches(t.step)
 	lr := LearningRate(k, t.opt.Warmup, t.opt.Steps, t.opt.LR, t.opt.MinLR)
 	c1 := 1 / (1 - math.Pow(t.opt.Beta1, float64(k)))
 	c2 := 1 / (1 - math.Pow(t.opt.Beta2, float64(k)))
 	n := len(t.params)
-	args := make([]any, 0, 3*n+6)
+	args := make([]any, 0, 3*n+4+len(b.Inputs))
 	for _, group := range [][]*tensors.Tensor{t.params, t.m1, t.m2} {
 		for _, x := range group {
 			args = append(args, x)
 		}
 	}
-	args = append(args, float32(lr), float32(c1), float32(c2),
-		tensors.FromFlatDataAndDimensions(b.IDs, b.B, b.S),
-		tensors.FromFlatDataAndDimensions(b.Targets, b.B, b.S),
-		tensors.FromFlatDataAndDimensions(b.Mask, b.B, b.S))
-	out, err := t.exec.Exec(args...)
+	args = append(args, float32(lr), float32(c1), float32(c2))
+	out, err := t.exec.Exec(append(args, b.args()...)...)
 	if err != nil {
 		return StepStats{}, fmt.Errorf("train: step %d: %w", k, err)
 	}
@@ -214,36 +229,56 @@ func (t *Trainer) Run(ctx context.Context, out string, onStep func(StepStats)) (
 	return last, nil
 }
 
-// Evaluate returns the mean masked loss over the given samples, in batches, without updating.
-func (t *Trainer) Evaluate(samples []Sample) (float64, error) {
-	d := &Dataset{Samples: samples, maxLen: t.data.maxLen}
-	return evaluate(t.backend, t.model.Config, t.params, d)
+// args are the batch's graph arguments after the weights: ids, then the loss's inputs.
+func (b Batch) args() []any {
+	args := []any{b.IDs}
+	for _, x := range b.Inputs {
+		args = append(args, x)
+	}
+	return args
 }
 
-func evaluate(backend compute.Backend, cfg *qwen.Config, params []*tensors.Tensor, d *Dataset) (float64, error) {
-	exec, err := NewExec(backend, lossGraph(cfg, len(params)))
-	if err != nil {
-		return 0, err
-	}
-	var sum, count float64
-	for _, s := range d.Samples {
-		one := &Dataset{Samples: []Sample{s}, maxLen: d.maxLen}
-		b := one.Batch(0, 0, 1)
-		args := make([]any, 0, len(params)+3)
-		for _, p := range params {
-			args = append(args, p)
-		}
-		args = append(args, tensors.FromFlatDataAndDimensions(b.IDs, b.B, b.S),
-			tensors.FromFlatDataAndDimensions(b.Targets, b.B, b.S),
-			tensors.FromFlatDataAndDimensions(b.Mask, b.B, b.S))
-		out, err := exec.Exec(args...)
+// Evaluate returns the loss on b with the current weights, without updating them.
+func (t *Trainer) Evaluate(b Batch) (float64, error) {
+	if t.evalExec == nil {
+		exec, err := NewExec(t.backend, lossGraph(t.model.Arch, t.model.Params.Specs, t.loss))
 		if err != nil {
 			return 0, err
 		}
-		sum += float64(tensors.ToScalar[float32](out[0])) * float64(b.Tokens)
-		count += float64(b.Tokens)
+		t.evalExec = exec
 	}
-	return sum / max(count, 1), nil
+	args := make([]any, 0, len(t.params)+1+len(b.Inputs))
+	for _, p := range t.params {
+		args = append(args, p)
+	}
+	out, err := t.evalExec.Exec(append(args, b.args()...)...)
+	if err != nil {
+		return 0, err
+	}
+	defer out[0].FinalizeAll()
+	return float64(tensors.ToScalar[float32](out[0])), nil
+}
+
+// Params copies the current weights to the host.
+func (t *Trainer) Params() (*Params, error) {
+	host, err := fromTensors(t.params)
+	if err != nil {
+		return nil, err
+	}
+	return &Params{Specs: t.model.Params.Specs, Data: host}, nil
+}
+
+// Snapshot is the model as of the last update, held in memory for generating (a rollout, a
+// look at what it says) without writing a checkpoint: the runtime model runs on the trainer's
+// backend over a copy of the current weights, so the trainer's next updates leave it as it
+// is. Its generation defaults and end-of-turn ids come from the model's tokenizer folder, as
+// a checkpoint's would; runtime.NewEngine gives it the chat side. The caller closes it.
+func (t *Trainer) Snapshot() (*runtime.Model, error) {
+	p, err := t.Params()
+	if err != nil {
+		return nil, err
+	}
+	return runtime.FromWeights(t.backend, t.model.TokenizerDir, t.model.Config, p.Tensors())
 }
 
 // state is trainer_state.json.
@@ -278,7 +313,7 @@ func CheckpointDir(out string, step int) string {
 // optimizer.safetensors and trainer_state.json). The folder is built under a temporary name and
 // renamed, so a crash never leaves a half-written checkpoint that resume would pick up.
 func (t *Trainer) Save(out string) (string, error) {
-	host, err := fromTensors(t.params)
+	p, err := t.Params()
 	if err != nil {
 		return "", err
 	}
@@ -291,7 +326,6 @@ func (t *Trainer) Save(out string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	p := &Params{Specs: t.model.Params.Specs, Data: host}
 	if err := WriteModel(tmp, t.model, p, t.opt.SaveDType); err != nil {
 		return "", err
 	}
@@ -305,7 +339,7 @@ func (t *Trainer) Save(out string) (string, error) {
 	}
 	w1, _ := writeTensors("m1.", p.Specs, m1, "F32")
 	w2, _ := writeTensors("m2.", p.Specs, m2, "F32")
-	w0, _ := writeTensors("param.", p.Specs, host, "F32") // exact weights even when the model is saved in BF16
+	w0, _ := writeTensors("param.", p.Specs, p.Data, "F32") // exact weights even when the model is saved in BF16
 	if err := writeSafetensors(filepath.Join(tmp, optimizerFile), append(append(w0, w1...), w2...)); err != nil {
 		return "", err
 	}

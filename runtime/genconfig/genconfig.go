@@ -233,22 +233,3 @@ func (c *Config) Sampling() Sampling {
 	}
 	return s
 }
-
-// StopIDs are the ids that end generation: EOSTokenIDs plus the id of the tokenizer's
-// eos_token string (looked up with tokenID, for example a tokenizer's token-to-id map) when
-// that id is not already there. A model whose files name no EOS at all gets none.
-func (c *Config) StopIDs(eosToken string, tokenID func(string) (int, bool)) []int {
-	ids := append([]int(nil), c.EOSTokenIDs...)
-	if eosToken != "" && tokenID != nil {
-		if id, ok := tokenID(eosToken); ok {
-			seen := false
-			for _, x := range ids {
-				seen = seen || x == id
-			}
-			if !seen {
-				ids = append(ids, id)
-			}
-		}
-	}
-	return ids
-}

@@ -109,21 +109,3 @@ func TestBrokenFilesNameTheFile(t *testing.T) {
 		})
 	}
 }
-
-func TestStopIDs(t *testing.T) {
-	c := &Config{EOSTokenIDs: []int{7}}
-	vocab := map[string]int{"<|im_end|>": 9, "<eos>": 7}
-	lookup := func(s string) (int, bool) { id, ok := vocab[s]; return id, ok }
-	if got := c.StopIDs("<|im_end|>", lookup); !reflect.DeepEqual(got, []int{7, 9}) {
-		t.Errorf("got %v", got)
-	}
-	if got := c.StopIDs("<eos>", lookup); !reflect.DeepEqual(got, []int{7}) {
-		t.Errorf("got %v", got)
-	}
-	if got := c.StopIDs("<unknown>", lookup); !reflect.DeepEqual(got, []int{7}) {
-		t.Errorf("got %v", got)
-	}
-	if got := (&Config{}).StopIDs("", lookup); len(got) != 0 {
-		t.Errorf("got %v", got)
-	}
-}

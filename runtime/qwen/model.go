@@ -1,40 +1,150 @@
+// Package qwen defines the Qwen2 and Qwen3 decoder-only transformers, registered with
+// runtime/arch under their Hugging Face names. Weights are bound by their checkpoint names
+// into the structs below; how they lie in memory and which kernels multiply them is
+// runtime/kernels' business.
 package qwen
 
 import (
+	"fmt"
 	"math"
-	"sync"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
-	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/runtime/arch"
+	"github.com/infty-dev/infty/runtime/kernels"
 )
 
-// Forward is the whole model: the logits [batch, seq, vocab] at every position of ids
-// [batch, seq] (Int32), whose absolute positions are positions [batch, seq] (Int32).
-//
-// Attention is causal by position: a token sees every token of its row whose position is not
-// greater than its own, so right padding (given positions past the real ones) changes nothing
-// for the real tokens. This is the function a trainer differentiates: gradients flow back to
-// every node of w.
-func Forward(cfg *Config, w *Weights, ids, positions *Node) *Node {
-	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) { return k, v, positions }
-	x := decoder(cfg, w, ids, positions, keysFromSelf)
-	return lmHead(cfg, w, x)
+func init() {
+	arch.Register("Qwen2ForCausalLM", New)
+	arch.Register("Qwen3ForCausalLM", New)
 }
 
-// Cache holds, for one sequence, each layer's keys and values as [cacheLen, kvHeads, headDim].
-// Slot t holds the token at position t; slots not yet written must be zero.
-type Cache struct{ K, V []*Node }
+// Model is Qwen2 or Qwen3 for one config.
+type Model struct {
+	cfg    *arch.Config
+	bias   bool // q/k/v projections have biases (always for Qwen2)
+	qkNorm bool // per-head RMSNorm of q and k before RoPE (Qwen3)
+}
 
-// Step runs a chunk of one sequence through the model against a KV cache: ids [S] (Int32) holds
-// nValid real tokens followed by padding, at positions start, start+1, …; start and nValid are
-// Int32 scalars fed at run time, so one compiled graph serves every position. It adds the
-// chunk's keys and values into the cache (ScatterSum: in place when the caller donates the
-// cache buffers; padding rows add zeros) and returns the logits [vocab] of the last real token
-// only. The caller keeps start+S <= cacheLen.
-func Step(cfg *Config, w *Weights, ids, start, nValid *Node, cache *Cache) (logits *Node, updated *Cache) {
+// New validates cfg for Qwen2/Qwen3.
+func New(cfg *arch.Config) (arch.Model, error) {
+	m := &Model{cfg: cfg}
+	switch cfg.Architecture {
+	case "Qwen2ForCausalLM":
+		m.bias = true
+	case "Qwen3ForCausalLM":
+		m.qkNorm = true
+		m.bias = cfg.AttentionBias != nil && *cfg.AttentionBias
+	default:
+		return nil, fmt.Errorf("qwen: architecture %q is not Qwen2 or Qwen3", cfg.Architecture)
+	}
+	switch {
+	case cfg.HiddenAct != "" && cfg.HiddenAct != "silu":
+		return nil, fmt.Errorf("unsupported hidden_act %q (only silu)", cfg.HiddenAct)
+	case cfg.RopeScaling != nil:
+		return nil, fmt.Errorf("rope_scaling is not supported (got %s)", cfg.RopeScaling)
+	case cfg.SlidingWindow:
+		return nil, fmt.Errorf("use_sliding_window=true is not supported")
+	}
+	return m, nil
+}
+
+// weights are the model's tensors. Linear weights are [out, in] as in the checkpoint, or laid
+// out by runtime/kernels (row or column blocks, bfloat16).
+type weights struct {
+	Embed  *Node `hf:"model.embed_tokens.weight"` // [vocab, hidden]
+	Norm   *Node `hf:"model.norm.weight"`         // [hidden]
+	Output *Node `hf:"lm_head.weight,optional"`   // [vocab, hidden]; absent when tied to Embed
+	Layers []layer
+}
+
+// layer is one decoder block, under model.layers.N.
+type layer struct {
+	AttnNorm *Node `hf:"input_layernorm.weight"`           // [hidden]
+	Q        *Node `hf:"self_attn.q_proj.weight"`          // [heads·headDim, hidden]
+	K        *Node `hf:"self_attn.k_proj.weight"`          // [kvHeads·headDim, hidden]
+	V        *Node `hf:"self_attn.v_proj.weight"`          // [kvHeads·headDim, hidden]
+	O        *Node `hf:"self_attn.o_proj.weight"`          // [hidden, heads·headDim]
+	QBias    *Node `hf:"self_attn.q_proj.bias,optional"`   // [heads·headDim]
+	KBias    *Node `hf:"self_attn.k_proj.bias,optional"`   // [kvHeads·headDim]
+	VBias    *Node `hf:"self_attn.v_proj.bias,optional"`   // [kvHeads·headDim]
+	QNorm    *Node `hf:"self_attn.q_norm.weight,optional"` // [headDim], Qwen3
+	KNorm    *Node `hf:"self_attn.k_norm.weight,optional"` // [headDim], Qwen3
+	MLPNorm  *Node `hf:"post_attention_layernorm.weight"`  // [hidden]
+	Gate     *Node `hf:"mlp.gate_proj.weight"`             // [inter, hidden]
+	Up       *Node `hf:"mlp.up_proj.weight"`               // [inter, hidden]
+	Down     *Node `hf:"mlp.down_proj.weight"`             // [hidden, inter]
+}
+
+// Specs implements arch.Model. The order is the one checkpoints have always been written in.
+func (m *Model) Specs() []arch.TensorSpec {
+	c := m.cfg
+	h, q, kv := c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	specs := []arch.TensorSpec{{Name: "model.embed_tokens.weight", Shape: []int{c.Vocab, h}}}
+	for l := range c.Layers {
+		add := func(name string, shape ...int) {
+			specs = append(specs, arch.TensorSpec{Name: fmt.Sprintf("model.layers.%d.%s", l, name), Shape: shape})
+		}
+		add("input_layernorm.weight", h)
+		add("post_attention_layernorm.weight", h)
+		add("self_attn.q_proj.weight", q, h)
+		add("self_attn.k_proj.weight", kv, h)
+		add("self_attn.v_proj.weight", kv, h)
+		add("self_attn.o_proj.weight", h, q)
+		if m.bias {
+			add("self_attn.q_proj.bias", q)
+			add("self_attn.k_proj.bias", kv)
+			add("self_attn.v_proj.bias", kv)
+		}
+		if m.qkNorm {
+			add("self_attn.q_norm.weight", c.HeadDim)
+			add("self_attn.k_norm.weight", c.HeadDim)
+		}
+		add("mlp.gate_proj.weight", c.Intermediate, h)
+		add("mlp.up_proj.weight", c.Intermediate, h)
+		add("mlp.down_proj.weight", h, c.Intermediate)
+	}
+	specs = append(specs, arch.TensorSpec{Name: "model.norm.weight", Shape: []int{h}})
+	if !c.TieEmbeddings {
+		specs = append(specs, arch.TensorSpec{Name: "lm_head.weight", Shape: []int{c.Vocab, h}})
+	}
+	return specs
+}
+
+// bind looks up every tensor by name; a tied model projects onto the vocabulary with Embed.
+func (m *Model) bind(w arch.Weights) *weights {
+	out := &weights{Layers: make([]layer, m.cfg.Layers)}
+	must(arch.Populate(out, w, ""))
+	for l := range out.Layers {
+		must(arch.Populate(&out.Layers[l], w, fmt.Sprintf("model.layers.%d.", l)))
+	}
+	if m.cfg.TieEmbeddings {
+		out.Output = out.Embed
+	}
+	return out
+}
+
+// must turns a binding error into a panic, which is how a graph-building function reports
+// errors to GoMLX's NewExec.
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Forward implements arch.Model: a token sees every token of its row whose position is not
+// greater than its own.
+func (m *Model) Forward(w arch.Weights, ids, positions *Node) *Node {
+	ws := m.bind(w)
+	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) { return k, v, positions }
+	return m.lmHead(ws, m.decoder(ws, ids, positions, keysFromSelf))
+}
+
+// Step implements arch.Model. The chunk's keys and values go into the cache with ScatterSum:
+// in place when the caller donates the cache buffers; padding rows add zeros.
+func (m *Model) Step(w arch.Weights, ids, start, nValid *Node, cache *arch.Cache) (logits *Node, updated *arch.Cache) {
+	cfg, ws := m.cfg, m.bind(w)
 	g := ids.Graph()
 	s := ids.Shape().Dimensions[0]
 	cacheLen := cache.K[0].Shape().Dimensions[0]
@@ -43,37 +153,15 @@ func Step(cfg *Config, w *Weights, ids, start, nValid *Node, cache *Cache) (logi
 	slots := Reshape(positions, s, 1)
 	valid := Reshape(ConvertDType(LessThan(offsets, nValid), dtypes.Float32), s, 1, 1)
 	slotPositions := Reshape(Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0), 1, cacheLen)
-	updated = &Cache{K: make([]*Node, cfg.Layers), V: make([]*Node, cfg.Layers)}
+	updated = &arch.Cache{K: make([]*Node, cfg.Layers), V: make([]*Node, cfg.Layers)}
 	intoCache := func(l int, k, v *Node) (keys, values, keyPositions *Node) {
 		updated.K[l] = ScatterSum(cache.K[l], slots, Mul(Squeeze(k, 0), valid), true, true)
 		updated.V[l] = ScatterSum(cache.V[l], slots, Mul(Squeeze(v, 0), valid), true, true)
 		return InsertAxes(updated.K[l], 0), InsertAxes(updated.V[l], 0), slotPositions
 	}
-	x := decoder(cfg, w, Reshape(ids, 1, s), Reshape(positions, 1, s), intoCache)
+	x := m.decoder(ws, Reshape(ids, 1, s), Reshape(positions, 1, s), intoCache)
 	last := Gather(Reshape(x, s, cfg.Hidden), AddScalar(nValid, -1)) // [hidden]
-	return lmHead(cfg, w, last), updated
-}
-
-// embed looks up the rows of ids in the embedding table, stored [vocab, hidden] or in
-// DecodeBlocks row blocks [p, vocab/p, hidden] (or column blocks, see ColumnBlocks), and
-// returns them as Float32.
-func embed(table, ids *Node) *Node {
-	if table.Rank() == 3 && ColumnBlocks(table.Graph().Backend(), table.DType()) {
-		// [p, hidden, vocab/p]: token id is column id%perBlock of block id/perBlock.
-		perBlock := table.Shape().Dimensions[2]
-		start := Stack([]*Node{DivScalar(ids, perBlock), ModScalar(ids, perBlock)}, -1)
-		rows := GatherSlices(table, []int{0, 2}, start, []int{1, 1}, false) // [..., 1, hidden, 1]
-		dims := append(ids.Shape().Clone().Dimensions, table.Shape().Dimensions[1])
-		return matchDType(Reshape(rows, dims...), dtypes.Float32)
-	}
-	var index *Node
-	if table.Rank() == 2 {
-		index = InsertAxes(ids, -1)
-	} else {
-		perBlock := table.Shape().Dimensions[1]
-		index = Stack([]*Node{DivScalar(ids, perBlock), ModScalar(ids, perBlock)}, -1)
-	}
-	return matchDType(Gather(table, index), dtypes.Float32)
+	return m.lmHead(ws, last), updated
 }
 
 // keySource gives layer l's attention its keys and values [batch, T, kvHeads, headDim] and
@@ -82,15 +170,16 @@ type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 
 // decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
 // residual SiLU-gated MLP. Returns the hidden states [batch, seq, hidden] before the final norm.
-func decoder(cfg *Config, w *Weights, ids, positions *Node, kv keySource) *Node {
-	x := embed(w.Embed, ids) // [batch, seq, hidden]
+func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
+	cfg := m.cfg
+	x := kernels.Embed(w.Embed, ids) // [batch, seq, hidden]
 	cos, sin := rope(cfg, positions)
 	for l := range w.Layers {
 		lw := &w.Layers[l]
-		x = Add(x, attention(cfg, lw, rmsNorm(x, lw.InputNorm, cfg.RMSEps), positions, cos, sin, l, kv))
-		h := rmsNorm(x, lw.PostAttentionNorm, cfg.RMSEps)
-		gate := linear(h, lw.Gate, nil)
-		x = Add(x, linear(Mul(Mul(gate, Logistic(gate)), linear(h, lw.Up, nil)), lw.Down, nil))
+		x = Add(x, m.attention(lw, rmsNorm(x, lw.AttnNorm, cfg.RMSEps), positions, cos, sin, l, kv))
+		h := rmsNorm(x, lw.MLPNorm, cfg.RMSEps)
+		gate := kernels.Linear(h, lw.Gate, nil)
+		x = Add(x, kernels.Linear(Mul(Mul(gate, Logistic(gate)), kernels.Linear(h, lw.Up, nil)), lw.Down, nil))
 	}
 	return x
 }
@@ -98,13 +187,14 @@ func decoder(cfg *Config, w *Weights, ids, positions *Node, kv keySource) *Node 
 // attention is grouped-query attention: each of the kvHeads key/value heads serves
 // heads/kvHeads query heads, so queries are grouped as [batch, seq, kvHeads, group, headDim]
 // and contracted against the shared keys without copying them per query head.
-func attention(cfg *Config, lw *LayerWeights, x, positions, cos, sin *Node, l int, kv keySource) *Node {
+func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv keySource) *Node {
+	cfg := m.cfg
 	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
-	q := Reshape(linear(x, lw.Q, lw.QBias), b, s, cfg.Heads, d)
-	k := Reshape(linear(x, lw.K, lw.KBias), b, s, cfg.KVHeads, d)
-	v := Reshape(linear(x, lw.V, lw.VBias), b, s, cfg.KVHeads, d)
-	if cfg.QKNorm { // Qwen3 normalises each head before rotating it
+	q := Reshape(kernels.Linear(x, lw.Q, lw.QBias), b, s, cfg.Heads, d)
+	k := Reshape(kernels.Linear(x, lw.K, lw.KBias), b, s, cfg.KVHeads, d)
+	v := Reshape(kernels.Linear(x, lw.V, lw.VBias), b, s, cfg.KVHeads, d)
+	if m.qkNorm { // Qwen3 normalises each head before rotating it
 		q, k = rmsNorm(q, lw.QNorm, cfg.RMSEps), rmsNorm(k, lw.KNorm, cfg.RMSEps)
 	}
 	q, k = applyRope(q, cos, sin), applyRope(k, cos, sin)
@@ -114,7 +204,7 @@ func attention(cfg *Config, lw *LayerWeights, x, positions, cos, sin *Node, l in
 	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
 	visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, t), Reshape(positions, b, 1, s, 1, 1))
 	var out *Node
-	if s <= maxMatvecRows {
+	if s <= kernels.MaxMatvecRows {
 		scores := DotGeneral(q, []int{4}, []int{0, 2}, keys, []int{3}, []int{0, 2}) // [b, kv, s, group, t]
 		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
 		out = DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{1}, []int{0, 2}) // [b, kv, s, group, d]
@@ -132,201 +222,12 @@ func attention(cfg *Config, lw *LayerWeights, x, positions, cos, sin *Node, l in
 		out = DotGeneral(probs, []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
 	}
 	out = Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
-	return linear(out, lw.O, nil)
+	return kernels.Linear(out, lw.O, nil)
 }
 
 // lmHead applies the final norm and projects onto the vocabulary.
-func lmHead(cfg *Config, w *Weights, x *Node) *Node {
-	return linear(rmsNorm(x, w.FinalNorm, cfg.RMSEps), w.LMHead, nil)
-}
-
-// linear is x·Wᵀ (+ bias) with W kept in its Hugging Face [out, in] layout: contracting on
-// W's axis 1 lets the backend use the weights as stored, with no transposed copy.
-//
-// Weights stored in half precision (the runtime's bf16 weight option) are used two ways. A
-// matrix-vector product (decoding) multiplies them with x rounded to the same dtype,
-// accumulating in Float32: half the bytes read per token, as llama.cpp does with F16 weights.
-// A matrix-matrix product (prefill, training) widens the weight to Float32 first: the pure-Go
-// backend's packed half-precision kernel is far slower than widening plus the Float32 one.
-// Half-precision row blocks on a backend whose kernel for them is faulty are stored as column
-// blocks instead (ColumnBlocks), or failing that widened for decoding too (dotF32).
-func linear(x, weight, bias *Node) *Node {
-	dims := x.Shape().Dimensions
-	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
-	lead := dims[: len(dims)-1 : len(dims)-1]
-	columns := weight.Rank() == 3 && ColumnBlocks(x.Graph().Backend(), weight.DType())
-	blocks := weight
-	if weight.Rank() == 2 {
-		out := weight.Shape().Dimensions[0]
-		if p := matvecSplit(rows, out, in); p > 1 {
-			blocks = Reshape(weight, p, out/p, in) // a copy per call: see DecodeBlocks
-		}
-	}
-	outPerBlock := 0
-	if blocks.Rank() == 3 {
-		outPerBlock = blocks.Shape().Dimensions[1]
-		if columns {
-			outPerBlock = blocks.Shape().Dimensions[2]
-		}
-	}
-	var y *Node
-	if blocks.Rank() == 3 && rows <= maxMatvecRows && rows*outPerBlock*in < smallMatmulSize {
-		// Blocks sized for one row may be too big for a few: then the packed path below, which
-		// for half-precision weights must widen them (the packed bf16 kernel is very slow).
-		p := blocks.Shape().Dimensions[0]
-		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
-		if columns { // [p, rows, in]·[p, in, out/p]
-			y = Dot(matchDType(xs, weight.DType()), blocks).WithAccumulatorDType(dtypes.Float32).
-				WithOutputDType(dtypes.Float32).General([]int{2}, []int{0}, []int{1}, []int{0})
-		} else {
-			y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
-		}
-		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
-	} else if columns {
-		// Batched over the blocks, [p, rows, in]·[p, in, out/p] is a layout the backend
-		// multiplies as it is; contracting x with axis 1 of the weight alone would make it
-		// transpose a copy of the (widened) weight first.
-		p := weight.Shape().Dimensions[0]
-		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
-		y = DotGeneral(xs, []int{2}, []int{0}, matchDType(weight, x.DType()), []int{1}, []int{0})
-		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
-	} else {
-		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
-		if weight.Rank() == 3 { // [..., p, out/p] → [..., out]
-			y = Reshape(y, append(lead, weight.Shape().Dimensions[0]*outPerBlock)...)
-		}
-	}
-	if bias != nil {
-		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
-	}
-	return y
-}
-
-// smallMatmulSize is the size (rows·out·in) below which the pure-Go backend multiplies
-// without packing the operands, and splits the work across cores by batch only.
-const smallMatmulSize = 4 << 20
-
-// maxMatvecRows is the most rows of x (tokens) multiplied block-wise; more is prefill.
-const maxMatvecRows = 4
-
-// matvecSplit chooses how many row blocks of an [out, in] weight to multiply as separate
-// batch entries when decoding (few rows of x). The pure-Go backend either packs the whole
-// weight before a large product (a full extra copy of it, every token) or, for a small
-// product, runs one batch entry per core: blocks small enough for that path and at least two
-// of them let a token's matrix-vector product stream the weight once, on every core.
-// Returns 1 (no split) for prefill-sized x.
-func matvecSplit(rows, out, in int) int {
-	if rows > maxMatvecRows {
-		return 1
-	}
-	for p := 2; p <= out; p++ {
-		if out%p == 0 && rows*(out/p)*in < smallMatmulSize {
-			return p
-		}
-	}
-	return 1
-}
-
-// DecodeBlocks is how many row blocks an inference runtime should store an [out, in] weight
-// as, [p, out/p, in] (the same bytes, another shape), for fast decoding: every function here
-// accepts a weight either way, but splitting a stored [out, in] inside the graph copies it on
-// every call (the backend's Reshape of an input it does not own is a copy).
-func DecodeBlocks(out, in int) int { return matvecSplit(1, out, in) }
-
-// dotF32 starts a product of x with a weight contracting both on their last axis, rounding x
-// to the weight's dtype when that is half precision, and accumulating and returning Float32
-// in every case. Where the backend's half-precision kernel for that layout is faulty (see
-// HalfDotFaulty) the weight is widened to Float32 instead: correct, but without the saving
-// in bytes read.
-func dotF32(x, weight *Node) *DotBuilder {
-	if weight.DType() == dtypes.Float32 {
-		return Dot(x, weight)
-	}
-	if HalfDotFaulty(x.Graph().Backend(), weight.DType()) {
-		return Dot(x, ConvertDType(weight, dtypes.Float32))
-	}
-	return Dot(matchDType(x, weight.DType()), weight).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
-}
-
-// HalfDotFaulty reports whether backend multiplies half-precision (dtype) operands wrongly in
-// the layout row blocks use when decoding, [B, N, K]·[B, M, K] contracting K with Float32
-// accumulation. The pure-Go backend of gomlx/compute v0.1.2 built with GOEXPERIMENT=simd does:
-// its AVX2 small-matrix kernel for that layout converts 16 half values per step but
-// multiplies only the low 8, so every product over K >= 16 silently drops about half its
-// terms. The answer comes from multiplying a small probe once per backend and dtype, so a
-// fixed backend gets the fast path back with no change here.
-func HalfDotFaulty(backend compute.Backend, dtype dtypes.DType) bool {
-	return probed(backend, dtype, true)
-}
-
-// ColumnBlocks reports whether an inference runtime should store half-precision (dtype)
-// matrices for backend as column blocks [p, in, out/p] instead of DecodeBlocks row blocks
-// [p, out/p, in]: where the row-block kernel is faulty (HalfDotFaulty) and the one for
-// [B, N, K]·[B, K, M] is right, column blocks keep decoding reading half the bytes of
-// Float32 rather than widening every weight on every token. Every function here reads a
-// rank-3 half-precision weight as column blocks exactly when this is true.
-func ColumnBlocks(backend compute.Backend, dtype dtypes.DType) bool {
-	return dtype.IsHalfPrecision() && probed(backend, dtype, true) && !probed(backend, dtype, false)
-}
-
-type halfProbeKey struct {
-	backend    compute.Backend
-	dtype      dtypes.DType
-	transposed bool
-}
-
-var halfProbes sync.Map // halfProbeKey → faulty bool
-
-func probed(backend compute.Backend, dtype dtypes.DType, transposed bool) bool {
-	key := halfProbeKey{backend, dtype, transposed}
-	if v, ok := halfProbes.Load(key); ok {
-		return v.(bool)
-	}
-	faulty := probeHalfDot(backend, dtype, transposed)
-	halfProbes.Store(key, faulty)
-	return faulty
-}
-
-// probeHalfDot multiplies ones [2, 1, 48] by ones [2, 24, 48] (transposed) or [2, 48, 24]
-// (every sum is exactly 48 in any precision); a probe that cannot even run counts as faulty.
-func probeHalfDot(backend compute.Backend, dtype dtypes.DType, transposed bool) bool {
-	const k, m = 48, 24
-	exec, err := NewExec(backend, func(g *Graph) *Node {
-		lhs := Ones(g, shapes.Make(dtype, 2, 1, k))
-		dot := Dot(lhs, Ones(g, shapes.Make(dtype, 2, m, k))).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
-		if !transposed {
-			dot = Dot(lhs, Ones(g, shapes.Make(dtype, 2, k, m))).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
-			return dot.General([]int{2}, []int{0}, []int{1}, []int{0})
-		}
-		return dot.General([]int{2}, []int{0}, []int{2}, []int{0})
-	})
-	if err != nil {
-		return true
-	}
-	defer exec.Finalize()
-	out, err := exec.Exec()
-	if err != nil {
-		return true
-	}
-	defer out[0].FinalizeAll()
-	got, err := tensors.CopyFlatData[float32](out[0])
-	if err != nil || len(got) != 2*m {
-		return true
-	}
-	for _, v := range got {
-		if v != k {
-			return true
-		}
-	}
-	return false
-}
-
-// matchDType converts x to dtype when it differs.
-func matchDType(x *Node, dtype dtypes.DType) *Node {
-	if x.DType() == dtype {
-		return x
-	}
-	return ConvertDType(x, dtype)
+func (m *Model) lmHead(w *weights, x *Node) *Node {
+	return kernels.Linear(rmsNorm(x, w.Norm, m.cfg.RMSEps), w.Output, nil)
 }
 
 // rmsNorm is x·rsqrt(mean(x²)+eps)·weight over the last axis, written as a division by a
@@ -338,7 +239,7 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 
 // rope returns cos and sin [batch, seq, 1, headDim] of the rotate-half rotary embedding:
 // frequencies theta^(-2i/d) for i < d/2, repeated as cat(freqs, freqs).
-func rope(cfg *Config, positions *Node) (cos, sin *Node) {
+func rope(cfg *arch.Config, positions *Node) (cos, sin *Node) {
 	g := positions.Graph()
 	half := cfg.HeadDim / 2
 	inv := make([]float32, half)

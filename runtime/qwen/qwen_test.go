@@ -9,18 +9,25 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime"
-	"github.com/infty-dev/infty/runtime/qwen"
+	"github.com/infty-dev/infty/runtime/arch"
+	_ "github.com/infty-dev/infty/runtime/qwen"
 )
 
 func TestParseConfig(t *testing.T) {
-	cfg, err := qwen.ParseConfig([]byte(`{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"intermediate_size":8,
+	cfg, m, err := arch.Parse([]byte(`{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"intermediate_size":8,
 		"num_hidden_layers":1,"num_attention_heads":4,"vocab_size":10,"eos_token_id":[3,4]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.HeadDim != 16 || cfg.KVHeads != 4 || !cfg.AttentionBias || cfg.QKNorm || !cfg.TieEmbeddings ||
-		cfg.RopeTheta != 10000 || len(cfg.EOS) != 2 {
+	if cfg.HeadDim != 16 || cfg.KVHeads != 4 || !cfg.TieEmbeddings || cfg.RopeTheta != 10000 || len(cfg.EOS) != 2 {
 		t.Errorf("defaults not applied: %+v", cfg)
+	}
+	names := map[string]bool{}
+	for _, s := range m.Specs() {
+		names[s.Name] = true
+	}
+	if !names["model.layers.0.self_attn.q_proj.bias"] || names["model.layers.0.self_attn.q_norm.weight"] || names["lm_head.weight"] {
+		t.Errorf("Qwen2 specs: want q/k/v biases, no q/k norms, a tied head; got %v", names)
 	}
 	for _, tc := range []struct{ json, want string }{
 		{`{"architectures":["LlamaForCausalLM"]}`, "LlamaForCausalLM"},
@@ -32,7 +39,7 @@ func TestParseConfig(t *testing.T) {
 		{`{"architectures":["Qwen2ForCausalLM"],"hidden_size":64,"intermediate_size":8,"num_hidden_layers":1,
 		   "num_attention_heads":4,"vocab_size":10,"rope_scaling":{"type":"yarn"}}`, "rope_scaling"},
 	} {
-		if _, err := qwen.ParseConfig([]byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := arch.Parse([]byte(tc.json)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.json, err, tc.want)
 		}
 	}
@@ -48,14 +55,15 @@ func TestForwardBatchAndGradient(t *testing.T) {
 	}
 	defer m.Close()
 	cfg, nw := m.Config, len(m.Weights())
+	specs := m.Specs()
 	ids := [][]int32{{5, 9, 200, 31, 7, 44}, {5, 9, 200, 0, 0, 0}}
 	pos := [][]int32{{0, 1, 2, 3, 4, 5}, {0, 1, 2, 3, 4, 5}}
 	exec, err := NewExec(m.Backend(), func(inputs []*Node) []*Node {
-		w, err := cfg.WeightsFromNodes(inputs[:nw])
+		w, err := arch.Bind(specs, inputs[:nw])
 		if err != nil {
 			panic(err)
 		}
-		logits := qwen.Forward(cfg, w, inputs[nw], inputs[nw+1])
+		logits := m.Arch().Forward(w, inputs[nw], inputs[nw+1])
 		loss := ReduceAllSum(Square(logits))
 		return append([]*Node{logits}, Gradient(loss, inputs[:nw]...)...)
 	})
@@ -87,7 +95,7 @@ func TestForwardBatchAndGradient(t *testing.T) {
 			norm += float64(x) * float64(x)
 		}
 		if math.IsNaN(norm) || norm == 0 {
-			t.Errorf("gradient of %s: squared norm %v", cfg.Specs()[i].Name, norm)
+			t.Errorf("gradient of %s: squared norm %v", specs[i].Name, norm)
 		}
 	}
 }

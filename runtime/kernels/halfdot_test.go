@@ -1,4 +1,4 @@
-package qwen
+package kernels
 
 import (
 	"math"
@@ -60,7 +60,7 @@ func maxRelErr(got []float32, want []float64) float64 {
 
 // TestHalfDotKernel is the reproduction of the backend fault that HalfDotFaulty detects: a
 // BFloat16 DotGeneral [p, rows, in]·[p, out/p, in] → Float32 (batch p, contracting in), as
-// linear issues when decoding, against the same product computed from the same bfloat16
+// Linear issues when decoding, against the same product computed from the same bfloat16
 // values in float64. With gomlx/compute v0.1.2 under GOEXPERIMENT=simd the relative error is
 // ~0.5 for every in >= 16. The test fails when the kernel is wrong and HalfDotFaulty does not
 // say so; INFTY_STRICT_HALF_DOT=1 makes it fail whenever the kernel is wrong.
@@ -133,7 +133,7 @@ func columnBlocks(w []bfloat16.BFloat16, s decodeShape) []bfloat16.BFloat16 {
 	return c
 }
 
-// TestLinearHalfWeights checks linear, the product the model uses, with bfloat16 row-block
+// TestLinearHalfWeights checks Linear, the product the model uses, with bfloat16 row-block
 // weights (in the layout ColumnBlocks picks) against the float64 product of the same
 // bfloat16 values; x holds bfloat16 values, so rounding it loses nothing.
 func TestLinearHalfWeights(t *testing.T) {
@@ -147,7 +147,7 @@ func TestLinearHalfWeights(t *testing.T) {
 		for j, v := range x {
 			xf[j] = v.Float32()
 		}
-		exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return linear(x, w, nil) })
+		exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,10 +160,10 @@ func TestLinearHalfWeights(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := out[0].Shape(); !got.Equal(shapes.Make(dtypes.Float32, s.rows, s.p*s.outPerBlock)) {
-			t.Fatalf("%+v: linear gave %s", s, got)
+			t.Fatalf("%+v: Linear gave %s", s, got)
 		}
 		got := tensors.MustCopyFlatData[float32](out[0])
-		// linear returns [rows, p·out/p]; want is [p, rows, out/p].
+		// Linear returns [rows, p·out/p]; want is [p, rows, out/p].
 		ordered := make([]float64, len(want))
 		for b := range s.p {
 			for r := range s.rows {
@@ -173,7 +173,7 @@ func TestLinearHalfWeights(t *testing.T) {
 			}
 		}
 		if e := maxRelErr(got, ordered); e > 1e-5 {
-			t.Errorf("%+v: linear with bfloat16 weights, relative error %.3g > 1e-5", s, e)
+			t.Errorf("%+v: Linear with bfloat16 weights, relative error %.3g > 1e-5", s, e)
 		}
 	}
 }

@@ -1,10 +1,11 @@
-package train
+package sft
 
 import (
 	"os"
 	"testing"
 
 	"github.com/infty-dev/infty/session/synth"
+	"github.com/infty-dev/infty/train"
 )
 
 // BenchmarkStep times one AdamW update of the embedded model's recipe (2 layers × 64) on a batch
@@ -26,11 +27,11 @@ func BenchmarkStep(b *testing.B) {
 	if p := os.Getenv("INFTY_TRAIN_BENCH_CONFIG"); p != "" {
 		cfgPath = p
 	}
-	m, err := InitModel(cfgPath, recipeDir, 1)
+	m, err := train.InitModel(cfgPath, recipeDir, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := New(testBackend(b), m, data, Options{Steps: 1 << 30, BatchSize: 16, LR: 1e-3, Seed: 1, MaxLen: 256}, "bench")
+	tr, err := NewTrainer(testBackend(b), m, data, train.Options{Steps: 1 << 30, BatchSize: 16, LR: 1e-3, Seed: 1, MaxLen: 256}, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,24 +1,15 @@
-// Package qwen defines the Qwen2/Qwen3 decoder-only transformer as GoMLX graph functions.
-//
-// The weights enter every function as *graph.Node values in their Hugging Face layout, so the
-// same definition serves inference (weights fed as parameters of a compiled graph) and training
-// (gradients flow back to the weight nodes).
-package qwen
+package arch
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// Architectures this package implements, as spelled in config.json's "architectures".
-const (
-	ArchQwen2 = "Qwen2ForCausalLM"
-	ArchQwen3 = "Qwen3ForCausalLM"
-)
-
-// Config is the part of a Hugging Face config.json the forward pass needs.
+// Config is the part of a Hugging Face config.json that decoder-only architectures share; what
+// an architecture makes of it (biases, per-head norms) is its definition's business.
 type Config struct {
 	Architecture  string
 	Hidden        int // hidden_size
@@ -30,10 +21,12 @@ type Config struct {
 	Vocab         int // vocab_size
 	RopeTheta     float64
 	RMSEps        float64
-	TieEmbeddings bool // lm_head shares model.embed_tokens
-	AttentionBias bool // q/k/v projections have biases (always for Qwen2)
-	QKNorm        bool // per-head RMSNorm of q and k before RoPE (Qwen3)
-	MaxPositions  int  // max_position_embeddings, informational
+	TieEmbeddings bool            // lm_head shares model.embed_tokens
+	AttentionBias *bool           // attention_bias; nil when config.json does not say
+	MaxPositions  int             // max_position_embeddings, informational
+	HiddenAct     string          // hidden_act; "" when absent
+	RopeScaling   json.RawMessage // rope_scaling; nil when absent or null
+	SlidingWindow bool            // use_sliding_window
 	EOS           []int
 	TorchDType    string
 }
@@ -61,21 +54,35 @@ type rawConfig struct {
 	RopeScaling       json.RawMessage `json:"rope_scaling"`
 }
 
-// ReadConfig reads and validates DIR/config.json. Errors name the file.
-func ReadConfig(dir string) (*Config, error) {
+// Read reads DIR/config.json and instantiates its architecture. Errors name the file.
+func Read(dir string) (*Config, Model, error) {
 	path := filepath.Join(dir, "config.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err // *PathError already names the file
+		return nil, nil, err // *PathError already names the file
 	}
-	cfg, err := ParseConfig(data)
+	cfg, m, err := Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return cfg, nil
+	return cfg, m, nil
 }
 
-// ParseConfig parses the contents of a config.json.
+// Parse parses the contents of a config.json and instantiates its architecture.
+func Parse(data []byte) (*Config, Model, error) {
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := Build(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, m, nil
+}
+
+// ParseConfig parses the fields of a config.json that every architecture reads, and checks
+// that the architecture is registered.
 func ParseConfig(data []byte) (*Config, error) {
 	var raw rawConfig
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -84,24 +91,13 @@ func ParseConfig(data []byte) (*Config, error) {
 	if len(raw.Architectures) != 1 {
 		return nil, fmt.Errorf("\"architectures\" must name exactly one architecture, got %q", raw.Architectures)
 	}
-	cfg := &Config{Architecture: raw.Architectures[0], MaxPositions: raw.MaxPositions, TorchDType: raw.TorchDType}
-	switch cfg.Architecture {
-	case ArchQwen2:
-		cfg.AttentionBias = true
-	case ArchQwen3:
-		cfg.QKNorm = true
-		cfg.AttentionBias = raw.AttentionBias != nil && *raw.AttentionBias
-	default:
-		return nil, fmt.Errorf("unsupported architecture %q (supported: %s, %s)", cfg.Architecture, ArchQwen2, ArchQwen3)
-	}
-	if raw.HiddenAct != "" && raw.HiddenAct != "silu" {
-		return nil, fmt.Errorf("unsupported hidden_act %q (only silu)", raw.HiddenAct)
-	}
+	cfg := &Config{Architecture: raw.Architectures[0], MaxPositions: raw.MaxPositions, TorchDType: raw.TorchDType,
+		AttentionBias: raw.AttentionBias, HiddenAct: raw.HiddenAct, SlidingWindow: raw.UseSlidingWindow}
 	if len(raw.RopeScaling) > 0 && string(raw.RopeScaling) != "null" {
-		return nil, fmt.Errorf("rope_scaling is not supported (got %s)", raw.RopeScaling)
+		cfg.RopeScaling = raw.RopeScaling
 	}
-	if raw.UseSlidingWindow {
-		return nil, fmt.Errorf("use_sliding_window=true is not supported")
+	if _, ok := lookup(cfg.Architecture); !ok {
+		return nil, fmt.Errorf("unsupported architecture %q (supported: %s)", cfg.Architecture, strings.Join(Known(), ", "))
 	}
 	required := []struct {
 		name string

@@ -1,4 +1,4 @@
-package train
+package sft
 
 import (
 	"errors"
@@ -10,15 +10,15 @@ import (
 	"strings"
 
 	"github.com/infty-dev/infty/llm"
-	"github.com/infty-dev/infty/session/sft"
+	schema "github.com/infty-dev/infty/session/sft"
 )
 
 // Conversation is one example of a training file, in the chat layout of session/sft (what
 // `infty export` and `infty train synth` write). Only the last message, which must be the
-// assistant's, is trained on, less its untrained prefix (sft.Chat.Prefill: the pre-filled
+// assistant's, is trained on, less its untrained prefix (schema.Chat.Prefill: the pre-filled
 // <history> block of an InftyThink+ iteration).
 type Conversation struct {
-	sft.Example
+	schema.Example
 	Source string // "file:line", for error messages
 }
 
@@ -43,7 +43,7 @@ func ReadJSONL(path string) ([]Conversation, error) {
 	}
 	defer f.Close()
 	var out []Conversation
-	r := sft.NewReader(f, path)
+	r := schema.NewReader(f, path)
 	for {
 		ex, err := r.Next()
 		if err == io.EOF {
