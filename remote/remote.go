@@ -143,12 +143,8 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
-	special, err := chattemplate.SpecialTokens(opts.Tokenizer)
-	if err != nil {
-		return nil, fmt.Errorf("remote: %w", err)
-	}
 	eos := map[int]bool{}
-	for _, id := range gen.StopIDs(special["eos_token"], tok.TokenToID) {
+	for _, id := range genconfig.EndOfTurnIDs(opts.Tokenizer, nil, gen, tok) {
 		eos[id] = true
 	}
 	e := &Engine{

@@ -6,7 +6,7 @@
 // The model definitions live in runtime/arch's registry, by their config.json "architectures"
 // name (runtime/qwen registers Qwen2 and Qwen3); how weights lie in memory for fast decoding is
 // runtime/kernels'. A model comes from a folder (Load, Open) or from weights already in memory
-// (FromWeights), which is how a trainer samples from the weights it is updating. EndOfTurnIDs
-// is the one definition of the ids that end an assistant turn, for generating and for
-// training alike.
+// (FromWeights), which is how a trainer samples from the weights it is updating. The ids that
+// end an assistant turn, for generating and for training alike, are genconfig.EndOfTurnIDs'
+// (GoMLX-free, so the remote engine uses the same definition).
 package runtime

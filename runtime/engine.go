@@ -6,6 +6,7 @@ import (
 
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/backend"
+	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
@@ -47,9 +48,9 @@ func Open(dir, name string, opts ...Option) (*Engine, error) {
 
 // NewEngine wraps a model (loaded, or made FromWeights) with its folder's tokenizer and
 // template. It installs the tokenizer's streaming detokenizer on m, so generated tokens carry
-// their text, and adds the tokenizer's eos_token to m's end-of-turn ids (EndOfTurnIDs).
+// their text, and adds the tokenizer's eos_token to m's end-of-turn ids (genconfig.EndOfTurnIDs).
 func NewEngine(name string, m *Model, chat *Chat) (*Engine, error) {
-	if err := m.setEOS(EndOfTurnIDs(m.Dir, m.Config.EOS, m.Generation, chat.Tok)); err != nil {
+	if err := m.setEOS(genconfig.EndOfTurnIDs(m.Dir, m.Config.EOS, m.Generation, chat.Tok)); err != nil {
 		return nil, err
 	}
 	m.SetDetokenizer(func() Detokenizer { return chat.Tok.NewStream() })

@@ -11,6 +11,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+
+	"github.com/infty-dev/infty/runtime/chattemplate"
+	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
 // File names read from a model folder.
@@ -232,4 +236,32 @@ func (c *Config) Sampling() Sampling {
 		s.TopP = *c.TopP
 	}
 	return s
+}
+
+// EndOfTurnIDs are the ids that end an assistant turn, for inference (generation stops on
+// them) and for training (the trained target ends with the last of them): config.json's
+// eos_token_id, then generation_config.json's (gen, nil when the folder has none), then the
+// id of tokenizer_config.json's eos_token in dir when tok is given, without repeats. The
+// sources disagree in real folders (a base model's generation config adds <|endoftext|>, a
+// tokenizer names <|im_end|>), and a turn ended by any of them is ended.
+func EndOfTurnIDs(dir string, configEOS []int, gen *Config, tok *tokenizer.Tokenizer) []int {
+	out := slices.Clone(configEOS)
+	add := func(id int) {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	if gen != nil {
+		for _, id := range gen.EOSTokenIDs {
+			add(id)
+		}
+	}
+	if tok != nil {
+		if special, err := chattemplate.SpecialTokens(dir); err == nil {
+			if id, ok := tok.TokenToID(special["eos_token"]); ok {
+				add(id)
+			}
+		}
+	}
+	return out
 }

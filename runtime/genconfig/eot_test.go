@@ -1,17 +1,16 @@
-package runtime_test
+package genconfig_test
 
 import (
 	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
 func TestEndOfTurnIDsUnitesTheSources(t *testing.T) {
-	dir := filepath.Join("..", "testdata", "models", "qwen2-tiny-f32")
+	dir := filepath.Join("..", "..", "testdata", "models", "qwen2-tiny-f32")
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -21,13 +20,13 @@ func TestEndOfTurnIDsUnitesTheSources(t *testing.T) {
 		t.Fatalf("fixture: <|im_end|> is %d, %v", imEnd, ok)
 	}
 	gen := &genconfig.Config{EOSTokenIDs: []int{9, 7}}
-	if got := runtime.EndOfTurnIDs(dir, []int{7}, gen, tok); !slices.Equal(got, []int{7, 9, imEnd}) {
+	if got := genconfig.EndOfTurnIDs(dir, []int{7}, gen, tok); !slices.Equal(got, []int{7, 9, imEnd}) {
 		t.Errorf("config, generation config and tokenizer: got %v, want [7 9 %d]", got, imEnd)
 	}
-	if got := runtime.EndOfTurnIDs(dir, []int{imEnd}, nil, tok); !slices.Equal(got, []int{imEnd}) {
+	if got := genconfig.EndOfTurnIDs(dir, []int{imEnd}, nil, tok); !slices.Equal(got, []int{imEnd}) {
 		t.Errorf("repeats: got %v, want [%d]", got, imEnd)
 	}
-	if got := runtime.EndOfTurnIDs(dir, []int{7}, gen, nil); !slices.Equal(got, []int{7, 9}) {
+	if got := genconfig.EndOfTurnIDs(dir, []int{7}, gen, nil); !slices.Equal(got, []int{7, 9}) {
 		t.Errorf("without a tokenizer: got %v, want [7 9]", got)
 	}
 }
