@@ -40,6 +40,11 @@ type Token struct {
 	ID    int    // token id
 	Index int    // 0-based index among generated tokens (Offset included)
 	Text  string // newly completed UTF-8 text; may be empty while a character is split across tokens
+	// LogProb is the natural log of the token's probability under the model's own
+	// distribution, softmax of the raw logits (before temperature, top-k and top-p), as a
+	// policy-gradient trainer needs it. The embedded runtime fills it; the remote engines
+	// leave it 0, since they ask their servers for no log-probabilities.
+	LogProb float64
 }
 
 // Result summarises a finished generation.

@@ -33,20 +33,24 @@ func (m *Model) compile() error {
 		return err
 	}
 	m.forward.SetMaxCache(-1) // one graph per sequence length: a debugging and testing path
-	m.step, err = graph.NewExec(m.backend, func(inputs []*graph.Node) []*graph.Node {
+	stepper, ok := m.arch.(arch.BatchStepper)
+	if !ok {
+		return fmt.Errorf("runtime: architecture %s has no batched KV-cache step", cfg.Architecture)
+	}
+	m.stepExec, err = graph.NewExec(m.backend, func(inputs []*graph.Node) []*graph.Node {
 		w, err := arch.Bind(m.specs, inputs[:nw])
 		if err != nil {
 			panic(err)
 		}
-		ids, start, nValid, kv := inputs[nw], inputs[nw+1], inputs[nw+2], inputs[nw+3:]
+		ids, slot, start, nValid, kv := inputs[nw], inputs[nw+1], inputs[nw+2], inputs[nw+3], inputs[nw+4:]
 		cache := &arch.Cache{K: kv[:cfg.Layers], V: kv[cfg.Layers:]}
-		logits, updated := m.arch.Step(w, ids, start, nValid, cache)
+		logits, updated := stepper.StepBatch(w, ids, slot, start, nValid, cache)
 		return append(append([]*graph.Node{logits}, updated.K...), updated.V...)
 	})
 	if err != nil {
 		return err
 	}
-	m.step.SetMaxCache(-1)
+	m.stepExec.SetMaxCache(-1)
 	return nil
 }
 
@@ -100,93 +104,112 @@ func (m *Model) weightArgs(extra ...any) []any {
 	return append(args, extra...)
 }
 
-// decoder is one sequence being decoded: its KV cache and how many positions it holds.
-// The caller holds m.mu.
-type decoder struct {
-	m     *Model
-	cache []*tensors.Tensor // K of every layer, then V of every layer: [cacheLen, kvHeads, headDim]
-	pos   int
+// kvCache is the KV cache of a batch of sequences: K of every layer, then V of every layer,
+// each [slots, length, kvHeads, headDim]. Only the goroutine stepping the batch touches it.
+type kvCache struct {
+	t             []*tensors.Tensor
+	slots, length int
 }
-
-func (m *Model) newDecoder() *decoder { return &decoder{m: m} }
 
 // free releases the cache buffers.
-func (d *decoder) free() {
-	for _, t := range d.cache {
+func (c *kvCache) free() {
+	for _, t := range c.t {
 		t.FinalizeAll()
 	}
-	d.cache = nil
+	*c = kvCache{}
 }
 
-// feed appends ids to the sequence and returns the logits after its last id.
-func (d *decoder) feed(ids []int) ([]float32, error) {
-	var logits []float32
-	for len(ids) > 0 {
-		n := min(len(ids), maxChunk)
-		var err error
-		if logits, err = d.chunk(ids[:n]); err != nil {
-			return nil, err
-		}
-		ids = ids[n:]
+// kvBytes is the memory of a cache of slots × length positions.
+func (m *Model) kvBytes(slots, length int) int64 {
+	cfg := m.Config
+	return int64(slots) * int64(length) * int64(2*cfg.Layers*cfg.KVHeads*cfg.HeadDim) * 4
+}
+
+// grow makes c hold at least slots × length, each rounded up to a power of two (length to at
+// least minCacheLen), copying what it held.
+func (m *Model) grow(c *kvCache, slots, length int) error {
+	slots, length = max(bucket(slots, 1), c.slots), max(bucket(length, minCacheLen), c.length)
+	if c.t != nil && slots == c.slots && length == c.length {
+		return nil
 	}
-	return logits, nil
+	cfg := m.Config
+	row := cfg.KVHeads * cfg.HeadDim
+	grown := make([]*tensors.Tensor, 2*cfg.Layers)
+	for i := range grown {
+		grown[i] = tensors.FromShape(shapes.Make(dtypes.Float32, slots, length, cfg.KVHeads, cfg.HeadDim)) // zeros
+		if c.t == nil {
+			continue
+		}
+		old, err := tensors.CopyFlatData[float32](c.t[i])
+		if err != nil {
+			return err
+		}
+		grown[i].MutableFlatData(func(flat any) {
+			dst := flat.([]float32)
+			for s := range c.slots {
+				copy(dst[s*length*row:], old[s*c.length*row:(s+1)*c.length*row])
+			}
+		})
+	}
+	c.free()
+	*c = kvCache{t: grown, slots: slots, length: length}
+	return nil
 }
 
-// chunk runs up to maxChunk ids through the step graph, padded to a power of two.
-func (d *decoder) chunk(ids []int) ([]float32, error) {
-	n := len(ids)
-	s := bucket(n, 1)
-	if err := d.reserve(d.pos + s); err != nil {
+// row is one sequence's part of a step: ids fed at positions start, start+1, … of cache slot.
+type row struct {
+	slot, start int
+	ids         []int
+}
+
+// step runs rows (at most one per slot, each at most maxChunk ids) through the batched step
+// graph, padded to power-of-two buckets of rows and of ids per row, and returns the logits
+// after each row's last id.
+func (m *Model) step(c *kvCache, rows []row) ([][]float32, error) {
+	b, s, slots, length := bucket(len(rows), 1), 1, 0, 0
+	for _, r := range rows {
+		s = max(s, bucket(len(r.ids), 1))
+		slots, length = max(slots, r.slot+1), max(length, r.start+len(r.ids))
+	}
+	if err := m.grow(c, slots, length); err != nil {
 		return nil, err
 	}
-	idsT := make([]int32, s)
-	for i, id := range ids {
-		idsT[i] = int32(id)
+	ids := make([]int32, b*s)
+	slot, start, nValid := make([]int32, b), make([]int32, b), make([]int32, b)
+	for i, r := range rows {
+		for j, id := range r.ids {
+			ids[i*s+j] = int32(id)
+		}
+		slot[i], start[i], nValid[i] = int32(r.slot), int32(r.start), int32(len(r.ids))
 	}
-	args := d.m.weightArgs(tensors.FromFlatDataAndDimensions(idsT, s), tensors.FromScalar(int32(d.pos)), tensors.FromScalar(int32(n)))
-	for _, t := range d.cache {
-		// Donated: the step's ScatterSum then writes the new rows into this very buffer.
-		buf, err := graph.DonateTensorBuffer(t, d.m.backend, 0)
+	args := m.weightArgs(tensors.FromFlatDataAndDimensions(ids, b, s), tensors.FromFlatDataAndDimensions(slot, b),
+		tensors.FromFlatDataAndDimensions(start, b), tensors.FromFlatDataAndDimensions(nValid, b))
+	for _, t := range c.t {
+		// Donated: the step's scatters then write the new rows into this very buffer.
+		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
 		if err != nil {
 			return nil, err
 		}
 		args = append(args, buf)
 	}
-	out, err := d.m.step.Exec(args...)
-	d.cache = nil
+	out, err := m.stepExec.Exec(args...)
+	if err != nil {
+		c.t = nil // donated: gone
+		c.free()
+		return nil, err
+	}
+	c.t = out[1:]
+	flat, err := tensors.CopyFlatData[float32](out[0])
+	out[0].FinalizeAll()
 	if err != nil {
 		return nil, err
 	}
-	d.cache = out[1:]
-	d.pos += n
-	logits, err := tensors.CopyFlatData[float32](out[0])
-	out[0].FinalizeAll()
-	return logits, err
-}
-
-// reserve makes the cache hold at least n positions, growing it to the next power of two.
-func (d *decoder) reserve(n int) error {
-	cfg := d.m.Config
-	size := bucket(n, minCacheLen)
-	if d.cache != nil && d.cache[0].Shape().Dimensions[0] >= n {
-		return nil
+	v := m.Config.Vocab
+	logits := make([][]float32, len(rows))
+	for i := range logits {
+		logits[i] = flat[i*v : (i+1)*v : (i+1)*v]
 	}
-	shape := shapes.Make(dtypes.Float32, size, cfg.KVHeads, cfg.HeadDim)
-	grown := make([]*tensors.Tensor, 2*cfg.Layers)
-	for i := range grown {
-		grown[i] = tensors.FromShape(shape) // zeros: ScatterSum adds into empty slots
-		if d.cache == nil {
-			continue
-		}
-		old, err := tensors.CopyFlatData[float32](d.cache[i])
-		if err != nil {
-			return err
-		}
-		grown[i].MutableFlatData(func(flat any) { copy(flat.([]float32), old) })
-	}
-	d.free()
-	d.cache = grown
-	return nil
+	return logits, nil
 }
 
 // bucket rounds n up to a power of two, at least lo.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -22,7 +23,15 @@ import (
 //
 // Stop strings need text: without a detokenizer (SetDetokenizer) llm.Token.Text is empty and
 // stop strings never match.
+//
+// Concurrent calls are batched (see batcher): a call may wait for room in the KV cache, which
+// counts in PrefillSeconds; one whose prompt and budget could never fit fails at once.
 func (m *Model) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (res llm.Result, err error) {
+	return m.generate(ctx, req, yield, nil)
+}
+
+// generate is Generate, showing observe (when not nil) the logits each token is sampled from.
+func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.Token) error, observe func([]float32)) (res llm.Result, err error) {
 	res.PromptTokens = len(req.Prompt)
 	if req.MaxTokens <= 0 {
 		return res, fmt.Errorf("generate: MaxTokens must be > 0, got %d", req.MaxTokens)
@@ -35,19 +44,26 @@ func (m *Model) Generate(ctx context.Context, req llm.Request, yield func(llm.To
 		return res, err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-
+	newDetok := m.newDetok
+	m.mu.Unlock()
 	var detok Detokenizer
-	if m.newDetok != nil {
-		detok = m.newDetok()
+	if newDetok != nil {
+		detok = newDetok()
 	}
 	params := sample.Params{Temperature: req.Sampling.Temperature, TopK: req.Sampling.TopK, TopP: req.Sampling.TopP}
 	var text strings.Builder
 
-	dec := m.newDecoder()
-	defer dec.free()
 	t0 := time.Now()
-	logits, err := dec.feed(req.Prompt)
+	s, err := m.batch.join(req.Prompt, req.MaxTokens)
+	if err != nil {
+		return res, err
+	}
+	defer m.batch.leave(s)
+	logits, err := s.wait(ctx)
+	if ctx.Err() != nil {
+		res.Reason = llm.StopCanceled
+		return res, ctx.Err()
+	}
 	res.PrefillSeconds = time.Since(t0).Seconds()
 	if err != nil {
 		return res, fmt.Errorf("generate: prefill: %w", err)
@@ -60,12 +76,15 @@ func (m *Model) Generate(ctx context.Context, req llm.Request, yield func(llm.To
 			return res, err
 		}
 		index := req.Offset + k
+		if observe != nil {
+			observe(logits)
+		}
 		id := sample.Sample(logits, params, sample.Uniform(req.Sampling.Seed, index))
 		if slices.Contains(m.EOS, id) {
 			res.Reason = llm.StopEOS
 			return res, nil
 		}
-		tok := llm.Token{ID: id, Index: index}
+		tok := llm.Token{ID: id, Index: index, LogProb: logProb(logits, id)}
 		if detok != nil {
 			tok.Text = detok.Push(id)
 		}
@@ -94,7 +113,8 @@ func (m *Model) Generate(ctx context.Context, req llm.Request, yield func(llm.To
 			res.Reason = llm.StopBudget
 			return res, nil
 		}
-		if logits, err = dec.feed([]int{id}); err != nil {
+		m.batch.submit(s, id)
+		if logits, err = s.wait(ctx); err != nil && ctx.Err() == nil {
 			return res, fmt.Errorf("generate: decode step %d: %w", k, err)
 		}
 	}
@@ -116,4 +136,14 @@ func stopEnd(text string, stops []string, from int) int {
 		}
 	}
 	return best
+}
+
+// logProb is log softmax(logits)[id], in float64.
+func logProb(logits []float32, id int) float64 {
+	top := float64(logits[sample.Greedy(logits)])
+	sum := 0.0
+	for _, l := range logits {
+		sum += math.Exp(float64(l) - top)
+	}
+	return float64(logits[id]) - top - math.Log(sum)
 }

@@ -170,7 +170,7 @@ func TestLongPromptCrossesChunksAndBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRow(t, len(ids)-1, got, full[len(ids)-1])
-	if n := dec.cache[0].Shape().Dimensions[0]; n != 512 {
+	if n := dec.cache.length; n != 512 {
 		t.Errorf("cache bucket %d, want 512", n)
 	}
 }

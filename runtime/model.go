@@ -31,9 +31,11 @@ type Detokenizer interface{ Push(id int) string }
 
 // Model is a loaded model, of any architecture registered with runtime/arch, ready to generate.
 //
-// One generation runs at a time: Generate and Logits take the model's lock, so concurrent
-// callers wait for each other. The compiled graphs are kept, so a Model serves any number of
-// generations without recompiling (graphs compile once per chunk-length and cache-length bucket).
+// Concurrent Generate calls share forward passes (continuous batching, see batcher): each
+// sequence has its own slot of one KV cache, whose size WithMaxBatch and WithKVBudget bound.
+// Logits takes the model's lock. The compiled graphs are kept, so a Model serves any number of
+// generations without recompiling (graphs compile once per bucket of rows, of chunk length and
+// of cache size).
 type Model struct {
 	Dir    string
 	Config *arch.Config
@@ -47,9 +49,10 @@ type Model struct {
 	weights  []*tensors.Tensor
 	newDetok func() Detokenizer
 
-	mu      sync.Mutex
-	forward *graph.Exec // full forward: logits at every position
-	step    *graph.Exec // one chunk against the KV cache: logits of the last token
+	mu       sync.Mutex
+	forward  *graph.Exec // full forward: logits at every position
+	stepExec *graph.Exec // a chunk of each of a batch of sequences against the KV cache
+	batch    *batcher
 }
 
 // Option configures Load.
@@ -58,6 +61,7 @@ type Option func(*loadOptions)
 type loadOptions struct {
 	backend     string
 	weightDType string
+	batch       BatchLimits
 }
 
 // WeightDTypeEnv names the environment variable read when WithWeightDType is not given.
@@ -73,6 +77,10 @@ func WithWeightDType(dtype string) Option { return func(o *loadOptions) { o.weig
 
 // WithBackend selects the compute backend ("" = $INFTY_BACKEND, else the pure-Go one).
 func WithBackend(spec string) Option { return func(o *loadOptions) { o.backend = spec } }
+
+// WithBatchLimits bounds continuous batching: how many sequences decode together and the
+// memory of their KV cache (zero fields take the defaults, see BatchLimits).
+func WithBatchLimits(l BatchLimits) Option { return func(o *loadOptions) { o.batch = l } }
 
 // Load reads a model folder (or a hub id found complete in the cache: see hub.Resolve; Load never
 // downloads), checks every tensor against config.json and prepares it on the backend. Errors
@@ -121,6 +129,7 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
+	m.batch = newBatcher(m, o.batch)
 	return m, nil
 }
 
@@ -156,6 +165,7 @@ func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights 
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
+	m.batch = newBatcher(m, BatchLimits{})
 	return m, nil
 }
 
@@ -209,12 +219,13 @@ func (m *Model) Arch() arch.Model { return m.arch }
 
 // Close releases the compiled graphs and weights.
 func (m *Model) Close() error {
+	m.batch.close()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.forward != nil {
 		m.forward.Finalize()
-		m.step.Finalize()
-		m.forward, m.step = nil, nil
+		m.stepExec.Finalize()
+		m.forward, m.stepExec = nil, nil
 	}
 	for _, t := range m.weights {
 		t.FinalizeAll()

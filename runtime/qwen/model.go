@@ -141,27 +141,53 @@ func (m *Model) Forward(w arch.Weights, ids, positions *Node) *Node {
 	return m.lmHead(ws, m.decoder(ws, ids, positions, keysFromSelf))
 }
 
-// Step implements arch.Model. The chunk's keys and values go into the cache with ScatterSum:
-// in place when the caller donates the cache buffers; padding rows add zeros.
+// Step implements arch.Model as a batch of one sequence in a cache of one slot.
 func (m *Model) Step(w arch.Weights, ids, start, nValid *Node, cache *arch.Cache) (logits *Node, updated *arch.Cache) {
+	g := ids.Graph()
+	one := func(x *Node) *Node { return InsertAxes(x, 0) }
+	batched := &arch.Cache{K: make([]*Node, len(cache.K)), V: make([]*Node, len(cache.V))}
+	for l := range cache.K {
+		batched.K[l], batched.V[l] = one(cache.K[l]), one(cache.V[l])
+	}
+	slot := Zeros(g, shapes.Make(dtypes.Int32, 1))
+	logits, updated = m.StepBatch(w, one(ids), slot, one(start), one(nValid), batched)
+	for l := range updated.K {
+		updated.K[l], updated.V[l] = Squeeze(updated.K[l], 0), Squeeze(updated.V[l], 0)
+	}
+	return Squeeze(logits, 0), updated
+}
+
+var _ arch.BatchStepper = (*Model)(nil)
+
+// StepBatch implements arch.BatchStepper. A row's keys and values replace the slot's old ones
+// by two ScatterSums, one adding the old values negated (x + -x is exactly 0) and one adding
+// the new: both touch only the rows written, in place when the caller donates the cache
+// buffers, where a replacing scatter would rewrite the whole cache. Padding adds zeros.
+func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache *arch.Cache) (logits *Node, updated *arch.Cache) {
 	cfg, ws := m.cfg, m.bind(w)
 	g := ids.Graph()
-	s := ids.Shape().Dimensions[0]
-	cacheLen := cache.K[0].Shape().Dimensions[0]
-	offsets := Iota(g, shapes.Make(dtypes.Int32, s), 0)
-	positions := Add(offsets, start)
-	slots := Reshape(positions, s, 1)
-	valid := Reshape(ConvertDType(LessThan(offsets, nValid), dtypes.Float32), s, 1, 1)
-	slotPositions := Reshape(Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0), 1, cacheLen)
+	b, s := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
+	cacheLen := cache.K[0].Shape().Dimensions[1]
+	offsets := Iota(g, shapes.Make(dtypes.Int32, b, s), 1)
+	positions := Add(offsets, Reshape(start, b, 1))
+	valid := LessThan(offsets, Reshape(nValid, b, 1))
+	keep := Reshape(ConvertDType(valid, dtypes.Float32), b, s, 1, 1)
+	// Padding may lie past the cache's end: it writes zeros, so any slot in range will do.
+	where := Stack([]*Node{BroadcastToDims(Reshape(slot, b, 1), b, s), MinScalar(positions, cacheLen-1)}, -1) // [b, s, 2]
+	slotPositions := BroadcastToDims(Iota(g, shapes.Make(dtypes.Int32, 1, cacheLen), 1), b, cacheLen)
+	rows := Reshape(slot, b, 1)
+	replace := func(c, x *Node) *Node {
+		cleared := ScatterSum(c, where, Neg(Mul(Gather(c, where), keep)), false, false)
+		return ScatterSum(cleared, where, Mul(x, keep), false, false)
+	}
 	updated = &arch.Cache{K: make([]*Node, cfg.Layers), V: make([]*Node, cfg.Layers)}
 	intoCache := func(l int, k, v *Node) (keys, values, keyPositions *Node) {
-		updated.K[l] = ScatterSum(cache.K[l], slots, Mul(Squeeze(k, 0), valid), true, true)
-		updated.V[l] = ScatterSum(cache.V[l], slots, Mul(Squeeze(v, 0), valid), true, true)
-		return InsertAxes(updated.K[l], 0), InsertAxes(updated.V[l], 0), slotPositions
+		updated.K[l], updated.V[l] = replace(cache.K[l], k), replace(cache.V[l], v)
+		return Gather(updated.K[l], rows), Gather(updated.V[l], rows), slotPositions
 	}
-	x := m.decoder(ws, Reshape(ids, 1, s), Reshape(positions, 1, s), intoCache)
-	last := Gather(Reshape(x, s, cfg.Hidden), AddScalar(nValid, -1)) // [hidden]
-	return m.lmHead(ws, last), updated
+	x := m.decoder(ws, ids, positions, intoCache) // [b, s, hidden]
+	last := Stack([]*Node{Iota(g, shapes.Make(dtypes.Int32, b), 0), MaxScalar(AddScalar(nValid, -1), 0)}, -1)
+	return m.lmHead(ws, Gather(x, last)), updated // [b, vocab]
 }
 
 // keySource gives layer l's attention its keys and values [batch, T, kvHeads, headDim] and

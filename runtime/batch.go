@@ -1,0 +1,321 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/infty-dev/infty/runtime/hub"
+)
+
+// BatchLimits bound continuous batching. Zero fields take the defaults.
+type BatchLimits struct {
+	// MaxBatch is the most sequences admitted at once (default DefaultMaxBatch).
+	MaxBatch int
+	// KVBudget is the most bytes the KV cache of the admitted sequences may take (default: a
+	// quarter of the memory available when the model is loaded, at least 64 MiB).
+	KVBudget int64
+}
+
+// DefaultMaxBatch is the default of BatchLimits.MaxBatch: the largest batch bucket.
+const DefaultMaxBatch = 64
+
+// minKVBudget is the smallest default KV budget, for a machine that cannot say what it has.
+const minKVBudget = 64 << 20
+
+// errClosed is what a generation gets when its model is closed under it.
+var errClosed = errors.New("runtime: model closed")
+
+// batcher is continuous batching over one model: concurrent generations share each forward
+// pass. A scheduler goroutine, running while any sequence is admitted or waiting, owns the KV
+// cache and runs one step at a time: a prefill chunk of the sequences whose prompt is not
+// yet in the cache, or one decode token of every sequence whose next token is known,
+// alternating so that a long prompt does not stall running streams.
+//
+// Sampling, detokenising and the caller's callback run in the caller's goroutine, between
+// steps. A decode step waits for the sequences it just served (for up to a grace period), so
+// that they share the next pass; one whose caller has not come back by then (blocked in its
+// callback, say) is left out, keeping its slot, and rejoins the step after it comes back.
+//
+// Memory: a sequence reserves its prompt plus its MaxTokens positions at admission, and the
+// cache, rectangular [slots, length] in power-of-two buckets, is sized for the admitted
+// sequences; admission waits (first come, first served) until the cache for them would fit
+// KVBudget. Growing the cache copies it, so for that moment the old and the new cache are
+// both held. The cache is released when no sequence is left.
+type batcher struct {
+	m        *Model
+	maxBatch int
+	budget   int64
+
+	mu      sync.Mutex
+	wake    chan struct{} // buffered: the scheduler has something new to look at
+	done    chan struct{} // closed when the running scheduler exits; nil when none runs
+	closed  bool
+	waiting []*seq // not yet admitted, in arrival order
+	active  []*seq // admitted: each holds a slot
+	// slots and length are the cache shape the admitted sequences may grow it to: they only
+	// grow while the batcher is busy, as the cache does.
+	slots, length int
+	lastPrefill   bool          // the last step was a prefill chunk: the next goes to decoding
+	grace         time.Duration // how long a decode step waits for the sequences it served
+
+	cache kvCache // the scheduler goroutine's alone
+}
+
+// seq is one generation in the batcher.
+type seq struct {
+	need    int   // cache positions reserved: prompt plus budget
+	slot    int   // valid once admitted
+	pos     int   // positions in the cache
+	pending []int // ids submitted and not yet fed
+	left    bool  // the caller is gone: free the slot
+	// served is when the last decode step handed this sequence its logits, zero while it is
+	// pending or prefilling; a decode step waits for it until served+grace.
+	served time.Time
+	out    chan stepOut // capacity 1: the logits after the last pending id
+}
+
+type stepOut struct {
+	logits []float32
+	err    error
+}
+
+func newBatcher(m *Model, l BatchLimits) *batcher {
+	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1)}
+	if b.maxBatch <= 0 {
+		b.maxBatch = DefaultMaxBatch
+	}
+	if b.budget <= 0 {
+		b.budget = minKVBudget
+		if avail, _, err := hub.AvailableMemory(); err == nil {
+			b.budget = max(b.budget, avail/4)
+		}
+	}
+	return b
+}
+
+// join queues a sequence that feeds prompt and then decodes up to maxTokens tokens. It fails
+// only for a sequence that could never fit the KV budget, even alone.
+func (b *batcher) join(prompt []int, maxTokens int) (*seq, error) {
+	s := &seq{need: len(prompt) + maxTokens, pending: prompt, out: make(chan stepOut, 1)}
+	if need := b.m.kvBytes(1, bucket(s.need, minCacheLen)); need > b.budget {
+		return nil, fmt.Errorf("generate: %d prompt and %d new tokens need %s of KV cache, over the budget of %s (raise the KV budget)",
+			len(prompt), maxTokens, mib(need), mib(b.budget))
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, errClosed
+	}
+	b.waiting = append(b.waiting, s)
+	if b.done == nil {
+		b.done = make(chan struct{})
+		go b.run(b.done)
+	}
+	b.signal()
+	return s, nil
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// submit hands the scheduler the next id of s, once s has received its logits.
+func (b *batcher) submit(s *seq, id int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		s.deliver(stepOut{err: errClosed})
+		return
+	}
+	s.pending, s.served = []int{id}, time.Time{}
+	b.signal()
+}
+
+// leave ends s: the scheduler frees its slot before the next step.
+func (b *batcher) leave(s *seq) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.left = true
+	b.signal()
+}
+
+// deliver hands o to the caller of s; a caller that has not taken its last logits (it left,
+// or the model closed meanwhile) keeps those.
+func (s *seq) deliver(o stepOut) {
+	select {
+	case s.out <- o:
+	default:
+	}
+}
+
+// wait returns the logits after the ids s submitted, unless ctx ends first.
+func (s *seq) wait(ctx context.Context) ([]float32, error) {
+	select {
+	case o := <-s.out:
+		return o.logits, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// close fails the generations in flight and waits for the scheduler to stop.
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	done := b.done
+	b.signal()
+	b.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+func (b *batcher) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the scheduler: it steps the batch until no sequence is left, then releases the cache.
+func (b *batcher) run(done chan struct{}) {
+	defer close(done)
+	b.mu.Lock()
+	for {
+		b.reap()
+		if b.closed {
+			for _, s := range append(b.active, b.waiting...) {
+				s.deliver(stepOut{err: errClosed})
+			}
+			b.active, b.waiting = nil, nil
+		}
+		b.admit()
+		if len(b.active) == 0 && len(b.waiting) == 0 {
+			b.cache.free()
+			b.slots, b.length, b.done = 0, 0, nil
+			b.mu.Unlock()
+			return
+		}
+		batch, prefill, until := b.pick(time.Now())
+		if batch == nil {
+			b.mu.Unlock()
+			var timer *time.Timer
+			var timeout <-chan time.Time
+			if !until.IsZero() {
+				timer = time.NewTimer(time.Until(until))
+				timeout = timer.C
+			}
+			select {
+			case <-b.wake:
+			case <-timeout:
+			}
+			if timer != nil {
+				timer.Stop()
+			}
+			b.mu.Lock()
+			continue
+		}
+		rows := make([]row, len(batch))
+		for i, s := range batch {
+			rows[i] = row{slot: s.slot, start: s.pos, ids: s.pending[:min(len(s.pending), maxChunk)]}
+		}
+		b.mu.Unlock()
+		t0 := time.Now()
+		logits, err := b.m.step(&b.cache, rows)
+		took := time.Since(t0)
+		b.mu.Lock()
+		b.lastPrefill = prefill
+		if !prefill {
+			b.grace = max(2*time.Millisecond, took)
+		}
+		now := time.Now()
+		for i, s := range batch {
+			if err != nil {
+				s.deliver(stepOut{err: err})
+				s.left = true
+				continue
+			}
+			s.pos += len(rows[i].ids)
+			s.pending = s.pending[len(rows[i].ids):]
+			if len(s.pending) == 0 {
+				s.served = now
+				s.deliver(stepOut{logits: logits[i]})
+			}
+		}
+	}
+}
+
+// reap frees the slots of the sequences whose callers left.
+func (b *batcher) reap() {
+	gone := func(s *seq) bool { return s.left }
+	b.active = slices.DeleteFunc(b.active, gone)
+	b.waiting = slices.DeleteFunc(b.waiting, gone)
+}
+
+// admit moves waiting sequences, first come first served, into free slots while the cache
+// they may grow it to stays within the limits.
+func (b *batcher) admit() {
+	for len(b.waiting) > 0 && len(b.active) < b.maxBatch {
+		s := b.waiting[0]
+		slots := max(b.slots, bucket(len(b.active)+1, 1))
+		length := max(b.length, bucket(s.need, minCacheLen))
+		if b.m.kvBytes(slots, length) > b.budget {
+			return
+		}
+		used := make([]bool, len(b.active)+1)
+		for _, a := range b.active {
+			if a.slot < len(used) {
+				used[a.slot] = true
+			}
+		}
+		s.slot = slices.Index(used, false)
+		b.slots, b.length = slots, length
+		b.active = append(b.active, s)
+		b.waiting = b.waiting[1:]
+	}
+}
+
+// pick chooses the next step: a prefill chunk of the sequences with prompt left to feed, or a
+// decode token of those with one id pending. A decode step waits for the sequences it last
+// served until their grace ends (until: when to look again); prefill and decode alternate
+// while both have work.
+func (b *batcher) pick(now time.Time) (batch []*seq, prefill bool, until time.Time) {
+	var fill, decode []*seq
+	for _, s := range b.active {
+		switch {
+		case len(s.pending) > 1 || (len(s.pending) == 1 && s.pos == 0):
+			fill = append(fill, s)
+		case len(s.pending) == 1:
+			decode = append(decode, s)
+		case !s.served.IsZero() && now.Before(s.served.Add(b.grace)):
+			if until.IsZero() || s.served.Add(b.grace).Before(until) {
+				until = s.served.Add(b.grace)
+			}
+		}
+	}
+	decodeNow := len(decode) > 0 && until.IsZero()
+	if len(fill) > 0 && !(decodeNow && b.lastPrefill) {
+		return prefillRows(fill), true, time.Time{}
+	}
+	if decodeNow {
+		return decode, false, time.Time{}
+	}
+	return nil, false, until
+}
+
+// prefillRows takes sequences in admission order while the chunk, padded to its buckets of
+// rows and ids, stays within maxChunk tokens: that bounds the attention scores' memory and
+// how long running streams wait for it.
+func prefillRows(fill []*seq) []*seq {
+	s := 1
+	for n := range fill {
+		s2 := max(s, bucket(min(len(fill[n].pending), maxChunk), 1))
+		if n > 0 && bucket(n+1, 1)*s2 > maxChunk {
+			return fill[:n]
+		}
+		s = s2
+	}
+	return fill
+}

@@ -1,0 +1,27 @@
+package runtime
+
+// decoder feeds one sequence through the batched step graph, in a cache of its own: the
+// single-stream path, which tests hold against the full forward pass.
+type decoder struct {
+	m     *Model
+	cache kvCache
+	pos   int
+}
+
+func (m *Model) newDecoder() *decoder { return &decoder{m: m} }
+
+func (d *decoder) free() { d.cache.free() }
+
+// feed appends ids to the sequence and returns the logits after its last id.
+func (d *decoder) feed(ids []int) ([]float32, error) {
+	var logits []float32
+	for len(ids) > 0 {
+		n := min(len(ids), maxChunk)
+		out, err := d.m.step(&d.cache, []row{{slot: 0, start: d.pos, ids: ids[:n]}})
+		if err != nil {
+			return nil, err
+		}
+		logits, d.pos, ids = out[0], d.pos+n, ids[n:]
+	}
+	return logits, nil
+}
