@@ -63,6 +63,14 @@ type batcher struct {
 	grace         time.Duration // how long a decode step waits for the sequences it served
 
 	cache kvCache // the scheduler goroutine's alone
+	stats batchStats
+}
+
+// batchStats count what the batcher did, for benchmarks and tests.
+type batchStats struct {
+	Steps, DecodeSteps, DecodeRows int   // steps run; decode steps and the rows they decoded
+	PeakActive, PeakRows           int   // the most sequences admitted at once, and rows in a step
+	PeakCacheBytes                 int64 // the largest KV cache held
 }
 
 // seq is one generation in the batcher.
@@ -120,6 +128,15 @@ func (b *batcher) join(prompt []int, maxTokens int) (*seq, error) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// takeStats returns the counts since the last call and starts them over.
+func (b *batcher) takeStats() batchStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.stats
+	b.stats = batchStats{}
+	return st
+}
 
 // submit hands the scheduler the next id of s, once s has received its logits.
 func (b *batcher) submit(s *seq, id int) {
@@ -193,8 +210,7 @@ func (b *batcher) run(done chan struct{}) {
 		}
 		b.admit()
 		if len(b.active) == 0 && len(b.waiting) == 0 {
-			b.cache.free()
-			b.slots, b.length, b.done = 0, 0, nil
+			b.done = nil
 			b.mu.Unlock()
 			return
 		}
@@ -227,8 +243,13 @@ func (b *batcher) run(done chan struct{}) {
 		took := time.Since(t0)
 		b.mu.Lock()
 		b.lastPrefill = prefill
+		b.stats.Steps++
+		b.stats.PeakRows = max(b.stats.PeakRows, len(rows))
+		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
 		if !prefill {
 			b.grace = max(2*time.Millisecond, took)
+			b.stats.DecodeSteps++
+			b.stats.DecodeRows += len(rows)
 		}
 		now := time.Now()
 		for i, s := range batch {
@@ -257,6 +278,10 @@ func (b *batcher) reap() {
 // admit moves waiting sequences, first come first served, into free slots while the cache
 // they may grow it to stays within the limits.
 func (b *batcher) admit() {
+	if len(b.active) == 0 { // start over: the cache of the sequences gone may not fit the next
+		b.cache.free()
+		b.slots, b.length = 0, 0
+	}
 	for len(b.waiting) > 0 && len(b.active) < b.maxBatch {
 		s := b.waiting[0]
 		slots := max(b.slots, bucket(len(b.active)+1, 1))
@@ -274,6 +299,7 @@ func (b *batcher) admit() {
 		b.slots, b.length = slots, length
 		b.active = append(b.active, s)
 		b.waiting = b.waiting[1:]
+		b.stats.PeakActive = max(b.stats.PeakActive, len(b.active))
 	}
 }
 

@@ -1,0 +1,280 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/infty-dev/infty/llm"
+)
+
+// traced is one generation's result with the logits each of its tokens was sampled from.
+type traced struct {
+	res    llm.Result
+	toks   []llm.Token
+	logits [][]float32
+	err    error
+}
+
+func runTraced(m *Model, ctx context.Context, req llm.Request, yield func(llm.Token) error) traced {
+	var tr traced
+	tr.res, tr.err = m.generate(ctx, req, func(tok llm.Token) error {
+		tr.toks = append(tr.toks, tok)
+		if yield != nil {
+			return yield(tok)
+		}
+		return nil
+	}, func(l []float32) { tr.logits = append(tr.logits, slices.Clone(l)) })
+	return tr
+}
+
+// concurrently runs every request at once and returns the results in order.
+func concurrently(m *Model, reqs []llm.Request) []traced {
+	out := make([]traced, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Go(func() { out[i] = runTraced(m, context.Background(), req, nil) })
+	}
+	wg.Wait()
+	return out
+}
+
+// testRequests are greedy requests with prompts of different lengths (one past a prefill
+// chunk) and budgets.
+func testRequests(vocab, n int) []llm.Request {
+	rng := rand.New(rand.NewPCG(7, uint64(n)))
+	reqs := make([]llm.Request, n)
+	for i := range reqs {
+		p := make([]int, 1+rng.IntN(40))
+		if i == 1 {
+			p = make([]int, maxChunk+9)
+		}
+		for j := range p {
+			p[j] = rng.IntN(vocab)
+		}
+		reqs[i] = llm.Request{Prompt: p, MaxTokens: 4 + rng.IntN(16)}
+	}
+	return reqs
+}
+
+// sameAsAlone checks a batched generation against the same request run alone: the same ids
+// and logits within 1e-5 relative.
+func sameAsAlone(t *testing.T, name string, got, alone traced) {
+	t.Helper()
+	if got.err != nil || !slices.Equal(got.res.IDs, alone.res.IDs) {
+		t.Errorf("%s: batched ids %v (err %v), alone %v", name, got.res.IDs, got.err, alone.res.IDs)
+		return
+	}
+	for k := range got.logits {
+		want := make([]float64, len(alone.logits[k]))
+		for i, v := range alone.logits[k] {
+			want[i] = float64(v)
+		}
+		if e := relErr(got.logits[k], want); e > 1e-5 {
+			t.Errorf("%s token %d: batched logits differ from alone by %.3g relative", name, k, e)
+		}
+		if lp := got.toks[k].LogProb; math.Abs(lp-alone.toks[k].LogProb) > 1e-4 {
+			t.Errorf("%s token %d: log-probability %g, alone %g", name, k, lp, alone.toks[k].LogProb)
+		}
+	}
+}
+
+func TestBatchedMatchesSingleStream(t *testing.T) {
+	for _, dir := range []string{"qwen2-tiny-f32", "qwen2-tiny-bf16", "qwen3-tiny-f32", "qwen3-tiny-bf16"} {
+		t.Run(dir, func(t *testing.T) {
+			m := loadModel(t, dir)
+			noEOS(m, func() {
+				reqs := testRequests(m.Config.Vocab, 9)
+				alone := make([]traced, len(reqs))
+				for i, req := range reqs {
+					alone[i] = runTraced(m, context.Background(), req, nil)
+				}
+				m.batch.takeStats()
+				for i, got := range concurrently(m, reqs) {
+					sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
+				}
+				if st := m.batch.takeStats(); st.PeakRows < 5 {
+					t.Errorf("at most %d sequences shared a step: not batched", st.PeakRows)
+				}
+			})
+		})
+	}
+}
+
+func TestLogProbIsLogSoftmax(t *testing.T) {
+	m := loadModel(t, "qwen2-tiny-f32")
+	noEOS(m, func() {
+		tr := runTraced(m, context.Background(), llm.Request{Prompt: prompt, MaxTokens: 3, Sampling: llm.Sampling{Temperature: 2, Seed: 5}}, nil)
+		for k, tok := range tr.toks {
+			sum := 0.0
+			for _, l := range tr.logits[k] {
+				sum += math.Exp(float64(l))
+			}
+			if want := float64(tr.logits[k][tok.ID]) - math.Log(sum); math.Abs(tok.LogProb-want) > 1e-9 || tok.LogProb > 0 {
+				t.Errorf("token %d: LogProb %g, want %g", k, tok.LogProb, want)
+			}
+		}
+	})
+}
+
+func TestBatchCancelOneWhileOthersFinish(t *testing.T) {
+	m := loadModel(t, "qwen3-tiny-f32")
+	noEOS(m, func() {
+		reqs := testRequests(m.Config.Vocab, 4)
+		for i := range reqs {
+			reqs[i].MaxTokens = 20
+		}
+		alone := make([]traced, len(reqs))
+		for i, req := range reqs {
+			alone[i] = runTraced(m, context.Background(), req, nil)
+		}
+		got := make([]traced, len(reqs))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var wg sync.WaitGroup
+		for i, req := range reqs {
+			wg.Go(func() {
+				if i != 2 {
+					got[i] = runTraced(m, context.Background(), req, nil)
+					return
+				}
+				got[i] = runTraced(m, ctx, req, func(tok llm.Token) error {
+					if tok.Index == 2 {
+						cancel()
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		if c := got[2]; !errors.Is(c.err, context.Canceled) || c.res.Reason != llm.StopCanceled || !slices.Equal(c.res.IDs, alone[2].res.IDs[:3]) {
+			t.Errorf("canceled sequence: reason %q ids %v err %v", c.res.Reason, c.res.IDs, c.err)
+		}
+		for i := range reqs {
+			if i != 2 {
+				sameAsAlone(t, fmt.Sprint("request ", i), got[i], alone[i])
+			}
+		}
+	})
+}
+
+// TestBatchManyJoinAndLeave runs 100 sequences of random lengths through a batch of at most 8,
+// a tenth of them canceled part way: each finished one matches its single-stream ids.
+func TestBatchManyJoinAndLeave(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithBackend("go"), WithBatchLimits(BatchLimits{MaxBatch: 8}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.EOS = nil
+	rng := rand.New(rand.NewPCG(1, 2))
+	reqs := make([]llm.Request, 100)
+	for i := range reqs {
+		p := make([]int, 1+rng.IntN(24))
+		for j := range p {
+			p[j] = rng.IntN(m.Config.Vocab)
+		}
+		reqs[i] = llm.Request{Prompt: p, MaxTokens: 1 + rng.IntN(12), Sampling: llm.Sampling{Temperature: 0.8, Seed: uint64(i)}}
+	}
+	got := make([]traced, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got[i] = runTraced(m, ctx, req, func(tok llm.Token) error {
+				if i%10 == 3 && tok.Index == 0 {
+					cancel()
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	st := m.batch.takeStats()
+	if st.PeakActive > 8 || st.PeakRows > 8 || st.PeakRows < 2 {
+		t.Errorf("peak of %d admitted, %d rows in a step: want 2..8", st.PeakActive, st.PeakRows)
+	}
+	for i, req := range reqs {
+		if i%10 == 3 {
+			if !errors.Is(got[i].err, context.Canceled) || len(got[i].res.IDs) != 1 {
+				t.Errorf("request %d: canceled after one token, got %d ids, err %v", i, len(got[i].res.IDs), got[i].err)
+			}
+			continue
+		}
+		alone := runTraced(m, context.Background(), req, nil)
+		if got[i].err != nil || !slices.Equal(got[i].res.IDs, alone.res.IDs) {
+			t.Errorf("request %d: batched ids %v (err %v), alone %v", i, got[i].res.IDs, got[i].err, alone.res.IDs)
+		}
+	}
+}
+
+// TestBatchWaitsForMemory gives the KV cache room for two sequences: the others wait for a
+// slot and all finish; a request that could never fit fails at once.
+func TestBatchWaitsForMemory(t *testing.T) {
+	dir := filepath.Join(modelsDir, "qwen2-tiny-f32")
+	probe := loadModel(t, "qwen2-tiny-f32")
+	budget := probe.kvBytes(2, minCacheLen)
+	m, err := Load(dir, WithBackend("go"), WithBatchLimits(BatchLimits{KVBudget: budget}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.EOS = nil
+	reqs := make([]llm.Request, 6)
+	for i := range reqs {
+		reqs[i] = llm.Request{Prompt: prompt[:1+i%len(prompt)], MaxTokens: 20}
+	}
+	for i, got := range concurrently(m, reqs) {
+		if got.err != nil || len(got.res.IDs) != 20 {
+			t.Errorf("request %d: %d ids, err %v", i, len(got.res.IDs), got.err)
+		}
+	}
+	if st := m.batch.takeStats(); st.PeakActive != 2 || st.PeakCacheBytes > budget {
+		t.Errorf("peak of %d admitted and %d bytes of cache; want 2 within %d", st.PeakActive, st.PeakCacheBytes, budget)
+	}
+	_, err = m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: 2 * minCacheLen}, func(llm.Token) error { return nil })
+	if err == nil {
+		t.Error("a request needing more than the whole KV budget was accepted")
+	}
+}
+
+// TestBlockedYieldDoesNotStallOthers blocks one sequence's callback (a paused session): the
+// others finish meanwhile, and the blocked one finishes as it would have alone once released.
+func TestBlockedYieldDoesNotStallOthers(t *testing.T) {
+	m := loadModel(t, "qwen2-tiny-f32")
+	noEOS(m, func() {
+		reqs := testRequests(m.Config.Vocab, 3)
+		for i := range reqs {
+			reqs[i].MaxTokens = 16
+		}
+		alone := runTraced(m, context.Background(), reqs[0], nil)
+		release, blocked := make(chan struct{}), make(chan struct{})
+		var paused traced
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			paused = runTraced(m, context.Background(), reqs[0], func(tok llm.Token) error {
+				if tok.Index == 2 {
+					close(blocked)
+					<-release
+				}
+				return nil
+			})
+		})
+		<-blocked
+		for i, got := range concurrently(m, reqs[1:]) {
+			if got.err != nil || len(got.res.IDs) != 16 {
+				t.Errorf("request %d beside a blocked one: %d ids, err %v", i+1, len(got.res.IDs), got.err)
+			}
+		}
+		close(release)
+		wg.Wait()
+		sameAsAlone(t, "blocked request", paused, alone)
+	})
+}
