@@ -3,14 +3,17 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/membw"
+	"github.com/infty-dev/infty/runtime/tinymodel"
 )
 
 // The benchmarks report prefill and decode tokens/s next to the decode floor set by memory
@@ -138,4 +141,71 @@ func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) f
 		b.Fatalf("%s weights: decoded logits differ from the full forward pass by %.3g relative (> %g): not timing a wrong computation", weightDType, e, tol)
 	}
 	return e
+}
+
+// BenchmarkBatch times aggregate decode tokens/s with 1, 4, 16 and 64 concurrent streams of the
+// embedded model, all in one run so the ratios (x4, x16, x64: the rate over the single-stream
+// one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1 and 8 streams of
+// that model (with short decodes: each of its steps reads every weight).
+func BenchmarkBatch(b *testing.B) {
+	dir, err := tinymodel.Dir(tinymodel.Iterative)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, []int{1, 4, 16, 64}, 64) })
+	if big := os.Getenv("INFTY_BENCH_MODEL"); big != "" {
+		b.Run("big", func(b *testing.B) { benchBatch(b, big, []int{1, 8}, 8) })
+	}
+}
+
+func benchBatch(b *testing.B, dir string, streams []int, decodeLen int) {
+	m, err := Load(dir, WithBatchLimits(BatchLimits{MaxBatch: slices.Max(streams)}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	m.EOS = nil // time a fixed number of tokens
+	run := func(n int) float64 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var decode float64
+		for i := range n {
+			prompt := make([]int, 16)
+			for j := range prompt {
+				prompt[j] = (i*131 + j*7919 + 13) % m.Config.Vocab
+			}
+			wg.Go(func() {
+				res, err := m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: decodeLen}, func(llm.Token) error { return nil })
+				if err != nil {
+					b.Error(err)
+				}
+				mu.Lock()
+				decode = max(decode, res.DecodeSeconds)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		// Every stream decodes at once: the slowest one's decode time is the batch's.
+		return float64(n*(decodeLen-1)) / decode
+	}
+	for _, n := range streams {
+		run(n) // compile this batch size's graphs outside the timing
+	}
+	rates := make([]float64, len(streams))
+	b.ResetTimer()
+	for range b.N {
+		for i, n := range streams {
+			m.batch.takeStats()
+			rates[i] += run(n) / float64(b.N)
+			if st := m.batch.takeStats(); i == len(streams)-1 {
+				b.ReportMetric(float64(st.DecodeRows)/float64(st.DecodeSteps), "rows/step")
+			}
+		}
+	}
+	for i, n := range streams {
+		b.ReportMetric(rates[i], fmt.Sprintf("tok/s@%d", n))
+		if i > 0 {
+			b.ReportMetric(rates[i]/rates[0], fmt.Sprintf("x%d", n))
+		}
+	}
 }

@@ -174,13 +174,24 @@ func (m *Model) step(c *kvCache, rows []row) ([][]float32, error) {
 	if err := m.grow(c, slots, length); err != nil {
 		return nil, err
 	}
+	at := func(i int) int { return i } // where row i goes among the b
+	if b == c.slots {
+		// As many rows as slots: each row goes to its slot's place (arch.BatchStepper), which
+		// spares the graph gathering every slot's keys and values; the slots without a row get
+		// empty rows.
+		at = func(i int) int { return rows[i].slot }
+	}
 	ids := make([]int32, b*s)
 	slot, start, nValid := make([]int32, b), make([]int32, b), make([]int32, b)
+	for i := range slot {
+		slot[i] = int32(i) // empty rows: nValid 0 changes nothing, whatever the slot
+	}
 	for i, r := range rows {
+		k := at(i)
 		for j, id := range r.ids {
-			ids[i*s+j] = int32(id)
+			ids[k*s+j] = int32(id)
 		}
-		slot[i], start[i], nValid[i] = int32(r.slot), int32(r.start), int32(len(r.ids))
+		slot[k], start[k], nValid[k] = int32(r.slot), int32(r.start), int32(len(r.ids))
 	}
 	args := m.weightArgs(tensors.FromFlatDataAndDimensions(ids, b, s), tensors.FromFlatDataAndDimensions(slot, b),
 		tensors.FromFlatDataAndDimensions(start, b), tensors.FromFlatDataAndDimensions(nValid, b))
@@ -207,7 +218,8 @@ func (m *Model) step(c *kvCache, rows []row) ([][]float32, error) {
 	v := m.Config.Vocab
 	logits := make([][]float32, len(rows))
 	for i := range logits {
-		logits[i] = flat[i*v : (i+1)*v : (i+1)*v]
+		k := at(i)
+		logits[i] = flat[k*v : (k+1)*v : (k+1)*v]
 	}
 	return logits, nil
 }

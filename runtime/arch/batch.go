@@ -12,6 +12,8 @@ type BatchStepper interface {
 	// every mix of positions). The real tokens' keys and values replace what the slot held at
 	// those positions (so a slot needs no clearing between sequences), and the logits
 	// [B, vocab] of each row's last real token come back. A row with nValid 0 changes nothing.
-	// Real rows use distinct slots, and start[b]+nValid[b] <= cacheLen.
+	// Real rows use distinct slots, and start[b]+nValid[b] <= cacheLen. With as many rows as
+	// the cache has slots, row b must be slot b: the rows then attend to the cache in place,
+	// where fewer rows gather their slots' keys and values first.
 	StepBatch(w Weights, ids, slot, start, nValid *graph.Node, cache *Cache) (logits *graph.Node, updated *Cache)
 }

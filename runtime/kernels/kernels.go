@@ -67,8 +67,8 @@ func Linear(x, weight, bias *Node) *Node {
 		}
 	}
 	var y *Node
-	if blocks.Rank() == 3 && rows <= MaxMatvecRows && rows*outPerBlock*in < smallMatmulSize {
-		// Blocks sized for one row may be too big for a few: then the packed path below, which
+	if blocks.Rank() == 3 && rows <= MaxBlockRows && rows*outPerBlock*in < smallMatmulSize {
+		// Blocks sized for fewer rows may be too big for these: then the packed path below, which
 		// for half-precision weights must widen them (the packed bf16 kernel is very slow).
 		p := blocks.Shape().Dimensions[0]
 		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
@@ -117,6 +117,17 @@ func matvecSplit(rows, out, in int) int {
 	if rows > MaxMatvecRows {
 		return 1
 	}
+	return blockSplit(rows, out, in)
+}
+
+// MaxBlockRows is the most rows of x (tokens: one per sequence of a decoding batch) that
+// stored row blocks (DecodeBlocks) multiply block-wise, each block streamed once for all
+// the rows; more rows take the packed matrix-matrix path, which copies the weight first.
+const MaxBlockRows = 16
+
+// blockSplit is the fewest row blocks (at least two) of an [out, in] weight small enough
+// for the backend's unpacked path with rows rows of x; 1 when there are none.
+func blockSplit(rows, out, in int) int {
 	for p := 2; p <= out; p++ {
 		if out%p == 0 && rows*(out/p)*in < smallMatmulSize {
 			return p
@@ -126,10 +137,11 @@ func matvecSplit(rows, out, in int) int {
 }
 
 // DecodeBlocks is how many row blocks an inference runtime should store an [out, in] weight
-// as, [p, out/p, in] (the same bytes, another shape), for fast decoding: Linear and Embed
-// accept a weight either way, but splitting a stored [out, in] inside the graph copies it on
-// every call (the backend's Reshape of an input it does not own is a copy).
-func DecodeBlocks(out, in int) int { return matvecSplit(1, out, in) }
+// as, [p, out/p, in] (the same bytes, another shape), for fast decoding of up to
+// MaxBlockRows sequences at once: Linear and Embed accept a weight either way, but splitting
+// a stored [out, in] inside the graph copies it on every call (the backend's Reshape of an
+// input it does not own is a copy).
+func DecodeBlocks(out, in int) int { return blockSplit(MaxBlockRows, out, in) }
 
 // dotF32 starts a product of x with a weight contracting both on their last axis, rounding x
 // to the weight's dtype when that is half precision, and accumulating and returning Float32

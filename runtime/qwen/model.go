@@ -175,6 +175,7 @@ func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache 
 	// Padding may lie past the cache's end: it writes zeros, so any slot in range will do.
 	where := Stack([]*Node{BroadcastToDims(Reshape(slot, b, 1), b, s), MinScalar(positions, cacheLen-1)}, -1) // [b, s, 2]
 	slotPositions := BroadcastToDims(Iota(g, shapes.Make(dtypes.Int32, 1, cacheLen), 1), b, cacheLen)
+	dense := b == cache.K[0].Shape().Dimensions[0] // row r is slot r: attend to the cache as it is
 	rows := Reshape(slot, b, 1)
 	replace := func(c, x *Node) *Node {
 		cleared := ScatterSum(c, where, Neg(Mul(Gather(c, where), keep)), false, false)
@@ -183,6 +184,9 @@ func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache 
 	updated = &arch.Cache{K: make([]*Node, cfg.Layers), V: make([]*Node, cfg.Layers)}
 	intoCache := func(l int, k, v *Node) (keys, values, keyPositions *Node) {
 		updated.K[l], updated.V[l] = replace(cache.K[l], k), replace(cache.V[l], v)
+		if dense {
+			return updated.K[l], updated.V[l], slotPositions
+		}
 		return Gather(updated.K[l], rows), Gather(updated.V[l], rows), slotPositions
 	}
 	x := m.decoder(ws, ids, positions, intoCache) // [b, s, hidden]
