@@ -61,6 +61,7 @@ func newBenchCmd() *cobra.Command {
 	f.StringVar(&o.VanillaModel, "vanilla-model", "", "model of the vanilla mode (default: the embedded baseline; \"same\": --model)")
 	f.StringVar(&o.Modes, "modes", "iterative,vanilla", "modes to run, comma-separated")
 	f.StringVar(&o.Backend, "backend", "", "compute backend: go (default), cuda, xla:PLUGIN")
+	app.AddBatchFlags(f, &o.Batch)
 	f.IntVar(&o.Eta, "eta", 0, "η: reasoning budget of one iteration (default: half the window, at most 6144)")
 	f.IntVar(&o.Phi, "phi", 16, "φ: maximum iterations")
 	f.Float64Var(&o.Temperature, "temperature", 0, "sampling temperature (0: greedy)")

@@ -43,6 +43,7 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 	}
 	fl.StringVar(&s.Summarizer, "summarizer", "", "model that writes scaffold/curate summaries (default: the model itself)")
 	fl.StringVar(&s.Backend, "backend", "", "compute backend (default: $INFTY_BACKEND, else the pure-Go \"go\")")
+	app.AddBatchFlags(fl, &s.Batch)
 	fl.BoolVar(&s.Pull, "pull", false, "download a hub model that is not in the cache")
 	fl.IntVar(&s.Eta, "eta", 0, fmt.Sprintf("reasoning budget η of one iteration in tokens (default %d, less when the model's window is smaller)", session.DefaultEta))
 	fl.IntVar(&s.SummaryMax, "summary-max", 0, fmt.Sprintf("bound on a summary in tokens (default %d)", session.DefaultSummaryMax))

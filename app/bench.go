@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/answer"
 	"github.com/infty-dev/infty/session/synth"
@@ -44,6 +45,7 @@ type BenchOptions struct {
 	VanillaModel string // vanilla mode; "" is VanillaBaseline, "same" is Model
 	Modes        string // comma-separated: iterative, vanilla
 	Backend      string
+	Batch        runtime.BatchLimits // the embedded runtime's batching limits
 	Eta, Phi     int
 	Temperature  float64
 	Seed         uint64 // of sampling when Temperature > 0
@@ -200,7 +202,7 @@ func (p *benchProgress) finish() {
 }
 
 func benchIterative(ctx context.Context, o BenchOptions, problems []BenchProblem, progress io.Writer) (BenchRow, error) {
-	m, err := OpenModel(ctx, o.Model, ModelOptions{Backend: o.Backend})
+	m, err := OpenModel(ctx, o.Model, ModelOptions{Backend: o.Backend, Batch: o.Batch})
 	if err != nil {
 		return BenchRow{}, err
 	}
@@ -264,7 +266,7 @@ func benchVanilla(ctx context.Context, o BenchOptions, problems []BenchProblem, 
 	if name == "same" {
 		name = o.Model
 	}
-	m, err := OpenModel(ctx, name, ModelOptions{Backend: o.Backend, Default: VanillaBaseline})
+	m, err := OpenModel(ctx, name, ModelOptions{Backend: o.Backend, Batch: o.Batch, Default: VanillaBaseline})
 	if err != nil {
 		return BenchRow{}, err
 	}

@@ -29,7 +29,7 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 		return err
 	}
 	defer in.Close()
-	sm, err := OpenModel(ctx, spec.Summarizer, ModelOptions{Backend: spec.Backend, Pull: spec.Pull})
+	sm, err := OpenModel(ctx, spec.Summarizer, ModelOptions{Backend: spec.Backend, Pull: spec.Pull, Batch: spec.Batch})
 	if err != nil {
 		return fmt.Errorf("summarizer: %w", err)
 	}

@@ -58,6 +58,8 @@ type ModelOptions struct {
 	Backend string   // compute backend spec ("" = $INFTY_BACKEND, else the pure-Go one)
 	Pull    bool     // download a hub model missing from the cache, with progress on stderr
 	Default Embedded // what an empty reference means; zero: DefaultModel
+	// Batch bounds the embedded runtime's continuous batching (--max-batch, --kv-budget).
+	Batch runtime.BatchLimits
 }
 
 // OpenModel opens what the user typed after --model: empty for the embedded default, a folder, a
@@ -86,7 +88,7 @@ func OpenModel(ctx context.Context, ref string, o ModelOptions) (m Model, err er
 			m, err = nil, fmt.Errorf("loading %s: %v", name, r)
 		}
 	}()
-	e, err := runtime.Open(dir, name, runtime.WithBackend(o.Backend))
+	e, err := runtime.Open(dir, name, runtime.WithBackend(o.Backend), runtime.WithBatchLimits(o.Batch))
 	if err != nil {
 		return nil, err
 	}

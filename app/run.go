@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -18,6 +19,7 @@ import (
 type RunSpec struct {
 	Model, Summarizer string // references for OpenModel; Model "" is the embedded default
 	Backend           string
+	Batch             runtime.BatchLimits // the embedded runtime's batching limits
 	Pull              bool
 	Mode              string // native or scaffold
 	Format            string // text or jsonl
@@ -179,7 +181,7 @@ func NewSession(ctx context.Context, spec *RunSpec, question string) (*Session, 
 }
 
 func (s *Session) open(ctx context.Context, spec *RunSpec, ref string) (Model, error) {
-	m, err := OpenModel(ctx, ref, ModelOptions{Backend: spec.Backend, Pull: spec.Pull})
+	m, err := OpenModel(ctx, ref, ModelOptions{Backend: spec.Backend, Pull: spec.Pull, Batch: spec.Batch})
 	if err == nil {
 		s.models = append(s.models, m)
 	}
