@@ -3,9 +3,10 @@ package arch
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // Config is the part of a Hugging Face config.json that decoder-only architectures share; what
@@ -57,7 +58,7 @@ type rawConfig struct {
 // Read reads DIR/config.json and instantiates its architecture. Errors name the file.
 func Read(dir string) (*Config, Model, error) {
 	path := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.ConfigLimit)
 	if err != nil {
 		return nil, nil, err // *PathError already names the file
 	}

@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // DefaultEndpoint is the public hub; HF_ENDPOINT replaces it.
@@ -51,7 +53,7 @@ func ConfigFromEnv() Config {
 	token := strings.TrimSpace(firstNonEmpty(os.Getenv("HF_TOKEN"), os.Getenv("HUGGING_FACE_HUB_TOKEN")))
 	if token == "" {
 		path := firstNonEmpty(os.Getenv("HF_TOKEN_PATH"), filepath.Join(home, "token"))
-		if b, err := os.ReadFile(expandHome(path)); err == nil {
+		if b, err := safefile.ReadFile(expandHome(path), safefile.RefLimit); err == nil {
 			token = strings.TrimSpace(string(b))
 		}
 	}

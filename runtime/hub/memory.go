@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infty-dev/infty/internal/safefile"
+
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
@@ -77,7 +79,7 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 		DTypeNewName string `json:"dtype"`
 	}
 	cfgPath := filepath.Join(dir, "config.json")
-	b, err := os.ReadFile(cfgPath)
+	b, err := safefile.ReadFile(cfgPath, safefile.ConfigLimit)
 	if err != nil {
 		return MemoryEstimate{}, err
 	}

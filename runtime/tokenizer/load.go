@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // Load reads DIR/tokenizer.json, or DIR/tokenizer.json.gz when only that exists. A path to a
@@ -32,11 +34,14 @@ func Load(dir string) (*Tokenizer, error) {
 
 // LoadFile reads one tokenizer.json (gzipped or not); errors name the file.
 func LoadFile(path string) (*Tokenizer, error) {
-	f, err := os.Open(path)
+	f, fi, err := safefile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	defer f.Close()
+	if fi.Size() > safefile.TokenizerLimit { // refused before reading; Read bounds the rest
+		return nil, fmt.Errorf("tokenizer %s: larger than %d MiB, more than a tokenizer ever holds", path, safefile.TokenizerLimit>>20)
+	}
 	t, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
@@ -53,13 +58,13 @@ func Read(r io.Reader) (*Tokenizer, error) {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		defer zr.Close()
-		data, err := io.ReadAll(zr)
+		data, err := safefile.ReadAll(zr, "decompressed", safefile.TokenizerLimit)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		return Parse(data)
 	}
-	data, err := io.ReadAll(br)
+	data, err := safefile.ReadAll(br, "input", safefile.TokenizerLimit)
 	if err != nil {
 		return nil, err
 	}
