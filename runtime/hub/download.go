@@ -204,6 +204,9 @@ func (c *Client) fetchFile(ctx context.Context, rc repoCache, commit string, m f
 	p.start(m)
 	blob := rc.blob(m.ETag)
 	pointer := filepath.Join(rc.snapshot(commit), filepath.FromSlash(m.File))
+	if err := refuseLink(blob); err != nil {
+		return err
+	}
 	if blobOK(blob, m.Size) {
 		if err := linkPointer(pointer, blob); err != nil {
 			return err
@@ -237,10 +240,45 @@ func (c *Client) fetchFile(ctx context.Context, rc repoCache, commit string, m f
 }
 
 // blobOK: blobs are only ever renamed into place after verification, so the size check guards
-// against outside damage (truncation), not against our own partial writes.
+// against outside damage (truncation), not against our own partial writes. A link is not a
+// blob: its target is not ours to vouch for.
 func blobOK(blob string, size int64) bool {
-	fi, err := os.Stat(blob)
+	fi, err := os.Lstat(blob)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+}
+
+// refuseLink fails when path is a symbolic link. The cache never makes links in blobs/ or
+// .locks/, so one there was planted, and writing through it would overwrite whatever it names.
+func refuseLink(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("%s is a symbolic link (to %s), which the hub cache never makes; refusing to write through it (remove it and pull again)", path, target)
+	}
+	return nil
+}
+
+// openCacheFile opens (creating it if needed) a file the cache writes into, never through a
+// link: the open itself does not follow one where the system can say so, and what was opened
+// must be a regular file.
+func openCacheFile(path string) (*os.File, error) {
+	if err := refuseLink(path); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	if err != nil {
+		if rerr := refuseLink(path); rerr != nil { // planted between the check and the open
+			return nil, rerr
+		}
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file; the hub cache writes only regular files there (remove it and pull again)", path)
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // download writes the blob through blob.incomplete, resuming what is there, retrying failed
@@ -315,7 +353,7 @@ func (hs *hashState) catchUp(f *os.File, have int64) error {
 // transfer moves bytes from the server into inc until it holds m.Size bytes or the connection
 // fails. It returns nil only when the size is reached.
 func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullProgress, hs *hashState) error {
-	f, err := os.OpenFile(inc, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openCacheFile(inc)
 	if err != nil {
 		return err
 	}
