@@ -163,6 +163,11 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 		}
 		maxID = max(maxID, *a.ID)
 	}
+	// Ids index tables sized by the largest one, so one stray huge id would cost gigabytes.
+	// Real tokenizers number their entries densely; the margin leaves room for reserved ranges.
+	if entries := len(vocab) + len(f.AddedTokens); maxID >= maxIDFor(entries) {
+		return nil, fmt.Errorf("token id %d is far beyond the %d entries of the tokenizer (at most id %d is accepted)", maxID, entries, maxIDFor(entries)-1)
+	}
 	t.tokens = make([]string, maxID+1)
 	t.known = make([]bool, maxID+1)
 	t.isAdded = make([]bool, maxID+1)
@@ -268,3 +273,6 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	}
 	return out, nil
 }
+
+// maxIDFor is the bound on token ids for a tokenizer of n entries.
+func maxIDFor(n int) int { return 4*n + 1<<16 }
