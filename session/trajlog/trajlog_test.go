@@ -179,14 +179,14 @@ func TestBadRecordsAreSkipped(t *testing.T) {
 		br3, iter("a", 3, 3, true), // 9, 10: branch 3 forks from the broken branch 2
 		iter("b", 1, 1, false), newer, iter("b", 1, 2, true), // 11, 12, 13
 		rec("b", KindAnswer, 0), // 14: no such branch
-		iter("c", 1, 1, true), // 15: run c's run record (16) is written after: torn below
+		iter("c", 1, 1, true),   // 15: run c's run record (16) is written after: torn below
 		runC,
 	)
 	raw, _ := os.ReadFile(path)
 	lines := strings.Split(string(raw), "\n")
-	lines[6] = lines[6][:40] // a torn iteration in the middle
+	lines[6] = lines[6][:40]                                             // a torn iteration in the middle
 	lines = append(lines[:13], append([]string{"{}"}, lines[13:]...)...) // line 14 now {}
-	lines[16] = `{"v":1,"kind":"run","run":"c","question":` // c's run record torn
+	lines[16] = `{"v":1,"kind":"run","run":"c","question":`              // c's run record torn
 	os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
 
 	runs, warns, err := ReadFile(path)
