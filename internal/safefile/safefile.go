@@ -29,13 +29,20 @@ const (
 // blocking, so a FIFO in place of the file gives an error at once instead of a hang; symlinks
 // are followed (a hub snapshot is made of them) and what they lead to is checked.
 func Open(path string) (*os.File, os.FileInfo, error) {
+	// Check before opening, so a device is not even opened; check again what was opened, in
+	// case the path changed in between.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, notRegular(path, fi)
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, err // *PathError already names the file
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file (%s)", path, kind(fi.Mode()))
+		err = notRegular(path, fi)
 	}
 	if err != nil {
 		f.Close()
@@ -76,6 +83,10 @@ func ReadAll(r io.Reader, name string, limit int64) ([]byte, error) {
 		return nil, tooLarge(name, limit)
 	}
 	return b, nil
+}
+
+func notRegular(path string, fi os.FileInfo) error {
+	return fmt.Errorf("%s: not a regular file (%s)", path, kind(fi.Mode()))
 }
 
 func tooLarge(name string, limit int64) error {
