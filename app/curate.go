@@ -135,8 +135,10 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 		sort.Strings(logs)
 	}
 	var runs []*trajlog.Run
+	warnings := 0
 	for _, path := range logs {
 		rs, warns, err := trajlog.ReadFile(path)
+		warnings += len(warns)
 		for _, w := range warns {
 			fmt.Fprintln(errOut, "warning:", w)
 		}
@@ -154,5 +156,8 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, len(runs))
+	if warnings > 0 {
+		fmt.Fprintf(errOut, "left out: what the %d warning(s) above name; every other run and branch was read whole\n", warnings)
+	}
 	return nil
 }
