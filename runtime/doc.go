@@ -9,4 +9,8 @@
 // (FromWeights), which is how a trainer samples from the weights it is updating. The ids that
 // end an assistant turn, for generating and for training alike, are genconfig.EndOfTurnIDs'
 // (GoMLX-free, so the remote engine uses the same definition).
+//
+// Concurrent generations of one model share each forward pass (continuous batching): a
+// scheduler steps every sequence in flight through one batched graph over a shared KV cache,
+// whose size BatchLimits bounds.
 package runtime
