@@ -26,6 +26,11 @@ const DefaultMaxBatch = 64
 // minKVBudget is the smallest default KV budget, for a machine that cannot say what it has.
 const minKVBudget = 64 << 20
 
+// minGrace is the least time a decode step waits for the sequences it last served to come
+// back; it grows to the last decode step's duration, so that a sequence left out because its
+// caller is slow loses at most about a step.
+const minGrace = 2 * time.Millisecond
+
 // errClosed is what a generation gets when its model is closed under it.
 var errClosed = errors.New("runtime: model closed")
 
@@ -92,7 +97,7 @@ type stepOut struct {
 }
 
 func newBatcher(m *Model, l BatchLimits) *batcher {
-	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1)}
+	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace}
 	if b.maxBatch <= 0 {
 		b.maxBatch = DefaultMaxBatch
 	}
@@ -247,7 +252,7 @@ func (b *batcher) run(done chan struct{}) {
 		b.stats.PeakRows = max(b.stats.PeakRows, len(rows))
 		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
 		if !prefill {
-			b.grace = max(2*time.Millisecond, took)
+			b.grace = max(minGrace, took)
 			b.stats.DecodeSteps++
 			b.stats.DecodeRows += len(rows)
 		}
