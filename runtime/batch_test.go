@@ -46,8 +46,8 @@ func concurrently(m *Model, reqs []llm.Request) []traced {
 }
 
 // testRequests are greedy requests with prompts of different lengths (one past a prefill
-// chunk) and budgets.
-func testRequests(vocab, n int) []llm.Request {
+// chunk), with budgets of maxTokens, or random ones for 0.
+func testRequests(vocab, n, maxTokens int) []llm.Request {
 	rng := rand.New(rand.NewPCG(7, uint64(n)))
 	reqs := make([]llm.Request, n)
 	for i := range reqs {
@@ -59,8 +59,20 @@ func testRequests(vocab, n int) []llm.Request {
 			p[j] = rng.IntN(vocab)
 		}
 		reqs[i] = llm.Request{Prompt: p, MaxTokens: 2 + rng.IntN(10)}
+		if maxTokens > 0 {
+			reqs[i].MaxTokens = maxTokens
+		}
 	}
 	return reqs
+}
+
+// eachAlone runs the requests one at a time.
+func eachAlone(m *Model, reqs []llm.Request) []traced {
+	alone := make([]traced, len(reqs))
+	for i, req := range reqs {
+		alone[i] = runTraced(m, context.Background(), req, nil)
+	}
+	return alone
 }
 
 // sameAsAlone checks a batched generation against the same request run alone: the same ids
@@ -90,11 +102,8 @@ func TestBatchedMatchesSingleStream(t *testing.T) {
 		t.Run(dir, func(t *testing.T) {
 			m := loadModel(t, dir)
 			noEOS(m, func() {
-				reqs := testRequests(m.Config.Vocab, 7)
-				alone := make([]traced, len(reqs))
-				for i, req := range reqs {
-					alone[i] = runTraced(m, context.Background(), req, nil)
-				}
+				reqs := testRequests(m.Config.Vocab, 7, 0)
+				alone := eachAlone(m, reqs)
 				m.batch.takeStats()
 				for i, got := range concurrently(m, reqs) {
 					sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
@@ -126,14 +135,8 @@ func TestLogProbIsLogSoftmax(t *testing.T) {
 func TestBatchCancelOneWhileOthersFinish(t *testing.T) {
 	m := loadModel(t, "qwen3-tiny-f32")
 	noEOS(m, func() {
-		reqs := testRequests(m.Config.Vocab, 4)
-		for i := range reqs {
-			reqs[i].MaxTokens = 20
-		}
-		alone := make([]traced, len(reqs))
-		for i, req := range reqs {
-			alone[i] = runTraced(m, context.Background(), req, nil)
-		}
+		reqs := testRequests(m.Config.Vocab, 4, 20)
+		alone := eachAlone(m, reqs)
 		got := make([]traced, len(reqs))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -250,10 +253,7 @@ func TestBatchWaitsForMemory(t *testing.T) {
 func TestBlockedYieldDoesNotStallOthers(t *testing.T) {
 	m := loadModel(t, "qwen2-tiny-f32")
 	noEOS(m, func() {
-		reqs := testRequests(m.Config.Vocab, 3)
-		for i := range reqs {
-			reqs[i].MaxTokens = 16
-		}
+		reqs := testRequests(m.Config.Vocab, 3, 16)
 		alone := runTraced(m, context.Background(), reqs[0], nil)
 		release, blocked := make(chan struct{}), make(chan struct{})
 		var paused traced
