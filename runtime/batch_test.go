@@ -184,6 +184,9 @@ func TestBatchManyJoinAndLeave(t *testing.T) {
 			p[j] = rng.IntN(m.Config.Vocab)
 		}
 		reqs[i] = llm.Request{Prompt: p, MaxTokens: 1 + rng.IntN(8), Sampling: llm.Sampling{Temperature: 0.8, Seed: uint64(i)}}
+		if i%10 == 3 { // canceled after its first token: give it a second
+			reqs[i].MaxTokens++
+		}
 	}
 	got := make([]traced, len(reqs))
 	var wg sync.WaitGroup

@@ -75,10 +75,14 @@ func Linear(x, weight, bias *Node) *Node {
 		if columns { // [p, rows, in]·[p, in, out/p]
 			y = Dot(matchDType(xs, weight.DType()), blocks).WithAccumulatorDType(dtypes.Float32).
 				WithOutputDType(dtypes.Float32).General([]int{2}, []int{0}, []int{1}, []int{0})
+			y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
 		} else {
-			y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0}) // [p, rows, out/p]
+			// The weight first: the backend's kernel for this layout loops over the first
+			// operand's rows outside, so each weight row is read once for all the rows of x
+			// (a decoding batch) instead of once per row of x.
+			y = dotF32(xs, blocks).General([]int{2}, []int{0}, []int{2}, []int{0})    // [p, out/p, rows]
+			y = Reshape(TransposeAllDims(y, 2, 0, 1), append(lead, p*outPerBlock)...) // [rows, p, out/p]
 		}
-		y = Reshape(TransposeAllDims(y, 1, 0, 2), append(lead, p*outPerBlock)...)
 	} else if columns {
 		// Batched over the blocks, [p, rows, in]·[p, in, out/p] is a layout the backend
 		// multiplies as it is; contracting x with axis 1 of the weight alone would make it
@@ -143,19 +147,19 @@ func blockSplit(rows, out, in int) int {
 // input it does not own is a copy).
 func DecodeBlocks(out, in int) int { return blockSplit(MaxBlockRows, out, in) }
 
-// dotF32 starts a product of x with a weight contracting both on their last axis, rounding x
+// dotF32 starts a product of a weight with x (the weight first) contracting both on their last axis, rounding x
 // to the weight's dtype when that is half precision, and accumulating and returning Float32
 // in every case. Where the backend's half-precision kernel for that layout is faulty (see
 // HalfDotFaulty) the weight is widened to Float32 instead: correct, but without the saving
 // in bytes read.
 func dotF32(x, weight *Node) *DotBuilder {
 	if weight.DType() == dtypes.Float32 {
-		return Dot(x, weight)
+		return Dot(weight, x)
 	}
 	if HalfDotFaulty(x.Graph().Backend(), weight.DType()) {
-		return Dot(x, ConvertDType(weight, dtypes.Float32))
+		return Dot(ConvertDType(weight, dtypes.Float32), x)
 	}
-	return Dot(matchDType(x, weight.DType()), weight).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
+	return Dot(weight, matchDType(x, weight.DType())).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32)
 }
 
 // HalfDotFaulty reports whether backend multiplies half-precision (dtype) operands wrongly in
