@@ -30,7 +30,11 @@ func setupWorkbench(root *cobra.Command) {
 		"streams into its own pane; space pauses, e edits the latest summary, b switches branches, ? lists the keys. " +
 		"Without a terminal it prints what `infty solve` prints."
 	root.Args = cobra.ArbitraryArgs
+	root.Long += " A one-word question that is close to a command name is asked after `--` (`infty -- inspect`)."
 	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := mistypedCommand(cmd, args); err != nil {
+			return err
+		}
 		question := strings.TrimSpace(strings.Join(args, " "))
 		ctx, cancel := signalContext(cmd)
 		defer cancel()

@@ -117,7 +117,10 @@ func Inspect(ctx context.Context, th themes.Theme, path string, runs []*trajlog.
 	if errors.Is(err, tea.ErrProgramKilled) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return in.Err()
 }
 
 // PrintRuns is inspect's headless form: one line per run.

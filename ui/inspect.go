@@ -61,6 +61,8 @@ type Inspector struct {
 	branchSel int
 	trace     *trace
 	flash     string
+
+	interrupted bool // ended by ctrl+c
 }
 
 type exportedMsg struct {
@@ -180,7 +182,7 @@ func (in *Inspector) moveCursor(d int) {
 
 // handleKey routes a key press to the screen on top.
 func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if in.keys.quits(msg, in.mode == inspFilter || in.mode == inspExport) {
+	if in.keys.quits(msg, in.mode == inspFilter || in.mode == inspExport, &in.interrupted) {
 		return in, tea.Quit
 	}
 	switch in.mode {
@@ -549,4 +551,12 @@ func (in *Inspector) renderBranches() string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// Err is ErrInterrupted when ctrl+c ended the inspector.
+func (in *Inspector) Err() error {
+	if in.interrupted {
+		return ErrInterrupted
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -179,9 +180,18 @@ func (k traceKeys) press(msg tea.KeyPressMsg, t *trace) bool {
 	return true
 }
 
-// quits reports whether msg ends the program: ctrl+c anywhere, q where no text is being typed.
-func (k keyMap) quits(msg tea.KeyPressMsg, typing bool) bool {
-	return key.Matches(msg, k.ForceQuit) || !typing && key.Matches(msg, k.Quit)
+// ErrInterrupted is what a program ended by ctrl+c returns, so the command exits as an
+// interrupted one (130), not as a finished one.
+var ErrInterrupted = errors.New("interrupted")
+
+// quits reports whether msg ends the program: ctrl+c anywhere, q where no text is being typed;
+// *interrupted records which of the two it was.
+func (k keyMap) quits(msg tea.KeyPressMsg, typing bool, interrupted *bool) bool {
+	if key.Matches(msg, k.ForceQuit) {
+		*interrupted = true
+		return true
+	}
+	return !typing && key.Matches(msg, k.Quit)
 }
 
 // listAction is what a key pressed in a list asks of the screen that shows it.

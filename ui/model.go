@@ -84,6 +84,8 @@ type Model struct {
 	flash  string
 	err    error
 
+	interrupted bool // ended by ctrl+c
+
 	branches    []session.BranchInfo
 	branchSel   int
 	totalBefore int // tokens of the finished iterations on screen
@@ -245,7 +247,7 @@ func (m *Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // handleKey routes a key press to the screen on top.
 func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.keys.quits(msg, m.mode == modePrompt || m.mode == modeEdit) {
+	if m.keys.quits(msg, m.mode == modePrompt || m.mode == modeEdit, &m.interrupted) {
 		return m, tea.Quit
 	}
 	switch m.mode {
@@ -712,5 +714,11 @@ func fit(s string, w, h int) string {
 // Question is the question being run (after the prompt, the one typed).
 func (m *Model) Question() string { return m.question }
 
-// Err is the error that kept the run from starting, if any.
-func (m *Model) Err() error { return m.err }
+// Err is ErrInterrupted when ctrl+c ended the workbench, else the error that kept the last run
+// from starting, if any.
+func (m *Model) Err() error {
+	if m.interrupted {
+		return ErrInterrupted
+	}
+	return m.err
+}

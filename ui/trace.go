@@ -614,18 +614,18 @@ func (t *trace) sideBySide(p *pane) []string {
 	if w < 50 {
 		var out []string
 		out = append(out, bar+t.th.Muted.Render("original:"))
-		for _, l := range wrapText(p.it.original, w) {
+		for _, l := range WrapText(p.it.original, w) {
 			out = append(out, bar+t.th.Muted.Render(l))
 		}
 		out = append(out, bar+t.th.Edited.Render("edited:"))
-		for _, l := range wrapText(p.it.summary.String(), w) {
+		for _, l := range WrapText(p.it.summary.String(), w) {
 			out = append(out, bar+t.th.Summary.Render(l))
 		}
 		return out
 	}
 	col := (w - 3) / 2
-	left := append([]string{t.th.Muted.Render("original")}, styleAll(wrapText(p.it.original, col), t.th.Muted)...)
-	right := append([]string{t.th.Edited.Render("edited")}, styleAll(wrapText(p.it.summary.String(), col), t.th.Summary)...)
+	left := append([]string{t.th.Muted.Render("original")}, styleAll(WrapText(p.it.original, col), t.th.Muted)...)
+	right := append([]string{t.th.Edited.Render("edited")}, styleAll(WrapText(p.it.summary.String(), col), t.th.Summary)...)
 	n := max(len(left), len(right))
 	out := make([]string, 0, n)
 	pad := lipgloss.NewStyle().Width(col)
