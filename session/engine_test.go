@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func solve(t *testing.T, m llm.Model, cfg session.Config) (*session.Engine, []se
 func stripTimes(its []session.Iteration) []session.Iteration {
 	out := append([]session.Iteration(nil), its...)
 	for i := range out {
-		out[i].Seconds = 0
+		out[i].Seconds, out[i].WallSeconds = 0, 0
 	}
 	return out
 }
@@ -443,6 +444,62 @@ func TestPauseResumeSameAsUninterrupted(t *testing.T) {
 	// Pausing keeps the generation in flight: no extra Generate call.
 	if m.Calls() != 3 {
 		t.Errorf("%d Generate calls, want 3 (pause must not restart the generation)", m.Calls())
+	}
+}
+
+// A pause is not generation time: the iteration's seconds, the answer's seconds and the rates
+// leave it out; the wall time beside them keeps it.
+func TestPauseTimeNotGenerationTime(t *testing.T) {
+	var clock atomic.Int64 // nanoseconds; every reading advances it by a millisecond
+	now := func() time.Time { return time.Unix(0, clock.Add(int64(time.Millisecond))) }
+	script := sessiontest.Script{Reason: words(25), SummaryWords: 3, ConcludeAt: 3, Answer: "9"}
+	cfg := session.Config{Eta: 100, Phi: 5, LogPath: filepath.Join(t.TempDir(), "log.jsonl")}
+	m := sessiontest.New("scripted", script.Policy())
+	m.Delay = 200 * time.Microsecond
+	e, err := session.New(m, cfg, session.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	ch, err := e.Start(context.Background(), question)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused := false
+	var evs []session.Event
+	for ev := range ch {
+		evs = append(evs, ev)
+		if !paused && ev.Type == session.EventDelta && ev.Iteration == 2 {
+			paused = true
+			e.Pause()
+			clock.Add(int64(time.Hour))
+			e.Resume()
+		}
+		if ev.Type == session.EventDone || ev.Type == session.EventError {
+			break
+		}
+	}
+	if err := e.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	it := e.Snapshot().Iterations[1]
+	if it.Seconds > 60 || it.WallSeconds < 3600 {
+		t.Errorf("iteration 2: seconds %.1f (want the active time, under a minute), wall %.1f (want the hour of pause in it)", it.Seconds, it.WallSeconds)
+	}
+	for _, ev := range evs {
+		if (ev.Type == session.EventStats || ev.Type == session.EventDone || ev.Type == session.EventIterationEnd) && ev.Seconds > 60 {
+			t.Errorf("%s event counts the pause: %.1f s", ev.Type, ev.Seconds)
+		}
+		if ev.Type == session.EventStats && ev.Tokens > 0 && ev.TokensPerSecond < float64(ev.Tokens)/60 {
+			t.Errorf("stats rate %.2f tok/s counts the pause", ev.TokensPerSecond)
+		}
+	}
+	runs, _, err := trajlog.ReadFile(cfg.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := runs[0].Branch(1); b.Seconds > 60 {
+		t.Errorf("the logged answer counts the pause: %.1f s", b.Seconds)
 	}
 }
 
