@@ -433,8 +433,8 @@ func (in *Inspector) render() string {
 func (in *Inspector) renderHelp() string {
 	th := in.th
 	return th.DialogTitle.Render("Keys") + "\n\n" +
-		th.Muted.Render("the list") + "\n" + in.help.FullHelpView(listHelp{in.keys}.FullHelp()) + "\n\n" +
-		th.Muted.Render("an open run") + "\n" + in.help.FullHelpView(detailHelp{in.keys}.FullHelp()) + "\n\n" +
+		th.Muted.Render("the list") + "\n" + fullHelp(in.help, listHelp{in.keys}.FullHelp(), in.width) + "\n\n" +
+		th.Muted.Render("an open run") + "\n" + fullHelp(in.help, detailHelp{in.keys}.FullHelp(), in.width) + "\n\n" +
 		th.Muted.Render("An edited summary is shown beside its original.")
 }
 

@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/infty-dev/infty/themes"
 )
 
@@ -28,6 +29,7 @@ type keyMap struct {
 		Pause, Edit, Branches, Help key.Binding
 		Dismiss                     key.Binding // clears the message in the hint line
 	}
+	Failed   struct{ Ask key.Binding } // the run view of a question whose run could not start
 	Editor   struct{ Apply, Cancel key.Binding }
 	Branches listKeys
 	Help     struct{ Close key.Binding }
@@ -83,6 +85,7 @@ func defaultKeys() keyMap {
 	m.Run.Branches = bind("b", "branches", "b")
 	m.Run.Help = bind("?", "help", "?")
 	m.Run.Dismiss = bind("esc", "cancel / close", "esc")
+	m.Failed.Ask = bind("enter", "back to the question", "enter")
 	m.Editor.Apply = bind("ctrl+s", "apply the edit", "ctrl+s")
 	m.Editor.Cancel = bind("esc", "cancel / close", "esc")
 	m.Branches = listKeys{
@@ -235,6 +238,31 @@ func (h runHelp) FullHelp() [][]key.Binding {
 		{k.Run.Pause, k.Run.Edit, k.Editor.Apply, k.Editor.Cancel, k.Run.Branches},
 		{k.Trace.Next, k.Trace.Prev, k.Trace.Fold, k.Run.Help, k.Quit},
 		{k.Trace.Up, k.Trace.Down, k.Trace.PageUp, k.Trace.PageDown, k.Trace.Top, k.Trace.Bottom},
+	}
+}
+
+// promptHint is the hint line while the workbench asks for a question: only what works there.
+func (k keyMap) promptHint() []key.Binding {
+	return []key.Binding{short(k.Prompt.Start, "start"), short(k.Prompt.Quit, "quit"), k.ForceQuit}
+}
+
+// failedHint is the hint line after a run could not start.
+func (k keyMap) failedHint() []key.Binding {
+	return []key.Binding{k.Failed.Ask, k.Quit}
+}
+
+// fullHelp renders the help screen's columns of keys; on a window too narrow for them all the
+// last columns are stacked, so that no column is cut.
+func fullHelp(h help.Model, groups [][]key.Binding, width int) string {
+	h.SetWidth(0) // measured whole, not cut
+	for {
+		s := h.FullHelpView(groups)
+		if len(groups) == 1 || lipgloss.Width(s) <= width {
+			return s
+		}
+		n := len(groups)
+		merged := append(append([]key.Binding(nil), groups[n-2]...), groups[n-1]...)
+		groups = append(groups[:n-2:n-2], merged)
 	}
 }
 
