@@ -135,9 +135,9 @@ func PrintRuns(w io.Writer, runs []*trajlog.Run) error {
 			if !b.Done {
 				ans = "(unfinished)"
 			}
-			if b.Correct != nil {
-				correct = map[bool]string{true: "yes", false: "no"}[*b.Correct]
-			}
+		}
+		if v := ui.Verdicts(r, "yes", "no"); len(v) > 0 {
+			correct = strings.Join(v, "/") // each branch's verdict, in branch order
 		}
 		edited := "no"
 		if len(r.Edits) > 0 {

@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/infty-dev/infty/themes"
 )
 
@@ -128,5 +129,23 @@ func TestCtrlCIsInterrupted(t *testing.T) {
 	inspKeys(in, "ctrl+c")
 	if !errors.Is(in.Err(), ErrInterrupted) {
 		t.Errorf("inspector: %v", in.Err())
+	}
+}
+
+// A run whose first branches verified and whose last did not shows each verdict and stays
+// under the "correct" filter.
+func TestInspectorVerdictPerBranch(t *testing.T) {
+	yes, no := true, false
+	r := &trajlog.Run{ID: "r1", Question: "What is six times seven?", Current: 3, Branches: []*trajlog.Branch{
+		{ID: 1, Done: true, Answer: "42", Correct: &yes},
+		{ID: 2, Parent: 1, Done: true, Answer: "42", Correct: &yes},
+		{ID: 3, Parent: 2, Done: true, Answer: "41", Correct: &no},
+	}}
+	in := NewInspector(InspectOptions{Theme: themes.Dark(), Path: "runs.jsonl", Runs: []*trajlog.Run{r}})
+	in.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	inspKeys(in, "c")
+	out := plainInspector(t, in)
+	if !strings.Contains(out, "six times seven") || !strings.Contains(out, "✓✓✗") {
+		t.Fatalf("the run is hidden or judged by its last branch:\n%s", out)
 	}
 }

@@ -102,7 +102,7 @@ func (in *Inspector) applyFilter() {
 		if in.onlyEdited && !runEdited(r) {
 			continue
 		}
-		if in.onlyRight && (b == nil || b.Correct == nil || !*b.Correct) {
+		if in.onlyRight && !anyVerified(r) {
 			continue
 		}
 		if q != "" {
@@ -117,6 +117,30 @@ func (in *Inspector) applyFilter() {
 		in.rows = append(in.rows, r)
 	}
 	in.cursor = min(in.cursor, max(0, len(in.rows)-1))
+}
+
+// anyVerified says whether some branch of r reached a verified answer: the run holds a correct
+// trajectory even when the person went on to try another branch.
+func anyVerified(r *trajlog.Run) bool {
+	for _, b := range r.Branches {
+		if b.Correct != nil && *b.Correct {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdicts is each branch's verdict in branch order, as yes/no words ("-" unverified), for a
+// run's CORRECT column.
+func Verdicts(r *trajlog.Run, yes, no string) []string {
+	out := make([]string, len(r.Branches))
+	for i, b := range r.Branches {
+		out[i] = "-"
+		if b.Correct != nil {
+			out[i] = map[bool]string{true: yes, false: no}[*b.Correct]
+		}
+	}
+	return out
 }
 
 func runEdited(r *trajlog.Run) bool {
@@ -491,10 +515,10 @@ func (in *Inspector) renderList(h int) string {
 			if !b.Done {
 				ans = "(unfinished)"
 			}
-			if b.Correct != nil {
-				correct = map[bool]string{true: "✓", false: "✗"}[*b.Correct]
-			}
 			iters = len(b.Iterations)
+		}
+		if v := Verdicts(r, "✓", "✗"); len(v) > 0 {
+			correct = strings.Join(v, "") // one mark per branch, in order
 		}
 		mark := "  "
 		if in.marked[r.ID] {
