@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,34 @@ func TestInspectorVerdictPerBranch(t *testing.T) {
 	out := plainInspector(t, in)
 	if !strings.Contains(out, "six times seven") || !strings.Contains(out, "✓✓✗") {
 		t.Fatalf("the run is hidden or judged by its last branch:\n%s", out)
+	}
+}
+
+// x asks before it overwrites a file: the first enter writes nothing, the second replaces it.
+func TestInspectorExportAsksBeforeOverwriting(t *testing.T) {
+	in, _ := newTestInspector(t, 100, 24)
+	path := filepath.Join(t.TempDir(), "keep.jsonl")
+	if err := os.WriteFile(path, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inspKeys(in, "x")
+	in.exportIn.SetValue(path)
+	enter := func() {
+		cmd := inspKeys(in, "enter")
+		for cmd != nil {
+			msg := cmd()
+			if _, ok := msg.(exportedMsg); !ok {
+				return
+			}
+			_, cmd = in.Update(msg)
+		}
+	}
+	enter()
+	if b, _ := os.ReadFile(path); string(b) != "precious\n" || !strings.Contains(plainInspector(t, in), "exists") {
+		t.Fatalf("overwrote without asking (file %q):\n%s", b, plainInspector(t, in))
+	}
+	enter()
+	if b, _ := os.ReadFile(path); string(b) == "precious\n" {
+		t.Fatalf("a confirmed overwrite wrote nothing:\n%s", plainInspector(t, in))
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -54,7 +55,8 @@ type Inspector struct {
 	onlyRight  bool
 
 	exportIn     textinput.Model
-	exportBranch int // > 0: export only this branch of the open run
+	exportBranch int    // > 0: export only this branch of the open run
+	overwrite    string // an existing file the person was asked about: enter again replaces it
 
 	open      *trajlog.Run
 	branch    *trajlog.Branch
@@ -66,9 +68,10 @@ type Inspector struct {
 }
 
 type exportedMsg struct {
-	n    int
-	path string
-	err  error
+	n      int
+	path   string
+	err    error
+	exists bool // nothing written: the file exists and overwriting it was not confirmed
 }
 
 // NewInspector makes the inspector over runs.
@@ -167,6 +170,13 @@ func (in *Inspector) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		in.exportIn.SetWidth(max(10, in.width-14))
 		return in, nil
 	case exportedMsg:
+		if msg.exists {
+			// Ask before replacing a file: enter again on the same path overwrites it.
+			in.overwrite = msg.path
+			in.mode = inspExport
+			return in, in.exportIn.Focus()
+		}
+		in.overwrite = ""
 		if msg.err != nil {
 			in.flash = "export failed: " + msg.err.Error()
 		} else {
@@ -247,9 +257,11 @@ func (in *Inspector) exportKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Write):
 		in.mode = in.back
 		in.exportIn.Blur()
-		return in.exportCmd(strings.TrimSpace(in.exportIn.Value()))
+		path := strings.TrimSpace(in.exportIn.Value())
+		return in.exportCmd(path, path != "" && path == in.overwrite)
 	case key.Matches(msg, k.Cancel):
 		in.mode = in.back
+		in.overwrite = ""
 		in.exportIn.Blur()
 		return nil
 	}
@@ -401,11 +413,14 @@ func (in *Inspector) selection() ([]*trajlog.Run, sft.Options) {
 	return runs, opts
 }
 
-func (in *Inspector) exportCmd(path string) tea.Cmd {
+func (in *Inspector) exportCmd(path string, overwrite bool) tea.Cmd {
 	runs, opts := in.selection()
 	return func() tea.Msg {
 		if path == "" {
 			return exportedMsg{err: fmt.Errorf("no file name given")}
+		}
+		if _, err := os.Lstat(path); err == nil && !overwrite {
+			return exportedMsg{path: path, exists: true}
 		}
 		n, err := sft.WriteFile(path, runs, opts)
 		return exportedMsg{n: n, path: path, err: err}
@@ -445,6 +460,8 @@ func (in *Inspector) render() string {
 	switch {
 	case in.mode == inspFilter:
 		hint = in.filter.View()
+	case in.mode == inspExport && in.overwrite != "" && strings.TrimSpace(in.exportIn.Value()) == in.overwrite:
+		hint = th.Error.Render(in.overwrite+" exists: enter overwrites it, esc cancels") + "  " + in.exportIn.View()
 	case in.mode == inspExport:
 		hint = in.exportIn.View()
 	case in.flash != "":
