@@ -453,6 +453,7 @@ func (e *Engine) switchBranch(id int) error {
 	}
 	e.emit(Event{Type: EventBranch, Branch: id, Parent: b.parent})
 	if !b.done {
+		e.pauseLocked()
 		e.startLoopLocked(b, nil)
 	}
 	return nil

@@ -337,6 +337,10 @@ func (e *Engine) Close() error {
 func (e *Engine) Pause() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.pauseLocked()
+}
+
+func (e *Engine) pauseLocked() {
 	if e.paused || !e.started {
 		return
 	}
@@ -435,7 +439,8 @@ func (e *Engine) Branches() []BranchInfo {
 }
 
 // SwitchBranch makes branch id current. Generation on the branch left stops (its in-flight
-// iteration is dropped; finished ones are kept); an unfinished target branch continues running.
+// iteration is dropped; finished ones are kept). An unfinished target branch waits paused:
+// Resume goes on generating on it, so that looking at an abandoned branch starts nothing.
 func (e *Engine) SwitchBranch(id int) error {
 	return e.switchBranch(id)
 }

@@ -598,6 +598,51 @@ func TestScaffoldEditReasoning(t *testing.T) {
 	}
 }
 
+// Switching to an abandoned (unfinished) branch does not start generating on it: the run waits
+// paused until Resume.
+func TestSwitchToUnfinishedBranchWaitsPaused(t *testing.T) {
+	script := sessiontest.Script{Reason: words(30), SummaryWords: 2, ConcludeAt: 4, Answer: "9"}
+	m := sessiontest.New("scripted", script.Policy())
+	m.Delay = 200 * time.Microsecond
+	e := newEngine(t, m, session.Config{Eta: 100, Phi: 5})
+	ch, err := e.Start(context.Background(), question)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := false
+	for ev := range ch {
+		if !edited && ev.Type == session.EventIterationStart && ev.Iteration == 2 {
+			edited = true
+			if err := e.EditSummary(1, "[it=1] by hand"); err != nil { // branch 1 is left unfinished
+				t.Fatal(err)
+			}
+		}
+		if ev.Type == session.EventDone {
+			break
+		}
+	}
+	if err := e.SwitchBranch(1); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Paused() {
+		t.Fatal("switching to an unfinished branch did not pause the run")
+	}
+	time.Sleep(50 * time.Millisecond)
+	before := e.Snapshot()
+	time.Sleep(50 * time.Millisecond)
+	if after := e.Snapshot(); len(after.Iterations) != len(before.Iterations) || after.Done ||
+		after.Partial != nil && before.Partial != nil && after.Partial.Reasoning != before.Partial.Reasoning {
+		t.Fatal("the abandoned branch generated before Resume")
+	}
+	e.Resume()
+	for ev := range ch {
+		if ev.Type == session.EventDone && ev.Branch == 1 {
+			return
+		}
+	}
+	t.Fatal("branch 1 did not conclude after Resume")
+}
+
 func TestEditSummaryBranchesAndSwitch(t *testing.T) {
 	script := sessiontest.Script{Reason: words(4), SummaryWords: 2, ConcludeAt: 3, Answer: "9"}
 	m := sessiontest.New("scripted", script.Policy())
@@ -648,6 +693,9 @@ func TestEditSummaryBranchesAndSwitch(t *testing.T) {
 	back := e.Snapshot()
 	if back.Branch != 1 || !reflect.DeepEqual(stripTimes(back.Iterations), stripTimes(orig.Iterations)) {
 		t.Errorf("branch 1 changed: %+v", back.Iterations)
+	}
+	if e.Paused() {
+		t.Error("switching to a concluded branch paused the run")
 	}
 	// The log rebuilds both branches.
 	e.Close()

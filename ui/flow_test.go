@@ -193,6 +193,10 @@ func TestFlowPauseEditResumeBranch(t *testing.T) {
 	f.key("up")
 	f.key("enter")
 	f.waitFor("branch 1 is current", func() bool { return eng.Snapshot().Branch == 1 })
+	// Branch 1 was left unfinished: it waits paused until space.
+	f.waitScreen("space goes on generating")
+	f.waitScreen("‖ paused")
+	f.key("space")
 	f.waitFor("branch 1 concluded", func() bool { return eng.Snapshot().Done })
 	f.waitScreen("Answer: 42")
 

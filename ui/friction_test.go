@@ -180,3 +180,17 @@ func TestInspectorExportAsksBeforeOverwriting(t *testing.T) {
 		t.Fatalf("a confirmed overwrite wrote nothing:\n%s", plainInspector(t, in))
 	}
 }
+
+// Switching to an unfinished branch says that it waits paused for space.
+func TestSwitchToUnfinishedBranchSaysPaused(t *testing.T) {
+	m, run := newTestModel(100, 24)
+	feed(m, scripted()...)
+	run.branches = []session.BranchInfo{
+		{ID: 1, Iterations: 1, Current: false},
+		{ID: 2, Parent: 1, Fork: 1, Reason: "edit summary", Iterations: 3, Done: true, Current: true},
+	}
+	press(m, "b", "up", "enter")
+	if out := plain(t, m); !strings.Contains(out, "switched to branch 1 (unfinished: paused, space goes on") {
+		t.Fatalf("no word that the branch waits for space:\n%s", out)
+	}
+}

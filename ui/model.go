@@ -457,11 +457,18 @@ func (m *Model) editCmd(part session.Part, iteration int, text string) tea.Cmd {
 
 func (m *Model) switchCmd(id int) tea.Cmd {
 	run := m.run
+	note := ""
+	for _, b := range m.branches {
+		if b.ID == id && !b.Done && !b.Current {
+			// The engine holds an unfinished branch paused: say what brings it back to life.
+			note = " (unfinished: paused, space goes on generating on it)"
+		}
+	}
 	return func() tea.Msg {
 		if err := run.SwitchBranch(id); err != nil {
 			return flashMsg{"switch failed: " + err.Error()}
 		}
-		return flashMsg{fmt.Sprintf("switched to branch %d", id)}
+		return flashMsg{fmt.Sprintf("switched to branch %d%s", id, note)}
 	}
 }
 
