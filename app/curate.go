@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +108,20 @@ func fitSummarizer(sm llm.Model, cfg *session.Config, etaGiven bool) error {
 	return fmt.Errorf("%s; use a summarizer with a larger window (--summarizer MODEL)", msg)
 }
 
+// exportedRuns counts the runs that gave examples under opts (the filters leave others out).
+func exportedRuns(runs []*trajlog.Run, opts sft.Options) int {
+	n := 0
+	for _, r := range runs {
+		for _, b := range sft.Select(r, opts) {
+			if len(b.Iterations) > 0 {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 // scanTraces calls each with every trace of the JSON Lines in (named name in errors) and where
 // it stands ("name:line"), stopping at the first error.
 func scanTraces(in io.Reader, name string, each func(where string, tr session.Trace) error) error {
@@ -156,28 +168,17 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 		opts.Branch = n
 	}
 	if len(logs) == 0 {
-		dir, err := trajlog.DefaultDir()
-		if err != nil {
+		var err error
+		if logs, err = DefaultLogs(); err != nil {
 			return err
 		}
-		if logs, err = filepath.Glob(filepath.Join(dir, "*.jsonl")); err != nil {
-			return err
-		}
-		if len(logs) == 0 {
-			return fmt.Errorf("no logs in %s; pass --log FILE", dir)
-		}
-		sort.Strings(logs)
 	}
-	var runs []*trajlog.Run
-	for _, path := range logs {
-		rs, warns, err := trajlog.ReadFile(path)
-		for _, w := range warns {
-			fmt.Fprintln(errOut, "warning:", w)
-		}
-		if err != nil {
-			return err
-		}
-		runs = append(runs, rs...)
+	runs, warns, err := ReadLogs(logs)
+	for _, w := range warns {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	if err != nil {
+		return err
 	}
 	w := bufio.NewWriter(out)
 	n, err := sft.Export(w, runs, opts)
@@ -187,6 +188,6 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, len(runs))
+	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, exportedRuns(runs, opts))
 	return nil
 }

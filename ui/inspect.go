@@ -20,6 +20,8 @@ import (
 type InspectOptions struct {
 	Theme    themes.Theme
 	Path     string // the log, for the title and the default export path
+	// Export is the file x offers to write (default: beside the log, its name with .sft.jsonl).
+	Export string
 	Runs     []*trajlog.Run
 	Warnings []string // lines of the log that were skipped
 }
@@ -383,7 +385,10 @@ func (in *Inspector) showBranch(b *trajlog.Branch) {
 }
 
 func (in *Inspector) askExport() tea.Cmd {
-	def := strings.TrimSuffix(in.opts.Path, filepath.Ext(in.opts.Path)) + ".sft.jsonl"
+	def := in.opts.Export
+	if def == "" {
+		def = strings.TrimSuffix(in.opts.Path, filepath.Ext(in.opts.Path)) + ".sft.jsonl"
+	}
 	in.exportIn.SetValue(def)
 	in.exportIn.CursorEnd()
 	in.back = in.mode
