@@ -18,10 +18,10 @@ import (
 
 // InspectOptions configure the log inspector.
 type InspectOptions struct {
-	Theme    themes.Theme
-	Path     string // the log, for the title and the default export path
+	Theme themes.Theme
+	Path  string // the log, for the title and the default export path
 	// Export is the file x offers to write (default: beside the log, its name with .sft.jsonl).
-	Export string
+	Export   string
 	Runs     []*trajlog.Run
 	Warnings []string // lines of the log that were skipped
 }
