@@ -189,5 +189,8 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, exportedRuns(runs, opts))
+	if len(warns) > 0 {
+		fmt.Fprintf(errOut, "left out: what the %d warning(s) above name; every other run and branch was read whole\n", len(warns))
+	}
 	return nil
 }
