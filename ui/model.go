@@ -603,7 +603,11 @@ func (m *Model) resize(w, h int) {
 
 func (m *Model) layoutEditor() {
 	m.editor.SetWidth(max(10, m.width-4))
-	m.editor.SetHeight(max(3, m.height-7))
+	h := m.height - 7
+	if m.editErr != "" {
+		h-- // the line that says why the text was not applied
+	}
+	m.editor.SetHeight(max(3, h))
 }
 
 // View draws the screen.
