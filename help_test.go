@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/infty-dev/infty/ui"
+	"github.com/spf13/cobra"
 )
 
 func executeCapture(args ...string) (int, string, string) {
@@ -81,5 +84,18 @@ func TestHelpAsWrittenAndWrappedAtWords(t *testing.T) {
 		if !outWords[w] {
 			t.Errorf("the word %q was broken or changed", w)
 		}
+	}
+}
+
+// A program ended by ctrl+c exits 130, as an interrupted one, and prints no error.
+func TestInterruptedExits130(t *testing.T) {
+	old := commandFactories
+	t.Cleanup(func() { commandFactories = old })
+	commandFactories = append(append([]func() *cobra.Command(nil), old...), func() *cobra.Command {
+		return &cobra.Command{Use: "interrupt-me", Hidden: true, RunE: func(*cobra.Command, []string) error { return ui.ErrInterrupted }}
+	})
+	code, _, errOut := executeCapture("interrupt-me")
+	if code != exitInterrupted || errOut != "" {
+		t.Errorf("exit %d, stderr %q; want 130 and nothing printed", code, errOut)
 	}
 }
