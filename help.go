@@ -72,12 +72,29 @@ func printHelp(c *cobra.Command, _ []string) {
 // writeWrapped writes text, each of its lines wrapped to width under indent; a line's own
 // leading spaces carry over to the lines it wraps onto.
 func writeWrapped(b *strings.Builder, text string, width int, indent string) {
-	for _, line := range strings.Split(text, "\n") {
+	for _, line := range reflow(strings.Split(text, "\n")) {
 		lead := indent + line[:len(line)-len(strings.TrimLeft(line, " "))]
 		for _, l := range ui.WrapText(strings.TrimLeft(line, " "), max(10, width-len(lead))) {
 			b.WriteString(strings.TrimRight(lead+l, " ") + "\n")
 		}
 	}
+}
+
+// reflow joins the lines of a sentence that its author broke at about 100 columns, so that a
+// narrower terminal does not show them ragged: a long line that does not end a sentence or
+// introduce something runs on into a next line of prose (not indented, not a list item).
+func reflow(lines []string) []string {
+	var out []string
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		for i+1 < len(lines) && len(line) >= 70 && !strings.HasSuffix(line, ".") && !strings.HasSuffix(line, ":") &&
+			lines[i+1] != "" && !strings.HasPrefix(lines[i+1], " ") && !strings.HasPrefix(lines[i+1], "-") {
+			i++
+			line += " " + lines[i]
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // writeItem writes "  name   text" with text wrapped in its column.
