@@ -63,7 +63,7 @@ func newBenchCmd() *cobra.Command {
 	f.StringVar(&o.Backend, "backend", "", "compute backend: go (default), cuda, xla:PLUGIN")
 	app.AddBatchFlags(f, &o.Batch)
 	f.IntVar(&o.Eta, "eta", 0, "η: reasoning budget of one iteration (default: half the window, at most 6144)")
-	f.IntVar(&o.Phi, "phi", 16, "φ: maximum iterations")
+	f.IntVar(&o.Phi, "phi", 16, "φ: maximum iterations (not solve's 10: the embedded model works at most 5 steps per iteration, so 16 leaves room for --length up to 75)")
 	f.Float64Var(&o.Temperature, "temperature", 0, "sampling temperature (0: greedy)")
 	return cmd
 }

@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/infty-dev/infty/internal/jsonl"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -23,7 +23,18 @@ import (
 // Curate has spec's summarizer (else the embedded default model) turn every trace of the JSON
 // Lines file input into a summarized trajectory in the log, reporting each to out (spec.Format
 // text) or streaming its events (jsonl).
-func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Writer) error {
+func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Writer) (err error) {
+	var emit func(session.Event)
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	if spec.Format == "jsonl" {
+		emit = func(ev session.Event) { _ = WriteEventJSON(w, ev) }
+		defer func() {
+			if err != nil { // the stream ends with what went wrong, as solve's does
+				emit(session.Event{Type: session.EventError, Time: time.Now(), Message: err.Error()})
+			}
+		}()
+	}
 	in, err := os.Open(input)
 	if err != nil {
 		return err
@@ -39,17 +50,14 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 	if err != nil {
 		return err
 	}
+	if err := fitSummarizer(sm, &cfg, spec.Eta != 0); err != nil {
+		return err
+	}
 	log, err := trajlog.Open(cfg.LogPath)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	w := bufio.NewWriter(out)
-	defer w.Flush()
-	var emit func(session.Event)
-	if spec.Format == "jsonl" {
-		emit = func(ev session.Event) { _ = WriteEventJSON(w, ev) }
-	}
 	done, skipped := 0, 0
 	err = scanTraces(in, input, func(where string, tr session.Trace) error {
 		c := cfg
@@ -74,6 +82,44 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 	}
 	fmt.Fprintf(errOut, "curated %d traces (%d skipped) into %s\n", done, skipped, cfg.LogPath)
 	return nil
+}
+
+// minCurateEta is the smallest η curate picks by itself to fit a summarizer's window: below it
+// segments are a few words and the summaries cost more than the reasoning they replace.
+const minCurateEta = 32
+
+// fitSummarizer makes sure every summary fits the summarizer's window, before anything is
+// logged: a default η is lowered to fit, an η the person gave (or a window that cannot hold even
+// the prompt) is refused, naming the options that help.
+func fitSummarizer(sm llm.Model, cfg *session.Config, etaGiven bool) error {
+	limit, err := session.SummarizerEtaLimit(sm, *cfg)
+	if err != nil || cfg.Eta <= limit {
+		return err
+	}
+	if !etaGiven && limit >= minCurateEta {
+		cfg.Eta = limit
+		return nil
+	}
+	msg := fmt.Sprintf("summarizer %s attends to %d tokens: too few for its prompt, a history of up to %d tokens (--summary-max), a segment of η=%d tokens (--eta) and the summary",
+		sm.Name(), llm.ContextLength(sm), cfg.SummaryMax, cfg.Eta)
+	if limit >= minCurateEta {
+		return fmt.Errorf("%s; use --eta %d or less, or a summarizer with a larger window (--summarizer MODEL)", msg, limit)
+	}
+	return fmt.Errorf("%s; use a summarizer with a larger window (--summarizer MODEL)", msg)
+}
+
+// exportedRuns counts the runs that gave examples under opts (the filters leave others out).
+func exportedRuns(runs []*trajlog.Run, opts sft.Options) int {
+	n := 0
+	for _, r := range runs {
+		for _, b := range sft.Select(r, opts) {
+			if len(b.Iterations) > 0 {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // scanTraces calls each with every trace of the JSON Lines in (named name in errors) and where
@@ -122,30 +168,17 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 		opts.Branch = n
 	}
 	if len(logs) == 0 {
-		dir, err := trajlog.DefaultDir()
-		if err != nil {
+		var err error
+		if logs, err = DefaultLogs(); err != nil {
 			return err
 		}
-		if logs, err = filepath.Glob(filepath.Join(dir, "*.jsonl")); err != nil {
-			return err
-		}
-		if len(logs) == 0 {
-			return fmt.Errorf("no logs in %s; pass --log FILE", dir)
-		}
-		sort.Strings(logs)
 	}
-	var runs []*trajlog.Run
-	warnings := 0
-	for _, path := range logs {
-		rs, warns, err := trajlog.ReadFile(path)
-		warnings += len(warns)
-		for _, w := range warns {
-			fmt.Fprintln(errOut, "warning:", w)
-		}
-		if err != nil {
-			return err
-		}
-		runs = append(runs, rs...)
+	runs, warns, err := ReadLogs(logs)
+	for _, w := range warns {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	if err != nil {
+		return err
 	}
 	w := bufio.NewWriter(out)
 	n, err := sft.Export(w, runs, opts)
@@ -155,9 +188,9 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, len(runs))
-	if warnings > 0 {
-		fmt.Fprintf(errOut, "left out: what the %d warning(s) above name; every other run and branch was read whole\n", warnings)
+	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, exportedRuns(runs, opts))
+	if len(warns) > 0 {
+		fmt.Fprintf(errOut, "left out: what the %d warning(s) above name; every other run and branch was read whole\n", len(warns))
 	}
 	return nil
 }
