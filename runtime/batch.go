@@ -44,6 +44,9 @@ var errClosed = errors.New("runtime: model closed")
 // steps. A decode step waits for the sequences it just served (for up to a grace period), so
 // that they share the next pass; one whose caller has not come back by then (blocked in its
 // callback, say) is left out, keeping its slot, and rejoins the step after it comes back.
+// Decode steps take every ready sequence unless the timings of smaller batches show that
+// fewer rows a step decode more tokens per second (stepCost), as for a large model whose
+// products, on the pure-Go backend, cost nearly as much per row in a batch as alone.
 //
 // Memory: a sequence reserves its prompt plus its MaxTokens positions at admission, and the
 // cache, rectangular [slots, length] in power-of-two buckets, is sized for the admitted
@@ -69,6 +72,10 @@ type batcher struct {
 
 	cache kvCache // the scheduler goroutine's alone
 	stats batchStats
+	// stepCost is the running mean duration of a decode step by its bucket of rows: where a
+	// bigger batch costs more per row than it saves (a large model on a backend whose kernels
+	// are bound by arithmetic for several rows), decode steps take fewer rows at a time.
+	stepCost map[int]time.Duration
 }
 
 // batchStats count what the batcher did, for benchmarks and tests.
@@ -87,8 +94,9 @@ type seq struct {
 	left    bool  // the caller is gone: free the slot
 	// served is when the last decode step handed this sequence its logits, zero while it is
 	// pending or prefilling; a decode step waits for it until served+grace.
-	served time.Time
-	out    chan stepOut // capacity 1: the logits after the last pending id
+	served  time.Time
+	readyAt time.Time // when its pending id came: the longest waiting decode first
+	out     chan stepOut // capacity 1: the logits after the last pending id
 }
 
 type stepOut struct {
@@ -97,7 +105,7 @@ type stepOut struct {
 }
 
 func newBatcher(m *Model, l BatchLimits) *batcher {
-	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace}
+	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}}
 	if b.maxBatch <= 0 {
 		b.maxBatch = DefaultMaxBatch
 	}
@@ -151,7 +159,7 @@ func (b *batcher) submit(s *seq, id int) {
 		s.deliver(stepOut{err: errClosed})
 		return
 	}
-	s.pending, s.served = []int{id}, time.Time{}
+	s.pending, s.served, s.readyAt = []int{id}, time.Time{}, time.Now()
 	b.signal()
 }
 
@@ -253,6 +261,10 @@ func (b *batcher) run(done chan struct{}) {
 		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
 		if !prefill {
 			b.grace = max(minGrace, took)
+			if old, ok := b.stepCost[bucket(len(rows), 1)]; ok {
+				took = (4*old + took) / 5
+			}
+			b.stepCost[bucket(len(rows), 1)] = took
 			b.stats.DecodeSteps++
 			b.stats.DecodeRows += len(rows)
 		}
@@ -331,7 +343,8 @@ func (b *batcher) pick(now time.Time) (batch []*seq, prefill bool, until time.Ti
 		return prefillRows(fill), true, time.Time{}
 	}
 	if decodeNow {
-		return decode, false, time.Time{}
+		slices.SortStableFunc(decode, func(x, y *seq) int { return x.readyAt.Compare(y.readyAt) })
+		return decode[:b.decodeRows(len(decode))], false, time.Time{}
 	}
 	return nil, false, until
 }
@@ -349,4 +362,23 @@ func prefillRows(fill []*seq) []*seq {
 		s = s2
 	}
 	return fill
+}
+
+// decodeRows is how many of n ready sequences the next decode step takes: all n, or the
+// fewer whose bucket of rows decodes the most tokens per second by stepCost. A bucket not
+// timed yet is tried first, from the largest down.
+func (b *batcher) decodeRows(n int) int {
+	best, bestRate := n, 0.0
+	for c := n; ; c = bucket(c, 1) / 2 {
+		cost, ok := b.stepCost[bucket(c, 1)]
+		if !ok {
+			return c
+		}
+		if rate := float64(c) / cost.Seconds(); rate > bestRate {
+			best, bestRate = c, rate
+		}
+		if c == 1 {
+			return best
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/infty-dev/infty/llm"
 )
@@ -280,4 +281,23 @@ func TestBlockedYieldDoesNotStallOthers(t *testing.T) {
 		wg.Wait()
 		sameAsAlone(t, "blocked request", paused, alone)
 	})
+}
+
+func TestDecodeRowsFollowsStepCost(t *testing.T) {
+	b := &batcher{stepCost: map[int]time.Duration{}}
+	if n := b.decodeRows(6); n != 6 {
+		t.Errorf("nothing timed: %d rows, want all 6", n)
+	}
+	b.stepCost[8] = 80 * time.Millisecond
+	if n := b.decodeRows(6); n != 4 {
+		t.Errorf("8 rows timed: %d rows, want 4 tried next", n)
+	}
+	b.stepCost[4], b.stepCost[2], b.stepCost[1] = 10*time.Millisecond, 8*time.Millisecond, 5*time.Millisecond
+	if n := b.decodeRows(6); n != 4 { // tokens/s: 75 for 6 rows, 400 for 4, 250 for 2, 200 for 1
+		t.Errorf("%d rows, want the 4 that decode fastest", n)
+	}
+	b.stepCost[8] = 12 * time.Millisecond
+	if n := b.decodeRows(6); n != 6 {
+		t.Errorf("%d rows, want all 6 once they decode fastest", n)
+	}
 }
