@@ -95,7 +95,7 @@ type seq struct {
 	// served is when the last decode step handed this sequence its logits, zero while it is
 	// pending or prefilling; a decode step waits for it until served+grace.
 	served  time.Time
-	readyAt time.Time // when its pending id came: the longest waiting decode first
+	readyAt time.Time    // when its pending id came: the longest waiting decode first
 	out     chan stepOut // capacity 1: the logits after the last pending id
 }
 
