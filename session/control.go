@@ -10,6 +10,7 @@ import (
 
 	"github.com/infty-dev/infty/session/answer"
 	"github.com/infty-dev/infty/session/format"
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -78,6 +79,12 @@ func (e *Engine) logRecord(rec trajlog.Record) error {
 	rec.Mode = string(e.cfg.Mode)
 	rec.Eta, rec.Phi, rec.SummaryMax = e.cfg.Eta, e.cfg.Phi, e.cfg.SummaryMax
 	rec.Sampling = e.cfg.Sampling
+	if rec.Kind == trajlog.KindRun {
+		rec.Engine = llm.ServerOf(e.model)
+		if e.cfg.Mode == ModeScaffold && e.summarizer != e.model {
+			rec.SummarizerEngine = llm.ServerOf(e.summarizer)
+		}
+	}
 	return e.log.Append(rec)
 }
 

@@ -29,6 +29,12 @@ type Run struct {
 	Branches   []*Branch // by id
 	Current    int       // the branch shown last (created or switched to last)
 	Edits      []Edit
+
+	// Engine and SummarizerEngine are the servers that ran the models, nil when they ran in
+	// the program. Source says which input item a curated run was made from, so that a rerun of
+	// the same curation can skip it ("" outside curation).
+	Engine, SummarizerEngine *llm.Server
+	Source                   string
 }
 
 // Branch is one branch with all its iterations (those shared with its parent included).
@@ -152,6 +158,7 @@ func (r *Run) apply(rec Record) error {
 	switch rec.Kind {
 	case KindRun:
 		r.Question, r.Reference, r.Started = rec.Question, rec.Reference, rec.Time
+		r.Engine, r.SummarizerEngine, r.Source = rec.Engine, rec.SummarizerEngine, rec.Source
 		r.branch(1)
 	case KindBranch:
 		if rec.Branch <= 1 || rec.Parent < 1 || rec.Fork < 1 {

@@ -93,4 +93,11 @@ type Record struct {
 	Correct   *bool      `json:"correct,omitempty"`
 	Seconds   float64    `json:"seconds,omitempty"` // answer: elapsed seconds of the branch's run
 	Tokens    int        `json:"tokens,omitempty"`  // answer: tokens generated on the branch
+
+	// Run records only, absent in older logs and for models that run in this process: the
+	// inference servers of the model and the summarizer, and for a curated trace the input it
+	// came from (see Run.Source).
+	Engine           *llm.Server `json:"engine,omitempty"`
+	SummarizerEngine *llm.Server `json:"summarizer_engine,omitempty"`
+	Source           string      `json:"source,omitempty"`
 }
