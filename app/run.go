@@ -28,9 +28,9 @@ type RunSpec struct {
 	// Parallel is how many traces curate summarizes at once (0: 1).
 	Parallel int
 	// Warn is told what a remote engine cannot do as asked; nil keeps it unsaid.
-	Warn func(string)
-	Mode              string // native or scaffold
-	Format            string // text or jsonl
+	Warn   func(string)
+	Mode   string // native or scaffold
+	Format string // text or jsonl
 
 	Eta, Phi, SummaryMax, ConclusionMax int
 

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/answer"
 	"github.com/infty-dev/infty/session/format"
-	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
