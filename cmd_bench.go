@@ -6,6 +6,7 @@ import (
 
 	"github.com/infty-dev/infty/app"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() { addCommand(newBenchCmd) }
@@ -57,11 +58,18 @@ func newBenchCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&synthetic, "synthetic", false, "benchmark on synthetic problems")
-	f.Uint64Var(&o.Seed, "seed", 777, "seed of the synthetic problems (and of sampling when --temperature > 0)")
 	f.IntVar(&n, "n", 40, "number of problems (with --dataset: the first N; 0 for all)")
 	f.StringVar(&length, "length", "28-39", "steps of each synthetic problem: L or MIN-MAX")
 	f.StringVar(&dataset, "dataset", "", "JSON Lines of {\"question\": ..., \"answer\": ...}")
 	f.StringVar(&format, "format", "table", "table or json ({\"rows\": [{\"mode\", \"acc\", \"tok\", \"lat\", \"iters\"}, ...]})")
+	registerBenchOptions(f, &o)
+	engine.register(f)
+	return cmd
+}
+
+// registerBenchOptions defines the flags that set app.BenchOptions.
+func registerBenchOptions(f *pflag.FlagSet, o *app.BenchOptions) {
+	f.Uint64Var(&o.Seed, "seed", 777, "seed of the synthetic problems (and of sampling when --temperature > 0)")
 	f.StringVar(&o.Model, "model", "", "model of the iterative mode (default: the embedded model; with --engine, the served name)")
 	f.StringVar(&o.VanillaModel, "vanilla-model", "", "model of the vanilla mode (default: the embedded baseline; \"same\": --model)")
 	f.StringVar(&o.Modes, "modes", "iterative,vanilla", "modes to run, comma-separated")
@@ -70,6 +78,4 @@ func newBenchCmd() *cobra.Command {
 	f.IntVar(&o.Phi, "phi", 16, "φ: maximum iterations")
 	f.Float64Var(&o.Temperature, "temperature", 0, "sampling temperature (0: greedy)")
 	f.IntVar(&o.Parallel, "parallel", 1, "problems in flight at once; the table is the same for any value at temperature 0")
-	engine.register(f)
-	return cmd
 }
