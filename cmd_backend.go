@@ -27,7 +27,9 @@ func newBackendCmd() *cobra.Command {
 			"one served), the context length and what it cannot do as infty asks.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if e := engine.spec(); e.URL != "" {
+			// $INFTY_ENGINE does not hide what --backend and --open ask about.
+			asksBackend := cmd.Flags().Changed("backend") || open
+			if e := engine.spec(); e.URL != "" && (cmd.Flags().Changed("engine") || !asksBackend) {
 				return app.EngineInfo(cmdContext(cmd), cmd.OutOrStdout(), e, model)
 			}
 			return app.BackendInfo(cmd.OutOrStdout(), spec, open)
