@@ -81,8 +81,9 @@ func (e *Engine) logRecord(rec trajlog.Record) error {
 	rec.Sampling = e.cfg.Sampling
 	if rec.Kind == trajlog.KindRun {
 		rec.Engine = llm.ServerOf(e.model)
-		if e.cfg.Mode == ModeScaffold && e.summarizer != e.model {
-			rec.SummarizerEngine = llm.ServerOf(e.summarizer)
+		// A summarizer that is the model itself is not named twice.
+		if s := llm.ServerOf(e.summarizer); e.cfg.Mode == ModeScaffold && s != nil && (rec.Engine == nil || *s != *rec.Engine) {
+			rec.SummarizerEngine = s
 		}
 	}
 	return e.log.Append(rec)
