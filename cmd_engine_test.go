@@ -230,3 +230,33 @@ func TestEngineFromEnvironment(t *testing.T) {
 	}
 	noKey(t, out, errOut)
 }
+
+// The scaffold's summarizer on another engine: the log names both.
+func TestSolveScaffoldWithSummarizerEngine(t *testing.T) {
+	reasoner := engine(t, remotetest.LlamaCpp, func(st sessiontest.State) (string, bool) {
+		switch a := st.Assistant(); {
+		case !strings.Contains(a, "</think>"):
+			return "w\n\n", false
+		case strings.HasSuffix(a, "}"):
+			return "", true
+		}
+		return `\boxed{1}`, false
+	}, 0)
+	summarizer := engine(t, remotetest.Ollama, func(st sessiontest.State) (string, bool) { return "* the summary", st.Assistant() != "" }, 0)
+	logPath := filepath.Join(t.TempDir(), "log.jsonl")
+	out, errOut, err := runInfty(t, "solve", "--mode", "scaffold", "--engine", reasoner.URL, "--tokenizer", fixtureModel, "--eta", "6", "--phi", "2",
+		"--summarizer-engine", summarizer.URL, "--summarizer-tokenizer", fixtureModel, "--log", logPath, "What is 1?")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "* the summary") || !strings.Contains(out, "answer: 1") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	runs, _, err := trajlog.ReadFile(logPath)
+	if err != nil || len(runs) != 1 {
+		t.Fatal(err)
+	}
+	if e, s := runs[0].Engine, runs[0].SummarizerEngine; e == nil || e.Kind != "llama.cpp" || s == nil || s.Kind != "Ollama" || s.URL != summarizer.URL {
+		t.Errorf("engines in the log: %+v, %+v", e, s)
+	}
+}
