@@ -107,6 +107,8 @@ type Engine struct {
 	resumes  int
 	backoff  time.Duration
 	warnFunc func(string)
+	// noRepeatPenalty: an Ollama model's Modelfile sets repeat_penalty 1, as greedy runs need.
+	noRepeatPenalty bool
 
 	mu       sync.Mutex
 	warnings []string
