@@ -26,6 +26,6 @@ e2e: build
 	./scripts/e2e.sh $(BIN)
 
 # Retrains the embedded default model and its vanilla baseline from scratch with `infty train`
-# (deterministic; about 30 minutes per model on 2 busy cores, the two one after the other).
+# (deterministic; about an hour on 2 cores, the two trainings side by side; see README).
 tiny-model:
 	GO=$(GO) ./scripts/tiny-model.sh

@@ -75,7 +75,7 @@ func registerBenchOptions(f *pflag.FlagSet, o *app.BenchOptions) {
 	f.StringVar(&o.Modes, "modes", "iterative,vanilla", "modes to run, comma-separated")
 	f.StringVar(&o.Backend, "backend", "", "compute backend: go (default), cuda, xla:PLUGIN")
 	f.IntVar(&o.Eta, "eta", 0, "η: reasoning budget of one iteration (default: half the window, at most 6144)")
-	f.IntVar(&o.Phi, "phi", 16, "φ: maximum iterations")
+	f.IntVar(&o.Phi, "phi", 16, "φ: maximum iterations (not solve's 10: the embedded model works at most 5 steps per iteration, so 16 leaves room for --length up to 75)")
 	f.Float64Var(&o.Temperature, "temperature", 0, "sampling temperature (0: greedy)")
 	f.IntVar(&o.Parallel, "parallel", 1, "problems in flight at once; the table is the same for any value at temperature 0")
 }

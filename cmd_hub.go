@@ -24,18 +24,21 @@ The cache is the one Python's huggingface_hub uses, so both share downloads:
   HF_HOME        default ~/.cache/huggingface
   HF_ENDPOINT    the hub (default https://huggingface.co)
   HF_TOKEN       access token for gated or private models (else the file $HF_HOME/token)
-  HF_HUB_OFFLINE 1 to never touch the network`
+  HF_HUB_OFFLINE 1 to never touch the network
+  INFTY_HUB_STALL_TIMEOUT  how long a request may go silent before it is retried (default 60s)`
 
 func newPullCmd() *cobra.Command {
-	var quiet bool
+	var quiet, verify bool
+	var stall string
 	cmd := &cobra.Command{
 		Use:   "pull ORG/NAME[@REVISION]",
 		Short: "Download a model from the Hugging Face hub into the shared cache",
 		Long: "Download what infty needs of a model repo (config, generation config, tokenizer, " +
 			"safetensors weights — only the shards the index names) into the hub cache. " +
 			"Interrupted downloads resume; every file is checked against its announced size " +
-			"and, for large (LFS) files, its sha256 before it is used.\n" + hubEnvHelp,
-		Example: "  infty pull deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B\n  infty pull Qwen/Qwen3-0.6B@main",
+			"and, for large (LFS) files, its sha256 before it is used. Files already in the cache " +
+			"are trusted by their size; --verify rehashes them and downloads again any that do not match.\n" + hubEnvHelp,
+		Example: "  infty pull deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B\n  infty pull Qwen/Qwen3-0.6B@main\n  infty pull --verify Qwen/Qwen3-0.6B",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			repo, rev, err := hub.ParseRepoID(args[0])
@@ -44,7 +47,19 @@ func newPullCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 			defer stop()
-			c := hub.NewClient(hub.ConfigFromEnv())
+			cfg := hub.ConfigFromEnv()
+			if stall == "" {
+				stall = os.Getenv(hub.StallTimeoutEnv)
+			}
+			if stall != "" {
+				d, err := hub.ParseStallTimeout(stall)
+				if err != nil {
+					return fmt.Errorf("--stall-timeout or %s: %w", hub.StallTimeoutEnv, err)
+				}
+				cfg.StallTimeout = d
+			}
+			c := hub.NewClient(cfg)
+			c.Verify = verify
 			var pv *app.PullView
 			if !quiet {
 				pv = app.NewPullView(cmd.ErrOrStderr())
@@ -59,10 +74,19 @@ func newPullCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s commit %s: %d files, %s in %s\n",
 				snap.Repo, snap.Revision, snap.Commit, len(snap.Files), hub.FormatBytes(snap.Size), snap.Dir)
+			if verify {
+				fmt.Fprintf(cmd.OutOrStdout(), "verified: %d cached files matched their hash", len(snap.Verified))
+				if len(snap.Repaired) > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "; corrupt and downloaded again: %s", strings.Join(snap.Repaired, ", "))
+				}
+				fmt.Fprintln(cmd.OutOrStdout())
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress")
+	cmd.Flags().BoolVar(&verify, "verify", false, "rehash the files already in the cache and download again any that are corrupt")
+	cmd.Flags().StringVar(&stall, "stall-timeout", "", "retry a request that goes this long without an answer or a byte, e.g. 90s (default $"+hub.StallTimeoutEnv+", else 60s)")
 	return cmd
 }
 

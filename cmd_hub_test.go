@@ -141,3 +141,28 @@ func TestGenerateOfflineFromPulledRepo(t *testing.T) {
 		t.Errorf("generate with a model not in the cache: %v", err)
 	}
 }
+
+// `infty pull --verify` rehashes what is cached and says what it repaired; a bad
+// --stall-timeout is refused naming the flag.
+func TestPullVerifyAndStallTimeoutFlags(t *testing.T) {
+	h := hubtest.New(t)
+	r := h.AddRepo("acme/tiny", hubtest.ModelFiles(t, filepath.Join("testdata", "models", "qwen2-tiny-bf16")))
+	cache := hubEnv(t, h)
+	if _, errOut, err := runHubCLI(t, "pull", "-q", "acme/tiny"); err != nil {
+		t.Fatalf("pull: %v\n%s", err, errOut)
+	}
+	blob := filepath.Join(cache, "models--acme--tiny", "blobs", r.ETag("model-00001-of-00002.safetensors"))
+	b, _ := os.ReadFile(blob)
+	b[len(b)/2] ^= 1
+	os.WriteFile(blob, b, 0o644)
+	out, errOut, err := runHubCLI(t, "pull", "--verify", "--stall-timeout", "30s", "acme/tiny")
+	if err != nil || !strings.Contains(out, "corrupt and downloaded again: model-00001-of-00002.safetensors") {
+		t.Errorf("pull --verify: %v\n%s%s", err, out, errOut)
+	}
+	if fixed, _ := os.ReadFile(blob); !bytes.Equal(fixed, r.Files["model-00001-of-00002.safetensors"]) {
+		t.Error("the corrupt blob was not repaired")
+	}
+	if _, _, err := runHubCLI(t, "pull", "--stall-timeout", "soon", "acme/tiny"); err == nil || !strings.Contains(err.Error(), "--stall-timeout") {
+		t.Errorf("bad --stall-timeout: %v", err)
+	}
+}

@@ -55,7 +55,7 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 	fl.Float64Var(&s.Sampling.TopP, "top-p", 0, "top-p sampling (0 or 1 = off)")
 	fl.Uint64Var(&s.Sampling.Seed, "seed", 0, "sampler seed (iteration i uses a seed derived from it)")
 	fl.StringVar(&s.Format, "format", "text", "output: text, or jsonl (one event per line)")
-	fl.StringVar(&s.LogPath, "log", "", "trajectory log to append to (default: a per-user file, see `infty export --help`)")
+	fl.StringVar(&s.LogPath, "log", "", "trajectory log to append to (default: a per-user file, see infty export --help)")
 	fl.StringVar(&s.Step1Prompt, "step1-prompt", "", "file replacing the summarizer's first-segment prompt")
 	fl.StringVar(&s.Step2Prompt, "step2-prompt", "", "file replacing the summarizer's later-segment prompt")
 	fl.StringVar(&s.ContinuePrompt, "continue-prompt", "", "file replacing the scaffold's request to continue from the history")

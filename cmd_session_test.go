@@ -163,7 +163,7 @@ func TestCurateCommand(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(bad, []byte(`{"question":"q","reasoning":"r"}`+"\n"+`{"question": 3}`+"\n"), 0o644)
-	if _, _, err := runInfty(t, "curate", "--input", bad, "--summarizer", fixtureModel, "--log", logPath); err == nil || !strings.Contains(err.Error(), "bad.jsonl:2") {
+	if _, _, err := runInfty(t, "curate", "--input", bad, "--summarizer", fixtureModel, "--eta", "8", "--summary-max", "6", "--log", logPath); err == nil || !strings.Contains(err.Error(), "bad.jsonl:2") {
 		t.Errorf("bad input: %v", err)
 	}
 }

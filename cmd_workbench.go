@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/infty-dev/infty/app"
-	"github.com/infty-dev/infty/session/trajlog"
 	"github.com/infty-dev/infty/themes"
 	"github.com/spf13/cobra"
 )
@@ -30,7 +30,14 @@ func setupWorkbench(root *cobra.Command) {
 		"streams into its own pane; space pauses, e edits the latest summary, b switches branches, ? lists the keys. " +
 		"Without a terminal it prints what `infty solve` prints."
 	root.Args = cobra.ArbitraryArgs
+	root.Long += " A one-word question that is close to a command name is asked after `--` (`infty -- inspect`)."
 	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := mistypedCommand(cmd, args); err != nil {
+			return err
+		}
+		if err := checkTheme(theme); err != nil {
+			return err
+		}
 		question := strings.TrimSpace(strings.Join(args, " "))
 		ctx, cancel := signalContext(cmd)
 		defer cancel()
@@ -52,24 +59,52 @@ func setupWorkbench(root *cobra.Command) {
 	}
 }
 
+// checkTheme refuses an unknown --theme whether or not a terminal is there to use it, so that a
+// typo is not ignored by the headless form and refused by the workbench.
+func checkTheme(name string) error {
+	_, err := themes.Resolve(name, true, true)
+	return err
+}
+
 // stdioIsTerminal says whether the workbench can take the terminal (tests replace it).
 var stdioIsTerminal = func() bool { return term.IsTerminal(os.Stdin.Fd()) && term.IsTerminal(os.Stdout.Fd()) }
 
 func newInspectCmd() *cobra.Command {
 	var theme string
 	cmd := &cobra.Command{
-		Use:   "inspect LOG",
+		Use:   "inspect [LOG]...",
 		Short: "Browse the trajectories of a log, see edits beside their originals, export a selection as SFT data",
 		Long: "inspect lists the runs of a trajectory log (question, answer, verified?, iterations, edited?, branches).\n" +
 			"enter opens one read-only with its branches (b); an edited summary is shown beside its original.\n" +
 			"space marks runs, x exports the marked runs (or the open branch) as cold-start SFT JSON Lines,\n" +
-			"/ filters by words, E keeps edited runs, c keeps verified ones. Without a terminal it prints the list.",
-		Args: cobra.ExactArgs(1),
+			"/ filters by words, E keeps edited runs, c keeps verified ones (a run with any verified branch).\n" +
+			"Without a terminal it prints the list. Without LOG it reads every log of the per-user folder, as\n" +
+			"`infty export` does.",
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
-			runs, warnings, err := trajlog.ReadFile(path)
+			if err := checkTheme(theme); err != nil {
+				return err
+			}
+			paths, export := args, ""
+			if len(paths) == 0 {
+				var err error
+				if paths, err = app.DefaultLogs(); err != nil {
+					return err
+				}
+				// Not beside the logs: export and inspect would read it as one.
+				export = "infty-logs.sft.jsonl"
+			}
+			runs, warnings, err := app.ReadLogs(paths)
 			if err != nil {
 				return err
+			}
+			path := paths[0]
+			if len(paths) > 1 {
+				// Several logs: the title names their folder, an export goes to the working folder.
+				path = filepath.Join(filepath.Dir(paths[0]), fmt.Sprintf("(%d logs)", len(paths)))
+				if export == "" {
+					export = "infty-logs.sft.jsonl"
+				}
 			}
 			if !stdioIsTerminal() {
 				for _, w := range warnings {
@@ -81,7 +116,7 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return app.Inspect(cmdContext(cmd), th, path, runs, warnings)
+			return app.Inspect(cmdContext(cmd), th, path, export, runs, warnings)
 		},
 	}
 	cmd.Flags().StringVar(&theme, "theme", themes.Auto, "colors: "+strings.Join(themes.Names(), ", ")+" (NO_COLOR forces plain)")

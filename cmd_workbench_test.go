@@ -88,3 +88,42 @@ func TestWorkbenchSaysWhenNoDefaultModel(t *testing.T) {
 		t.Fatalf("got %v, want an error asking for --model", err)
 	}
 }
+
+// An unknown --theme is refused without a terminal too, not ignored.
+func TestBadThemeRefusedHeadless(t *testing.T) {
+	noTerminal(t)
+	logPath := filepath.Join(t.TempDir(), "log.jsonl")
+	if _, _, err := runInfty(t, "--model", fixtureModel, "--theme", "purple", "--log", logPath, "2+2?"); err == nil || !strings.Contains(err.Error(), "unknown theme") {
+		t.Fatalf("got %v, want an unknown theme error", err)
+	}
+	if _, err := os.Stat(logPath); err == nil {
+		t.Error("the run went ahead with a bad theme")
+	}
+	if _, _, err := runInfty(t, "inspect", "--theme", "purple", logPath); err == nil || !strings.Contains(err.Error(), "unknown theme") {
+		t.Fatalf("inspect: got %v, want an unknown theme error", err)
+	}
+}
+
+// inspect without LOG reads the per-user log folder, as export does; export counts the runs it
+// exported, not the runs it read.
+func TestInspectAndExportShareDefaults(t *testing.T) {
+	noTerminal(t)
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	logDir := filepath.Join(data, "infty", "logs")
+	for i, q := range []string{"What is 2+2?", "What is 3+3?"} {
+		args := []string{"--model", fixtureModel, "--eta", "8", "--phi", "2", "--summary-max", "4", "--conclusion-max", "4",
+			"--log", filepath.Join(logDir, []string{"a.jsonl", "b.jsonl"}[i]), q}
+		if _, _, err := runInfty(t, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, err := runInfty(t, "inspect")
+	if err != nil || !strings.Contains(out, "What is 2+2?") || !strings.Contains(out, "What is 3+3?") {
+		t.Fatalf("inspect without LOG: %v\n%s", err, out)
+	}
+	_, errOut, err := runInfty(t, "export", "--only", "edited")
+	if err != nil || !strings.Contains(errOut, "exported 0 examples from 0 runs") {
+		t.Fatalf("export --only edited: %v, %q", err, errOut)
+	}
+}

@@ -6,9 +6,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/charmbracelet/fang"
+	"github.com/infty-dev/infty/ui"
 	"github.com/spf13/cobra"
 )
 
@@ -27,8 +32,21 @@ func newRootCmd() *cobra.Command {
 		Short: "A terminal workbench for iterative reasoning with embedded models",
 		Long: "infty runs a reasoning model inside the program and drives it through bounded " +
 			"iterations, each ending in a summary that the next one starts from (InftyThink+).",
-		SilenceUsage: true,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true, // main prints them, exactly as they were written
 	}
+	root.SetVersionTemplate("infty {{.Version}}\n")
+	root.SetHelpFunc(printHelp)
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "infty %s\n", version)
+			return err
+		},
+	})
 	for _, f := range commandFactories {
 		root.AddCommand(f())
 	}
@@ -41,8 +59,33 @@ func newRootCmd() *cobra.Command {
 // rootRun, when set by the workbench file, gives the bare `infty [QUESTION]` its behaviour.
 var rootRun func(root *cobra.Command)
 
-func main() {
-	if err := fang.Execute(context.Background(), newRootCmd(), fang.WithVersion(version)); err != nil {
-		os.Exit(1)
+// exitInterrupted is the shell's convention for a program ended by Ctrl-C (128 + SIGINT).
+const exitInterrupted = 130
+
+// execute runs the command line args and returns the process's exit status. Errors are printed
+// as written: paths, ids and flag names keep their case.
+func execute(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil || errors.Is(err, ui.ErrInterrupted)
+	if err != nil && !errors.Is(err, ui.ErrInterrupted) && !(interrupted && errors.Is(err, context.Canceled)) {
+		fmt.Fprintln(stderr, "infty: "+err.Error())
+		if isUsageError(err) {
+			fmt.Fprintln(stderr, "Run `infty --help` (or `infty COMMAND --help`) for usage.")
+		}
 	}
+	switch {
+	case interrupted:
+		return exitInterrupted
+	case err != nil:
+		return 1
+	}
+	return 0
 }
+
+func main() { os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -218,7 +218,9 @@ func benchRun(ctx context.Context, o BenchOptions, row BenchRow, problems []Benc
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return row, fmt.Errorf("%s: interrupted after %d of %d problems (%d correct): %w", row.Mode, finished, len(problems), correct, ctx.Err())
+			// Not wrapping ctx.Err(): the command line says nothing of a plain cancellation, and
+			// this says what finished.
+			return row, fmt.Errorf("%s: interrupted after %d of %d problems (%d correct)", row.Mode, finished, len(problems), correct)
 		}
 		return row, err
 	}

@@ -10,10 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/llm"
@@ -27,7 +26,16 @@ import (
 // each to out in input order (spec.Format text) or streaming its events (jsonl). A trace the log
 // already holds a finished trajectory of (its Source matches) is skipped, so a rerun of an
 // interrupted curation carries on where it stopped.
-func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Writer) error {
+func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Writer) (err error) {
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	if spec.Format == "jsonl" {
+		defer func() {
+			if err != nil { // the stream ends with what went wrong, as solve's does
+				_ = WriteEventJSON(w, session.Event{Type: session.EventError, Time: time.Now(), Message: err.Error()})
+			}
+		}()
+	}
 	if err := checkParallel(spec.Parallel); err != nil {
 		return err
 	}
@@ -49,6 +57,9 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 	if err != nil {
 		return err
 	}
+	if err := fitSummarizer(sm, &cfg, spec.Eta != 0); err != nil {
+		return err
+	}
 	curated, err := curatedSources(cfg.LogPath)
 	if err != nil {
 		return err
@@ -58,8 +69,6 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 		return err
 	}
 	defer log.Close()
-	w := bufio.NewWriter(out)
-	defer w.Flush()
 	var n curateCounts
 	pb := newProgress(errOut, "curate", 0)
 	err = inOrder(ctx, spec.Parallel, newTraceReader(in, input).next, func(ctx context.Context, it traceItem) curateResult {
@@ -79,6 +88,44 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 	}
 	fmt.Fprintln(errOut, n.String(cfg.LogPath)+pb.rate())
 	return nil
+}
+
+// minCurateEta is the smallest η curate picks by itself to fit a summarizer's window: below it
+// segments are a few words and the summaries cost more than the reasoning they replace.
+const minCurateEta = 32
+
+// fitSummarizer makes sure every summary fits the summarizer's window, before anything is
+// logged: a default η is lowered to fit, an η the person gave (or a window that cannot hold even
+// the prompt) is refused, naming the options that help.
+func fitSummarizer(sm llm.Model, cfg *session.Config, etaGiven bool) error {
+	limit, err := session.SummarizerEtaLimit(sm, *cfg)
+	if err != nil || cfg.Eta <= limit {
+		return err
+	}
+	if !etaGiven && limit >= minCurateEta {
+		cfg.Eta = limit
+		return nil
+	}
+	msg := fmt.Sprintf("summarizer %s attends to %d tokens: too few for its prompt, a history of up to %d tokens (--summary-max), a segment of η=%d tokens (--eta) and the summary",
+		sm.Name(), llm.ContextLength(sm), cfg.SummaryMax, cfg.Eta)
+	if limit >= minCurateEta {
+		return fmt.Errorf("%s; use --eta %d or less, or a summarizer with a larger window (--summarizer MODEL)", msg, limit)
+	}
+	return fmt.Errorf("%s; use a summarizer with a larger window (--summarizer MODEL)", msg)
+}
+
+// exportedRuns counts the runs that gave examples under opts (the filters leave others out).
+func exportedRuns(runs []*trajlog.Run, opts sft.Options) int {
+	n := 0
+	for _, r := range runs {
+		for _, b := range sft.Select(r, opts) {
+			if len(b.Iterations) > 0 {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // traceItem is one trace of curate's input, with where it stands and its key in the log.
@@ -213,28 +260,17 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 		opts.Branch = n
 	}
 	if len(logs) == 0 {
-		dir, err := trajlog.DefaultDir()
-		if err != nil {
+		var err error
+		if logs, err = DefaultLogs(); err != nil {
 			return err
 		}
-		if logs, err = filepath.Glob(filepath.Join(dir, "*.jsonl")); err != nil {
-			return err
-		}
-		if len(logs) == 0 {
-			return fmt.Errorf("no logs in %s; pass --log FILE", dir)
-		}
-		sort.Strings(logs)
 	}
-	var runs []*trajlog.Run
-	for _, path := range logs {
-		rs, warns, err := trajlog.ReadFile(path)
-		for _, w := range warns {
-			fmt.Fprintln(errOut, "warning:", w)
-		}
-		if err != nil {
-			return err
-		}
-		runs = append(runs, rs...)
+	runs, warns, err := ReadLogs(logs)
+	for _, w := range warns {
+		fmt.Fprintln(errOut, "warning:", w)
+	}
+	if err != nil {
+		return err
 	}
 	w := bufio.NewWriter(out)
 	n, err := sft.Export(w, runs, opts)
@@ -244,6 +280,9 @@ func Export(logs []string, o ExportOptions, out, errOut io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, len(runs))
+	fmt.Fprintf(errOut, "exported %d examples from %d runs\n", n, exportedRuns(runs, opts))
+	if len(warns) > 0 {
+		fmt.Fprintf(errOut, "left out: what the %d warning(s) above name; every other run and branch was read whole\n", len(warns))
+	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -121,14 +123,51 @@ func Workbench(ctx context.Context, spec *RunSpec, th themes.Theme, question str
 	return wb.Err()
 }
 
-// Inspect browses the trajectories of the log at path in the terminal.
-func Inspect(ctx context.Context, th themes.Theme, path string, runs []*trajlog.Run, warnings []string) error {
-	in := ui.NewInspector(ui.InspectOptions{Theme: th, Path: path, Runs: runs, Warnings: warnings})
+// Inspect browses the trajectories of the log at path in the terminal;
+// export is the file x offers to write ("": beside the log).
+func Inspect(ctx context.Context, th themes.Theme, path, export string, runs []*trajlog.Run, warnings []string) error {
+	in := ui.NewInspector(ui.InspectOptions{Theme: th, Path: path, Export: export, Runs: runs, Warnings: warnings})
 	_, err := tea.NewProgram(in, tea.WithContext(ctx)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return in.Err()
+}
+
+// DefaultLogs are the logs export and inspect read when given none: every *.jsonl of the
+// per-user log folder, oldest first.
+func DefaultLogs() ([]string, error) {
+	dir, err := trajlog.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	logs, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	if len(logs) == 0 {
+		return nil, fmt.Errorf("no logs in %s; pass a log file", dir)
+	}
+	sort.Strings(logs)
+	return logs, nil
+}
+
+// ReadLogs reads the runs of every log in paths, with the warnings of the lines skipped.
+func ReadLogs(paths []string) ([]*trajlog.Run, []string, error) {
+	var runs []*trajlog.Run
+	var warnings []string
+	for _, p := range paths {
+		rs, ws, err := trajlog.ReadFile(p)
+		warnings = append(warnings, ws...)
+		if err != nil {
+			return nil, warnings, err
+		}
+		runs = append(runs, rs...)
+	}
+	return runs, warnings, nil
 }
 
 // PrintRuns is inspect's headless form: one line per run.
@@ -143,9 +182,9 @@ func PrintRuns(w io.Writer, runs []*trajlog.Run) error {
 			if !b.Done {
 				ans = "(unfinished)"
 			}
-			if b.Correct != nil {
-				correct = map[bool]string{true: "yes", false: "no"}[*b.Correct]
-			}
+		}
+		if v := ui.Verdicts(r, "yes", "no"); len(v) > 0 {
+			correct = strings.Join(v, "/") // each branch's verdict, in branch order
 		}
 		edited := "no"
 		if len(r.Edits) > 0 {

@@ -50,6 +50,10 @@ func Open(dir, name string, opts ...Option) (*Engine, error) {
 // template. It installs the tokenizer's streaming detokenizer on m, so generated tokens carry
 // their text, and adds the tokenizer's eos_token to m's end-of-turn ids (genconfig.EndOfTurnIDs).
 func NewEngine(name string, m *Model, chat *Chat) (*Engine, error) {
+	// A token id past the embedding would index outside it when the model reads the prompt.
+	if n := chat.Tok.VocabSize(); n > m.Config.Vocab {
+		return nil, fmt.Errorf("%s: the tokenizer has token ids up to %d, beyond the model's vocab_size %d in config.json", m.Dir, n-1, m.Config.Vocab)
+	}
 	if err := m.setEOS(genconfig.EndOfTurnIDs(m.Dir, m.Config.EOS, m.Generation, chat.Tok)); err != nil {
 		return nil, err
 	}

@@ -181,7 +181,7 @@ func TestPauseResumeThroughRuntime(t *testing.T) {
 	strip := func(its []session.Iteration) []session.Iteration {
 		out := append([]session.Iteration(nil), its...)
 		for i := range out {
-			out[i].Seconds = 0
+			out[i].Seconds, out[i].WallSeconds = 0, 0
 		}
 		return out
 	}

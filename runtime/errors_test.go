@@ -203,3 +203,22 @@ func TestLoadRefusesModelThatDoesNotFit(t *testing.T) {
 	}
 	m.Close()
 }
+
+// A tokenizer with ids past the model's vocab_size would index outside the embedding: Open
+// refuses it, naming the folder and both sizes.
+func TestOpenRefusesTokenizerBeyondVocab(t *testing.T) {
+	dir := copyModel(t, "qwen2-tiny-f32")
+	path := filepath.Join(dir, "tokenizer.json")
+	raw, _ := os.ReadFile(path)
+	var tok map[string]any
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		t.Fatal(err)
+	}
+	tok["added_tokens"] = append(tok["added_tokens"].([]any), map[string]any{"id": 600, "content": "<|extra|>", "special": true})
+	raw, _ = json.Marshal(tok)
+	os.WriteFile(path, raw, 0o644)
+	_, err := Open(dir, "tiny")
+	if err == nil || !strings.Contains(err.Error(), "up to 600, beyond the model's vocab_size 512") {
+		t.Errorf("err = %v", err)
+	}
+}

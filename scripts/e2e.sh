@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end check of the workbench: drives the real binary in tmux (send-keys / capture-pane)
-# through stream → pause → edit → resume → branch switch → help → quit, then checks the
-# trajectory log, `infty inspect`, what `make run` shows on the embedded model (its suggested
-# problem solved and verified) and the headless fallback.
+# through stream → pause → edit (typed at the end of the summary) → a long pause → resume →
+# branch switch → help → quit, then checks the trajectory log (the edit, and that the pause is not
+# generation time), `infty inspect`, the way back to the question after a run could not start,
+# what `make run` shows on the embedded model (its suggested problem solved and verified) and the
+# headless fallback.
 #
 # Usage: scripts/e2e.sh [BINARY]   (make e2e builds bin/infty first)
 # Env:   INFTY_E2E_MODEL  model folder or id for the editing scenario (default: the fixture
@@ -90,13 +92,20 @@ wait_for "paused" 10
 step "edit the latest summary"
 key e
 wait_for "Edit summary" 5
-tmux send-keys -t "$SESSION" -l "EDITED-BY-E2E "
+# The cursor starts at the end of the summary: the typed text extends it.
+tmux send-keys -t "$SESSION" -l " EDITED-BY-E2E"
 key C-s
 wait_for "edited" 10
 wait_for "paused" 5
-step "resume"
+PAUSE=5
+step "stay paused ${PAUSE}s, then resume"
+sleep $PAUSE
 key Space
 wait_for "✓ done" 120
+# No pane counts the pause: every header's seconds stay well below it.
+if screen | grep -oE '· [0-9]+\.[0-9] s ·' | awk -v p=$PAUSE '{ if ($2 + 0 >= p - 1) bad = 1 } END { exit !bad }'; then
+	fail "a pane's seconds include the pause"
+fi
 step "switch to branch 1"
 key b
 wait_for "Branches" 5
@@ -117,8 +126,14 @@ wait_for "INFTY-EXIT=0" 20
 
 step "the log holds the edit and the next iteration started from it"
 grep -q '"kind":"edit"' "$LOG" || fail "no edit record in $LOG"
-grep -q '"new":"EDITED-BY-E2E ' "$LOG" || fail "the edit record lacks the edited text"
-grep -q '"history":"EDITED-BY-E2E ' "$LOG" || fail "no iteration started from the edited summary"
+grep -Eq '"new":"([^"\\]|\\.)+ EDITED-BY-E2E"' "$LOG" || fail "the edit record lacks the text typed at the end of the summary"
+grep -Eq '"history":"([^"\\]|\\.)+ EDITED-BY-E2E"' "$LOG" || fail "no iteration started from the edited summary"
+
+step "the log's seconds leave the pause out; wall_seconds keep it"
+# "seconds":ACTIVE,"wall_seconds":WALL of the answer record of the edited branch (made paused).
+grep '"kind":"answer"' "$LOG" | grep -oE '"seconds":[0-9.e+-]+,"wall_seconds":[0-9.e+-]+' |
+	awk -F'[:,]' -v p=$PAUSE '{ if ($4 - $2 >= p - 1) ok = 1 } END { exit !ok }' ||
+	fail "no answer record with the ${PAUSE}s pause in wall_seconds and out of seconds: $(grep '"kind":"answer"' "$LOG")"
 grep -q '"kind":"switch"' "$LOG" || fail "no branch switch in the log"
 
 step "inspect the log: branch 2 shows the edit beside its original; export it"
@@ -143,6 +158,18 @@ key q
 wait_for "INFTY-EXIT=0" 10
 [ -s "$TMP/log.sft.jsonl" ] || fail "inspect exported nothing"
 grep -q 'EDITED-BY-E2E' "$TMP/log.sft.jsonl" || fail "the export lacks the edited summary"
+
+step "a run that cannot start: enter goes back to the question"
+tmux kill-session -t "$SESSION"
+tmux new-session -d -s "$SESSION" -x 80 -y 24 \
+	"$(printf '%q ' "$BIN" --model "$TMP/no-such-model" --log "$TMP/failed.jsonl" --theme plain 'What is 2+2?'); echo INFTY-EXIT=\$?; sleep 600"
+wait_for "could not start" 30
+wait_for "back to the question" 5
+key Enter
+wait_for "Ask a question" 5
+wait_for "What is 2+2?" 5
+key Escape
+wait_for "INFTY-EXIT=0" 10
 
 if [ $EMBEDDED = 1 ]; then
 	step "make run: the embedded model, its suggested problem sent as it is, solved and verified"

@@ -18,7 +18,8 @@ import (
 type branch struct {
 	id, parent, fork int
 	reason           string
-	created, started time.Time
+	created          time.Time
+	clock            stopwatch // since the branch began generating
 	its              []Iteration
 	done             bool
 	answer           string
@@ -285,8 +286,9 @@ func (e *Engine) finish(b *branch) error {
 	var elapsed float64
 	err := e.locked(func() error {
 		b.done, b.answer, b.correct = true, ans, correct
-		elapsed = e.now().Sub(b.started).Seconds()
-		return e.logRecord(trajlog.Record{Kind: trajlog.KindAnswer, Branch: b.id, Answer: ans, Correct: correct, Tokens: b.tokens, Seconds: elapsed})
+		var wall float64
+		elapsed, wall = b.clock.readLocked(e.now())
+		return e.logRecord(trajlog.Record{Kind: trajlog.KindAnswer, Branch: b.id, Answer: ans, Correct: correct, Tokens: b.tokens, Seconds: elapsed, WallSeconds: wall})
 	})
 	if err != nil {
 		return err
@@ -298,7 +300,7 @@ func (e *Engine) finish(b *branch) error {
 
 // newBranchLocked forks parent at iteration fork (its iterations before fork are shared).
 func (e *Engine) newBranchLocked(parent *branch, fork int, reason string) *branch {
-	nb := &branch{id: e.nextID, parent: parent.id, fork: fork, reason: reason, created: e.now(), started: e.now()}
+	nb := &branch{id: e.nextID, parent: parent.id, fork: fork, reason: reason, created: e.now(), clock: e.stopwatchLocked()}
 	e.nextID++
 	nb.its = append([]Iteration(nil), parent.its[:fork-1]...)
 	for _, it := range nb.its {
@@ -459,6 +461,7 @@ func (e *Engine) switchBranch(id int) error {
 	}
 	e.emit(Event{Type: EventBranch, Branch: id, Parent: b.parent})
 	if !b.done {
+		e.pauseLocked()
 		e.startLoopLocked(b, nil)
 	}
 	return nil

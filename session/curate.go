@@ -64,6 +64,13 @@ func Curate(ctx context.Context, summarizer llm.Model, cfg Config, tr Trace, log
 		}
 		return Snapshot{}, err
 	}
+	if len(segs) > 1 {
+		// Refused before the run is logged: a trace whose summaries cannot fit leaves no
+		// unfinished run behind.
+		if err := CheckSummarizerWindow(summarizer, cfg, tr.Question); err != nil {
+			return Snapshot{}, err
+		}
+	}
 	write := func(rec trajlog.Record) error {
 		if log == nil {
 			return nil

@@ -142,24 +142,26 @@ type Engine struct {
 
 	queue *eventQueue
 
-	mu       sync.Mutex
-	question string
-	runID    string
-	started  bool
-	opened   bool // made by Open: Continue, not Start
-	closed   bool
-	rootCtx  context.Context
-	branches map[int]*branch
-	cur      int
-	paused   bool
-	resumeCh chan struct{} // closed by Resume
-	partial  *Partial      // in-flight iteration of the current branch
-	pending  *reasoningEdit
-	wake     chan struct{} // tells a paused generation that an edit is pending
-	loop     *loopHandle
-	nextID   int
-	closedCh chan struct{} // closed by Close
-	runErr   error
+	mu        sync.Mutex
+	question  string
+	runID     string
+	started   bool
+	opened    bool // made by Open: Continue, not Start
+	closed    bool
+	rootCtx   context.Context
+	branches  map[int]*branch
+	cur       int
+	paused    bool
+	pausedAt  time.Time     // when the current pause began
+	pausedFor time.Duration // the pauses before it, summed: generation time excludes them
+	resumeCh  chan struct{} // closed by Resume
+	partial   *Partial      // in-flight iteration of the current branch
+	pending   *reasoningEdit
+	wake      chan struct{} // tells a paused generation that an edit is pending
+	loop      *loopHandle
+	nextID    int
+	closedCh  chan struct{} // closed by Close
+	runErr    error
 }
 
 var defaultNow = time.Now
@@ -237,7 +239,7 @@ func (e *Engine) Start(ctx context.Context, question string) (<-chan Event, erro
 		return nil, err
 	}
 	e.question = question
-	b := &branch{id: 1, created: e.now(), started: e.now()}
+	b := &branch{id: 1, created: e.now(), clock: e.stopwatchLocked()}
 	e.branches[1] = b
 	e.cur = 1
 	if err := e.logRecord(trajlog.Record{Kind: trajlog.KindRun, Branch: 1, Question: question, Reference: e.cfg.Reference}); err != nil {
@@ -337,10 +339,14 @@ func (e *Engine) Close() error {
 func (e *Engine) Pause() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.pauseLocked()
+}
+
+func (e *Engine) pauseLocked() {
 	if e.paused || !e.started {
 		return
 	}
-	e.paused = true
+	e.paused, e.pausedAt = true, e.now()
 	e.resumeCh = make(chan struct{})
 	it := 0
 	if e.partial != nil {
@@ -357,12 +363,53 @@ func (e *Engine) Resume() {
 		return
 	}
 	e.paused = false
+	e.pausedFor += e.now().Sub(e.pausedAt)
 	close(e.resumeCh)
 	it := 0
 	if e.partial != nil {
 		it = e.partial.Index
 	}
 	e.emit(Event{Type: EventResumed, Branch: e.cur, Iteration: it})
+}
+
+// pausedLocked is how long the run has been paused up to now, the current pause included.
+func (e *Engine) pausedLocked(now time.Time) time.Duration {
+	d := e.pausedFor
+	if e.paused {
+		d += now.Sub(e.pausedAt)
+	}
+	return d
+}
+
+// stopwatch measures a span of a run twice: wall time, and active time (pauses excluded), which
+// is what rates and the log's seconds are computed from.
+type stopwatch struct {
+	e      *Engine
+	start  time.Time
+	paused time.Duration // e.pausedLocked at start
+}
+
+func (e *Engine) stopwatchLocked() stopwatch {
+	now := e.now()
+	return stopwatch{e: e, start: now, paused: e.pausedLocked(now)}
+}
+
+func (e *Engine) stopwatch() stopwatch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopwatchLocked()
+}
+
+// readLocked gives the active and the wall seconds from the start to now.
+func (s stopwatch) readLocked(now time.Time) (active, wall float64) {
+	w := now.Sub(s.start)
+	return (w - (s.e.pausedLocked(now) - s.paused)).Seconds(), w.Seconds()
+}
+
+func (s stopwatch) read() (active, wall float64) {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	return s.readLocked(s.e.now())
 }
 
 // Paused reports whether the run is paused.
@@ -394,7 +441,8 @@ func (e *Engine) Branches() []BranchInfo {
 }
 
 // SwitchBranch makes branch id current. Generation on the branch left stops (its in-flight
-// iteration is dropped; finished ones are kept); an unfinished target branch continues running.
+// iteration is dropped; finished ones are kept). An unfinished target branch waits paused:
+// Resume goes on generating on it, so that looking at an abandoned branch starts nothing.
 func (e *Engine) SwitchBranch(id int) error {
 	return e.switchBranch(id)
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func solve(t *testing.T, m llm.Model, cfg session.Config) (*session.Engine, []se
 func stripTimes(its []session.Iteration) []session.Iteration {
 	out := append([]session.Iteration(nil), its...)
 	for i := range out {
-		out[i].Seconds = 0
+		out[i].Seconds, out[i].WallSeconds = 0, 0
 	}
 	return out
 }
@@ -446,6 +447,62 @@ func TestPauseResumeSameAsUninterrupted(t *testing.T) {
 	}
 }
 
+// A pause is not generation time: the iteration's seconds, the answer's seconds and the rates
+// leave it out; the wall time beside them keeps it.
+func TestPauseTimeNotGenerationTime(t *testing.T) {
+	var clock atomic.Int64 // nanoseconds; every reading advances it by a millisecond
+	now := func() time.Time { return time.Unix(0, clock.Add(int64(time.Millisecond))) }
+	script := sessiontest.Script{Reason: words(25), SummaryWords: 3, ConcludeAt: 3, Answer: "9"}
+	cfg := session.Config{Eta: 100, Phi: 5, LogPath: filepath.Join(t.TempDir(), "log.jsonl")}
+	m := sessiontest.New("scripted", script.Policy())
+	m.Delay = 200 * time.Microsecond
+	e, err := session.New(m, cfg, session.WithClock(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	ch, err := e.Start(context.Background(), question)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paused := false
+	var evs []session.Event
+	for ev := range ch {
+		evs = append(evs, ev)
+		if !paused && ev.Type == session.EventDelta && ev.Iteration == 2 {
+			paused = true
+			e.Pause()
+			clock.Add(int64(time.Hour))
+			e.Resume()
+		}
+		if ev.Type == session.EventDone || ev.Type == session.EventError {
+			break
+		}
+	}
+	if err := e.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	it := e.Snapshot().Iterations[1]
+	if it.Seconds > 60 || it.WallSeconds < 3600 {
+		t.Errorf("iteration 2: seconds %.1f (want the active time, under a minute), wall %.1f (want the hour of pause in it)", it.Seconds, it.WallSeconds)
+	}
+	for _, ev := range evs {
+		if (ev.Type == session.EventStats || ev.Type == session.EventDone || ev.Type == session.EventIterationEnd) && ev.Seconds > 60 {
+			t.Errorf("%s event counts the pause: %.1f s", ev.Type, ev.Seconds)
+		}
+		if ev.Type == session.EventStats && ev.Tokens > 0 && ev.TokensPerSecond < float64(ev.Tokens)/60 {
+			t.Errorf("stats rate %.2f tok/s counts the pause", ev.TokensPerSecond)
+		}
+	}
+	runs, _, err := trajlog.ReadFile(cfg.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := runs[0].Branch(1); b.Seconds > 60 {
+		t.Errorf("the logged answer counts the pause: %.1f s", b.Seconds)
+	}
+}
+
 func TestEditReasoningWhilePaused(t *testing.T) {
 	script := sessiontest.Script{Reason: words(20), SummaryWords: 2, ConcludeAt: 3, Answer: "9"}
 	m := sessiontest.New("scripted", script.Policy())
@@ -541,6 +598,51 @@ func TestScaffoldEditReasoning(t *testing.T) {
 	}
 }
 
+// Switching to an abandoned (unfinished) branch does not start generating on it: the run waits
+// paused until Resume.
+func TestSwitchToUnfinishedBranchWaitsPaused(t *testing.T) {
+	script := sessiontest.Script{Reason: words(30), SummaryWords: 2, ConcludeAt: 4, Answer: "9"}
+	m := sessiontest.New("scripted", script.Policy())
+	m.Delay = 200 * time.Microsecond
+	e := newEngine(t, m, session.Config{Eta: 100, Phi: 5})
+	ch, err := e.Start(context.Background(), question)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := false
+	for ev := range ch {
+		if !edited && ev.Type == session.EventIterationStart && ev.Iteration == 2 {
+			edited = true
+			if err := e.EditSummary(1, "[it=1] by hand"); err != nil { // branch 1 is left unfinished
+				t.Fatal(err)
+			}
+		}
+		if ev.Type == session.EventDone {
+			break
+		}
+	}
+	if err := e.SwitchBranch(1); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Paused() {
+		t.Fatal("switching to an unfinished branch did not pause the run")
+	}
+	time.Sleep(50 * time.Millisecond)
+	before := e.Snapshot()
+	time.Sleep(50 * time.Millisecond)
+	if after := e.Snapshot(); len(after.Iterations) != len(before.Iterations) || after.Done ||
+		after.Partial != nil && before.Partial != nil && after.Partial.Reasoning != before.Partial.Reasoning {
+		t.Fatal("the abandoned branch generated before Resume")
+	}
+	e.Resume()
+	for ev := range ch {
+		if ev.Type == session.EventDone && ev.Branch == 1 {
+			return
+		}
+	}
+	t.Fatal("branch 1 did not conclude after Resume")
+}
+
 func TestEditSummaryBranchesAndSwitch(t *testing.T) {
 	script := sessiontest.Script{Reason: words(4), SummaryWords: 2, ConcludeAt: 3, Answer: "9"}
 	m := sessiontest.New("scripted", script.Policy())
@@ -591,6 +693,9 @@ func TestEditSummaryBranchesAndSwitch(t *testing.T) {
 	back := e.Snapshot()
 	if back.Branch != 1 || !reflect.DeepEqual(stripTimes(back.Iterations), stripTimes(orig.Iterations)) {
 		t.Errorf("branch 1 changed: %+v", back.Iterations)
+	}
+	if e.Paused() {
+		t.Error("switching to a concluded branch paused the run")
 	}
 	// The log rebuilds both branches.
 	e.Close()

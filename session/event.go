@@ -45,7 +45,7 @@ const (
 	EventBranch         EventType = "branch"          // Branch = the branch now shown, Parent
 	EventPaused         EventType = "paused"          // Iteration
 	EventResumed        EventType = "resumed"         // Iteration
-	EventStats          EventType = "stats"           // Iteration, Tokens, Seconds, TokensPerSecond
+	EventStats          EventType = "stats"           // Iteration, Tokens, ReasoningTokens, Seconds (active: pauses excluded), TokensPerSecond
 	EventDone           EventType = "done"            // Iterations, Tokens, Seconds
 	EventError          EventType = "error"           // Message
 )
@@ -76,6 +76,7 @@ type Event struct {
 	Tokens          int       `json:"tokens,omitempty"`
 	Seconds         float64   `json:"seconds,omitempty"`
 	TokensPerSecond float64   `json:"tokens_per_second,omitempty"`
+	ReasoningTokens int       `json:"reasoning_tokens,omitempty"`
 	Message         string    `json:"message,omitempty"`
 	Original        string    `json:"original,omitempty"`
 }

@@ -65,7 +65,7 @@ func (s *streamer) update(p format.Parsed) {
 // generated so far, so the sampler's random stream continues.
 func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, history string, resume *resumeState) (Iteration, *reasoningEdit, error) {
 	cfg := e.cfg
-	start := e.now()
+	clock := e.stopwatch()
 	it := Iteration{Index: index, History: history, Seed: IterationSeed(cfg.Sampling.Seed, index)}
 	user, err := e.model.RenderChat([]llm.Message{{Role: "user", Content: b.question(e)}}, true)
 	if err != nil {
@@ -106,7 +106,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	p := format.Parse(gen, true)
 	publish(p)
 	scanFrom := 0 // no tag that ends the reasoning starts before this offset of gen
-	stats := statsTicker{e: e, branch: b.id, iteration: index, start: start, last: e.now()}
+	stats := statsTicker{e: e, branch: b.id, iteration: index, clock: clock, reasoning: &reasonTok}
 	sampling := cfg.Sampling
 	sampling.Seed = it.Seed
 	// With a known context window, the reasoning stops early enough that the forced tags and the
@@ -280,7 +280,7 @@ func (e *Engine) nativeIteration(ctx context.Context, b *branch, index int, hist
 	}
 	it.Raw = prefill + gen
 	it.Tokens = generated
-	it.Seconds = e.now().Sub(start).Seconds()
+	it.Seconds, it.WallSeconds = clock.read()
 	return it, nil, nil
 }
 
@@ -308,21 +308,32 @@ func (e *Engine) startTurn(buf *textBuf, it *Iteration, branchID int, gen0 strin
 	return gen, generated, reasonTok, st, nil
 }
 
-// statsTicker emits a stats event at most every half second while an iteration streams.
+// statsInterval is how often stats events go out while an iteration streams: often enough that
+// the front end's counters move with the tokens, seldom enough to cost nothing.
+const statsInterval = 100 * time.Millisecond
+
+// statsTicker emits a stats event at most every statsInterval while an iteration streams: the
+// tokens so far, the reasoning tokens among them (what η bounds) and the rate over active time.
 type statsTicker struct {
 	e                 *Engine
 	branch, iteration int
-	start, last       time.Time
+	clock             stopwatch
+	reasoning         *int // the iteration's reasoning tokens so far
+	last              time.Time
 }
 
 func (s *statsTicker) tick(generated int) {
 	now := s.e.now()
-	if now.Sub(s.last) < 500*time.Millisecond {
+	if now.Sub(s.last) < statsInterval {
 		return
 	}
 	s.last = now
-	el := now.Sub(s.start).Seconds()
-	s.e.emit(Event{Type: EventStats, Branch: s.branch, Iteration: s.iteration, Tokens: generated, Seconds: el, TokensPerSecond: float64(generated) / el})
+	ev := Event{Type: EventStats, Branch: s.branch, Iteration: s.iteration, Tokens: generated, ReasoningTokens: *s.reasoning}
+	ev.Seconds, _ = s.clock.read()
+	if ev.Seconds > 0 {
+		ev.TokensPerSecond = float64(generated) / ev.Seconds
+	}
+	s.e.emit(ev)
 }
 
 // generateErr is how a Generate call that returned err ended, for the caller: the context's

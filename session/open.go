@@ -44,7 +44,7 @@ func Open(model llm.Model, run *trajlog.Run, cfg Config, opts ...Option) (*Engin
 	e := build(model, cfg, opts)
 	e.question = run.Question
 	for _, rb := range run.Branches {
-		b := &branch{id: rb.ID, parent: rb.Parent, fork: rb.Fork, created: run.Started, started: run.Started,
+		b := &branch{id: rb.ID, parent: rb.Parent, fork: rb.Fork, created: run.Started,
 			its: append([]Iteration(nil), rb.Iterations...), done: rb.Done, answer: rb.Answer, correct: rb.Correct}
 		if rb.Parent > 0 {
 			b.reason = "edit"
@@ -86,7 +86,7 @@ func (e *Engine) Continue(ctx context.Context) (<-chan Event, error) {
 	}
 	go e.watch(ctx)
 	if b := e.branches[e.cur]; !b.done && e.cfg.Mode != ModeCurate {
-		b.started = e.now()
+		b.clock = e.stopwatchLocked()
 		e.startLoopLocked(b, nil)
 	}
 	return e.queue.out, nil

@@ -3,7 +3,8 @@ package session
 import (
 	_ "embed"
 	"fmt"
-	"os"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 //go:embed prompts/step1.txt
@@ -32,7 +33,7 @@ func DefaultPrompts() Prompts {
 
 // ReadPrompt reads a replacement prompt file; the error names the file.
 func ReadPrompt(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, safefile.TemplateLimit)
 	if err != nil {
 		return "", fmt.Errorf("prompt file: %w", err)
 	}

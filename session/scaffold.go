@@ -49,7 +49,7 @@ func cutAtParagraph(s string) string {
 // scaffoldIteration runs iteration index for a model not trained in the InftyThink+ layout.
 func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, history string, resume *resumeState) (Iteration, *reasoningEdit, error) {
 	cfg := e.cfg
-	start := e.now()
+	clock := e.stopwatch()
 	it := Iteration{Index: index, History: history, Seed: IterationSeed(cfg.Sampling.Seed, index)}
 	prompt, err := ScaffoldPrompt(e.model, e.question, history, index, cfg.ContinuePrompt)
 	if err != nil {
@@ -121,7 +121,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		var edit *reasoningEdit
 		var act stopAction
 		var gerr error
-		stats := statsTicker{e: e, branch: b.id, iteration: index, start: start, last: e.now()}
+		stats := statsTicker{e: e, branch: b.id, iteration: index, clock: clock, reasoning: &reasonTok}
 		if !closed && reasonTok >= eta {
 			// The window holds no more reasoning: cut here.
 			act = actForceBoundary
@@ -190,7 +190,7 @@ func (e *Engine) scaffoldIteration(ctx context.Context, b *branch, index int, hi
 		}
 		it.Summary, it.SummaryTokens, it.SummaryTruncated = s, tokens, truncated
 	}
-	it.Seconds = e.now().Sub(start).Seconds()
+	it.Seconds, it.WallSeconds = clock.read()
 	return it, nil, nil
 }
 

@@ -98,21 +98,52 @@ func (e *Engine) checkWindow(question string) (err error) {
 	if cfg.Mode != ModeScaffold || cfg.Phi < 2 {
 		return nil
 	}
-	// The summarizer reads the question, the history, up to η tokens of reasoning and writes the
-	// summary.
-	n := llm.ContextLength(e.summarizer)
-	if n <= 0 {
-		return nil
-	}
-	prompt, err := e.summarizer.RenderChat(SummarizerMessages(e.prompts(), question, "", "", 2), true)
+	return CheckSummarizerWindow(e.summarizer, cfg, question)
+}
+
+// CheckSummarizerWindow refuses a summarizer whose context window cannot hold its worst-case
+// turn under cfg: the summarizer prompt with question, a history as long as the summary bound,
+// η tokens of reasoning and the summary it writes. Curate calls it before logging anything (with
+// an empty question for the check that holds for every trace).
+func CheckSummarizerWindow(m llm.Model, cfg Config, question string) error {
+	need, err := summarizerNeed(m, cfg, question)
 	if err != nil {
-		return fmt.Errorf("summarizer chat template: %w", err)
-	}
-	need := windowNeed{model: safeName(e.summarizer), window: n, history: cfg.SummaryMax, eta: cfg.Eta, bound: cfg.SummaryMax, tags: 1}
-	if need.prompt, err = tokenCount(e.summarizer, prompt); err != nil {
-		return fmt.Errorf("summarizer encode: %w", err)
+		return err
 	}
 	return need.check()
+}
+
+// SummarizerEtaLimit is the largest η whose summaries m's window can hold under cfg's other
+// bounds (negative when not even the prompt fits; 1<<30 when m has no known window).
+func SummarizerEtaLimit(m llm.Model, cfg Config) (int, error) {
+	need, err := summarizerNeed(m, cfg, "")
+	if err != nil || need.window <= 0 {
+		return 1 << 30, err
+	}
+	return need.window - (need.total() - need.eta), nil
+}
+
+// summarizerNeed is the summarizer's worst-case turn (window 0 when m has none).
+func summarizerNeed(m llm.Model, cfg Config, question string) (need windowNeed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, "the summarizer's context window check", &err)
+		}
+	}()
+	cfg = cfg.withDefaults()
+	need = windowNeed{model: safeName(m), window: llm.ContextLength(m), history: cfg.SummaryMax, eta: cfg.Eta, bound: cfg.SummaryMax, tags: 1}
+	if need.window <= 0 {
+		return need, nil
+	}
+	p := Prompts{Step1: cfg.Step1Prompt, Step2: cfg.Step2Prompt, Continue: cfg.ContinuePrompt}
+	prompt, err := m.RenderChat(SummarizerMessages(p, question, "", "", 2), true)
+	if err != nil {
+		return need, fmt.Errorf("summarizer chat template: %w", err)
+	}
+	if need.prompt, err = tokenCount(m, prompt); err != nil {
+		return need, fmt.Errorf("summarizer encode: %w", err)
+	}
+	return need, nil
 }
 
 // roomLeft is how many tokens m may still generate after a prompt of n tokens (a large number

@@ -155,7 +155,7 @@ func TestFlowPauseEditResumeBranch(t *testing.T) {
 
 	f.key("e")
 	f.waitScreen("Edit summary")
-	f.tm.Type("EDITED ")
+	f.tm.Type(" EDITED") // the cursor starts at the end: typing goes on from the summary
 	f.key("ctrl+s")
 	f.waitFor("the edit made branch 2", func() bool { return eng.Snapshot().Branch == 2 })
 	if !eng.Paused() {
@@ -175,7 +175,7 @@ func TestFlowPauseEditResumeBranch(t *testing.T) {
 		t.Fatalf("%d edits in the log, want 1", len(run.Edits))
 	}
 	edit := run.Edits[0]
-	wantText := "EDITED " + latest.Summary
+	wantText := latest.Summary + " EDITED"
 	if edit.Iteration != latest.Index || edit.New != wantText || edit.Old != latest.Summary {
 		t.Fatalf("logged edit %+v, want iteration %d %q → %q", edit, latest.Index, latest.Summary, wantText)
 	}
@@ -193,6 +193,10 @@ func TestFlowPauseEditResumeBranch(t *testing.T) {
 	f.key("up")
 	f.key("enter")
 	f.waitFor("branch 1 is current", func() bool { return eng.Snapshot().Branch == 1 })
+	// Branch 1 was left unfinished: it waits paused until space.
+	f.waitScreen("space goes on generating")
+	f.waitScreen("‖ paused")
+	f.key("space")
 	f.waitFor("branch 1 concluded", func() bool { return eng.Snapshot().Done })
 	f.waitScreen("Answer: 42")
 
@@ -225,7 +229,7 @@ func TestFlowEditShowsOriginal(t *testing.T) {
 	f.waitScreen("paused") // the view has caught up with the stream
 	f.key("e")
 	f.waitScreen("Edit summary")
-	f.tm.Type("NEW ")
+	f.tm.Type(" NEW")
 	f.key("ctrl+s")
 	f.waitFor("branch 2", func() bool { return eng.Snapshot().Branch == 2 })
 	f.waitScreen("original")
@@ -237,7 +241,7 @@ func TestFlowEditShowsOriginal(t *testing.T) {
 			edited = it
 		}
 	}
-	if edited == nil || edited.original == "" || !strings.HasPrefix(edited.summary.String(), "NEW ") {
+	if edited == nil || edited.original == "" || !strings.HasSuffix(edited.summary.String(), " NEW") {
 		t.Fatalf("the edited iteration does not keep its original: %+v", edited)
 	}
 	if out := final.render(); !strings.Contains(out, "original") || !strings.Contains(out, "edited") {

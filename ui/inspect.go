@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,8 +18,10 @@ import (
 
 // InspectOptions configure the log inspector.
 type InspectOptions struct {
-	Theme    themes.Theme
-	Path     string // the log, for the title and the default export path
+	Theme themes.Theme
+	Path  string // the log, for the title and the default export path
+	// Export is the file x offers to write (default: beside the log, its name with .sft.jsonl).
+	Export   string
 	Runs     []*trajlog.Run
 	Warnings []string // lines of the log that were skipped
 }
@@ -54,19 +57,23 @@ type Inspector struct {
 	onlyRight  bool
 
 	exportIn     textinput.Model
-	exportBranch int // > 0: export only this branch of the open run
+	exportBranch int    // > 0: export only this branch of the open run
+	overwrite    string // an existing file the person was asked about: enter again replaces it
 
 	open      *trajlog.Run
 	branch    *trajlog.Branch
 	branchSel int
 	trace     *trace
 	flash     string
+
+	interrupted bool // ended by ctrl+c
 }
 
 type exportedMsg struct {
-	n    int
-	path string
-	err  error
+	n      int
+	path   string
+	err    error
+	exists bool // nothing written: the file exists and overwriting it was not confirmed
 }
 
 // NewInspector makes the inspector over runs.
@@ -100,7 +107,7 @@ func (in *Inspector) applyFilter() {
 		if in.onlyEdited && !runEdited(r) {
 			continue
 		}
-		if in.onlyRight && (b == nil || b.Correct == nil || !*b.Correct) {
+		if in.onlyRight && !anyVerified(r) {
 			continue
 		}
 		if q != "" {
@@ -115,6 +122,30 @@ func (in *Inspector) applyFilter() {
 		in.rows = append(in.rows, r)
 	}
 	in.cursor = min(in.cursor, max(0, len(in.rows)-1))
+}
+
+// anyVerified says whether some branch of r reached a verified answer: the run holds a correct
+// trajectory even when the person went on to try another branch.
+func anyVerified(r *trajlog.Run) bool {
+	for _, b := range r.Branches {
+		if b.Correct != nil && *b.Correct {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdicts is each branch's verdict in branch order, as yes/no words ("-" unverified), for a
+// run's CORRECT column.
+func Verdicts(r *trajlog.Run, yes, no string) []string {
+	out := make([]string, len(r.Branches))
+	for i, b := range r.Branches {
+		out[i] = "-"
+		if b.Correct != nil {
+			out[i] = map[bool]string{true: yes, false: no}[*b.Correct]
+		}
+	}
+	return out
 }
 
 func runEdited(r *trajlog.Run) bool {
@@ -141,6 +172,13 @@ func (in *Inspector) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		in.exportIn.SetWidth(max(10, in.width-14))
 		return in, nil
 	case exportedMsg:
+		if msg.exists {
+			// Ask before replacing a file: enter again on the same path overwrites it.
+			in.overwrite = msg.path
+			in.mode = inspExport
+			return in, in.exportIn.Focus()
+		}
+		in.overwrite = ""
 		if msg.err != nil {
 			in.flash = "export failed: " + msg.err.Error()
 		} else {
@@ -180,7 +218,7 @@ func (in *Inspector) moveCursor(d int) {
 
 // handleKey routes a key press to the screen on top.
 func (in *Inspector) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if in.keys.quits(msg, in.mode == inspFilter || in.mode == inspExport) {
+	if in.keys.quits(msg, in.mode == inspFilter || in.mode == inspExport, &in.interrupted) {
 		return in, tea.Quit
 	}
 	switch in.mode {
@@ -221,9 +259,11 @@ func (in *Inspector) exportKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Write):
 		in.mode = in.back
 		in.exportIn.Blur()
-		return in.exportCmd(strings.TrimSpace(in.exportIn.Value()))
+		path := strings.TrimSpace(in.exportIn.Value())
+		return in.exportCmd(path, path != "" && path == in.overwrite)
 	case key.Matches(msg, k.Cancel):
 		in.mode = in.back
+		in.overwrite = ""
 		in.exportIn.Blur()
 		return nil
 	}
@@ -345,7 +385,10 @@ func (in *Inspector) showBranch(b *trajlog.Branch) {
 }
 
 func (in *Inspector) askExport() tea.Cmd {
-	def := strings.TrimSuffix(in.opts.Path, filepath.Ext(in.opts.Path)) + ".sft.jsonl"
+	def := in.opts.Export
+	if def == "" {
+		def = strings.TrimSuffix(in.opts.Path, filepath.Ext(in.opts.Path)) + ".sft.jsonl"
+	}
 	in.exportIn.SetValue(def)
 	in.exportIn.CursorEnd()
 	in.back = in.mode
@@ -375,11 +418,14 @@ func (in *Inspector) selection() ([]*trajlog.Run, sft.Options) {
 	return runs, opts
 }
 
-func (in *Inspector) exportCmd(path string) tea.Cmd {
+func (in *Inspector) exportCmd(path string, overwrite bool) tea.Cmd {
 	runs, opts := in.selection()
 	return func() tea.Msg {
 		if path == "" {
 			return exportedMsg{err: fmt.Errorf("no file name given")}
+		}
+		if _, err := os.Lstat(path); err == nil && !overwrite {
+			return exportedMsg{path: path, exists: true}
 		}
 		n, err := sft.WriteFile(path, runs, opts)
 		return exportedMsg{n: n, path: path, err: err}
@@ -419,6 +465,8 @@ func (in *Inspector) render() string {
 	switch {
 	case in.mode == inspFilter:
 		hint = in.filter.View()
+	case in.mode == inspExport && in.overwrite != "" && strings.TrimSpace(in.exportIn.Value()) == in.overwrite:
+		hint = th.Error.Render(in.overwrite+" exists: enter overwrites it, esc cancels") + "  " + in.exportIn.View()
 	case in.mode == inspExport:
 		hint = in.exportIn.View()
 	case in.flash != "":
@@ -431,8 +479,8 @@ func (in *Inspector) render() string {
 func (in *Inspector) renderHelp() string {
 	th := in.th
 	return th.DialogTitle.Render("Keys") + "\n\n" +
-		th.Muted.Render("the list") + "\n" + in.help.FullHelpView(listHelp{in.keys}.FullHelp()) + "\n\n" +
-		th.Muted.Render("an open run") + "\n" + in.help.FullHelpView(detailHelp{in.keys}.FullHelp()) + "\n\n" +
+		th.Muted.Render("the list") + "\n" + fullHelp(in.help, listHelp{in.keys}.FullHelp(), in.width) + "\n\n" +
+		th.Muted.Render("an open run") + "\n" + fullHelp(in.help, detailHelp{in.keys}.FullHelp(), in.width) + "\n\n" +
 		th.Muted.Render("An edited summary is shown beside its original.")
 }
 
@@ -489,10 +537,10 @@ func (in *Inspector) renderList(h int) string {
 			if !b.Done {
 				ans = "(unfinished)"
 			}
-			if b.Correct != nil {
-				correct = map[bool]string{true: "✓", false: "✗"}[*b.Correct]
-			}
 			iters = len(b.Iterations)
+		}
+		if v := Verdicts(r, "✓", "✗"); len(v) > 0 {
+			correct = strings.Join(v, "") // one mark per branch, in order
 		}
 		mark := "  "
 		if in.marked[r.ID] {
@@ -549,4 +597,12 @@ func (in *Inspector) renderBranches() string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// Err is ErrInterrupted when ctrl+c ended the inspector.
+func (in *Inspector) Err() error {
+	if in.interrupted {
+		return ErrInterrupted
+	}
+	return nil
 }

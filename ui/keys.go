@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/infty-dev/infty/themes"
 )
 
@@ -27,6 +29,7 @@ type keyMap struct {
 		Pause, Edit, Branches, Help key.Binding
 		Dismiss                     key.Binding // clears the message in the hint line
 	}
+	Failed   struct{ Ask key.Binding } // the run view of a question whose run could not start
 	Editor   struct{ Apply, Cancel key.Binding }
 	Branches listKeys
 	Help     struct{ Close key.Binding }
@@ -82,6 +85,7 @@ func defaultKeys() keyMap {
 	m.Run.Branches = bind("b", "branches", "b")
 	m.Run.Help = bind("?", "help", "?")
 	m.Run.Dismiss = bind("esc", "cancel / close", "esc")
+	m.Failed.Ask = bind("enter", "back to the question", "enter")
 	m.Editor.Apply = bind("ctrl+s", "apply the edit", "ctrl+s")
 	m.Editor.Cancel = bind("esc", "cancel / close", "esc")
 	m.Branches = listKeys{
@@ -179,9 +183,18 @@ func (k traceKeys) press(msg tea.KeyPressMsg, t *trace) bool {
 	return true
 }
 
-// quits reports whether msg ends the program: ctrl+c anywhere, q where no text is being typed.
-func (k keyMap) quits(msg tea.KeyPressMsg, typing bool) bool {
-	return key.Matches(msg, k.ForceQuit) || !typing && key.Matches(msg, k.Quit)
+// ErrInterrupted is what a program ended by ctrl+c returns, so the command exits as an
+// interrupted one (130), not as a finished one.
+var ErrInterrupted = errors.New("interrupted")
+
+// quits reports whether msg ends the program: ctrl+c anywhere, q where no text is being typed;
+// *interrupted records which of the two it was.
+func (k keyMap) quits(msg tea.KeyPressMsg, typing bool, interrupted *bool) bool {
+	if key.Matches(msg, k.ForceQuit) {
+		*interrupted = true
+		return true
+	}
+	return !typing && key.Matches(msg, k.Quit)
 }
 
 // listAction is what a key pressed in a list asks of the screen that shows it.
@@ -225,6 +238,31 @@ func (h runHelp) FullHelp() [][]key.Binding {
 		{k.Run.Pause, k.Run.Edit, k.Editor.Apply, k.Editor.Cancel, k.Run.Branches},
 		{k.Trace.Next, k.Trace.Prev, k.Trace.Fold, k.Run.Help, k.Quit},
 		{k.Trace.Up, k.Trace.Down, k.Trace.PageUp, k.Trace.PageDown, k.Trace.Top, k.Trace.Bottom},
+	}
+}
+
+// promptHint is the hint line while the workbench asks for a question: only what works there.
+func (k keyMap) promptHint() []key.Binding {
+	return []key.Binding{short(k.Prompt.Start, "start"), short(k.Prompt.Quit, "quit"), k.ForceQuit}
+}
+
+// failedHint is the hint line after a run could not start.
+func (k keyMap) failedHint() []key.Binding {
+	return []key.Binding{k.Failed.Ask, k.Quit}
+}
+
+// fullHelp renders the help screen's columns of keys; on a window too narrow for them all the
+// last columns are stacked, so that no column is cut.
+func fullHelp(h help.Model, groups [][]key.Binding, width int) string {
+	h.SetWidth(0) // measured whole, not cut
+	for {
+		s := h.FullHelpView(groups)
+		if len(groups) == 1 || lipgloss.Width(s) <= width {
+			return s
+		}
+		n := len(groups)
+		merged := append(append([]key.Binding(nil), groups[n-2]...), groups[n-1]...)
+		groups = append(groups[:n-2:n-2], merged)
 	}
 }
 

@@ -37,6 +37,7 @@ func TestKeysDistinctPerScreen(t *testing.T) {
 	screens := map[string][]any{
 		"prompt":             {force, k.Prompt},
 		"run view":           {quit, k.Run, k.Trace},
+		"failed start":       {quit, k.Failed},
 		"editor":             {force, k.Editor},
 		"branch list":        {quit, k.Branches},
 		"help":               {quit, k.Help},

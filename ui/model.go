@@ -72,6 +72,7 @@ type Model struct {
 	editor   textarea.Model
 	editIter int
 	editPart session.Part // what the editor edits: the summary of editIter or the paused reasoning
+	editErr  string       // why the text in the editor was not applied
 	// autoPaused: the editor paused the run, so leaving the editor resumes it.
 	autoPaused bool
 
@@ -83,6 +84,8 @@ type Model struct {
 	now    time.Time
 	flash  string
 	err    error
+
+	interrupted bool // ended by ctrl+c
 
 	branches    []session.BranchInfo
 	branchSel   int
@@ -188,7 +191,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, readEvents(m.events, m.run, m.opts.Coalesce)
 	case tickMsg:
-		m.now = time.Time(msg)
+		// The clock runs while a run is under way and stops when it ends.
+		if s := m.status.state; s == stateStarting || s == stateRunning || s == statePaused {
+			m.now = time.Time(msg)
+		}
 		return m, tick()
 	case flashMsg:
 		m.flash = msg.text
@@ -196,7 +202,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case editDoneMsg:
 		switch {
 		case msg.err != nil:
-			m.flash = "edit failed: " + msg.err.Error()
+			// The typed text is never thrown away: the editor comes back with it and the reason.
+			m.editErr = "not applied: " + msg.err.Error()
+			m.editIter, m.editPart = msg.iteration, msg.part
+			m.editor.SetValue(msg.text)
+			m.editor.MoveToEnd()
+			m.mode = modeEdit
+			m.layoutEditor()
+			return m, m.editor.Focus()
 		case msg.part == session.PartReasoning:
 			m.flash = fmt.Sprintf("reasoning of iteration %d edited; it goes on from there on a new branch when resumed", m.editIter)
 		default:
@@ -245,7 +258,7 @@ func (m *Model) updateInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // handleKey routes a key press to the screen on top.
 func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.keys.quits(msg, m.mode == modePrompt || m.mode == modeEdit) {
+	if m.keys.quits(msg, m.mode == modePrompt || m.mode == modeEdit, &m.interrupted) {
 		return m, tea.Quit
 	}
 	switch m.mode {
@@ -319,7 +332,30 @@ func (m *Model) helpKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// startFailed says the last question's run could not start: there is no run to control, only
+// the way back to the question.
+func (m *Model) startFailed() bool { return m.run == nil && m.status.state == stateFailed }
+
+// backToQuestion reopens the prompt with the question that could not start, to fix and resend.
+func (m *Model) backToQuestion() tea.Cmd {
+	m.mode = modePrompt
+	m.status.state = stateIdle
+	m.err, m.flash = nil, ""
+	m.trace.reason = ""
+	m.trace.dirty = true
+	m.prompt.SetValue(m.question)
+	m.prompt.CursorEnd()
+	m.question = ""
+	return m.prompt.Focus()
+}
+
 func (m *Model) runKey(msg tea.KeyPressMsg) tea.Cmd {
+	if m.startFailed() {
+		if key.Matches(msg, m.keys.Failed.Ask) {
+			return m.backToQuestion()
+		}
+		return nil
+	}
 	switch k := m.keys.Run; {
 	case key.Matches(msg, k.Help):
 		m.mode = modeHelp
@@ -359,6 +395,12 @@ func (m *Model) togglePause() tea.Cmd {
 // paused, the in-flight reasoning when the person selected its pane.
 func (m *Model) openEditor() tea.Cmd {
 	if live := m.trace.selectedLiveReasoning(); live != nil && m.status.state == statePaused {
+		if live.summary.Len() > 0 || live.conclusion.Len() > 0 {
+			// Its reasoning is closed: an edit could not be applied, so none is offered.
+			m.flash = fmt.Sprintf("iteration %d is past its reasoning; edit its summary once it is written", live.index)
+			return nil
+		}
+		m.editErr = ""
 		m.editIter, m.editPart = live.index, session.PartReasoning
 		m.editor.SetValue(live.reasoning.String())
 		m.editor.MoveToEnd()
@@ -371,9 +413,10 @@ func (m *Model) openEditor() tea.Cmd {
 		m.flash = "no finished summary to edit yet"
 		return nil
 	}
+	m.editErr = ""
 	m.editIter, m.editPart = it.index, session.PartSummary
 	m.editor.SetValue(it.summary.String())
-	m.editor.MoveToBegin()
+	m.editor.MoveToEnd() // typing goes on from the text, backspace takes back its end
 	m.mode = modeEdit
 	m.layoutEditor()
 	cmds := []tea.Cmd{m.editor.Focus()}
@@ -399,23 +442,33 @@ func (m *Model) leaveEditor() tea.Cmd {
 func (m *Model) editCmd(part session.Part, iteration int, text string) tea.Cmd {
 	run := m.run
 	return func() tea.Msg {
+		msg := editDoneMsg{part: part, iteration: iteration, text: text}
 		switch {
 		case run == nil:
-			return editDoneMsg{part, errors.New("no run")}
+			msg.err = errors.New("no run")
 		case part == session.PartReasoning:
-			return editDoneMsg{part, run.EditReasoning(text)}
+			msg.err = run.EditReasoning(text)
+		default:
+			msg.err = run.EditSummary(iteration, text)
 		}
-		return editDoneMsg{part, run.EditSummary(iteration, text)}
+		return msg
 	}
 }
 
 func (m *Model) switchCmd(id int) tea.Cmd {
 	run := m.run
+	note := ""
+	for _, b := range m.branches {
+		if b.ID == id && !b.Done && !b.Current {
+			// The engine holds an unfinished branch paused: say what brings it back to life.
+			note = " (unfinished: paused, space goes on generating on it)"
+		}
+	}
 	return func() tea.Msg {
 		if err := run.SwitchBranch(id); err != nil {
 			return flashMsg{"switch failed: " + err.Error()}
 		}
-		return flashMsg{fmt.Sprintf("switched to branch %d", id)}
+		return flashMsg{fmt.Sprintf("switched to branch %d%s", id, note)}
 	}
 }
 
@@ -434,7 +487,7 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 	case session.EventIterationStart:
 		t.startIteration(ev.Iteration, ev.Text)
 		m.status.iteration = ev.Iteration
-		m.status.iterTok = 0
+		m.status.iterTok, m.status.reasonTok = 0, 0
 		if ev.Branch > 0 {
 			m.status.branch = ev.Branch
 		}
@@ -459,6 +512,9 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 			it.tokens, it.seconds, it.tps = ev.Tokens, ev.Seconds, ev.TokensPerSecond
 		}
 		m.status.iterTok = ev.Tokens
+		if ev.ReasoningTokens > 0 {
+			m.status.reasonTok = ev.ReasoningTokens
+		}
 		m.status.tps = ev.TokensPerSecond
 	case session.EventAnswer:
 		t.setAnswer(ev.Text, ev.Correct)
@@ -486,9 +542,6 @@ func (m *Model) apply(ev session.Event, snap session.Snapshot) {
 		m.status.state = stateDone
 		if ev.Tokens > 0 {
 			m.status.total = ev.Tokens
-		}
-		if ev.Seconds > 0 && !m.start.IsZero() {
-			m.now = m.start.Add(time.Duration(ev.Seconds * float64(time.Second)))
 		}
 	case session.EventError:
 		m.flash = "error: " + ev.Message
@@ -524,7 +577,7 @@ func (m *Model) loadSnapshot(s session.Snapshot) {
 	if s.Partial != nil {
 		m.status.iteration = s.Partial.Index
 	}
-	m.status.iterTok = 0
+	m.status.iterTok, m.status.reasonTok = 0, 0
 	m.trace.scrollToEnd()
 	m.recount()
 }
@@ -550,7 +603,11 @@ func (m *Model) resize(w, h int) {
 
 func (m *Model) layoutEditor() {
 	m.editor.SetWidth(max(10, m.width-4))
-	m.editor.SetHeight(max(3, m.height-7))
+	h := m.height - 7
+	if m.editErr != "" {
+		h-- // the line that says why the text was not applied
+	}
+	m.editor.SetHeight(max(3, h))
 }
 
 // View draws the screen.
@@ -590,6 +647,7 @@ func (m *Model) render() string {
 	if title != m.title {
 		m.title, m.hintW = title, 0
 	}
+	m.trace.paused = m.status.state == statePaused
 	var body string
 	bodyH := m.height - 3
 	switch m.mode {
@@ -614,6 +672,10 @@ func (m *Model) render() string {
 	switch {
 	case m.mode == modeEdit:
 		hint = m.help.ShortHelpView(m.keys.editorHint())
+	case m.mode == modePrompt:
+		hint = m.help.ShortHelpView(m.keys.promptHint())
+	case m.startFailed() && m.mode == modeTrace:
+		hint = m.help.ShortHelpView(m.keys.failedHint())
 	case m.flash != "":
 		hint = th.Muted.Render(m.flash)
 	}
@@ -646,6 +708,9 @@ func (m *Model) renderEditor(h int) string {
 	if m.editPart == session.PartReasoning {
 		title = th(m).DialogTitle.Render(fmt.Sprintf("Edit reasoning %d", m.editIter)) + "  " +
 			th(m).Muted.Render("the paused iteration goes on from this text when resumed (a new branch)")
+	}
+	if m.editErr != "" {
+		title += "\n" + th(m).Error.Render(m.editErr)
 	}
 	return fit(title+"\n"+m.editor.View(), m.width, h)
 }
@@ -687,7 +752,7 @@ func (m *Model) renderBranches(h int) string {
 }
 
 func (m *Model) renderHelp(h int) string {
-	content := th(m).DialogTitle.Render("Keys") + "\n\n" + m.help.FullHelpView(runHelp{m.keys}.FullHelp()) +
+	content := th(m).DialogTitle.Render("Keys") + "\n\n" + fullHelp(m.help, runHelp{m.keys}.FullHelp(), m.width) +
 		"\n\n" + th(m).Muted.Render("The view follows the stream until you scroll away; G or end returns to it.\nEsc or ? closes this help.")
 	return fit(content, m.width, h)
 }
@@ -712,5 +777,11 @@ func fit(s string, w, h int) string {
 // Question is the question being run (after the prompt, the one typed).
 func (m *Model) Question() string { return m.question }
 
-// Err is the error that kept the run from starting, if any.
-func (m *Model) Err() error { return m.err }
+// Err is ErrInterrupted when ctrl+c ended the workbench, else the error that kept the last run
+// from starting, if any.
+func (m *Model) Err() error {
+	if m.interrupted {
+		return ErrInterrupted
+	}
+	return m.err
+}

@@ -59,8 +59,10 @@ type (
 	flashMsg    struct{ text string }
 	branchesMsg struct{ list []session.BranchInfo }
 	editDoneMsg struct {
-		part session.Part
-		err  error
+		part      session.Part
+		iteration int
+		text      string // what was typed, given back to the editor when it could not be applied
+		err       error
 	}
 )
 

@@ -31,7 +31,8 @@ type statusBar struct {
 	info      Info
 	state     runState
 	iteration int
-	iterTok   int
+	iterTok   int // tokens of the iteration on screen so far (Σ)
+	reasonTok int // its reasoning tokens, what η bounds
 	total     int
 	tps       float64
 	elapsed   time.Duration
@@ -71,7 +72,7 @@ func (s statusBar) render(th *themes.Theme, width int) string {
 		{dev, 7},
 		{icon + s.state.String(), 0},
 		{fmt.Sprintf("iter %d/%d", s.iteration, s.info.Phi), 1},
-		{fmt.Sprintf("η %d/%d", s.iterTok, s.info.Eta), 2},
+		{fmt.Sprintf("η %d/%d", s.reasonTok, s.info.Eta), 2},
 		{fmt.Sprintf("Σ %d tok", s.total), 4},
 		{fmt.Sprintf("%.1f tok/s", s.tps), 5},
 		{formatElapsed(s.elapsed), 3},

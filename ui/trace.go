@@ -82,6 +82,7 @@ type trace struct {
 	correct  *bool
 	hasAns   bool
 	reason   string // why the run ended without an answer, when it did
+	paused   bool   // the live panes say paused, not writing
 	empty    string // what an empty trace says
 
 	// Layout. offsets[i] is the first line of pane i for the panes before liveFrom, whose heights
@@ -614,18 +615,18 @@ func (t *trace) sideBySide(p *pane) []string {
 	if w < 50 {
 		var out []string
 		out = append(out, bar+t.th.Muted.Render("original:"))
-		for _, l := range wrapText(p.it.original, w) {
+		for _, l := range WrapText(p.it.original, w) {
 			out = append(out, bar+t.th.Muted.Render(l))
 		}
 		out = append(out, bar+t.th.Edited.Render("edited:"))
-		for _, l := range wrapText(p.it.summary.String(), w) {
+		for _, l := range WrapText(p.it.summary.String(), w) {
 			out = append(out, bar+t.th.Summary.Render(l))
 		}
 		return out
 	}
 	col := (w - 3) / 2
-	left := append([]string{t.th.Muted.Render("original")}, styleAll(wrapText(p.it.original, col), t.th.Muted)...)
-	right := append([]string{t.th.Edited.Render("edited")}, styleAll(wrapText(p.it.summary.String(), col), t.th.Summary)...)
+	left := append([]string{t.th.Muted.Render("original")}, styleAll(WrapText(p.it.original, col), t.th.Muted)...)
+	right := append([]string{t.th.Edited.Render("edited")}, styleAll(WrapText(p.it.summary.String(), col), t.th.Summary)...)
 	n := max(len(left), len(right))
 	out := make([]string, 0, n)
 	pad := lipgloss.NewStyle().Width(col)
@@ -707,7 +708,7 @@ func (t *trace) header(i int) string {
 		}
 		switch {
 		case !it.finished:
-			info = append(info, "writing…")
+			info = append(info, t.liveState())
 		case it.conclusion.Len() > 0 && it.forcedEnd:
 			info = append(info, t.th.Forced.Render("conclusion forced (φ)"))
 		case it.conclusion.Len() > 0:
@@ -727,12 +728,12 @@ func (t *trace) header(i int) string {
 			info = append(info, t.th.Edited.Render("edited"))
 		}
 		if !it.finished {
-			info = append(info, "writing…")
+			info = append(info, t.liveState())
 		}
 	case paneConclusion:
 		title = "Conclusion"
 		if !it.finished {
-			info = append(info, "writing…")
+			info = append(info, t.liveState())
 		}
 	}
 	line := sel + style.Render(fold+title)
@@ -742,11 +743,23 @@ func (t *trace) header(i int) string {
 	return truncateLine(line, t.width)
 }
 
-func (t *trace) footerHeight() int {
-	if t.reason != "" {
-		return 1
+// liveState is what the header of a pane still being written says.
+func (t *trace) liveState() string {
+	if t.paused {
+		return "paused"
 	}
-	return 0
+	return "writing…"
+}
+
+func (t *trace) footerHeight() int { return len(t.reasonLines()) }
+
+// reasonLines is why the run ended, wrapped to the width (an error quotes paths and messages
+// longer than a line).
+func (t *trace) reasonLines() []string {
+	if t.reason == "" {
+		return nil
+	}
+	return WrapText(t.reason, max(10, t.width-2))
 }
 
 // view renders the visible lines.
@@ -769,8 +782,10 @@ func (t *trace) view() string {
 		}
 		top += h
 	}
-	if t.reason != "" && len(out) < t.height && top >= y {
-		out = append(out, "  "+t.th.Error.Render(t.reason))
+	for _, l := range t.reasonLines() {
+		if len(out) < t.height && top >= y {
+			out = append(out, "  "+t.th.Error.Render(l))
+		}
 	}
 	for len(out) < t.height {
 		out = append(out, "")

@@ -51,8 +51,8 @@ func wrapParagraph(s string, width int, lines []string) ([]string, int) {
 	return append(lines, s[start:]), start
 }
 
-// wrapText wraps text that may hold newlines.
-func wrapText(s string, width int) []string {
+// WrapText wraps text that may hold newlines at word boundaries to width columns.
+func WrapText(s string, width int) []string {
 	var lines []string
 	for {
 		j := strings.IndexByte(s, '\n')

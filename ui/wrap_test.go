@@ -57,7 +57,7 @@ func TestTextBlockIncrementalMatchesWhole(t *testing.T) {
 			b.Append(rest[:n])
 			rest = rest[n:]
 		}
-		want := wrapText(text, width)
+		want := WrapText(text, width)
 		if strings.HasSuffix(text, "\n") || text == "" {
 			want = want[:len(want)-1] // a trailing newline opens no visible line yet
 		}

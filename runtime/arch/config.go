@@ -3,9 +3,11 @@ package arch
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // Config is the part of a Hugging Face config.json that decoder-only architectures share; what
@@ -57,7 +59,7 @@ type rawConfig struct {
 // Read reads DIR/config.json and instantiates its architecture. Errors name the file.
 func Read(dir string) (*Config, Model, error) {
 	path := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.ConfigLimit)
 	if err != nil {
 		return nil, nil, err // *PathError already names the file
 	}
@@ -99,25 +101,31 @@ func ParseConfig(data []byte) (*Config, error) {
 	if _, ok := lookup(cfg.Architecture); !ok {
 		return nil, fmt.Errorf("unsupported architecture %q (supported: %s)", cfg.Architecture, strings.Join(Known(), ", "))
 	}
+	// The upper bounds are far above any published model and keep everything sized from them
+	// (the tensor list, products of dimensions) small and free of overflow.
 	required := []struct {
 		name string
 		v    *int
 		dst  *int
+		max  int
 	}{
-		{"hidden_size", raw.HiddenSize, &cfg.Hidden},
-		{"intermediate_size", raw.IntermediateSize, &cfg.Intermediate},
-		{"num_hidden_layers", raw.NumHiddenLayers, &cfg.Layers},
-		{"num_attention_heads", raw.NumAttentionHeads, &cfg.Heads},
-		{"vocab_size", raw.VocabSize, &cfg.Vocab},
+		{"hidden_size", raw.HiddenSize, &cfg.Hidden, 1 << 20},
+		{"intermediate_size", raw.IntermediateSize, &cfg.Intermediate, 1 << 22},
+		{"num_hidden_layers", raw.NumHiddenLayers, &cfg.Layers, 1 << 14},
+		{"num_attention_heads", raw.NumAttentionHeads, &cfg.Heads, 1 << 14},
+		{"vocab_size", raw.VocabSize, &cfg.Vocab, 1 << 26},
 	}
 	for _, r := range required {
 		if r.v == nil {
 			return nil, fmt.Errorf("missing %q", r.name)
 		}
-		if *r.v <= 0 {
-			return nil, fmt.Errorf("%q must be positive, got %d", r.name, *r.v)
+		if *r.v <= 0 || *r.v > r.max {
+			return nil, fmt.Errorf("%q must be between 1 and %d, got %d", r.name, r.max, *r.v)
 		}
 		*r.dst = *r.v
+	}
+	if raw.MaxPositions < 0 {
+		return nil, fmt.Errorf("\"max_position_embeddings\" must not be negative, got %d", raw.MaxPositions)
 	}
 	cfg.KVHeads = cfg.Heads
 	if raw.NumKeyValueHeads != nil {
@@ -134,16 +142,24 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 		cfg.HeadDim = cfg.Hidden / cfg.Heads
 	}
-	if cfg.HeadDim <= 0 || cfg.HeadDim%2 != 0 {
-		return nil, fmt.Errorf("head_dim must be positive and even for RoPE, got %d", cfg.HeadDim)
+	if cfg.HeadDim <= 0 || cfg.HeadDim%2 != 0 || cfg.HeadDim > 1<<14 {
+		return nil, fmt.Errorf("head_dim must be positive, even for RoPE and at most %d, got %d", 1<<14, cfg.HeadDim)
 	}
 	cfg.RopeTheta = 10000
 	if raw.RopeTheta != nil {
 		cfg.RopeTheta = *raw.RopeTheta
 	}
+	if !(cfg.RopeTheta > 0) || math.IsInf(cfg.RopeTheta, 0) {
+		return nil, fmt.Errorf("\"rope_theta\" must be positive, got %g", cfg.RopeTheta)
+	}
 	cfg.RMSEps = 1e-6
 	if raw.RMSNormEps != nil {
 		cfg.RMSEps = *raw.RMSNormEps
+	}
+	// The epsilon is added to a mean of squares to keep a division finite: zero or less
+	// divides by zero or takes the root of a negative, 1 or more swamps the activations.
+	if !(cfg.RMSEps > 0 && cfg.RMSEps < 1) {
+		return nil, fmt.Errorf("\"rms_norm_eps\" must be between 0 and 1 (exclusive), got %g", cfg.RMSEps)
 	}
 	// transformers defaults tie_word_embeddings to true when absent.
 	cfg.TieEmbeddings = raw.TieWordEmbeddings == nil || *raw.TieWordEmbeddings

@@ -9,10 +9,12 @@
 package backend
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -100,6 +102,11 @@ func Open(spec string) (compute.Backend, error) {
 	case KindGo:
 		return gobackend.New("")
 	case KindCUDA:
+		if !XLAAvailable {
+			// Said first: no plugin found or installed would help this binary.
+			return nil, errors.New("backend cuda: this infty binary was built without XLA support (the xla build tag); " +
+				"rebuild it with `CGO_ENABLED=1 go build -tags xla`, then point it at a PJRT CUDA plugin (see `infty backend`)")
+		}
 		return openCUDA(DiscoverCUDA(), s.Options)
 	default:
 		if filepath.IsAbs(s.Plugin) && !isFile(s.Plugin) {
@@ -177,7 +184,9 @@ func Describe(b compute.Backend) string {
 	if !isXLA {
 		if strings.HasPrefix(b.Name(), "Go") { // gobackend names itself "Go Backend"
 			if m := parallelismRE.FindStringSubmatch(b.Description()); m != nil {
-				return "go · CPU, " + m[1] + " threads"
+				// The pool may be larger than the machine (GOMAXPROCS, a set parallelism):
+				// the cores say what it runs on.
+				return fmt.Sprintf("go · CPU, %s threads on %d cores", m[1], runtime.NumCPU())
 			}
 			return "go · CPU"
 		}

@@ -1,9 +1,11 @@
 package backend
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -55,8 +57,8 @@ func TestDefaultIsPureGo(t *testing.T) {
 	if !strings.HasPrefix(b.Name(), "Go") {
 		t.Errorf("default backend is %q, want the pure-Go one", b.Name())
 	}
-	if d := Describe(b); !strings.HasPrefix(d, "go · CPU") {
-		t.Errorf("Describe = %q", d)
+	if d := Describe(b); !strings.HasPrefix(d, "go · CPU") || strings.Contains(d, "threads") && !strings.Contains(d, fmt.Sprintf("on %d cores", runtime.NumCPU())) {
+		t.Errorf("Describe = %q (threads without the cores they run on)", d)
 	}
 }
 
@@ -78,10 +80,15 @@ func TestEnvHonoured(t *testing.T) {
 	} else {
 		b.Finalize()
 	}
-	// $INFTY_BACKEND=cuda really selects cuda: it reaches plugin discovery.
+	// $INFTY_BACKEND=cuda really selects cuda: it reaches plugin discovery (or, in a build
+	// without XLA, the word that the build lacks it).
 	t.Setenv(Env, "cuda")
 	t.Setenv(PluginEnv, filepath.Join(t.TempDir(), "missing.so"))
-	if _, err := Open(""); err == nil || !strings.Contains(err.Error(), "backend cuda: $"+PluginEnv) {
+	want := "backend cuda: $" + PluginEnv
+	if !XLAAvailable {
+		want = "backend cuda: this infty binary was built without XLA"
+	}
+	if _, err := Open(""); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Open with $%s=cuda: %v", Env, err)
 	}
 }
@@ -265,6 +272,17 @@ func TestCUDANoGPUFailsFast(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("took %v to fail", time.Since(start))
+	}
+}
+
+// A binary built without XLA says so for cuda, not that a plugin is missing.
+func TestCUDAWithoutXLABuildSaysSo(t *testing.T) {
+	if XLAAvailable {
+		t.Skip("built with XLA")
+	}
+	_, err := Open("cuda")
+	if err == nil || !strings.Contains(err.Error(), "-tags xla") || strings.Contains(err.Error(), "no PJRT CUDA plugin") {
+		t.Errorf("error = %v; want the missing build tag", err)
 	}
 }
 

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/jinja"
@@ -54,7 +56,7 @@ type RenderOptions struct {
 // Load reads the chat template of the tokenizer folder dir.
 func Load(dir string) (*Template, error) {
 	path := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.TemplateLimit)
 	if err != nil {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
@@ -95,8 +97,11 @@ func Parse(path string, data []byte, dir string) (*Template, error) {
 	}
 	if src == "" && dir != "" {
 		jpath := filepath.Join(dir, "chat_template.jinja")
-		if b, err := os.ReadFile(jpath); err == nil {
+		b, err := safefile.ReadFile(jpath, safefile.TemplateLimit)
+		if err == nil {
 			src, name, path = string(b), "", jpath
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("chat template: %w", err)
 		}
 	}
 	if src == "" {
@@ -121,7 +126,7 @@ func Parse(path string, data []byte, dir string) (*Template, error) {
 // Unlike Load it does not need a chat template.
 func SpecialTokens(dir string) (map[string]string, error) {
 	path := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.TemplateLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/infty-dev/infty/internal/safefile"
 
 	"github.com/infty-dev/infty/runtime/chattemplate"
 	"github.com/infty-dev/infty/runtime/tokenizer"
@@ -90,7 +91,7 @@ func Load(dir string) (*Config, error) {
 }
 
 func readFile(path string) (*rawGen, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.ConfigLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

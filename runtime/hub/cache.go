@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 var (
@@ -83,7 +85,7 @@ func (r repoCache) commitFor(rev string) (commit string, ok bool, err error) {
 	if commitRe.MatchString(rev) {
 		return rev, true, nil
 	}
-	b, err := os.ReadFile(r.ref(rev))
+	b, err := safefile.ReadFile(r.ref(rev), safefile.RefLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false, nil
 	}
@@ -92,7 +94,7 @@ func (r repoCache) commitFor(rev string) (commit string, ok bool, err error) {
 	}
 	c := strings.TrimSpace(string(b))
 	if !commitNameRe.MatchString(c) {
-		return "", false, fmt.Errorf("%s: %q is not a commit hash", r.ref(rev), c)
+		return "", false, fmt.Errorf("%s: %s is not a commit hash", r.ref(rev), safefile.Excerpt([]byte(c)))
 	}
 	return c, true, nil
 }
@@ -104,7 +106,7 @@ func (r repoCache) writeRef(rev, commit string) error {
 		return nil
 	}
 	path := r.ref(rev)
-	if b, err := os.ReadFile(path); err == nil && string(b) == commit {
+	if b, err := safefile.ReadFile(path, safefile.RefLimit); err == nil && string(b) == commit {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // Client talks to a hub endpoint and writes into the cache. It is safe for concurrent use.
@@ -19,13 +21,18 @@ type Client struct {
 	head *http.Client // redirects are handled by hand (only relative ones are followed)
 	get  *http.Client // follows redirects; Go drops Authorization when the host changes
 
-	// Retries is how many more times one file is tried after a transfer fails (connection
-	// cut, short body, 5xx); each retry resumes with Range. Default 5.
+	// Retries is how many more times a request is tried after it fails (connection cut, short
+	// body, stall, 5xx); a file transfer resumes with Range. Default 5.
 	Retries int
 	// RetryWait is the first pause between retries; it doubles each time. Default 1s.
 	RetryWait time.Duration
-	// StallTimeout aborts a transfer (then retried) when no byte arrives for this long.
+	// StallTimeout aborts a request (then retried) when no answer or byte arrives for this
+	// long: listings and HEAD requests as well as transfers. Default Config.StallTimeout, else
+	// 60s.
 	StallTimeout time.Duration
+	// Verify makes Pull rehash every cached blob before trusting it (a blob of the right size
+	// is otherwise trusted) and download again those that do not match.
+	Verify bool
 	// Progress, when set, receives download progress (from the goroutine calling Pull).
 	Progress func(Progress)
 	// UserAgent is sent with every request.
@@ -48,6 +55,10 @@ func NewClient(cfg Config) *Client {
 		// change what is written.
 		DisableCompression: true,
 	}
+	stall := cfg.StallTimeout
+	if stall <= 0 {
+		stall = DefaultStallTimeout
+	}
 	return &Client{
 		cfg: cfg,
 		head: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -56,7 +67,7 @@ func NewClient(cfg Config) *Client {
 		get:          &http.Client{Transport: tr},
 		Retries:      5,
 		RetryWait:    time.Second,
-		StallTimeout: 60 * time.Second,
+		StallTimeout: stall,
 		UserAgent:    "infty-hub/1",
 	}
 }
@@ -94,8 +105,54 @@ type RepoInfo struct {
 	Files  []string
 }
 
-// Info lists the files of a revision (GET /api/models/REPO/revision/REV).
+// DefaultStallTimeout is how long a hub request may go without an answer or a byte before it
+// is abandoned and retried.
+const DefaultStallTimeout = 60 * time.Second
+
+// withStall runs one request under the stall timer: f gets a context that is cancelled (with
+// errStalled as its cause) when touch is not called for StallTimeout; the timer starts now,
+// so waiting for the answer's headers counts.
+func (c *Client) withStall(ctx context.Context, f func(ctx context.Context, touch *time.Timer) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := time.AfterFunc(c.StallTimeout, func() { cancel(errStalled) })
+	defer timer.Stop()
+	return f(ctx, timer)
+}
+
+// retry calls f until it succeeds, fails for good (isPermanent), ctx ends, or Retries are
+// spent, waiting RetryWait, doubled each time, between tries.
+func (c *Client) retry(ctx context.Context, f func() error) error {
+	wait := c.RetryWait
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if err == nil || ctx.Err() != nil || isPermanent(err) || attempt >= c.Retries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// Info lists the files of a revision (GET /api/models/REPO/revision/REV), retrying a stall or
+// a server error.
 func (c *Client) Info(ctx context.Context, repo, rev string) (RepoInfo, error) {
+	var info RepoInfo
+	err := c.retry(ctx, func() error {
+		return c.withStall(ctx, func(ctx context.Context, timer *time.Timer) error {
+			var err error
+			info, err = c.info(ctx, timer, repo, rev)
+			return err
+		})
+	})
+	return info, err
+}
+
+func (c *Client) info(ctx context.Context, timer *time.Timer, repo, rev string) (RepoInfo, error) {
 	u := fmt.Sprintf("%s/api/models/%s/revision/%s", c.cfg.Endpoint, escapePath(repo), url.PathEscape(rev))
 	req, err := c.newRequest(ctx, http.MethodGet, u, true)
 	if err != nil {
@@ -103,7 +160,7 @@ func (c *Client) Info(ctx context.Context, repo, rev string) (RepoInfo, error) {
 	}
 	resp, err := c.get.Do(req)
 	if err != nil {
-		return RepoInfo{}, fmt.Errorf("listing %s@%s: %w", repo, rev, err)
+		return RepoInfo{}, fmt.Errorf("listing %s@%s: %w", repo, rev, causeOr(ctx, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -115,11 +172,15 @@ func (c *Client) Info(ctx context.Context, repo, rev string) (RepoInfo, error) {
 			RFilename string `json:"rfilename"`
 		} `json:"siblings"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body); err != nil {
-		return RepoInfo{}, fmt.Errorf("listing %s@%s: bad JSON from %s: %v", repo, rev, u, err)
+	br := &stallReader{r: io.LimitReader(resp.Body, 64<<20), timer: timer, d: c.StallTimeout}
+	if err := json.NewDecoder(br).Decode(&body); err != nil {
+		if ctx.Err() != nil { // stalled or cancelled: not the answer's fault
+			return RepoInfo{}, fmt.Errorf("listing %s@%s: %w", repo, rev, causeOr(ctx, err))
+		}
+		return RepoInfo{}, errorf(errBadAnswer, "listing %s@%s: bad JSON from %s: %v", repo, rev, u, err)
 	}
 	if body.SHA != "" && !commitNameRe.MatchString(body.SHA) {
-		return RepoInfo{}, fmt.Errorf("listing %s@%s: %s answered a bad commit hash %q", repo, rev, u, body.SHA)
+		return RepoInfo{}, errorf(errBadAnswer, "listing %s@%s: %s answered a bad commit hash %s", repo, rev, u, safefile.Excerpt([]byte(body.SHA)))
 	}
 	info := RepoInfo{Commit: body.SHA}
 	for _, s := range body.Siblings {
@@ -142,9 +203,22 @@ func (c *Client) resolveURL(repo, rev, file string) string {
 	return fmt.Sprintf("%s/%s/resolve/%s/%s", c.cfg.Endpoint, escapePath(repo), url.PathEscape(rev), escapePath(file))
 }
 
-// headFile fetches a file's metadata. Like huggingface_hub it follows only relative redirects
-// (a renamed repo) and takes an absolute one (the CDN) as the download location.
+// headFile fetches a file's metadata, retrying a stall or a server error. Like
+// huggingface_hub it follows only relative redirects (a renamed repo) and takes an absolute one
+// (the CDN) as the download location.
 func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta, error) {
+	var m fileMeta
+	err := c.retry(ctx, func() error {
+		return c.withStall(ctx, func(ctx context.Context, _ *time.Timer) error {
+			var err error
+			m, err = c.headOnce(ctx, repo, rev, file)
+			return err
+		})
+	})
+	return m, err
+}
+
+func (c *Client) headOnce(ctx context.Context, repo, rev, file string) (fileMeta, error) {
 	u := c.resolveURL(repo, rev, file)
 	for hops := 0; ; hops++ {
 		req, err := c.newRequest(ctx, http.MethodHead, u, true)
@@ -153,14 +227,14 @@ func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta
 		}
 		resp, err := c.head.Do(req)
 		if err != nil {
-			return fileMeta{}, fmt.Errorf("%s: %w", file, err)
+			return fileMeta{}, fmt.Errorf("%s: %w", file, causeOr(ctx, err))
 		}
 		resp.Body.Close()
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
 			lu, err := url.Parse(loc)
 			if err != nil {
-				return fileMeta{}, fmt.Errorf("%s: bad redirect %q: %v", file, loc, err)
+				return fileMeta{}, errorf(errBadAnswer, "%s: bad redirect %q: %v", file, loc, err)
 			}
 			// A relative redirect is a renamed repo: ask again there. One that carries the
 			// LFS headers is the way to the content, even when it stays on this host.
@@ -184,15 +258,15 @@ func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta
 		}
 		switch {
 		case m.Commit == "":
-			return m, fmt.Errorf("%s: %s answered without X-Repo-Commit; is HF_ENDPOINT (%s) a Hugging Face hub?", file, u, c.cfg.Endpoint)
+			return m, errorf(errBadAnswer, "%s: %s answered without X-Repo-Commit; is HF_ENDPOINT (%s) a Hugging Face hub?", file, u, c.cfg.Endpoint)
 		case !etagRe.MatchString(m.ETag):
-			return m, fmt.Errorf("%s: %s answered no usable ETag (%q)", file, u, m.ETag)
+			return m, errorf(errBadAnswer, "%s: %s answered no usable ETag (%q)", file, u, m.ETag)
 		}
 		if _, err := fmt.Sscan(size, &m.Size); err != nil || m.Size < 0 {
-			return m, fmt.Errorf("%s: %s answered no usable size (X-Linked-Size/Content-Length %q)", file, u, size)
+			return m, errorf(errBadAnswer, "%s: %s answered no usable size (X-Linked-Size/Content-Length %q)", file, u, size)
 		}
 		if !commitNameRe.MatchString(m.Commit) {
-			return m, fmt.Errorf("%s: %s answered a bad X-Repo-Commit %q", file, u, m.Commit)
+			return m, errorf(errBadAnswer, "%s: %s answered a bad X-Repo-Commit %q", file, u, m.Commit)
 		}
 		return m, nil
 	}
@@ -215,5 +289,8 @@ func (s *stallReader) Read(p []byte) (int, error) {
 }
 
 var errStalled = errors.New("no data received")
+
+// errBadAnswer marks an answer that is complete but unusable: asking again would get the same.
+var errBadAnswer = errors.New("unusable answer from the hub")
 
 func parseURL(s string) (*url.URL, error) { return url.Parse(s) }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infty-dev/infty/internal/safefile"
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
@@ -49,6 +51,9 @@ type Snapshot struct {
 	Dir      string // snapshots/<commit>: the model folder
 	Files    []string
 	Size     int64 // bytes of the selected files
+	// With Client.Verify: the files whose cached content was rehashed and matched, and those
+	// whose cached blob did not match its hash and were downloaded again.
+	Verified, Repaired []string
 }
 
 // Pull fetches what a model needs from revision rev of repo into the cache and returns its
@@ -84,7 +89,7 @@ func (c *Client) Pull(ctx context.Context, repo, rev string) (*Snapshot, error) 
 	}
 	rc := repoCache{cacheDir: c.cfg.CacheDir, repo: repo}
 	snap := &Snapshot{Repo: repo, Revision: rev, Commit: info.Commit, Dir: rc.snapshot(info.Commit)}
-	p := &pullProgress{c: c, ev: Progress{Repo: repo}}
+	p := &pullProgress{c: c, ev: Progress{Repo: repo}, snap: snap}
 
 	// Every file is asked for at the listed commit, so the snapshot is one consistent revision
 	// even if the branch moves during the pull.
@@ -184,6 +189,7 @@ type pullProgress struct {
 	c        *Client
 	ev       Progress
 	fileBase int64 // Done before the current file
+	snap     *Snapshot
 }
 
 func (p *pullProgress) start(m fileMeta) {
@@ -204,7 +210,22 @@ func (c *Client) fetchFile(ctx context.Context, rc repoCache, commit string, m f
 	p.start(m)
 	blob := rc.blob(m.ETag)
 	pointer := filepath.Join(rc.snapshot(commit), filepath.FromSlash(m.File))
-	if blobOK(blob, m.Size) {
+	if err := refuseLink(blob); err != nil {
+		return err
+	}
+	cached, corrupt := blobOK(blob, m.Size), false
+	if cached && c.Verify {
+		match, checked, err := rehash(blob, m, p)
+		if err != nil {
+			return err
+		}
+		if checked && match {
+			p.snap.Verified = append(p.snap.Verified, m.File)
+		}
+		corrupt = checked && !match
+		cached = !corrupt
+	}
+	if cached {
 		if err := linkPointer(pointer, blob); err != nil {
 			return err
 		}
@@ -221,12 +242,15 @@ func (c *Client) fetchFile(ctx context.Context, rc repoCache, commit string, m f
 		return err
 	}
 	defer unlock()
-	if !blobOK(blob, m.Size) { // another process may have finished it while we waited
+	if corrupt || !blobOK(blob, m.Size) { // another process may have finished it while we waited
 		if err := os.Remove(blob); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		if err := c.download(ctx, blob, m, p); err != nil {
 			return err
+		}
+		if corrupt {
+			p.snap.Repaired = append(p.snap.Repaired, m.File)
 		}
 	}
 	if err := linkPointer(pointer, blob); err != nil {
@@ -236,11 +260,74 @@ func (c *Client) fetchFile(ctx context.Context, rc repoCache, commit string, m f
 	return nil
 }
 
+// rehash hashes a cached blob the way its etag names it: sha256 for LFS files, the git blob
+// sha1 for files stored in git. checked is false for an etag that is neither (some mirrors),
+// which leaves nothing to compare with.
+func rehash(blob string, m fileMeta, p *pullProgress) (match, checked bool, err error) {
+	var h hash.Hash
+	switch {
+	case sha256Re.MatchString(m.ETag):
+		h = sha256.New()
+	case gitSHA1Re.MatchString(m.ETag):
+		h = sha1.New()
+		fmt.Fprintf(h, "blob %d\x00", m.Size)
+	default:
+		return false, false, nil
+	}
+	p.set(PhaseVerify, 0)
+	f, _, err := safefile.Open(blob)
+	if err != nil {
+		return false, false, err
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, false, fmt.Errorf("rehashing %s: %w", blob, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)) == m.ETag, true, nil
+}
+
+var gitSHA1Re = commitRe // both are 40-hex sha1s
+
 // blobOK: blobs are only ever renamed into place after verification, so the size check guards
-// against outside damage (truncation), not against our own partial writes.
+// against outside damage (truncation), not against our own partial writes. A link is not a
+// blob: its target is not ours to vouch for.
 func blobOK(blob string, size int64) bool {
-	fi, err := os.Stat(blob)
+	fi, err := os.Lstat(blob)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+}
+
+// refuseLink fails when path is a symbolic link. The cache never makes links in blobs/ or
+// .locks/, so one there was planted, and writing through it would overwrite whatever it names.
+func refuseLink(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, _ := os.Readlink(path)
+		return fmt.Errorf("%s is a symbolic link (to %s), which the hub cache never makes; refusing to write through it (remove it and pull again)", path, target)
+	}
+	return nil
+}
+
+// openCacheFile opens (creating it if needed) a file the cache writes into, never through a
+// link: the open itself does not follow one where the system can say so, and what was opened
+// must be a regular file.
+func openCacheFile(path string) (*os.File, error) {
+	if err := refuseLink(path); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	if err != nil {
+		if rerr := refuseLink(path); rerr != nil { // planted between the check and the open
+			return nil, rerr
+		}
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file; the hub cache writes only regular files there (remove it and pull again)", path)
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // download writes the blob through blob.incomplete, resuming what is there, retrying failed
@@ -315,7 +402,7 @@ func (hs *hashState) catchUp(f *os.File, have int64) error {
 // transfer moves bytes from the server into inc until it holds m.Size bytes or the connection
 // fails. It returns nil only when the size is reached.
 func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullProgress, hs *hashState) error {
-	f, err := os.OpenFile(inc, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openCacheFile(inc)
 	if err != nil {
 		return err
 	}

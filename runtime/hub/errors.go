@@ -111,7 +111,7 @@ func isPermanent(err error) bool {
 	if errors.As(err, &he) {
 		return !he.temporary()
 	}
-	for _, e := range []error{ErrCorrupt, ErrRepoNotFound, ErrEntryNotFound, ErrGated, ErrUnauthorized, ErrRevisionNotFound} {
+	for _, e := range []error{ErrCorrupt, ErrRepoNotFound, ErrEntryNotFound, ErrGated, ErrUnauthorized, ErrRevisionNotFound, ErrOffline, errBadAnswer} {
 		if errors.Is(err, e) {
 			return true
 		}

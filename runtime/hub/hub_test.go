@@ -617,3 +617,126 @@ func TestPullFromHubVariants(t *testing.T) {
 		})
 	}
 }
+
+// A listing or HEAD request that stalls or gets a 5xx is retried like a file transfer, so a
+// silent hub no longer hangs a pull; one that keeps failing ends the pull with the cause.
+func TestPullRetriesListingAndHead(t *testing.T) {
+	for _, c := range []struct {
+		name, what string
+		faults     []int
+	}{
+		{"stalled listing", "listing", []int{hubtest.Stalled}},
+		{"listing 503", "listing", []int{503, 500}},
+		{"stalled HEAD", "head", []int{hubtest.Stalled}},
+		{"HEAD 502", "head", []int{502}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := hubtest.New(t)
+			r, want := shardedRepo(t, h, "acme/tiny")
+			h.Fail(c.what, c.faults...)
+			cache := t.TempDir()
+			cl := testClient(h, cache, "")
+			cl.StallTimeout = 200 * time.Millisecond
+			if _, err := cl.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+				t.Fatal(err)
+			}
+			checkCache(t, cache, "acme/tiny", r, want)
+		})
+	}
+	h := hubtest.New(t)
+	shardedRepo(t, h, "acme/tiny")
+	h.Fail("listing", hubtest.Stalled, hubtest.Stalled, hubtest.Stalled, hubtest.Stalled)
+	cl := testClient(h, t.TempDir(), "")
+	cl.StallTimeout = 100 * time.Millisecond
+	if _, err := cl.Pull(context.Background(), "acme/tiny", "main"); err == nil || !strings.Contains(err.Error(), "no data received") {
+		t.Errorf("a listing that always stalls: %v", err)
+	}
+	h.Fail("head", 404)
+	h.ResetLog()
+	_, err := cl.Pull(context.Background(), "acme/tiny", "main")
+	heads := 0
+	for _, q := range h.Log() {
+		if q.Method == "HEAD" {
+			heads++
+		}
+	}
+	if !errors.Is(err, ErrEntryNotFound) || heads != 1 {
+		t.Errorf("a 404 on HEAD must not be retried: %d HEAD requests, %v", heads, err)
+	}
+}
+
+func TestParseStallTimeout(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "2m": 2 * time.Minute, "30": 30 * time.Second, "0.5": 500 * time.Millisecond} {
+		if got, err := ParseStallTimeout(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "soon", "0", "-3s"} {
+		if _, err := ParseStallTimeout(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+	t.Setenv(StallTimeoutEnv, "7s")
+	if c := NewClient(ConfigFromEnv()); c.StallTimeout != 7*time.Second {
+		t.Errorf("%s=7s: StallTimeout %v", StallTimeoutEnv, c.StallTimeout)
+	}
+}
+
+// A cached blob damaged without changing its size is trusted by a plain pull; with Verify the
+// pull rehashes it (sha256 for LFS files, the git blob sha1 for the others), reports it and
+// downloads it again.
+func TestPullVerifyRepairsCorruptBlobs(t *testing.T) {
+	h := hubtest.New(t)
+	r, want := shardedRepo(t, h, "acme/tiny")
+	cache := t.TempDir()
+	c := testClient(h, cache, "")
+	if _, err := c.Pull(context.Background(), "acme/tiny", "main"); err != nil {
+		t.Fatal(err)
+	}
+	blobs := filepath.Join(cache, "models--acme--tiny", "blobs")
+	for _, etag := range []string{r.ETag("model-00002-of-00002.safetensors"), r.ETag("config.json")} {
+		b, err := os.ReadFile(filepath.Join(blobs, etag))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0xff
+		os.WriteFile(filepath.Join(blobs, etag), b, 0o644)
+	}
+	snap, err := c.Pull(context.Background(), "acme/tiny", "main")
+	if err != nil || len(snap.Repaired) != 0 {
+		t.Fatalf("plain pull: %v, repaired %v", err, snap.Repaired)
+	}
+	c.Verify = true
+	snap, err = c.Pull(context.Background(), "acme/tiny", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(snap.Repaired)
+	if strings.Join(snap.Repaired, ",") != "config.json,model-00002-of-00002.safetensors" || len(snap.Verified) != len(want)-2 {
+		t.Errorf("repaired %v, verified %v", snap.Repaired, snap.Verified)
+	}
+	checkCache(t, cache, "acme/tiny", r, want)
+}
+
+// A revision with a slash pulls into refs/feature/x, and the same name given to --model
+// resolves to that snapshot from the cache alone.
+func TestRevisionWithSlash(t *testing.T) {
+	h := hubtest.New(t)
+	r, _ := shardedRepo(t, h, "acme/tiny")
+	r.Branches = []string{"feature/x"}
+	cache := t.TempDir()
+	snap, err := testClient(h, cache, "").Pull(context.Background(), "acme/tiny", "feature/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := MissingFiles(snap.Dir); len(missing) > 0 {
+		t.Errorf("snapshot lacks %v", missing)
+	}
+	if ref, err := os.ReadFile(filepath.Join(cache, "models--acme--tiny", "refs", "feature", "x")); err != nil || string(ref) != r.Commit {
+		t.Errorf("refs/feature/x = %q, %v", ref, err)
+	}
+	cfg := Config{CacheDir: cache, Offline: true}
+	if dir, err := Resolve(context.Background(), "acme/tiny@feature/x", ResolveOptions{Config: &cfg}); err != nil || dir != snap.Dir {
+		t.Errorf("Resolve(acme/tiny@feature/x) = %s, %v", dir, err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // CachedModel is one snapshot of a model in the cache.
@@ -46,7 +48,7 @@ func ListCached(cacheDir string) ([]CachedModel, error) {
 			if err != nil || d.IsDir() {
 				return nil
 			}
-			b, err := os.ReadFile(path)
+			b, err := safefile.ReadFile(path, safefile.RefLimit)
 			if err != nil {
 				return nil
 			}

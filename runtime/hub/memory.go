@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
@@ -59,6 +62,8 @@ const baseOverhead = 256 << 20
 type tensorStats struct {
 	params, stored, largest int64
 	dtypes                  map[string]int64 // stored bytes per dtype
+	layers                  int64            // 1 + the highest N of model.layers.N.*; 0 when none
+	embed                   []int            // the shape of model.embed_tokens.weight, if present
 }
 
 // EstimateMemory estimates from config.json and the safetensors headers in dir how much memory
@@ -77,7 +82,7 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 		DTypeNewName string `json:"dtype"`
 	}
 	cfgPath := filepath.Join(dir, "config.json")
-	b, err := os.ReadFile(cfgPath)
+	b, err := safefile.ReadFile(cfgPath, safefile.ConfigLimit)
 	if err != nil {
 		return MemoryEstimate{}, err
 	}
@@ -86,6 +91,9 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 	}
 	if cfg.Hidden <= 0 || cfg.Layers <= 0 || cfg.Heads <= 0 || cfg.Vocab <= 0 {
 		return MemoryEstimate{}, fmt.Errorf("%s: hidden_size, num_hidden_layers, num_attention_heads and vocab_size must be positive", cfgPath)
+	}
+	if cfg.Inter < 0 || cfg.KVHeads < 0 || cfg.HeadDim < 0 || cfg.MaxPos < 0 {
+		return MemoryEstimate{}, fmt.Errorf("%s: intermediate_size, num_key_value_heads, head_dim and max_position_embeddings must not be negative", cfgPath)
 	}
 	if cfg.KVHeads <= 0 {
 		cfg.KVHeads = cfg.Heads
@@ -96,6 +104,15 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 	st, err := safetensorsStats(dir)
 	if err != nil {
 		return MemoryEstimate{}, err
+	}
+	// The weights are what is really there: a config that claims more layers, or another
+	// embedding, than they hold would size the KV cache and activations from fiction.
+	if st.layers > 0 && cfg.Layers > st.layers {
+		return MemoryEstimate{}, fmt.Errorf("%s: num_hidden_layers is %d but the weights hold only %d layers", cfgPath, cfg.Layers, st.layers)
+	}
+	if len(st.embed) == 2 && (int64(st.embed[0]) != cfg.Vocab || int64(st.embed[1]) != cfg.Hidden) {
+		return MemoryEstimate{}, fmt.Errorf("%s: vocab_size %d × hidden_size %d, but the weights' model.embed_tokens.weight is %d × %d",
+			cfgPath, cfg.Vocab, cfg.Hidden, st.embed[0], st.embed[1])
 	}
 
 	e := MemoryEstimate{Params: st.params, DType: strings.ToUpper(o.DType), KVDType: strings.ToUpper(o.KVDType),
@@ -108,7 +125,9 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 		if !ok {
 			return MemoryEstimate{}, fmt.Errorf("unknown dtype %q (want F32, BF16 or F16)", o.DType)
 		}
-		e.Weights = st.params * int64(size)
+		if e.Weights, ok = mulChecked(st.params, int64(size)); !ok {
+			return MemoryEstimate{}, fmt.Errorf("%s: the weights' sizes overflow", dir)
+		}
 	}
 	if e.KVDType == "" {
 		e.KVDType = strings.ToUpper(o.DType)
@@ -134,18 +153,61 @@ func EstimateMemory(dir string, o MemoryOptions) (MemoryEstimate, error) {
 	if chunk <= 0 {
 		chunk = min(ctx, 512)
 	}
-	e.KVCache = 2 * cfg.Layers * cfg.KVHeads * cfg.HeadDim * ctx * batch * int64(kvSize)
+	// Every product is checked: config.json is outside data, and a wrapped int64 would pass the
+	// fit check.
+	m := func(vs ...int64) int64 {
+		p, ok := mulChecked(vs...)
+		if !ok {
+			err = fmt.Errorf("%s: the sizes it gives (num_hidden_layers %d, hidden_size %d, intermediate_size %d, heads %d/%d, head_dim %d, vocab_size %d) with a context of %d × %d overflow the memory estimate",
+				cfgPath, cfg.Layers, cfg.Hidden, cfg.Inter, cfg.Heads, cfg.KVHeads, cfg.HeadDim, cfg.Vocab, ctx, batch)
+		}
+		return p
+	}
+	a := func(vs ...int64) int64 {
+		s, ok := addChecked(vs...)
+		if !ok && err == nil {
+			err = fmt.Errorf("%s: the memory estimate overflows", cfgPath)
+		}
+		return s
+	}
+	e.KVCache = m(2, cfg.Layers, cfg.KVHeads, cfg.HeadDim, ctx, batch, int64(kvSize))
 
 	// One layer's transients in F32 (layers run one after another, so they do not add up):
 	// residual stream and its normed copy, q/k/v, attention scores and their softmax, the
 	// attention output, gate/up/product of the MLP; logits for the last position only.
 	const f = 4
-	perChunk := chunk * (3*cfg.Hidden + (cfg.Heads+2*cfg.KVHeads)*cfg.HeadDim + cfg.Heads*cfg.HeadDim + 3*cfg.Inter)
-	scores := 2 * cfg.Heads * chunk * ctx
-	e.Activations = batch * f * (perChunk + scores + cfg.Vocab)
-	e.Overhead = baseOverhead + st.largest
-	e.Total = e.Weights + e.KVCache + e.Activations + e.Overhead
+	perChunk := m(chunk, a(m(3, cfg.Hidden), m(a(cfg.Heads, m(2, cfg.KVHeads)), cfg.HeadDim), m(cfg.Heads, cfg.HeadDim), m(3, cfg.Inter)))
+	scores := m(2, cfg.Heads, chunk, ctx)
+	e.Activations = m(batch, f, a(perChunk, scores, cfg.Vocab))
+	e.Overhead = a(baseOverhead, st.largest)
+	e.Total = a(e.Weights, e.KVCache, e.Activations, e.Overhead)
+	if err != nil {
+		return MemoryEstimate{}, err
+	}
 	return e, nil
+}
+
+// mulChecked multiplies non-negative numbers; ok is false when the product overflows int64.
+func mulChecked(vs ...int64) (p int64, ok bool) {
+	p = 1
+	for _, v := range vs {
+		if v < 0 || (v != 0 && p > math.MaxInt64/v) {
+			return 0, false
+		}
+		p *= v
+	}
+	return p, true
+}
+
+// addChecked adds non-negative numbers; ok is false when the sum overflows int64.
+func addChecked(vs ...int64) (s int64, ok bool) {
+	for _, v := range vs {
+		if v < 0 || s > math.MaxInt64-v {
+			return 0, false
+		}
+		s += v
+	}
+	return s, true
 }
 
 func storedDTypes(m map[string]int64) string {
@@ -184,12 +246,24 @@ func safetensorsStats(dir string) (tensorStats, error) {
 		}
 		for _, t := range tensors {
 			elem, _ := safetensors.DTypeSize(t.DType) // ReadHeader refuses unknown dtypes
+			// The header parser has checked each tensor against the file's size, so these
+			// stay far below overflow.
 			numel := int64(t.NumElements())
 			size := numel * int64(elem)
 			st.params += numel
 			st.stored += size
 			st.dtypes[t.DType] += size
 			st.largest = max(st.largest, size)
+			if rest, ok := strings.CutPrefix(t.Name, "model.layers."); ok {
+				if i := strings.IndexByte(rest, '.'); i > 0 {
+					if n, err := strconv.ParseInt(rest[:i], 10, 64); err == nil && n >= 0 && n < 1<<20 {
+						st.layers = max(st.layers, n+1)
+					}
+				}
+			}
+			if t.Name == "model.embed_tokens.weight" {
+				st.embed = t.Shape
+			}
 		}
 	}
 	return st, nil

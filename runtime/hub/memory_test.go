@@ -170,3 +170,35 @@ func TestEstimateMemoryDeepSeek1p5B(t *testing.T) {
 		t.Logf("refusal: %v", err)
 	}
 }
+
+// A config.json whose sizes wrap int64 in the estimate, or that claims more than the weights
+// hold, is refused naming the file instead of passing the fit check with a wrapped total.
+func TestEstimateMemoryRefusesOverflowingConfig(t *testing.T) {
+	base, _ := os.ReadFile(filepath.Join(tinyDir("qwen2-tiny-f32"), "config.json"))
+	weights, _ := os.ReadFile(filepath.Join(tinyDir("qwen2-tiny-f32"), "model.safetensors"))
+	for _, c := range []struct {
+		field string
+		value int64
+		want  string
+	}{
+		{"num_hidden_layers", 300000000000000000, "the weights hold only 2 layers"},
+		{"vocab_size", 1 << 40, "model.embed_tokens.weight is 512 × 64"},
+		{"intermediate_size", 1 << 62, "overflow the memory estimate"},
+		{"head_dim", 1 << 60, "overflow the memory estimate"},
+		{"max_position_embeddings", -5, "must not be negative"},
+	} {
+		var m map[string]any
+		json.Unmarshal(base, &m)
+		m[c.field] = c.value
+		b, _ := json.Marshal(m)
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+		os.WriteFile(filepath.Join(dir, "model.safetensors"), weights, 0o644)
+		if e, err := EstimateMemory(dir, MemoryOptions{DType: "F32"}); err == nil || !strings.Contains(err.Error(), "config.json") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s=%d: total %d, err %v; want %q", c.field, c.value, e.Total, err, c.want)
+		}
+	}
+	if _, err := EstimateMemory(tinyDir("qwen2-tiny-f32"), MemoryOptions{DType: "F32", ContextLen: 1 << 60, Batch: 1 << 20}); err == nil || !strings.Contains(err.Error(), "overflow") {
+		t.Errorf("huge context: %v", err)
+	}
+}

@@ -127,6 +127,8 @@ func repoFromCacheFolder(dir string) (string, bool) {
 }
 
 func looksLikePath(s string) bool {
+	// A revision may hold slashes (org/tiny@feature/x): only what precedes it is the repo.
+	repo, _, _ := strings.Cut(s, "@")
 	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "~") ||
-		strings.Count(s, "/") > 1 || strings.Contains(s, string(os.PathSeparator)+string(os.PathSeparator))
+		strings.Count(repo, "/") > 1 || strings.Contains(s, string(os.PathSeparator)+string(os.PathSeparator))
 }

@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// oNoFollow is missing here; openCacheFile's checks stand in for it.
+const oNoFollow = 0
+
 // lockFile, where flock(2) is missing, takes the lock by creating the file exclusively and
 // removes it on unlock. A process killed while holding it leaves the file behind; the error
 // after a long wait names it so the user can delete it.

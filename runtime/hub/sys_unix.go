@@ -6,17 +6,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
+// oNoFollow makes an open fail on a symbolic link instead of following it.
+const oNoFollow = unix.O_NOFOLLOW
+
 // lockFile takes an exclusive flock(2) on path, the same kind of lock Python's filelock takes
 // on Unix, so infty and huggingface_hub exclude each other too. It polls so that ctx can
 // cancel the wait; onWait is called once if the lock is busy.
 func lockFile(ctx context.Context, path string, onWait func()) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openCacheFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -32,7 +32,7 @@ func arg(args []any, kwargs *Dict, i int, name string, def any) any {
 }
 
 // maxRange bounds range(); a longer loop would be cut off by MaxSteps anyway.
-const maxRange = 10_000_000
+const maxRange = 2_000_000
 
 func (ev *evaluator) globals() *scope {
 	g := newScope(nil)
@@ -67,6 +67,9 @@ func (ev *evaluator) globals() *scope {
 		}
 		if n > maxRange {
 			return nil, argErr("range() of %d items is too large", n)
+		}
+		if err := ev.charge(int(n)*listItemBytes, Pos{}); err != nil {
+			return nil, err
 		}
 		out := make([]any, n)
 		for i := range out {
@@ -788,7 +791,7 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 	case "tojson":
 		return ev.tojson(v, args, kwargs)
 	case "indent":
-		return indentFilter(toStr(v), args, kwargs)
+		return indentFilter(toStr(v), args, kwargs, ev.lim.MaxOutput)
 	case "attr": // attributes only, never items
 		name := toStr(arg(args, kwargs, 0, "name", ""))
 		switch x := v.(type) {
@@ -909,7 +912,7 @@ func jinjaTitle(s string) string {
 	return string(rs)
 }
 
-func indentFilter(s string, args []any, kwargs *Dict) (any, error) {
+func indentFilter(s string, args []any, kwargs *Dict, maxLen int) (any, error) {
 	width := arg(args, kwargs, 0, "width", int64(4))
 	first := truthy(arg(args, kwargs, 1, "first", false))
 	blank := truthy(arg(args, kwargs, 2, "blank", false))
@@ -924,6 +927,10 @@ func indentFilter(s string, args []any, kwargs *Dict) (any, error) {
 		pad = strings.Repeat(" ", int(w))
 	default:
 		return nil, argErr("indent width must be an integer or string")
+	}
+	// A string pad repeats on every line: refuse a result over the bound before building it.
+	if int64(len(s))+int64(len(pad))*int64(strings.Count(s, "\n")+1) > int64(maxLen) {
+		return nil, argErr("indented string would exceed %d bytes", maxLen)
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {

@@ -19,6 +19,7 @@
 // print as [a, b]), str.format, recursive loops, call blocks, include/import/extends.
 //
 // A Template renders concurrently. Every render is bounded by Limits (steps, macro depth,
-// output size), so no template text can hang the program or exhaust memory; template errors
+// output size, and the bytes of strings and lists it handles in all), so no template text can
+// hang the program or exhaust memory; template errors
 // are *Error values with a position, and raise_exception gives a *RaisedError.
 package jinja

@@ -9,20 +9,31 @@ import (
 // Limits bound the work one Render may do, so that no template — however hostile — hangs or
 // exhausts memory. Zero fields take the defaults.
 type Limits struct {
-	MaxSteps  int // evaluation steps (nodes and expressions); default 10,000,000
+	MaxSteps  int // evaluation steps (nodes and expressions); default 2,000,000
 	MaxDepth  int // nested macro calls; default 100
-	MaxOutput int // bytes of rendered text and of any one string (lists: MaxOutput/16 items); default 64 MiB
+	MaxOutput int // bytes of rendered text and of any one string (lists: MaxOutput/16 items); default 8 MiB
+	// MaxWork bounds the bytes of strings a render handles, all together: every string an
+	// expression yields and every piece of output counts, so that a loop that builds big
+	// strings ends in bounded time and memory however few steps it takes; default
+	// 16 × MaxOutput.
+	MaxWork int
 }
 
+// The defaults are far above what a chat template needs (a prompt of a million tokens is
+// about 4 MiB; a template spends tens of steps per message) and low enough that any template
+// ends within seconds.
 func (l Limits) withDefaults() Limits {
 	if l.MaxSteps <= 0 {
-		l.MaxSteps = 10_000_000
+		l.MaxSteps = 2_000_000
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = 100
 	}
 	if l.MaxOutput <= 0 {
-		l.MaxOutput = 64 << 20
+		l.MaxOutput = 8 << 20
+	}
+	if l.MaxWork <= 0 {
+		l.MaxWork = 16 * l.MaxOutput
 	}
 	return l
 }
@@ -98,6 +109,7 @@ type evaluator struct {
 	lim   Limits
 	steps int
 	depth int
+	work  int // bytes of strings handled so far (Limits.MaxWork)
 }
 
 func (ev *evaluator) errAt(pos Pos, format string, args ...any) error {
@@ -111,6 +123,18 @@ func (ev *evaluator) step(pos Pos) error {
 	}
 	return nil
 }
+
+// charge counts n bytes of work: strings handled, and lists built (listItemBytes an item).
+func (ev *evaluator) charge(n int, pos Pos) error {
+	ev.work += n
+	if ev.work > ev.lim.MaxWork {
+		return ev.errAt(pos, "template handled more than %d bytes of strings and lists", ev.lim.MaxWork)
+	}
+	return nil
+}
+
+// listItemBytes is what one list item costs in memory (an interface value).
+const listItemBytes = 16
 
 // Render renders the template with the given variables (converted with FromGo).
 func (t *Template) Render(vars map[string]any) (string, error) {
@@ -148,6 +172,9 @@ func (t *Template) RenderDict(vars *Dict) (out string, err error) {
 func (ev *evaluator) write(b *strings.Builder, s string, pos Pos) error {
 	if b.Len()+len(s) > ev.lim.MaxOutput {
 		return ev.errAt(pos, "rendered text exceeds %d bytes", ev.lim.MaxOutput)
+	}
+	if err := ev.charge(len(s), pos); err != nil {
+		return err
 	}
 	b.WriteString(s)
 	return nil

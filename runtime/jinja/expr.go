@@ -7,6 +7,14 @@ import (
 )
 
 func (ev *evaluator) eval(e expr, sc *scope) (any, error) {
+	v, err := ev.evalExpr(e, sc)
+	if s, ok := v.(string); ok && err == nil {
+		err = ev.charge(len(s), e.position())
+	}
+	return v, err
+}
+
+func (ev *evaluator) evalExpr(e expr, sc *scope) (any, error) {
 	if err := ev.step(e.position()); err != nil {
 		return nil, err
 	}
@@ -453,6 +461,9 @@ func (ev *evaluator) binop(op string, l, r any, pos Pos) (any, error) {
 				if len(x)+len(y) > ev.lim.MaxOutput/16 {
 					return nil, ev.errAt(pos, "list too long")
 				}
+				if err := ev.charge((len(x)+len(y))*listItemBytes, pos); err != nil {
+					return nil, err
+				}
 				return append(append([]any{}, x...), y...), nil
 			}
 		}
@@ -471,10 +482,17 @@ func (ev *evaluator) binop(op string, l, r any, pos Pos) (any, error) {
 				if int64(len(x))*n > int64(ev.lim.MaxOutput) {
 					return nil, ev.errAt(pos, "repeated string exceeds %d bytes", ev.lim.MaxOutput)
 				}
+				// Counted before it is built: the result is counted again when returned.
+				if err := ev.charge(len(x)*int(n), pos); err != nil {
+					return nil, err
+				}
 				return strings.Repeat(x, int(n)), nil
 			case []any:
 				if int64(len(x))*n > int64(ev.lim.MaxOutput/16) {
 					return nil, ev.errAt(pos, "repeated list is too long")
+				}
+				if err := ev.charge(len(x)*int(n)*listItemBytes, pos); err != nil {
+					return nil, err
 				}
 				out := make([]any, 0, len(x)*int(n))
 				for i := int64(0); i < n; i++ {

@@ -88,6 +88,26 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// With the default limits, the hostile templates of issue 18 end with an error naming the
+// bound they hit, before they build much: each bound is proved by its message.
+func TestDefaultLimits(t *testing.T) {
+	for src, want := range map[string]string{
+		"{% for i in range(2000000) %}{% set s = 'x' * 60000000 %}{% endfor %}":                                       "repeated string exceeds",
+		"{% for i in range(2000000) %}{% set s = 'x' * 7000000 %}{% endfor %}":                                        "handled more than 134217728 bytes",
+		"{% set ns = namespace(s='') %}{% for i in range(2000000) %}{% set ns.s = ns.s ~ 'xxxxxxxxxx' %}{% endfor %}": "handled more than",
+		"{% for i in range(60000) %}{{ 'y' * 1000 }}{% endfor %}":                                                     "rendered text exceeds 8388608 bytes",
+		"{% for i in range(100000) %}{% set l = range(1000000) %}{% endfor %}":                                        "handled more than",
+		"{% for i in range(2000000) %}{% set l = [0] * 500000 %}{% endfor %}":                                         "handled more than",
+		"{{ ('\n' * 1000000) | indent('x' * 1000000) }}":                                                              "indented string would exceed",
+	} {
+		_, err := mustParse(t, src).Render(nil)
+		var je *Error
+		if !errors.As(err, &je) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.60s: err = %v, want %q", src, err, want)
+		}
+	}
+}
+
 func TestDeepNestingIsAnError(t *testing.T) {
 	for _, src := range []string{
 		"{{ " + strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000) + " }}",

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // Names of the files a Hugging Face model folder keeps its weights in.
@@ -73,7 +75,7 @@ func OpenFolder(dir string) (*Set, error) {
 // distinct shards, sorted. A shard must be a file name in the index's own folder, and a tensor
 // may be listed once.
 func ReadIndex(index string) (want map[string]string, shards []string, err error) {
-	raw, err := os.ReadFile(index)
+	raw, err := safefile.ReadFile(index, safefile.IndexLimit)
 	if err != nil {
 		return nil, nil, err
 	}

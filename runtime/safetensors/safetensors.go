@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/infty-dev/infty/internal/safefile"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -148,16 +150,8 @@ func ReadHeader(path string) ([]Tensor, error) {
 
 // openRegular opens path for reading, refusing anything but a regular file, and says its size.
 func openRegular(path string) (*os.File, int64, error) {
-	fd, err := os.Open(path)
+	fd, st, err := safefile.Open(path)
 	if err != nil {
-		return nil, 0, err // *PathError already names the file
-	}
-	st, err := fd.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s: not a regular file", path)
-	}
-	if err != nil {
-		fd.Close()
 		return nil, 0, err
 	}
 	return fd, st.Size(), nil

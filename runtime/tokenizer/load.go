@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/infty-dev/infty/internal/safefile"
 )
 
 // Load reads DIR/tokenizer.json, or DIR/tokenizer.json.gz when only that exists. A path to a
@@ -32,11 +34,14 @@ func Load(dir string) (*Tokenizer, error) {
 
 // LoadFile reads one tokenizer.json (gzipped or not); errors name the file.
 func LoadFile(path string) (*Tokenizer, error) {
-	f, err := os.Open(path)
+	f, fi, err := safefile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	defer f.Close()
+	if fi.Size() > safefile.TokenizerLimit { // refused before reading; Read bounds the rest
+		return nil, fmt.Errorf("tokenizer %s: larger than %d MiB, more than a tokenizer ever holds", path, safefile.TokenizerLimit>>20)
+	}
 	t, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
@@ -53,13 +58,13 @@ func Read(r io.Reader) (*Tokenizer, error) {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		defer zr.Close()
-		data, err := io.ReadAll(zr)
+		data, err := safefile.ReadAll(zr, "decompressed", safefile.TokenizerLimit)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		return Parse(data)
 	}
-	data, err := io.ReadAll(br)
+	data, err := safefile.ReadAll(br, "input", safefile.TokenizerLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +162,11 @@ func parse(data []byte, opt options) (*Tokenizer, error) {
 			return nil, fmt.Errorf("added_tokens[%d] (id %d) has empty content", i, *a.ID)
 		}
 		maxID = max(maxID, *a.ID)
+	}
+	// Ids index tables sized by the largest one, so one stray huge id would cost gigabytes.
+	// Real tokenizers number their entries densely; the margin leaves room for reserved ranges.
+	if entries := len(vocab) + len(f.AddedTokens); maxID >= maxIDFor(entries) {
+		return nil, fmt.Errorf("token id %d is far beyond the %d entries of the tokenizer (at most id %d is accepted)", maxID, entries, maxIDFor(entries)-1)
 	}
 	t.tokens = make([]string, maxID+1)
 	t.known = make([]bool, maxID+1)
@@ -263,3 +273,6 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	}
 	return out, nil
 }
+
+// maxIDFor is the bound on token ids for a tokenizer of n entries.
+func maxIDFor(n int) int { return 4*n + 1<<16 }

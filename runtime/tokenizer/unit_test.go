@@ -373,6 +373,10 @@ func TestParseErrors(t *testing.T) {
 			m["pre_tokenizer"].(map[string]any)["pretokenizers"].([]any)[0].(map[string]any)["behavior"] = "Sideways"
 		}), `"Sideways"`},
 		{"empty added", edit(func(m map[string]any) { m["added_tokens"] = []any{map[string]any{"id": 300, "content": ""}} }), "empty content"},
+		// Each would size the id tables by the stray id: 17 GB and 1.9 GB.
+		{"huge vocab id", edit(func(m map[string]any) { model(m)["vocab"].(map[string]any)["zz"] = 1 << 30 }), "token id 1073741824 is far beyond"},
+		{"far vocab id", edit(func(m map[string]any) { model(m)["vocab"].(map[string]any)["zz"] = 100000000 }), "token id 100000000 is far beyond"},
+		{"far added id", edit(func(m map[string]any) { m["added_tokens"] = []any{map[string]any{"id": 100000000, "content": "<x>"}} }), "token id 100000000 is far beyond"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.data)

@@ -29,6 +29,7 @@ type Run struct {
 	Branches   []*Branch // by id
 	Current    int       // the branch shown last (created or switched to last)
 	Edits      []Edit
+	started    bool // the run record was read
 
 	// Engine and SummarizerEngine are the servers that ran the models, nil when they ran in
 	// the program. Source says which input item a curated run was made from, so that a rerun of
@@ -47,6 +48,7 @@ type Branch struct {
 	Tokens           int
 	Seconds          float64
 	own              []Iteration
+	ownLines         []int // the log line of each of own, for warnings
 	// replaced holds, by iteration index, the summaries the branch's edit records say were
 	// replaced: logs written before Iteration.Original existed say it only there.
 	replaced map[int]string
@@ -72,7 +74,7 @@ func (r *Run) Branch(id int) *Branch {
 	return nil
 }
 
-// ReadFile reads the log at path. Warnings name torn or unreadable lines that were skipped.
+// ReadFile reads the log at path; see Read.
 func ReadFile(path string) ([]*Run, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -82,7 +84,11 @@ func ReadFile(path string) ([]*Run, []string, error) {
 	return Read(f, path)
 }
 
-// Read rebuilds the runs of a log; name is used in messages.
+// Read rebuilds the runs of a log; name is used in messages. One bad record does not hide the
+// rest: a line that cannot be read or used (torn, not JSON, no run id, a newer version, a
+// record that contradicts the log) is skipped, a branch that a lost record broke is left out,
+// and so is a run whose run record is lost; each warning names the file and line and what was
+// left out. Only a log with nothing readable at all is an error.
 func Read(r io.Reader, name string) ([]*Run, []string, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var warnings []string
@@ -115,10 +121,19 @@ func Read(r io.Reader, name string) ([]*Run, []string, error) {
 			continue
 		}
 		if rec.Run == "" || rec.Kind == "" {
-			return nil, warnings, fmt.Errorf("%s:%d: record without run id or kind", name, lineNo)
+			bad++
+			warnings = append(warnings, fmt.Sprintf("%s:%d: record without run id or kind skipped", name, lineNo))
+			continue
 		}
 		if rec.V > Version {
-			return nil, warnings, fmt.Errorf("%s:%d: record version %d is newer than this program reads (%d)", name, lineNo, rec.V, Version)
+			bad++
+			warnings = append(warnings, fmt.Sprintf("%s:%d: record version %d is newer than this program reads (%d); skipped", name, lineNo, rec.V, Version))
+			continue
+		}
+		if err := checkRecord(rec); err != nil {
+			bad++
+			warnings = append(warnings, fmt.Sprintf("%s:%d: %v; skipped", name, lineNo, err))
+			continue
 		}
 		run := runs[rec.Run]
 		if run == nil {
@@ -127,9 +142,7 @@ func Read(r io.Reader, name string) ([]*Run, []string, error) {
 			runs[rec.Run] = run
 			order = append(order, rec.Run)
 		}
-		if err := run.apply(rec); err != nil {
-			return nil, warnings, fmt.Errorf("%s:%d: %w", name, lineNo, err)
-		}
+		run.apply(rec, lineNo)
 	}
 	if len(order) == 0 && bad > 0 {
 		return nil, warnings, fmt.Errorf("%s: no readable record (%d unreadable lines): not a trajectory log", name, bad)
@@ -137,12 +150,44 @@ func Read(r io.Reader, name string) ([]*Run, []string, error) {
 	out := make([]*Run, 0, len(order))
 	for _, id := range order {
 		run := runs[id]
-		if err := run.resolve(); err != nil {
-			return nil, warnings, fmt.Errorf("%s: run %s: %w", name, id, err)
+		if !run.started {
+			warnings = append(warnings, fmt.Sprintf("%s: run %s left out: its run record (the question) is missing", name, id))
+			continue
+		}
+		for _, w := range run.resolve() {
+			warnings = append(warnings, fmt.Sprintf("%s:%s", name, w))
+		}
+		if len(run.Branches) == 0 {
+			continue
 		}
 		out = append(out, run)
 	}
 	return out, warnings, nil
+}
+
+// checkRecord refuses a record that cannot be applied as it is, before it touches a run.
+func checkRecord(rec Record) error {
+	switch rec.Kind {
+	case KindBranch:
+		if rec.Branch <= 1 || rec.Parent < 1 || rec.Fork < 1 {
+			return fmt.Errorf("branch record with branch %d, parent %d, fork %d", rec.Branch, rec.Parent, rec.Fork)
+		}
+	case KindIteration:
+		if rec.Iteration == nil || rec.Iteration.Index < 1 {
+			return errors.New("iteration record without an iteration")
+		}
+	case KindEdit:
+		if rec.Edit == nil {
+			return errors.New("edit record without an edit")
+		}
+	}
+	switch rec.Kind {
+	case KindIteration, KindSwitch, KindAnswer:
+		if rec.Branch < 1 {
+			return fmt.Errorf("%s record on branch %d", rec.Kind, rec.Branch)
+		}
+	}
+	return nil
 }
 
 func (r *Run) branch(id int) *Branch {
@@ -154,33 +199,26 @@ func (r *Run) branch(id int) *Branch {
 	return b
 }
 
-func (r *Run) apply(rec Record) error {
+// apply adds a record that checkRecord accepted; line is where it is in the log.
+func (r *Run) apply(rec Record, line int) {
 	switch rec.Kind {
 	case KindRun:
-		r.Question, r.Reference, r.Started = rec.Question, rec.Reference, rec.Time
+		r.Question, r.Reference, r.Started, r.started = rec.Question, rec.Reference, rec.Time, true
 		r.Engine, r.SummarizerEngine, r.Source = rec.Engine, rec.SummarizerEngine, rec.Source
 		r.branch(1)
 	case KindBranch:
-		if rec.Branch <= 1 || rec.Parent < 1 || rec.Fork < 1 {
-			return fmt.Errorf("branch record with branch %d, parent %d, fork %d", rec.Branch, rec.Parent, rec.Fork)
-		}
 		b := r.branch(rec.Branch)
 		b.Parent, b.Fork = rec.Parent, rec.Fork
 		r.Current = rec.Branch
 	case KindIteration:
-		if rec.Iteration == nil || rec.Iteration.Index < 1 {
-			return errors.New("iteration record without an iteration")
-		}
 		b := r.branch(rec.Branch)
 		it := *rec.Iteration
 		if old, ok := b.replaced[it.Index]; ok && it.Edited && it.Original == "" {
 			it.Original = old
 		}
 		b.own = append(b.own, it)
+		b.ownLines = append(b.ownLines, line)
 	case KindEdit:
-		if rec.Edit == nil {
-			return errors.New("edit record without an edit")
-		}
 		r.Edits = append(r.Edits, *rec.Edit)
 		if b := r.Branch(rec.Branch); b != nil && rec.Edit.Part == "summary" {
 			if b.replaced == nil {
@@ -197,40 +235,46 @@ func (r *Run) apply(rec Record) error {
 	default:
 		// Records of kinds this reader does not know are skipped: newer writers may add some.
 	}
-	return nil
 }
 
 // resolve builds each branch's full iteration list: its parent's before the fork, then its own.
-func (r *Run) resolve() error {
+// A branch that cannot be built whole (a lost iteration record, a lost or broken parent) is
+// left out; the messages (LINE: what, or " run …" without a line) say which and why.
+func (r *Run) resolve() (warnings []string) {
 	sort.Slice(r.Branches, func(i, j int) bool { return r.Branches[i].ID < r.Branches[j].ID })
 	done := map[int]bool{}
+	broken := map[int]bool{}
 	var build func(b *Branch, depth int) error
 	build = func(b *Branch, depth int) error {
 		if done[b.ID] {
 			return nil
 		}
+		if broken[b.ID] {
+			return fmt.Errorf("branch %d is broken", b.ID)
+		}
 		if depth > len(r.Branches) {
-			return fmt.Errorf("branch %d: parent cycle", b.ID)
+			return fmt.Errorf(" run %s branch %d left out: parent cycle", r.ID, b.ID)
 		}
 		var its []Iteration
 		if b.Parent > 0 {
 			p := r.Branch(b.Parent)
 			if p == nil {
-				return fmt.Errorf("branch %d: parent %d has no records", b.ID, b.Parent)
+				return fmt.Errorf(" run %s branch %d left out: its parent %d has no records", r.ID, b.ID, b.Parent)
 			}
 			if err := build(p, depth+1); err != nil {
-				return err
+				return fmt.Errorf(" run %s branch %d left out: its parent %d is left out", r.ID, b.ID, b.Parent)
 			}
 			n := min(b.Fork-1, len(p.Iterations))
 			its = append(its, p.Iterations[:n]...)
 		}
-		for _, it := range b.own {
+		for i, it := range b.own {
 			// Iterations are logged in order; an index past the end means a record was lost.
 			if it.Index != len(its)+1 {
 				if it.Index <= len(its) {
 					its = its[:it.Index-1]
 				} else {
-					return fmt.Errorf("branch %d: iteration %d follows iteration %d", b.ID, it.Index, len(its))
+					return fmt.Errorf("%d: run %s branch %d left out: iteration %d follows iteration %d (a record was lost)",
+						b.ownLines[i], r.ID, b.ID, it.Index, len(its))
 				}
 			}
 			its = append(its, it)
@@ -241,8 +285,19 @@ func (r *Run) resolve() error {
 	}
 	for _, b := range r.Branches {
 		if err := build(b, 0); err != nil {
-			return err
+			broken[b.ID] = true
+			warnings = append(warnings, err.Error())
 		}
 	}
-	return nil
+	kept := r.Branches[:0]
+	for _, b := range r.Branches {
+		if !broken[b.ID] {
+			kept = append(kept, b)
+		}
+	}
+	r.Branches = kept
+	if len(kept) > 0 && r.Branch(r.Current) == nil {
+		r.Current = kept[len(kept)-1].ID
+	}
+	return warnings
 }

@@ -54,7 +54,8 @@ type Iteration struct {
 
 	Tokens        int     `json:"tokens"`                   // generated tokens of the reasoner in this iteration (summary included in native mode)
 	SummaryTokens int     `json:"summary_tokens,omitempty"` // tokens the summarizer generated (scaffold, curate)
-	Seconds       float64 `json:"seconds"`                  // wall time of the iteration
+	Seconds       float64 `json:"seconds"`                  // generation time of the iteration, pauses excluded
+	WallSeconds   float64 `json:"wall_seconds,omitempty"`   // wall time, pauses included (absent in older logs)
 	Seed          uint64  `json:"seed"`                     // the sampler seed this iteration used
 }
 
@@ -85,14 +86,15 @@ type Record struct {
 	Parent int `json:"parent,omitempty"`
 	Fork   int `json:"fork,omitempty"`
 
-	Question  string     `json:"question,omitempty"`
-	Reference string     `json:"reference,omitempty"`
-	Iteration *Iteration `json:"iteration,omitempty"`
-	Edit      *Edit      `json:"edit,omitempty"`
-	Answer    string     `json:"answer,omitempty"`
-	Correct   *bool      `json:"correct,omitempty"`
-	Seconds   float64    `json:"seconds,omitempty"` // answer: elapsed seconds of the branch's run
-	Tokens    int        `json:"tokens,omitempty"`  // answer: tokens generated on the branch
+	Question    string     `json:"question,omitempty"`
+	Reference   string     `json:"reference,omitempty"`
+	Iteration   *Iteration `json:"iteration,omitempty"`
+	Edit        *Edit      `json:"edit,omitempty"`
+	Answer      string     `json:"answer,omitempty"`
+	Correct     *bool      `json:"correct,omitempty"`
+	Seconds     float64    `json:"seconds,omitempty"`      // answer: generation seconds of the branch's run, pauses excluded
+	WallSeconds float64    `json:"wall_seconds,omitempty"` // answer: elapsed seconds, pauses included (absent in older logs)
+	Tokens      int        `json:"tokens,omitempty"`       // answer: tokens generated on the branch
 
 	// Run records only, absent in older logs and for models that run in this process: the
 	// inference servers of the model and the summarizer, and for a curated trace the input it

@@ -118,13 +118,8 @@ func TestBadInput(t *testing.T) {
 	}
 	noRun := filepath.Join(dir, "norun.jsonl")
 	os.WriteFile(noRun, []byte(`{"kind":"iteration"}`+"\n"), 0o644)
-	if _, _, err := ReadFile(noRun); err == nil || !strings.Contains(err.Error(), "norun.jsonl:1") {
+	if _, _, err := ReadFile(noRun); err == nil || !strings.Contains(err.Error(), "norun.jsonl: no readable record") {
 		t.Errorf("record without run: %v", err)
-	}
-	gap := filepath.Join(dir, "gap.jsonl")
-	writeAll(t, gap, rec("a", KindRun, 1), iter("a", 1, 1, false), iter("a", 1, 3, false))
-	if _, _, err := ReadFile(gap); err == nil || !strings.Contains(err.Error(), "iteration 3 follows iteration 1") {
-		t.Errorf("gap: %v", err)
 	}
 	if _, _, err := ReadFile(filepath.Join(dir, "missing.jsonl")); err == nil {
 		t.Error("missing file accepted")
@@ -186,5 +181,67 @@ func TestRunRecordEngine(t *testing.T) {
 	}
 	if b := runs[1]; b.Engine != nil || b.SummarizerEngine != nil || b.Source != "" {
 		t.Errorf("an old run: %+v", b)
+	}
+}
+
+// One bad record hides nothing else: a torn iteration line in the middle of a run, a {} line,
+// a record from a newer version, a record that contradicts the log are each skipped with a
+// warning naming the line; the branch a lost iteration broke is left out, and every other run
+// and branch is read whole.
+func TestBadRecordsAreSkipped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	runA, runB, runC := rec("a", KindRun, 1), rec("b", KindRun, 1), rec("c", KindRun, 1)
+	runA.Question, runB.Question, runC.Question = "qa", "qb", "qc"
+	br := rec("a", KindBranch, 2)
+	br.Parent, br.Fork = 1, 2
+	br3 := rec("a", KindBranch, 3)
+	br3.Parent, br3.Fork = 2, 3
+	newer := iter("b", 1, 2, false)
+	newer.V = 99
+	writeAll(t, path,
+		runA, runB, // lines 1, 2
+		iter("a", 1, 1, false), iter("a", 1, 2, false), // 3, 4
+		br, iter("a", 2, 2, false), // 5, 6
+		iter("a", 2, 3, false), iter("a", 2, 4, true), // 7 (to be torn), 8
+		br3, iter("a", 3, 3, true), // 9, 10: branch 3 forks from the broken branch 2
+		iter("b", 1, 1, false), newer, iter("b", 1, 2, true), // 11, 12, 13
+		rec("b", KindAnswer, 0), // 14: no such branch
+		iter("c", 1, 1, true),   // 15: run c's run record (16) is written after: torn below
+		runC,
+	)
+	raw, _ := os.ReadFile(path)
+	lines := strings.Split(string(raw), "\n")
+	lines[6] = lines[6][:40]                                             // a torn iteration in the middle
+	lines = append(lines[:13], append([]string{"{}"}, lines[13:]...)...) // line 14 now {}
+	lines[16] = `{"v":1,"kind":"run","run":"c","question":`              // c's run record torn
+	os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
+
+	runs, warns, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(warns, "\n")
+	for _, want := range []string{
+		"log.jsonl:7: unreadable line skipped",
+		"log.jsonl:8: run a branch 2 left out: iteration 4 follows iteration 2",
+		"run a branch 3 left out: its parent 2 is left out",
+		"log.jsonl:12: record version 99 is newer",
+		"log.jsonl:14: record without run id or kind skipped",
+		"log.jsonl:15: answer record on branch 0; skipped",
+		"log.jsonl:17: unreadable line skipped",
+		"run c left out: its run record (the question) is missing",
+	} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no warning %q in:\n%s", want, joined)
+		}
+	}
+	if len(runs) != 2 || runs[0].ID != "a" || runs[1].ID != "b" {
+		t.Fatalf("runs %+v", runs)
+	}
+	if a := runs[0]; len(a.Branches) != 1 || len(a.Branch(1).Iterations) != 2 || a.Current != 1 {
+		t.Errorf("run a: branches %+v current %d", a.Branches, a.Current)
+	}
+	if b := runs[1].Branch(1); b == nil || len(b.Iterations) != 2 || !b.Iterations[1].Final {
+		t.Errorf("run b: %+v", b)
 	}
 }

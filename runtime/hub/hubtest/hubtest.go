@@ -13,10 +13,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +53,46 @@ type Hub struct {
 	stall    map[string]int
 	noRange  bool
 	slow     time.Duration
+	faults   map[string][]int // "listing" or "head" → what the next such requests get
+}
+
+// Stalled in a fault list makes that request go silent until the client gives up: a listing
+// sends part of its body first, a HEAD sends nothing.
+const Stalled = -1
+
+// Fail makes the next listing (what "listing") or HEAD (what "head") requests answer the given
+// statuses in turn (Stalled: go silent), then serve normally again.
+func (h *Hub) Fail(what string, statuses ...int) {
+	h.mu.Lock()
+	if h.faults == nil {
+		h.faults = map[string][]int{}
+	}
+	h.faults[what] = append(h.faults[what], statuses...)
+	h.mu.Unlock()
+}
+
+// fault takes the next fault for what and applies it; it reports whether it answered.
+func (h *Hub) fault(w http.ResponseWriter, r *http.Request, what string) bool {
+	h.mu.Lock()
+	f := h.faults[what]
+	if len(f) == 0 {
+		h.mu.Unlock()
+		return false
+	}
+	status := f[0]
+	h.faults[what] = f[1:]
+	h.mu.Unlock()
+	if status != Stalled {
+		hubErr(w, status, "", http.StatusText(status))
+		return true
+	}
+	if what == "listing" {
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"id": "`)
+		w.(http.Flusher).Flush()
+	}
+	<-r.Context().Done()
+	return true
 }
 
 // Repo is one model repo with a single commit, reachable as "main" or by the commit hash.
@@ -60,6 +103,7 @@ type Repo struct {
 	Gated     bool            // needs a token
 	GatedDeny bool            // gated, and the token has no access
 	Private   bool            // invisible without a token
+	Branches  []string        // more revision names for Commit besides "main" ("feature/x")
 	byHash    map[string]string
 	sums      map[string]string // file → sha256, computed once
 }
@@ -239,6 +283,23 @@ func (h *Hub) access(w http.ResponseWriter, r *http.Request, id string) (*Repo, 
 	return repo, true
 }
 
+// knows reports whether rev names the repo's commit.
+func (r *Repo) knows(rev string) bool {
+	return rev == "main" || rev == r.Commit || slices.Contains(r.Branches, rev)
+}
+
+// splitPath splits an escaped URL path on its slashes into at most n unescaped parts, so that
+// an escaped slash (a revision "feature%2Fx") stays inside its part.
+func splitPath(escaped string, n int) []string {
+	parts := strings.SplitN(strings.TrimPrefix(escaped, "/"), "/", n)
+	for i, p := range parts {
+		if u, err := url.PathUnescape(p); err == nil {
+			parts[i] = u
+		}
+	}
+	return parts
+}
+
 func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if strings.HasPrefix(p, "/cdn/") {
@@ -246,8 +307,11 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.record(r, false)
-	if rest, ok := strings.CutPrefix(p, "/api/models/"); ok {
-		parts := strings.SplitN(rest, "/", 4) // org, name, "revision", rev
+	if strings.HasPrefix(p, "/api/models/") {
+		if h.fault(w, r, "listing") {
+			return
+		}
+		parts := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/api/models"), 4) // org, name, "revision", rev
 		if len(parts) != 4 || parts[2] != "revision" {
 			hubErr(w, 404, "", "not found")
 			return
@@ -256,7 +320,7 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		if parts[3] != "main" && parts[3] != repo.Commit {
+		if !repo.knows(parts[3]) {
 			hubErr(w, 404, "RevisionNotFound", "Invalid rev id: "+parts[3])
 			return
 		}
@@ -271,7 +335,10 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(listing)
 		return
 	}
-	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 5) // org, name, "resolve", rev, file
+	if r.Method == http.MethodHead && h.fault(w, r, "head") {
+		return
+	}
+	parts := splitPath(r.URL.EscapedPath(), 5) // org, name, "resolve", rev, file
 	if len(parts) != 5 || parts[2] != "resolve" {
 		hubErr(w, 404, "", "not found")
 		return
@@ -280,7 +347,7 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if parts[3] != "main" && parts[3] != repo.Commit {
+	if !repo.knows(parts[3]) {
 		hubErr(w, 404, "RevisionNotFound", "Invalid rev id: "+parts[3])
 		return
 	}
