@@ -13,19 +13,30 @@ import (
 func init() { addCommand(newBackendCmd) }
 
 func newBackendCmd() *cobra.Command {
-	var spec string
+	var spec, model string
 	var open bool
+	var engine engineFlags
 	cmd := &cobra.Command{
 		Use:   "backend",
 		Short: "Show which compute backend would run, and where the CUDA PJRT plugin was looked for",
 		Long: "Shows the backend a --backend value (or $INFTY_BACKEND) selects and, for XLA on CUDA, " +
 			"which plugin, nvidia library folders and GPU devices were found. Nothing is loaded unless --open is given.\n\n" +
-			"Backends: " + backend.Usage,
+			"Backends: " + backend.Usage + "\n\n" +
+			"With --engine URL it says which inference server answers there (vLLM, SGLang, llama.cpp, Ollama or " +
+			"another OpenAI-compatible one), its version, the models it serves and, for --model NAME (or the only " +
+			"one served), the context length and what it cannot do as infty asks.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// $INFTY_ENGINE does not hide what --backend and --open ask about.
+			asksBackend := cmd.Flags().Changed("backend") || open
+			if e := engine.spec(); e.URL != "" && (cmd.Flags().Changed("engine") || !asksBackend) {
+				return app.EngineInfo(cmdContext(cmd), cmd.OutOrStdout(), e, model)
+			}
 			return app.BackendInfo(cmd.OutOrStdout(), spec, open)
 		},
 	}
+	engine.register(cmd.Flags())
+	cmd.Flags().StringVar(&model, "model", "", "with --engine: the served model to describe")
 	cmd.Flags().StringVar(&spec, "backend", "", "backend to inspect (default: $INFTY_BACKEND, else \"go\")")
 	cmd.Flags().BoolVar(&open, "open", false, "also open the backend and describe its device")
 	cmd.AddCommand(newBackendEnvCmd(), newBackendBenchCmd())

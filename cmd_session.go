@@ -27,7 +27,8 @@ func init() {
 // sessionFlags are the flags of commands that run the engine.
 type sessionFlags struct {
 	app.RunSpec
-	flags *pflag.FlagSet // to tell flags given from defaults
+	engine engineFlags
+	flags  *pflag.FlagSet // to tell flags given from defaults
 }
 
 func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
@@ -41,7 +42,10 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 		fl.IntVar(&s.ConclusionMax, "conclusion-max", 0, fmt.Sprintf("bound on the conclusion in tokens (default %d)", session.DefaultConclusionMax))
 		fl.StringVar(&s.Answer, "answer", "", "reference answer: the final \\boxed{} answer is verified against it")
 	}
-	fl.StringVar(&s.Summarizer, "summarizer", "", "model that writes scaffold/curate summaries (default: the model itself)")
+	fl.StringVar(&s.Summarizer, "summarizer", "", "model that writes scaffold/curate summaries (default: the model itself); with an engine, its served name")
+	f.engine.register(fl)
+	fl.StringVar(&s.SummarizerEngine, "summarizer-engine", "", "inference server of the summarizer (default: --engine's)")
+	fl.StringVar(&s.SummarizerTokenizer, "summarizer-tokenizer", "", "the summarizer's tokenizer on an engine (default: --tokenizer on the same engine, else its served name in the Hugging Face cache)")
 	fl.StringVar(&s.Backend, "backend", "", "compute backend (default: $INFTY_BACKEND, else the pure-Go \"go\")")
 	app.AddBatchFlags(fl, &s.Batch)
 	fl.BoolVar(&s.Pull, "pull", false, "download a hub model that is not in the cache")
@@ -61,6 +65,7 @@ func (f *sessionFlags) register(cmd *cobra.Command, withModel bool) {
 // spec is the run the flags ask for, once they are parsed.
 func (f *sessionFlags) spec() *app.RunSpec {
 	f.SamplingGiven = f.flags.Changed("temperature") || f.flags.Changed("top-k") || f.flags.Changed("top-p")
+	f.Engine = f.engine.spec()
 	return &f.RunSpec
 }
 
@@ -119,7 +124,10 @@ func newCurateCmd() *cobra.Command {
 			"with the cold-start heuristic (paragraphs on \"\\n\\n\", lowercase starts merged, packed until η\n" +
 			"tokens; a trace with one paragraph over η+500 tokens is skipped), has the summarizer write the\n" +
 			"cumulative summary after every segment but the last, and appends each trajectory to the log\n" +
-			"(mode \"curate\"), where it can be reviewed, edited and exported.",
+			"(mode \"curate\"), where it can be reviewed, edited and exported.\n\n" +
+			"Rerun on the same input and --log, it skips the traces the log already holds finished (each\n" +
+			"run records its trace's line and a hash of its question and reasoning), so an interrupted\n" +
+			"curation carries on. Results are reported in input order whatever --parallel is.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd)
@@ -128,6 +136,7 @@ func newCurateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&input, "input", "", "JSON Lines file of traces")
+	cmd.Flags().IntVar(&f.Parallel, "parallel", 1, "traces summarized at once (an engine batches them)")
 	_ = cmd.MarkFlagRequired("input")
 	f.register(cmd, false)
 	return cmd

@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/x/term"
 	"github.com/infty-dev/infty/internal/jsonl"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
@@ -49,6 +48,10 @@ type BenchOptions struct {
 	Eta, Phi     int
 	Temperature  float64
 	Seed         uint64 // of sampling when Temperature > 0
+	// Engine serves the iterative model (and the vanilla one when VanillaModel names one).
+	Engine   EngineSpec
+	Parallel int          // problems in flight at once (0: 1)
+	Warn     func(string) // told what a remote engine cannot do as asked
 }
 
 // BenchProblems is bench's problem set: the first n of the JSON Lines file dataset (n 0: all) or,
@@ -76,6 +79,9 @@ func BenchProblems(dataset string, seed uint64, n int, length string) ([]BenchPr
 // Bench solves problems in each mode of o.Modes, showing progress on a terminal, and writes the
 // rows to out as a table or as JSON (format "json").
 func Bench(ctx context.Context, o BenchOptions, problems []BenchProblem, format string, out, progress io.Writer) error {
+	if err := checkParallel(o.Parallel); err != nil {
+		return err
+	}
 	var rows []BenchRow
 	for _, mode := range strings.Split(o.Modes, ",") {
 		var row BenchRow
@@ -168,41 +174,77 @@ func answerString(raw json.RawMessage) (string, error) {
 	return "", errors.New("missing \"answer\" (a string or a number)")
 }
 
-// benchProgress is a bar on a terminal, nothing otherwise.
-type benchProgress struct {
-	w     io.Writer
-	on    bool
-	label string
-	total int
+// benchResult is one problem's outcome.
+type benchResult struct {
+	correct       bool
+	tokens, iters int
+	seconds       float64
+	err           error
 }
 
-func newBenchProgress(w io.Writer, label string, total int) *benchProgress {
-	p := &benchProgress{w: w, label: label, total: total}
-	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
-		p.on = true
+// benchRun solves every problem with solve, o.Parallel at a time, showing progress, and sums the
+// results in the problems' order, so that the row does not depend on the parallelism (at
+// temperature 0). Its tok/s is over the wall time: what running many at once buys.
+func benchRun(ctx context.Context, o BenchOptions, row BenchRow, problems []BenchProblem, progressW io.Writer, solve func(ctx context.Context, i int, p BenchProblem) benchResult) (BenchRow, error) {
+	pb := newProgress(progressW, row.Mode, len(problems))
+	defer pb.finish()
+	start := time.Now()
+	i, finished, correct, tokens, iters := 0, 0, 0, 0, 0
+	var seconds float64
+	next := func() (int, bool, error) {
+		i++
+		return i - 1, i <= len(problems), nil
 	}
-	p.update(0, 0)
-	return p
+	err := inOrder(ctx, o.Parallel, next, func(ctx context.Context, i int) benchResult {
+		t := time.Now()
+		r := solve(ctx, i, problems[i])
+		r.seconds = time.Since(t).Seconds()
+		return r
+	}, func(i int, r benchResult) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if r.err != nil {
+			return r.err
+		}
+		finished++
+		if r.correct {
+			correct++
+		}
+		tokens, iters, seconds = tokens+r.tokens, iters+r.iters, seconds+r.seconds
+		pb.update(finished, fmt.Sprintf("correct %d", correct))
+		return nil
+	})
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			// Not wrapping ctx.Err(): the command line says nothing of a plain cancellation, and
+			// this says what finished.
+			return row, fmt.Errorf("%s: interrupted after %d of %d problems (%d correct)", row.Mode, finished, len(problems), correct)
+		}
+		return row, err
+	}
+	row = finishRow(row, correct, tokens, iters, seconds)
+	if wall := time.Since(start).Seconds(); wall > 0 {
+		row.TPS = float64(tokens) / wall
+	}
+	return row, nil
 }
 
-func (p *benchProgress) update(done, correct int) {
-	if !p.on {
-		return
+// benchModel opens a mode's model: on o.Engine when it has a URL and engine says so.
+func benchModel(ctx context.Context, o BenchOptions, ref string, def Embedded, engine bool, tokenizer string) (Model, error) {
+	mo := ModelOptions{Backend: o.Backend, Batch: o.Batch, Default: def, Warn: o.Warn}
+	if engine {
+		mo.Engine = o.Engine
+		mo.Engine.Tokenizer = tokenizer
 	}
-	width := 30
-	filled := width * done / max(1, p.total)
-	fmt.Fprintf(p.w, "\r\x1b[2K%-9s %s%s %d/%d  correct %d", p.label,
-		strings.Repeat("█", filled), strings.Repeat("░", width-filled), done, p.total, correct)
-}
-
-func (p *benchProgress) finish() {
-	if p.on {
-		fmt.Fprint(p.w, "\r\x1b[2K")
-	}
+	return OpenModel(ctx, ref, mo)
 }
 
 func benchIterative(ctx context.Context, o BenchOptions, problems []BenchProblem, progress io.Writer) (BenchRow, error) {
-	m, err := OpenModel(ctx, o.Model, ModelOptions{Backend: o.Backend, Batch: o.Batch})
+	m, err := benchModel(ctx, o, o.Model, DefaultModel, o.Engine.URL != "", o.Engine.Tokenizer)
 	if err != nil {
 		return BenchRow{}, err
 	}
@@ -211,33 +253,19 @@ func benchIterative(ctx context.Context, o BenchOptions, problems []BenchProblem
 		Sampling: llm.Sampling{Temperature: o.Temperature, Seed: o.Seed}}
 	FitWindow(&cfg, llm.ContextLength(m))
 	row := BenchRow{Mode: "iterative", N: len(problems), Model: benchModelName(o.Model, DefaultModel.Name)}
-	pb := newBenchProgress(progress, "iterative", len(problems))
-	defer pb.finish()
-	correct, tokens, iters := 0, 0, 0
-	var seconds float64
-	for i, p := range problems {
+	return benchRun(ctx, o, row, problems, progress, func(ctx context.Context, _ int, p BenchProblem) benchResult {
 		c := cfg
 		c.Reference = p.Answer
 		e, err := session.New(m, c)
 		if err != nil {
-			return row, err
+			return benchResult{err: err}
 		}
-		start := time.Now()
-		snap, err := e.Solve(ctx, p.Question, nil)
-		seconds += time.Since(start).Seconds()
-		e.Close()
-		if err != nil && ctx.Err() != nil {
-			return row, ctx.Err()
-		}
-		// A failed run (the model wrote something the engine cannot continue from) counts as wrong.
-		if snap.Correct != nil && *snap.Correct {
-			correct++
-		}
-		tokens += snap.Tokens
-		iters += len(snap.Iterations)
-		pb.update(i+1, correct)
-	}
-	return finishRow(row, correct, tokens, iters, seconds), nil
+		defer e.Close()
+		snap, _ := e.Solve(ctx, p.Question, nil)
+		// A failed run (the model wrote something the engine cannot continue from) counts as
+		// wrong; an interrupted one is not counted at all.
+		return benchResult{correct: snap.Correct != nil && *snap.Correct, tokens: snap.Tokens, iters: len(snap.Iterations)}
+	})
 }
 
 func benchModelName(name, def string) string {
@@ -253,20 +281,19 @@ func finishRow(row BenchRow, correct, tokens, iters int, seconds float64) BenchR
 	row.Tok = float64(tokens) / n
 	row.Lat = seconds / n
 	row.Iters = float64(iters) / n
-	if seconds > 0 {
-		row.TPS = float64(tokens) / seconds
-	}
 	return row
 }
 
 // benchVanilla lets the model think in one chain until it ends its turn or fills its window,
-// then takes the last \boxed{} of what it wrote.
+// then takes the last \boxed{} of what it wrote. With an engine, the vanilla model is served
+// there when named (its tokenizer looked up by its name; "same" is --model with --tokenizer),
+// and the embedded baseline runs here otherwise.
 func benchVanilla(ctx context.Context, o BenchOptions, problems []BenchProblem, progress io.Writer) (BenchRow, error) {
-	name := o.VanillaModel
+	name, tokenizer := o.VanillaModel, ""
 	if name == "same" {
-		name = o.Model
+		name, tokenizer = o.Model, o.Engine.Tokenizer
 	}
-	m, err := OpenModel(ctx, name, ModelOptions{Backend: o.Backend, Batch: o.Batch, Default: VanillaBaseline})
+	m, err := benchModel(ctx, o, name, VanillaBaseline, o.Engine.URL != "" && o.VanillaModel != "", tokenizer)
 	if err != nil {
 		return BenchRow{}, err
 	}
@@ -276,39 +303,27 @@ func benchVanilla(ctx context.Context, o BenchOptions, problems []BenchProblem, 
 		window = 32768
 	}
 	row := BenchRow{Mode: "vanilla", N: len(problems), Model: benchModelName(name, VanillaBaseline.Name)}
-	pb := newBenchProgress(progress, "vanilla", len(problems))
-	defer pb.finish()
-	correct, tokens := 0, 0
-	var seconds float64
-	for i, p := range problems {
+	return benchRun(ctx, o, row, problems, progress, func(ctx context.Context, i int, p BenchProblem) benchResult {
 		prompt, err := m.RenderChat([]llm.Message{{Role: "user", Content: p.Question}}, true)
 		if err != nil {
-			return row, err
+			return benchResult{err: err}
 		}
 		ids, err := m.Encode(prompt)
 		if err != nil {
-			return row, err
+			return benchResult{err: err}
 		}
 		budget := window - len(ids)
-		if budget > 0 {
-			start := time.Now()
-			res, err := m.Generate(ctx, llm.Request{Prompt: ids, MaxTokens: budget,
-				Sampling: llm.Sampling{Temperature: o.Temperature, Seed: o.Seed + uint64(i)}}, func(llm.Token) error { return nil })
-			seconds += time.Since(start).Seconds()
-			if err != nil {
-				if ctx.Err() != nil {
-					return row, ctx.Err()
-				}
-				return row, err
-			}
-			tokens += len(res.IDs)
-			if got, ok := answer.Extract(res.Text); ok && answer.Equal(got, p.Answer) {
-				correct++
-			}
+		if budget <= 0 {
+			return benchResult{iters: 1}
 		}
-		pb.update(i+1, correct)
-	}
-	return finishRow(row, correct, tokens, len(problems), seconds), nil
+		res, err := m.Generate(ctx, llm.Request{Prompt: ids, MaxTokens: budget,
+			Sampling: llm.Sampling{Temperature: o.Temperature, Seed: o.Seed + uint64(i)}}, func(llm.Token) error { return nil })
+		if err != nil {
+			return benchResult{err: err}
+		}
+		got, ok := answer.Extract(res.Text)
+		return benchResult{correct: ok && answer.Equal(got, p.Answer), tokens: len(res.IDs), iters: 1}
+	})
 }
 
 func printBenchTable(w io.Writer, rows []BenchRow) error {

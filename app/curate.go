@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,26 +22,32 @@ import (
 )
 
 // Curate has spec's summarizer (else the embedded default model) turn every trace of the JSON
-// Lines file input into a summarized trajectory in the log, reporting each to out (spec.Format
-// text) or streaming its events (jsonl).
+// Lines file input into a summarized trajectory in the log, spec.Parallel at a time, reporting
+// each to out in input order (spec.Format text) or streaming its events (jsonl). A trace the log
+// already holds a finished trajectory of (its Source matches) is skipped, so a rerun of an
+// interrupted curation carries on where it stopped.
 func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Writer) (err error) {
-	var emit func(session.Event)
 	w := bufio.NewWriter(out)
 	defer w.Flush()
 	if spec.Format == "jsonl" {
-		emit = func(ev session.Event) { _ = WriteEventJSON(w, ev) }
 		defer func() {
 			if err != nil { // the stream ends with what went wrong, as solve's does
-				emit(session.Event{Type: session.EventError, Time: time.Now(), Message: err.Error()})
+				_ = WriteEventJSON(w, session.Event{Type: session.EventError, Time: time.Now(), Message: err.Error()})
 			}
 		}()
+	}
+	if err := checkParallel(spec.Parallel); err != nil {
+		return err
 	}
 	in, err := os.Open(input)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	sm, err := OpenModel(ctx, spec.Summarizer, ModelOptions{Backend: spec.Backend, Pull: spec.Pull, Batch: spec.Batch})
+	if spec.Warn == nil {
+		spec.Warn = warnTo(errOut)
+	}
+	sm, err := OpenModel(ctx, spec.Summarizer, spec.modelOptions(true))
 	if err != nil {
 		return fmt.Errorf("summarizer: %w", err)
 	}
@@ -53,34 +60,33 @@ func Curate(ctx context.Context, spec *RunSpec, input string, out, errOut io.Wri
 	if err := fitSummarizer(sm, &cfg, spec.Eta != 0); err != nil {
 		return err
 	}
+	curated, err := curatedSources(cfg.LogPath)
+	if err != nil {
+		return err
+	}
 	log, err := trajlog.Open(cfg.LogPath)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	done, skipped := 0, 0
-	err = scanTraces(in, input, func(where string, tr session.Trace) error {
-		c := cfg
-		c.RunID = ""
-		snap, err := session.Curate(ctx, sm, c, tr, log, emit)
-		if errors.Is(err, session.ErrSkipped) {
-			skipped++
-			fmt.Fprintf(errOut, "%s: skipped: %v\n", where, err)
-			return nil
+	var n curateCounts
+	pb := newProgress(errOut, "curate", 0)
+	err = inOrder(ctx, spec.Parallel, newTraceReader(in, input).next, func(ctx context.Context, it traceItem) curateResult {
+		if curated[it.key] {
+			return curateResult{already: true}
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		done++
-		if spec.Format != "jsonl" {
-			fmt.Fprintf(w, "%s: run %s, %d iterations\n", where, snap.RunID, len(snap.Iterations))
-		}
-		return w.Flush()
+		return curateOne(ctx, sm, cfg, spec.Format, it, log)
+	}, func(it traceItem, r curateResult) error {
+		return n.add(it, r, w, errOut, pb)
 	})
+	pb.clear()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %s; rerun the same command to carry on", n.String(cfg.LogPath))
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "curated %d traces (%d skipped) into %s\n", done, skipped, cfg.LogPath)
+	fmt.Fprintln(errOut, n.String(cfg.LogPath)+pb.rate())
 	return nil
 }
 
@@ -122,28 +128,114 @@ func exportedRuns(runs []*trajlog.Run, opts sft.Options) int {
 	return n
 }
 
-// scanTraces calls each with every trace of the JSON Lines in (named name in errors) and where
-// it stands ("name:line"), stopping at the first error.
-func scanTraces(in io.Reader, name string, each func(where string, tr session.Trace) error) error {
-	r := jsonl.NewReader(in, name)
-	for b, ok := r.Next(); ok; b, ok = r.Next() {
-		var tr session.Trace
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&tr); err != nil {
-			// Unknown fields are allowed (datasets carry more); only malformed lines fail.
-			if err2 := json.Unmarshal(b, &tr); err2 != nil {
-				return r.Errorf("not a JSON object {\"question\", \"reasoning\", \"answer\"?}: %v", err2)
-			}
+// traceItem is one trace of curate's input, with where it stands and its key in the log.
+type traceItem struct {
+	where, key string
+	tr         session.Trace
+}
+
+// curateResult is what curating one trace gave: what to print (text or events), or why not.
+type curateResult struct {
+	out     bytes.Buffer
+	runID   string
+	iters   int
+	already bool
+	err     error
+}
+
+func curateOne(ctx context.Context, sm llm.Model, cfg session.Config, format string, it traceItem, log *trajlog.Writer) curateResult {
+	var r curateResult
+	var emit func(session.Event)
+	if format == "jsonl" {
+		emit = func(ev session.Event) { _ = WriteEventJSON(&r.out, ev) }
+	}
+	c := cfg
+	c.RunID, c.Source = "", it.key
+	snap, err := session.Curate(ctx, sm, c, it.tr, log, emit)
+	r.runID, r.iters, r.err = snap.RunID, len(snap.Iterations), err
+	return r
+}
+
+// curateCounts tallies curate's results as they are handed on in input order.
+type curateCounts struct{ done, skipped, already int }
+
+func (n *curateCounts) add(it traceItem, r curateResult, w *bufio.Writer, errOut io.Writer, pb *progress) error {
+	switch {
+	case r.already:
+		n.already++
+	case errors.Is(r.err, session.ErrSkipped):
+		n.skipped++
+		fmt.Fprintf(errOut, "%s: skipped: %v\n", it.where, r.err)
+	case r.err != nil:
+		return fmt.Errorf("%s: %w", it.where, r.err)
+	default:
+		n.done++
+		if r.out.Len() == 0 {
+			fmt.Fprintf(&r.out, "%s: run %s, %d iterations\n", it.where, r.runID, r.iters)
 		}
-		if strings.TrimSpace(tr.Question) == "" || strings.TrimSpace(tr.Reasoning) == "" {
-			return r.Errorf("\"question\" and \"reasoning\" must be non-empty strings")
-		}
-		if err := each(r.Where(), tr); err != nil {
+		if _, err := w.Write(r.out.Bytes()); err != nil {
 			return err
 		}
 	}
-	return r.Err()
+	pb.update(n.done+n.skipped+n.already, fmt.Sprintf("curated %d", n.done))
+	return w.Flush()
+}
+
+func (n *curateCounts) String(logPath string) string {
+	s := fmt.Sprintf("curated %d traces (%d skipped", n.done, n.skipped)
+	if n.already > 0 {
+		s += fmt.Sprintf(", %d already in the log", n.already)
+	}
+	return s + ") into " + logPath
+}
+
+// curatedSources lists the inputs the log at path already holds finished curated trajectories
+// of (none when it does not exist yet).
+func curatedSources(path string) (map[string]bool, error) {
+	done := map[string]bool{}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return done, nil
+	}
+	runs, _, err := trajlog.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading what the log already holds: %w", err)
+	}
+	for _, r := range runs {
+		if b := r.Branch(1); r.Source != "" && b != nil && b.Done {
+			done[r.Source] = true
+		}
+	}
+	return done, nil
+}
+
+// traceReader hands out the traces of a JSON Lines input (named name in errors).
+type traceReader struct{ r *jsonl.Reader }
+
+func newTraceReader(in io.Reader, name string) *traceReader {
+	return &traceReader{jsonl.NewReader(in, name)}
+}
+
+// next is the next trace; its key is its line and a hash of its question and reasoning, so an
+// edited input does not pass for the one curated before.
+func (t *traceReader) next() (traceItem, bool, error) {
+	b, ok := t.r.Next()
+	if !ok {
+		return traceItem{}, false, t.r.Err()
+	}
+	var tr session.Trace
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&tr); err != nil {
+		// Unknown fields are allowed (datasets carry more); only malformed lines fail.
+		if err2 := json.Unmarshal(b, &tr); err2 != nil {
+			return traceItem{}, false, t.r.Errorf("not a JSON object {\"question\", \"reasoning\", \"answer\"?}: %v", err2)
+		}
+	}
+	if strings.TrimSpace(tr.Question) == "" || strings.TrimSpace(tr.Reasoning) == "" {
+		return traceItem{}, false, t.r.Errorf("\"question\" and \"reasoning\" must be non-empty strings")
+	}
+	h := sha256.Sum256([]byte(tr.Question + "\x00" + tr.Reasoning))
+	return traceItem{where: t.r.Where(), key: fmt.Sprintf("line %d sha256 %x", t.r.Line(), h[:8]), tr: tr}, true, nil
 }
 
 // ExportOptions are export's flags: what sft.Export writes, and which branches.

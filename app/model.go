@@ -60,12 +60,20 @@ type ModelOptions struct {
 	Default Embedded // what an empty reference means; zero: DefaultModel
 	// Batch bounds the embedded runtime's continuous batching (--max-batch, --kv-budget).
 	Batch runtime.BatchLimits
+	// Engine, when its URL is set, serves the model: the reference is the served name ("" for
+	// the only one served).
+	Engine EngineSpec
+	// Warn is told what a remote engine cannot do as asked, once each (nil: kept in its Warnings).
+	Warn func(string)
 }
 
 // OpenModel opens what the user typed after --model: empty for the embedded default, a folder, a
-// hub id ORG/NAME[@REV] or a cache path (see Resolve). The model carries the name the user gave,
+// hub id ORG/NAME[@REV] or a cache path (see Resolve); with o.Engine, a model that server serves. The model carries the name the user gave,
 // for the logs. A panic while loading (a broken model folder) comes back as an error.
 func OpenModel(ctx context.Context, ref string, o ModelOptions) (m Model, err error) {
+	if o.Engine.URL != "" {
+		return openRemote(ctx, ref, o.Engine, o.Pull, o.Warn)
+	}
 	def := o.Default
 	if def == (Embedded{}) {
 		def = DefaultModel

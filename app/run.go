@@ -21,8 +21,18 @@ type RunSpec struct {
 	Backend           string
 	Batch             runtime.BatchLimits // the embedded runtime's batching limits
 	Pull              bool
-	Mode              string // native or scaffold
-	Format            string // text or jsonl
+	// Engine serves the model (and the summarizer, unless SummarizerEngine is set) when its URL
+	// is set: Model and Summarizer are then served names.
+	Engine EngineSpec
+	// SummarizerEngine serves the summarizer instead; SummarizerTokenizer is its tokenizer
+	// (default: Engine.Tokenizer on the same engine, else its served name in the cache).
+	SummarizerEngine, SummarizerTokenizer string
+	// Parallel is how many traces curate summarizes at once (0: 1).
+	Parallel int
+	// Warn is told what a remote engine cannot do as asked; nil keeps it unsaid.
+	Warn   func(string)
+	Mode   string // native or scaffold
+	Format string // text or jsonl
 
 	Eta, Phi, SummaryMax, ConclusionMax int
 
@@ -154,7 +164,7 @@ type Session struct {
 // NewSession opens the run's model (and summarizer) and builds the engine for question.
 func NewSession(ctx context.Context, spec *RunSpec, question string) (*Session, error) {
 	s := &Session{}
-	m, err := s.open(ctx, spec, spec.Model)
+	m, err := s.open(ctx, spec.Model, spec.modelOptions(false))
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +175,8 @@ func NewSession(ctx context.Context, spec *RunSpec, question string) (*Session, 
 	}
 	syntheticReference(&s.Config, question)
 	var opts []session.Option
-	if spec.Summarizer != "" {
-		sm, err := s.open(ctx, spec, spec.Summarizer)
+	if spec.Summarizer != "" || spec.SummarizerEngine != "" {
+		sm, err := s.open(ctx, spec.Summarizer, spec.modelOptions(true))
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("summarizer: %w", err)
@@ -180,12 +190,27 @@ func NewSession(ctx context.Context, spec *RunSpec, question string) (*Session, 
 	return s, nil
 }
 
-func (s *Session) open(ctx context.Context, spec *RunSpec, ref string) (Model, error) {
-	m, err := OpenModel(ctx, ref, ModelOptions{Backend: spec.Backend, Pull: spec.Pull, Batch: spec.Batch})
+func (s *Session) open(ctx context.Context, ref string, o ModelOptions) (Model, error) {
+	m, err := OpenModel(ctx, ref, o)
 	if err == nil {
 		s.models = append(s.models, m)
 	}
 	return m, err
+}
+
+// modelOptions is how the run's model, or its summarizer, opens.
+func (s *RunSpec) modelOptions(summarizer bool) ModelOptions {
+	o := ModelOptions{Backend: s.Backend, Pull: s.Pull, Batch: s.Batch, Engine: s.Engine, Warn: s.Warn}
+	if !summarizer {
+		return o
+	}
+	if s.SummarizerEngine != "" {
+		o.Engine = EngineSpec{URL: s.SummarizerEngine, KeyEnv: s.Engine.KeyEnv}
+	}
+	if s.SummarizerTokenizer != "" || s.SummarizerEngine != "" {
+		o.Engine.Tokenizer, o.Engine.TokenizerFlag = s.SummarizerTokenizer, "--summarizer-tokenizer"
+	}
+	return o
 }
 
 // Close stops the engine and releases the models.

@@ -22,6 +22,9 @@ func Solve(ctx context.Context, spec *RunSpec, question string, out, errOut io.W
 	if err := spec.CheckFormat(); err != nil {
 		return err
 	}
+	if spec.Warn == nil {
+		spec.Warn = warnTo(errOut)
+	}
 	s, err := NewSession(ctx, spec, question)
 	if err != nil {
 		return err
@@ -33,7 +36,7 @@ func Solve(ctx context.Context, spec *RunSpec, question string, out, errOut io.W
 	print := func(ev session.Event) error { return WriteEventJSON(w, ev) }
 	if spec.Format == "text" {
 		print = newTextPrinter(w, errOut).print
-		fmt.Fprintf(errOut, "run %s · %s · %s · η=%d φ=%d · log %s\n", e.RunID(), s.Model.Name(), s.Config.Mode, e.Config().Eta, e.Config().Phi, s.Config.LogPath)
+		fmt.Fprintf(errOut, "run %s · %s%s · %s · η=%d φ=%d · log %s\n", e.RunID(), s.Model.Name(), servedBy(s.Model), s.Config.Mode, e.Config().Eta, e.Config().Phi, s.Config.LogPath)
 	}
 	ch, err := e.Start(ctx, question)
 	if err != nil {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,8 +68,12 @@ func Workbench(ctx context.Context, spec *RunSpec, th themes.Theme, question str
 	if err := spec.CheckMode(); err != nil {
 		return err
 	}
-	modelName, suggestion := spec.Model, ""
-	if modelName == "" {
+	modelName, suggestion, backend := spec.Model, "", spec.Backend
+	if spec.Engine.URL != "" {
+		// Until the first run opens it, the status bar says where the model will be served.
+		backend = spec.Engine.URL
+		modelName = cmp.Or(modelName, "(the one served)")
+	} else if modelName == "" {
 		// Say it before taking the terminal, not after the person typed a question.
 		if err := DefaultModel.Available(); err != nil {
 			return err
@@ -94,7 +99,7 @@ func Workbench(ctx context.Context, spec *RunSpec, th themes.Theme, question str
 		return ui.Started{Run: s.Engine, Events: ch, Info: info}, nil
 	}
 	wb := ui.New(ui.Options{Theme: th, Question: question, Suggestion: suggestion, Start: start,
-		Info: ui.Info{Model: modelName, Backend: spec.Backend, Eta: spec.Eta, Phi: spec.Phi}})
+		Info: ui.Info{Model: modelName, Backend: backend, Eta: spec.Eta, Phi: spec.Phi}})
 	// Bubble Tea restores the terminal after a panic in Update, View or a command and returns
 	// an error; the run's log is fsynced per iteration, so nothing finished is lost.
 	_, err := tea.NewProgram(wb, tea.WithContext(ctx)).Run()
@@ -104,6 +109,12 @@ func Workbench(ctx context.Context, spec *RunSpec, th themes.Theme, question str
 			fmt.Fprintln(errOut, AnswerLine(snap.Answer, "(none found)", snap.Correct))
 		}
 		fmt.Fprintf(errOut, "run %s · branch %d of %d · log %s\n", snap.RunID, snap.Branch, len(snap.Branches), s.Config.LogPath)
+		// Said now rather than as they arose, which would have scrawled over the workbench.
+		if r, ok := s.Model.(interface{ Warnings() []string }); ok {
+			for _, w := range r.Warnings() {
+				warnTo(errOut)(w)
+			}
+		}
 		ReportPanic(errOut, s.Engine.Err()) // the terminal is restored by now
 	}
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {

@@ -109,3 +109,24 @@ type Placement struct {
 type Placed interface {
 	Placement() Placement
 }
+
+// Server names the inference server a model is served by, as logs record it.
+type Server struct {
+	URL   string `json:"url"`             // base URL, without credentials
+	Kind  string `json:"kind"`            // "vLLM", "SGLang", "llama.cpp", "Ollama", "OpenAI-compatible"
+	Model string `json:"model,omitempty"` // the served model's name
+}
+
+// Remote is an optional Model capability: a model served by another process, which it names.
+type Remote interface {
+	Server() Server
+}
+
+// ServerOf is the server m is served by, nil for a model that runs in this process.
+func ServerOf(m Model) *Server {
+	if r, ok := m.(Remote); ok {
+		s := r.Server()
+		return &s
+	}
+	return nil
+}

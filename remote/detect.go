@@ -197,21 +197,30 @@ func (e *Engine) pickModel(ctx context.Context, name string) error {
 	return nil
 }
 
-// ollamaContext reads the num_ctx a model's Modelfile sets. Without one Ollama runs the model
-// with its default context and silently drops the start of longer prompts, so that is said.
+// ollamaContext reads the num_ctx and repeat_penalty a model's Modelfile sets. Without num_ctx
+// Ollama runs the model with its default context and silently drops the start of longer prompts,
+// and its default repeat_penalty changes even greedy decoding, so each is said.
 func (e *Engine) ollamaContext(ctx context.Context) {
 	var show struct {
 		Parameters string `json:"parameters"`
 	}
 	if st, err := e.call(ctx, "POST", "/api/show", map[string]string{"model": e.name}, &show); err == nil && st == http.StatusOK {
 		for _, line := range strings.Split(show.Parameters, "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "num_ctx" {
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				continue
+			}
+			switch f[0] {
+			case "num_ctx":
 				if n, err := strconv.Atoi(f[1]); err == nil && n > 0 {
 					e.ctxLen = n
-					return
 				}
+			case "repeat_penalty":
+				e.noRepeatPenalty = f[1] == "1"
 			}
 		}
 	}
-	e.warn("Ollama: " + e.name + " sets no num_ctx, so Ollama's default context applies and it truncates longer prompts silently; set PARAMETER num_ctx in the Modelfile")
+	if e.ctxLen == 0 {
+		e.warn("Ollama: " + e.name + " sets no num_ctx, so Ollama's default context applies and it truncates longer prompts silently; set PARAMETER num_ctx in the Modelfile")
+	}
 }

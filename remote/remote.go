@@ -107,6 +107,8 @@ type Engine struct {
 	resumes  int
 	backoff  time.Duration
 	warnFunc func(string)
+	// noRepeatPenalty: an Ollama model's Modelfile sets repeat_penalty 1, as greedy runs need.
+	noRepeatPenalty bool
 
 	mu       sync.Mutex
 	warnings []string
@@ -117,6 +119,7 @@ var (
 	_ llm.ContextLimited   = (*Engine)(nil)
 	_ llm.SamplingDefaults = (*Engine)(nil)
 	_ llm.Placed           = (*Engine)(nil)
+	_ llm.Remote           = (*Engine)(nil)
 )
 
 // Open loads the tokenizer and chat template, recognises the server at opts.URL and checks that
@@ -147,8 +150,21 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	for _, id := range genconfig.EndOfTurnIDs(opts.Tokenizer, nil, gen, tok) {
 		eos[id] = true
 	}
+	e := newEngine(base, opts)
+	e.tok, e.tmpl, e.eos, e.gen = tok, tmpl, eos, gen
+	if err := e.detect(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.pickModel(ctx, opts.Model); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// newEngine is an engine for the server at base, before it is recognised.
+func newEngine(base string, opts Options) *Engine {
 	e := &Engine{
-		base: base, key: opts.APIKey, tok: tok, tmpl: tmpl, eos: eos, gen: gen,
+		base: base, key: opts.APIKey,
 		client: opts.HTTPClient, stall: opts.StallTimeout, retries: opts.Retries, resumes: opts.Resumes,
 		backoff: opts.Backoff, warnFunc: opts.Warn,
 	}
@@ -161,13 +177,37 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e.backoff = orDefault(e.backoff, 500*time.Millisecond)
 	e.retries = countOrDefault(e.retries, 4)
 	e.resumes = countOrDefault(e.resumes, 3)
+	return e
+}
+
+// Info is what a server says about itself.
+type Info struct {
+	URL           string // without credentials
+	Flavour       Flavour
+	Version       string
+	Served        []string
+	Model         string // the model described: opts.Model, or the only one served; "" otherwise
+	ContextLength int    // of Model, 0 when unknown
+	Warnings      []string
+}
+
+// Describe recognises the server at opts.URL and lists what it serves, without a tokenizer (it
+// generates nothing). With opts.Model empty and several models served, it describes none of
+// them; a model it does not serve is ErrUnknownModel.
+func Describe(ctx context.Context, opts Options) (Info, error) {
+	base, err := baseURL(opts.URL)
+	if err != nil {
+		return Info{}, err
+	}
+	e := newEngine(base, opts)
 	if err := e.detect(ctx); err != nil {
-		return nil, err
+		return Info{}, err
 	}
-	if err := e.pickModel(ctx, opts.Model); err != nil {
-		return nil, err
+	if err := e.pickModel(ctx, opts.Model); err != nil && (opts.Model != "" || !errors.Is(err, ErrUnknownModel)) {
+		return Info{}, err
 	}
-	return e, nil
+	return Info{URL: e.URL(), Flavour: e.flavour, Version: e.version, Served: e.Served(), Model: e.name,
+		ContextLength: e.ctxLen, Warnings: e.Warnings()}, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -233,6 +273,11 @@ func (e *Engine) Placement() llm.Placement {
 	return llm.Placement{Backend: b + " at " + e.URL(), Device: "remote"}
 }
 
+// Server implements llm.Remote.
+func (e *Engine) Server() llm.Server {
+	return llm.Server{URL: e.URL(), Kind: string(e.flavour), Model: e.name}
+}
+
 // Tokenizer is the local tokenizer prompts are encoded with.
 func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
 
@@ -270,3 +315,9 @@ func (e *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (strin
 
 // Encode implements llm.Model with the local tokenizer.
 func (e *Engine) Encode(text string) ([]int, error) { return e.tok.Encode(text), nil }
+
+// Close releases the idle connections to the server; generations in flight are not affected.
+func (e *Engine) Close() error {
+	e.client.CloseIdleConnections()
+	return nil
+}

@@ -573,3 +573,18 @@ func TestGenerationConfig(t *testing.T) {
 		t.Errorf("fixture default sampling %+v", s)
 	}
 }
+
+// Ollama's repeat_penalty is said only when the Modelfile leaves it at Ollama's default.
+func TestOllamaRepeatPenaltyWarning(t *testing.T) {
+	for _, penalty := range []float64{0, 1.1, 1} {
+		srv := fake(t, remotetest.Ollama, func(c *remotetest.Config) { c.RepeatPenalty = penalty })
+		e := open(t, srv.URL, nil)
+		if _, _, err := run(t, e, llm.Request{Prompt: prompt(t, e), MaxTokens: 200}); err != nil {
+			t.Fatal(err)
+		}
+		warned := slices.ContainsFunc(e.Warnings(), func(w string) bool { return strings.Contains(w, "repeat_penalty") })
+		if warned != (penalty != 1) {
+			t.Errorf("repeat_penalty %g in the Modelfile: warnings %q", penalty, e.Warnings())
+		}
+	}
+}

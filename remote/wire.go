@@ -159,7 +159,9 @@ func (e *Engine) warnSampling(s llm.Sampling) {
 		if s.TopK > 0 {
 			e.warn("Ollama: its OpenAI API has no top_k; the Modelfile's top_k applies")
 		}
-		e.warn("Ollama: its OpenAI API cannot set repeat_penalty or min_p; the Modelfile's apply (Ollama's default repeat_penalty 1.1 changes even greedy decoding: set PARAMETER repeat_penalty 1)")
+		if !e.noRepeatPenalty {
+			e.warn("Ollama: its OpenAI API cannot set repeat_penalty or min_p; the Modelfile's apply (Ollama's default repeat_penalty 1.1 changes even greedy decoding: set PARAMETER repeat_penalty 1)")
+		}
 	case OpenAI:
 		if s.TopK > 0 {
 			e.warn("the OpenAI completions API has no top_k: it is not sent")

@@ -9,6 +9,9 @@
 # Usage: scripts/e2e.sh [BINARY]   (make e2e builds bin/infty first)
 # Env:   INFTY_E2E_MODEL  model folder or id for the editing scenario (default: the fixture
 #                         testdata/models/qwen2-tiny-f32)
+#        INFTY_E2E_ENGINE an inference server URL (e.g. Ollama serving the fixture): the editing
+#                         scenario runs there, on the served model INFTY_E2E_ENGINE_MODEL, with
+#                         INFTY_E2E_MODEL (or the fixture) as its tokenizer
 #        INFTY_E2E_KEEP=1 keep the temporary folder and tmux session for a look afterwards
 set -euo pipefail
 
@@ -32,6 +35,10 @@ fi
 # its synthetic task and writes no summaries for other questions. The embedded model gets its
 # own scenario, the one `make run` opens, when the binary carries it.
 MODEL_ARGS=(--model "${INFTY_E2E_MODEL:-$PWD/testdata/models/qwen2-tiny-f32}")
+if [ -n "${INFTY_E2E_ENGINE:-}" ]; then
+	MODEL_ARGS=(--engine "$INFTY_E2E_ENGINE" --model "${INFTY_E2E_ENGINE_MODEL:-}"
+		--tokenizer "${INFTY_E2E_MODEL:-$PWD/testdata/models/qwen2-tiny-f32}")
+fi
 probe=$(mktemp) # a real file: the engine fsyncs its log, and /dev/null refuses that
 EMBEDDED=0
 if "$BIN" solve --eta 8 --phi 1 --summary-max 4 --conclusion-max 4 --log "$probe" x </dev/null >/dev/null 2>&1; then

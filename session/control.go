@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/session/answer"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/trajlog"
@@ -79,6 +80,13 @@ func (e *Engine) logRecord(rec trajlog.Record) error {
 	rec.Mode = string(e.cfg.Mode)
 	rec.Eta, rec.Phi, rec.SummaryMax = e.cfg.Eta, e.cfg.Phi, e.cfg.SummaryMax
 	rec.Sampling = e.cfg.Sampling
+	if rec.Kind == trajlog.KindRun {
+		rec.Engine = llm.ServerOf(e.model)
+		// A summarizer that is the model itself is not named twice.
+		if s := llm.ServerOf(e.summarizer); e.cfg.Mode == ModeScaffold && s != nil && (rec.Engine == nil || *s != *rec.Engine) {
+			rec.SummarizerEngine = s
+		}
+	}
 	return e.log.Append(rec)
 }
 

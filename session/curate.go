@@ -81,7 +81,8 @@ func Curate(ctx context.Context, summarizer llm.Model, cfg Config, tr Trace, log
 		return log.Append(rec)
 	}
 	snap := Snapshot{RunID: runID, Question: tr.Question, Mode: ModeCurate, Summarizer: summarizer.Name(), Eta: cfg.Eta, Phi: len(segs), Branch: 1}
-	if err := write(trajlog.Record{Kind: trajlog.KindRun, Branch: 1, Question: tr.Question, Reference: cfg.Reference}); err != nil {
+	if err := write(trajlog.Record{Kind: trajlog.KindRun, Branch: 1, Question: tr.Question, Reference: cfg.Reference,
+		SummarizerEngine: llm.ServerOf(summarizer), Source: cfg.Source}); err != nil {
 		return snap, err
 	}
 	p := Prompts{Step1: cfg.Step1Prompt, Step2: cfg.Step2Prompt, Continue: cfg.ContinuePrompt}

@@ -53,6 +53,8 @@ type Config struct {
 
 	// RunID names the run in the log; empty: a fresh random id.
 	RunID string
+	// Source names the input item a curated run is made from, on its run record (Curate only).
+	Source string
 }
 
 // Option adjusts an Engine.

@@ -40,6 +40,9 @@ func (r *Reader) Next() (line []byte, ok bool) {
 	return nil, false
 }
 
+// Line is the number (from 1) of the line Next returned last.
+func (r *Reader) Line() int { return r.line }
+
 // Where is "name:line" of the line Next returned last.
 func (r *Reader) Where() string { return fmt.Sprintf("%s:%d", r.name, r.line) }
 

@@ -66,6 +66,8 @@ type Config struct {
 	OldVLLM bool
 	// EOS is the token the model ends with; empty: <|im_end|>.
 	EOS string
+	// RepeatPenalty, when set, is a PARAMETER of the Ollama model's Modelfile.
+	RepeatPenalty float64
 }
 
 // Fault is how the fake mistreats one completion request.
@@ -167,6 +169,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		params := ""
 		if s.cfg.Context > 0 {
 			params = fmt.Sprintf("num_ctx                        %d\ntemperature                    0", s.cfg.Context)
+		}
+		if s.cfg.RepeatPenalty != 0 {
+			params += fmt.Sprintf("\nrepeat_penalty                 %g", s.cfg.RepeatPenalty)
 		}
 		writeJSON(w, 200, map[string]any{"parameters": params, "model_info": map[string]any{"qwen3.context_length": 40960}})
 	case (k == VLLM || k == Ollama || k == OpenAI) && route == "POST /v1/completions",

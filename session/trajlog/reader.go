@@ -30,6 +30,12 @@ type Run struct {
 	Current    int       // the branch shown last (created or switched to last)
 	Edits      []Edit
 	started    bool // the run record was read
+
+	// Engine and SummarizerEngine are the servers that ran the models, nil when they ran in
+	// the program. Source says which input item a curated run was made from, so that a rerun of
+	// the same curation can skip it ("" outside curation).
+	Engine, SummarizerEngine *llm.Server
+	Source                   string
 }
 
 // Branch is one branch with all its iterations (those shared with its parent included).
@@ -198,6 +204,7 @@ func (r *Run) apply(rec Record, line int) {
 	switch rec.Kind {
 	case KindRun:
 		r.Question, r.Reference, r.Started, r.started = rec.Question, rec.Reference, rec.Time, true
+		r.Engine, r.SummarizerEngine, r.Source = rec.Engine, rec.SummarizerEngine, rec.Source
 		r.branch(1)
 	case KindBranch:
 		b := r.branch(rec.Branch)

@@ -95,4 +95,11 @@ type Record struct {
 	Seconds     float64    `json:"seconds,omitempty"`      // answer: generation seconds of the branch's run, pauses excluded
 	WallSeconds float64    `json:"wall_seconds,omitempty"` // answer: elapsed seconds, pauses included (absent in older logs)
 	Tokens      int        `json:"tokens,omitempty"`       // answer: tokens generated on the branch
+
+	// Run records only, absent in older logs and for models that run in this process: the
+	// inference servers of the model and the summarizer, and for a curated trace the input it
+	// came from (see Run.Source).
+	Engine           *llm.Server `json:"engine,omitempty"`
+	SummarizerEngine *llm.Server `json:"summarizer_engine,omitempty"`
+	Source           string      `json:"source,omitempty"`
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/infty-dev/infty/llm"
 )
 
 func rec(run string, kind Kind, branch int) Record {
@@ -154,6 +156,31 @@ func TestConcurrentWriters(t *testing.T) {
 		if n := len(r.Branch(1).Iterations); n != 50 {
 			t.Errorf("run %s: %d iterations", r.ID, n)
 		}
+	}
+}
+
+// The run record names the engines and the curated input when there are any; a log written
+// before these fields existed reads as runs in this process.
+func TestRunRecordEngine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	run := rec("a", KindRun, 1)
+	run.Engine = &llm.Server{URL: "http://gpu1:8000", Kind: "vLLM", Model: "org/m"}
+	run.SummarizerEngine = &llm.Server{URL: "http://gpu2:8000", Kind: "SGLang", Model: "org/s"}
+	run.Source = "line 3 sha256 0011"
+	writeAll(t, path, run, iter("a", 1, 1, true))
+	old := `{"v":1,"kind":"run","run":"b","time":"2026-01-01T00:00:00Z","model":"m","mode":"native","eta":8,"phi":3,"sampling":{},"branch":1,"question":"q"}` + "\n"
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(old)
+	f.Close()
+	runs, _, err := ReadFile(path)
+	if err != nil || len(runs) != 2 {
+		t.Fatal(err, runs)
+	}
+	if a := runs[0]; *a.Engine != *run.Engine || *a.SummarizerEngine != *run.SummarizerEngine || a.Source != run.Source {
+		t.Errorf("run a: %+v %+v %q", a.Engine, a.SummarizerEngine, a.Source)
+	}
+	if b := runs[1]; b.Engine != nil || b.SummarizerEngine != nil || b.Source != "" {
+		t.Errorf("an old run: %+v", b)
 	}
 }
 
