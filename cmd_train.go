@@ -3,15 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/charmbracelet/x/term"
-	schema "github.com/infty-dev/infty/session/sft"
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
 	"github.com/infty-dev/infty/train/sft"
@@ -69,7 +65,7 @@ func newTrainSFTCmd() *cobra.Command {
 			}
 			o.Log = cmd.ErrOrStderr()
 			if !quiet {
-				o.Progress = func(done, steps int) sft.Progress { return newTrainView(o.Log, done, steps) }
+				o.Progress = func(done, steps int) sft.Progress { return app.NewTrainView(o.Log, done, steps) }
 			}
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt)
 			defer stop()
@@ -106,55 +102,6 @@ func optimizerFlags(f *pflag.FlagSet, opt *train.Options) {
 	f.Float64Var(&opt.Beta2, "beta2", 0.95, "AdamW β2")
 }
 
-// trainView shows progress: a bar redrawn in place on a terminal, a line every few seconds
-// otherwise (logs).
-type trainView struct {
-	w          io.Writer
-	tty        bool
-	start      time.Time
-	first, all int
-	lastPrint  time.Time
-	ema        float64
-}
-
-func newTrainView(w io.Writer, done, steps int) *trainView {
-	v := &trainView{w: w, start: time.Now(), first: done, all: steps}
-	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(f.Fd()) {
-		v.tty = true
-	}
-	return v
-}
-
-func (v *trainView) Step(s train.StepStats) {
-	if v.ema == 0 {
-		v.ema = s.Loss
-	} else {
-		v.ema = 0.9*v.ema + 0.1*s.Loss
-	}
-	elapsed := time.Since(v.start)
-	perStep := elapsed / time.Duration(max(1, s.Step-v.first))
-	eta := perStep * time.Duration(v.all-s.Step)
-	line := fmt.Sprintf("step %d/%d  loss %.4f (avg %.4f)  |g| %.2f  lr %.2e  %.1fs/step  eta %s",
-		s.Step, v.all, s.Loss, v.ema, s.GradNorm, s.LR, perStep.Seconds(), eta.Round(time.Second))
-	if v.tty {
-		width := 24
-		filled := width * s.Step / max(1, v.all)
-		bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-		fmt.Fprintf(v.w, "\r\x1b[2K%s %s", bar, line)
-		return
-	}
-	if time.Since(v.lastPrint) >= 10*time.Second || s.Step == v.all || s.Step == v.first+1 {
-		fmt.Fprintln(v.w, line)
-		v.lastPrint = time.Now()
-	}
-}
-
-func (v *trainView) Done() {
-	if v.tty {
-		fmt.Fprintln(v.w)
-	}
-}
-
 func newTrainSynthCmd() *cobra.Command {
 	var (
 		mode                  string
@@ -175,32 +122,12 @@ func newTrainSynthCmd() *cobra.Command {
 			if out == "" {
 				return errors.New("--out is required")
 			}
-			ps, err := synth.Set(seed, n, minLen, maxLen)
+			ps, ex, err := synth.WriteFile(out, synth.FileOptions{Seed: seed, N: n, MinLen: minLen, MaxLen: maxLen,
+				Mode: synth.Mode(mode), Stride: st, Shuffle: shuffle})
 			if err != nil {
 				return err
 			}
-			ex, err := synth.Examples(ps, synth.Mode(mode), st)
-			if err != nil {
-				return err
-			}
-			if shuffle {
-				synth.Shuffle(ex, seed)
-			}
-			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				return err
-			}
-			f, err := os.Create(out)
-			if err != nil {
-				return err
-			}
-			if err := schema.NewWriter(f).Write(ex...); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d problems, %d examples → %s\n", len(ps), len(ex), out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d problems, %d examples → %s\n", ps, ex, out)
 			return nil
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 	"github.com/infty-dev/infty/app"
+	"github.com/infty-dev/infty/internal/cli"
 	"github.com/infty-dev/infty/themes"
 	"github.com/spf13/cobra"
 )
@@ -32,7 +33,7 @@ func setupWorkbench(root *cobra.Command) {
 	root.Args = cobra.ArbitraryArgs
 	root.Long += " A one-word question that is close to a command name is asked after `--` (`infty -- inspect`)."
 	root.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := mistypedCommand(cmd, args); err != nil {
+		if err := cli.MistypedCommand(cmd, args); err != nil {
 			return err
 		}
 		if err := checkTheme(theme); err != nil {

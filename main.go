@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/infty-dev/infty/internal/cli"
 	"github.com/infty-dev/infty/ui"
 	"github.com/spf13/cobra"
 )
@@ -37,7 +38,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true, // main prints them, exactly as they were written
 	}
 	root.SetVersionTemplate("infty {{.Version}}\n")
-	root.SetHelpFunc(printHelp)
+	root.SetHelpFunc(cli.PrintHelp)
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
@@ -75,7 +76,7 @@ func execute(args []string, stdout, stderr io.Writer) int {
 	interrupted := ctx.Err() != nil || errors.Is(err, ui.ErrInterrupted)
 	if err != nil && !errors.Is(err, ui.ErrInterrupted) && !(interrupted && errors.Is(err, context.Canceled)) {
 		fmt.Fprintln(stderr, "infty: "+err.Error())
-		if isUsageError(err) {
+		if cli.IsUsageError(err) {
 			fmt.Fprintln(stderr, "Run `infty --help` (or `infty COMMAND --help`) for usage.")
 		}
 	}

@@ -3,6 +3,8 @@ package synth
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sft"
@@ -43,4 +45,41 @@ func Examples(problems []Problem, mode Mode, stride int) ([]sft.Example, error) 
 func Shuffle(ex []sft.Example, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 0x5417_ff1e))
 	r.Shuffle(len(ex), func(i, j int) { ex[i], ex[j] = ex[j], ex[i] })
+}
+
+// FileOptions say which problems WriteFile writes and how.
+type FileOptions struct {
+	Seed              uint64
+	N, MinLen, MaxLen int
+	Mode              Mode
+	Stride            int
+	Shuffle           bool // shuffle the examples, seeded by Seed
+}
+
+// WriteFile writes the examples of N problems to path as SFT JSON Lines (session/sft's layout),
+// creating its folder, and returns how many problems and examples it wrote.
+func WriteFile(path string, o FileOptions) (problems, examples int, err error) {
+	ps, err := Set(o.Seed, o.N, o.MinLen, o.MaxLen)
+	if err != nil {
+		return 0, 0, err
+	}
+	ex, err := Examples(ps, o.Mode, o.Stride)
+	if err != nil {
+		return 0, 0, err
+	}
+	if o.Shuffle {
+		Shuffle(ex, o.Seed)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, 0, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := sft.NewWriter(f).Write(ex...); err != nil {
+		f.Close()
+		return 0, 0, err
+	}
+	return len(ps), len(ex), f.Close()
 }

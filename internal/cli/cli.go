@@ -1,4 +1,8 @@
-package main
+// Package cli is how infty's command line speaks to a person outside the commands themselves:
+// help wrapped to the terminal with every word as written (no case changes: flag names, paths
+// and η stay what they are), which errors are usage errors, and the refusal of a first word
+// that is a mistyped command rather than a question.
+package cli
 
 import (
 	"fmt"
@@ -13,8 +17,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// helpWidth is the width help is wrapped to: the terminal's, else $COLUMNS, else 80.
-func helpWidth(w io.Writer) int {
+// termWidth is the width help is wrapped to: the terminal's, else $COLUMNS, else 80.
+func termWidth(w io.Writer) int {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
 		if cols, _, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
 			return cols
@@ -26,11 +30,11 @@ func helpWidth(w io.Writer) int {
 	return 80
 }
 
-// printHelp writes a command's help wrapped at word boundaries to the output's width, every
+// PrintHelp writes a command's help wrapped at word boundaries to the output's width, every
 // word as it was written (no case changes: flag names, paths and η stay what they are).
-func printHelp(c *cobra.Command, _ []string) {
+func PrintHelp(c *cobra.Command, _ []string) {
 	w := c.OutOrStdout()
-	width := max(helpWidth(w), 40)
+	width := max(termWidth(w), 40)
 	var b strings.Builder
 	text := c.Long
 	if text == "" {
@@ -112,16 +116,17 @@ func writeItem(b *strings.Builder, name, text string, pad, width int) {
 // usageErrors are the starts of cobra's and pflag's messages about a malformed command line.
 var usageErrors = regexp.MustCompile(`^(unknown (command|flag|shorthand flag)|flag needs an argument|invalid argument|(accepts|requires) .* arg|required flag)`)
 
-func isUsageError(err error) bool { return usageErrors.MatchString(err.Error()) }
+// IsUsageError says whether err is about a malformed command line.
+func IsUsageError(err error) bool { return usageErrors.MatchString(err.Error()) }
 
 // commandLike matches a first argument that could be a command name: one bare word.
 var commandLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
-// mistypedCommand is the error for a bare `infty WORD` whose WORD is close to a command name
+// MistypedCommand is the error for a bare `infty WORD` whose WORD is close to a command name
 // (cobra's suggestions: edit distance 2 or a prefix), so that `infty exprot --log run.jsonl`
 // is not sent to the model as a question. A one-word question that looks like a command is
 // asked after `--`: `infty -- inspect`.
-func mistypedCommand(root *cobra.Command, args []string) error {
+func MistypedCommand(root *cobra.Command, args []string) error {
 	if len(args) == 0 || root.ArgsLenAtDash() == 0 || !commandLike.MatchString(args[0]) {
 		return nil
 	}
