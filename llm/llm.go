@@ -4,7 +4,10 @@
 // standard library, so the layers above compile without GoMLX.
 package llm
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Sampling chooses the next token. Temperature 0 is greedy; TopK 0 and TopP 0 or 1 are off.
 // The random draw for the k-th generated token depends only on (Seed, k), so a generation that
@@ -129,4 +132,23 @@ func ServerOf(m Model) *Server {
 		return &s
 	}
 	return nil
+}
+
+// StopEnd is the rule every engine applies to Request.StopStrings, so that a run stops at the
+// same place on any of them: the end offset in text of the earliest stop string that ends after
+// offset from (the text before it was already checked), or -1.
+func StopEnd(text string, stops []string, from int) int {
+	best := -1
+	for _, s := range stops {
+		if s == "" {
+			continue
+		}
+		lo := max(0, from-len(s)+1)
+		if i := strings.Index(text[lo:], s); i >= 0 {
+			if end := lo + i + len(s); best < 0 || end < best {
+				best = end
+			}
+		}
+	}
+	return best
 }

@@ -344,7 +344,7 @@ func (g *gen) emit(id int, piece string) (done bool, err error) {
 	if piece != "" && len(g.req.StopStrings) > 0 {
 		before := g.text.Len()
 		g.text.WriteString(piece)
-		if end := stopEnd(g.text.String(), g.req.StopStrings, before); end >= 0 {
+		if end := llm.StopEnd(g.text.String(), g.req.StopStrings, before); end >= 0 {
 			piece = piece[:end-before]
 			kept := g.text.String()[:end]
 			g.text.Reset()
@@ -379,24 +379,6 @@ func (g *gen) emit(id int, piece string) (done bool, err error) {
 		return false, nil
 	}
 	return true, nil
-}
-
-// stopEnd returns the end offset in text of the earliest stop string that ends after offset
-// from (the text before it was already checked), or -1: the embedded runtime's rule.
-func stopEnd(text string, stops []string, from int) int {
-	best := -1
-	for _, s := range stops {
-		if s == "" {
-			continue
-		}
-		lo := max(0, from-len(s)+1)
-		if i := strings.Index(text[lo:], s); i >= 0 {
-			if end := lo + i + len(s); best < 0 || end < best {
-				best = end
-			}
-		}
-	}
-	return best
 }
 
 // stallReader pushes the stall deadline back whenever bytes arrive.

@@ -92,7 +92,7 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 		if tok.Text != "" && len(req.StopStrings) > 0 {
 			before := text.Len()
 			text.WriteString(tok.Text)
-			if end := stopEnd(text.String(), req.StopStrings, before); end >= 0 {
+			if end := llm.StopEnd(text.String(), req.StopStrings, before); end >= 0 {
 				tok.Text = tok.Text[:end-before]
 				stopped = true
 			}
@@ -118,24 +118,6 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 			return res, fmt.Errorf("generate: decode step %d: %w", k, err)
 		}
 	}
-}
-
-// stopEnd returns the end offset in text of the earliest stop string that ends after offset
-// `from` (the text before it was already checked), or -1.
-func stopEnd(text string, stops []string, from int) int {
-	best := -1
-	for _, s := range stops {
-		if s == "" {
-			continue
-		}
-		lo := max(0, from-len(s)+1)
-		if i := strings.Index(text[lo:], s); i >= 0 {
-			if end := lo + i + len(s); best < 0 || end < best {
-				best = end
-			}
-		}
-	}
-	return best
 }
 
 // logProb is log softmax(logits)[id], in float64.
