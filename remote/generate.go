@@ -68,7 +68,10 @@ type gen struct {
 // a stop string, req.MaxTokens, the context's end, or an error from yield, which ends the request
 // at once (the connection is closed, so the server stops generating).
 func (e *Engine) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
-	g := &gen{ctx: ctx, e: e, req: req, yield: yield, dec: e.tok.NewStream(), start: time.Now()}
+	g := &gen{ctx: ctx, e: e, req: req, yield: yield, start: time.Now()}
+	if e.tok != nil {
+		g.dec = e.tok.NewStream()
+	}
 	if req.MaxTokens <= 0 {
 		return g.result(), fmt.Errorf("generate: MaxTokens must be > 0, got %d", req.MaxTokens)
 	}
@@ -137,7 +140,7 @@ func (g *gen) result() llm.Result {
 	res := llm.Result{Text: g.text.String(), Reason: g.reason, PromptTokens: len(g.req.Prompt)}
 	if g.byIDs {
 		res.IDs = g.ids
-	} else if res.Text != "" {
+	} else if res.Text != "" && g.e.tok != nil { // with e.srv every token came with its id
 		res.IDs = g.e.tok.Encode(res.Text)
 	}
 	if !g.first.IsZero() {
@@ -152,7 +155,7 @@ func (g *gen) result() llm.Result {
 func (g *gen) continuation() (ids []int, text string) {
 	ids = g.req.Prompt
 	gen := g.ids
-	if !g.byIDs {
+	if !g.byIDs && g.e.tok != nil { // with e.srv, nothing streamed without its ids
 		gen = g.e.tok.Encode(g.text.String())
 	}
 	if len(gen) > 0 {
@@ -276,7 +279,7 @@ func retryAfter(h string) time.Duration {
 type chunk struct {
 	ids    []int // generated ids, when the server gives them
 	hasIDs bool
-	text   string // the text delta, for servers without ids
+	text   string // the text delta (beside the ids where the server sends both)
 	finish finish
 	eosID  int  // the id the server says ended the generation, when it names one (-1: none)
 	failed bool // the event reports an error; its message is read from the event
@@ -298,6 +301,9 @@ func (g *gen) consume(c chunk) (done bool, err error) {
 	}
 	if g.byIDs && !c.hasIDs && c.text != "" {
 		return false, errors.New("the server stopped sending token ids")
+	}
+	if g.e.srv != nil {
+		return g.consumeServerText(c)
 	}
 	if g.byIDs {
 		for _, id := range c.ids {
@@ -322,9 +328,43 @@ func (g *gen) consume(c chunk) (done bool, err error) {
 			return done, err
 		}
 	}
-	switch c.finish {
+	return g.finished(c.finish), nil
+}
+
+// consumeServerText hands on a chunk's ids with the server's text, for an engine without a
+// local tokenizer: the chunk's text goes with its last id.
+func (g *gen) consumeServerText(c chunk) (done bool, err error) {
+	if !c.hasIDs && c.text != "" {
+		return false, errors.New("the server sent no token ids, which counting tokens without a local tokenizer needs")
+	}
+	ids := c.ids
+	if c.finish == finishEOS && g.e.flavour == VLLM && len(ids) > 0 {
+		// vLLM streams the model's end token, with its text since stops are kept; the
+		// embedded runtime emits neither.
+		ids, c.text = ids[:len(ids)-1], ""
+	}
+	for i, id := range ids {
+		piece := ""
+		if i == len(ids)-1 {
+			piece = c.text
+			if piece == "" {
+				if piece, err = g.e.srv.piece(g.ctx, id); err != nil {
+					return false, err
+				}
+			}
+		}
+		if done, err := g.emit(id, piece); done || err != nil {
+			return done, err
+		}
+	}
+	return g.finished(c.finish), nil
+}
+
+// finished records why the generation ended, if it did.
+func (g *gen) finished(f finish) bool {
+	switch f {
 	case notFinished:
-		return false, nil
+		return false
 	case finishLength:
 		g.reason = llm.StopBudget
 	case finishStop:
@@ -332,7 +372,7 @@ func (g *gen) consume(c chunk) (done bool, err error) {
 	default:
 		g.reason = llm.StopEOS
 	}
-	return true, nil
+	return true
 }
 
 // emit yields one token, cutting its text just after a stop string it completes.

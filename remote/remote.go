@@ -3,8 +3,9 @@
 //
 // It renders prompts with the model's own chat template and tokenizer (a local folder), so the
 // prompt a session builds, and every token count it keeps for η, are exactly what the embedded
-// runtime would use. It asks for completions, never chat: native InftyThink+ pre-fills the
-// assistant turn, which a chat API cannot express.
+// runtime would use; without one, vLLM's and llama.cpp's tokenize and chat-template endpoints
+// stand in for it, and the streamed text is the server's. It asks for completions, never chat:
+// native InftyThink+ pre-fills the assistant turn, which a chat API cannot express.
 //
 // Where the server takes and returns token ids (vLLM and SGLang, llama.cpp's /completion), the
 // prompt goes as ids and the generated ids come back; the text is decoded from them with the
@@ -61,10 +62,13 @@ const (
 
 // Options say which server and model to drive and how patiently.
 type Options struct {
-	URL       string // base URL, e.g. http://gpu1:8000 (a trailing /v1 is accepted)
-	Model     string // served model name; empty picks the only one a server serves
-	APIKey    string // sent as a bearer token; never logged, never in an error
-	Tokenizer string // local folder with tokenizer.json and tokenizer_config.json of the served model
+	URL    string // base URL, e.g. http://gpu1:8000 (a trailing /v1 is accepted)
+	Model  string // served model name; empty picks the only one a server serves
+	APIKey string // sent as a bearer token; never logged, never in an error
+	// Tokenizer is a local folder with tokenizer.json and tokenizer_config.json of the served
+	// model; "" uses the server's tokenize endpoints where it has them (vLLM, llama.cpp), else
+	// Open fails with ErrNoTokenizer.
+	Tokenizer string
 
 	// HTTPClient is used for every request; nil uses a client of its own. Its Timeout should be
 	// 0: a generation streams for as long as it takes, and StallTimeout bounds silence instead.
@@ -97,8 +101,9 @@ type Engine struct {
 	flavour  Flavour
 	version  string
 	ctxLen   int
-	tok      *tokenizer.Tokenizer
+	tok      *tokenizer.Tokenizer // nil when srv stands in for it
 	tmpl     *chattemplate.Template
+	srv      *serverTok
 	eos      map[int]bool
 	gen      *genconfig.Config
 	client   *http.Client
@@ -130,7 +135,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if opts.Tokenizer == "" {
-		return nil, errors.New("remote: no tokenizer folder: the prompt is rendered and counted locally")
+		return openServerTok(ctx, base, opts)
 	}
 	tok, err := tokenizer.Load(opts.Tokenizer)
 	if err != nil {
@@ -158,6 +163,24 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err := e.pickModel(ctx, opts.Model); err != nil {
 		return nil, err
 	}
+	return e, nil
+}
+
+// openServerTok opens an engine that tokenizes and renders its prompts on the server.
+func openServerTok(ctx context.Context, base string, opts Options) (*Engine, error) {
+	e := newEngine(base, opts)
+	e.gen = &genconfig.Config{} // greedy unless asked: the server's generation_config is not visible
+	if err := e.detect(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.pickModel(ctx, opts.Model); err != nil {
+		return nil, err
+	}
+	st, err := newServerTok(e)
+	if err != nil {
+		return nil, err
+	}
+	e.srv = st
 	return e, nil
 }
 
@@ -278,7 +301,7 @@ func (e *Engine) Server() llm.Server {
 	return llm.Server{URL: e.URL(), Kind: string(e.flavour), Model: e.name}
 }
 
-// Tokenizer is the local tokenizer prompts are encoded with.
+// Tokenizer is the local tokenizer prompts are encoded with; nil when the server encodes them.
 func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
 
 // Warnings lists what the server cannot do as asked (a sampling setting it ignores, a context it
@@ -304,8 +327,12 @@ func (e *Engine) warn(msg string) {
 	}
 }
 
-// RenderChat implements llm.Model with the model's own chat template.
+// RenderChat implements llm.Model with the model's own chat template (the server's, without a
+// local tokenizer).
 func (e *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
+	if e.srv != nil {
+		return e.srv.render(context.Background(), msgs, addGenerationPrompt)
+	}
 	s, err := e.tmpl.Render(msgs, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
 	if err != nil {
 		return "", fmt.Errorf("%s: chat template: %w", e.name, err)
@@ -313,8 +340,15 @@ func (e *Engine) RenderChat(msgs []llm.Message, addGenerationPrompt bool) (strin
 	return s, nil
 }
 
-// Encode implements llm.Model with the local tokenizer.
-func (e *Engine) Encode(text string) ([]int, error) { return e.tok.Encode(text), nil }
+// Encode implements llm.Model with the local tokenizer, else the server's.
+func (e *Engine) Encode(text string) ([]int, error) { return e.encode(context.Background(), text) }
+
+func (e *Engine) encode(ctx context.Context, text string) ([]int, error) {
+	if e.srv != nil {
+		return e.srv.encode(ctx, text)
+	}
+	return e.tok.Encode(text), nil
+}
 
 // Close releases the idle connections to the server; generations in flight are not affected.
 func (e *Engine) Close() error {

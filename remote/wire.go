@@ -2,6 +2,7 @@ package remote
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,13 +98,19 @@ func (e *Engine) request(g *gen) (path string, body []byte, st *attemptState, er
 	var v any
 	switch e.flavour {
 	case VLLM:
-		stops, stopIDs := e.splitStops(g.req.StopStrings, st)
+		stops, stopIDs, err := e.splitStops(g.ctx, g.req.StopStrings, st)
+		if err != nil {
+			return "", nil, nil, err
+		}
 		path = "/v1/completions"
 		v = vllmRequest{Model: e.name, Prompt: ids, MaxTokens: rest, Temperature: s.Temperature, TopP: topP, TopK: max(s.TopK, 0),
 			Seed: seed63(s.Seed), Stream: true, Stop: stops, StopTokenIDs: stopIDs, IncludeStop: true,
 			ReturnTokenIDs: true, TokensAsIDs: true}
 	case SGLang:
-		stops, stopIDs := e.splitStops(g.req.StopStrings, st)
+		stops, stopIDs, err := e.splitStops(g.ctx, g.req.StopStrings, st)
+		if err != nil {
+			return "", nil, nil, err
+		}
 		path = "/generate"
 		v = sglangRequest{InputIDs: ids, Stream: true, Params: sglangSampling{MaxNewTokens: rest, Temperature: s.Temperature,
 			TopP: topP, TopK: max(s.TopK, 0), Stop: stops, StopTokenIDs: stopIDs, NoStopTrim: true}}
@@ -132,20 +139,27 @@ func seed32(s uint64) uint32 {
 
 // splitStops sends a stop that is one special token as its id: servers match stop strings on
 // text that may not spell special tokens (vLLM drops them before matching unless told not to),
-// but always see the id.
-func (e *Engine) splitStops(stops []string, st *attemptState) (strs []string, ids []int) {
+// but always see the id. Without a local tokenizer, which special tokens are is unknown, so a
+// stop that is one token goes both ways.
+func (e *Engine) splitStops(ctx context.Context, stops []string, st *attemptState) (strs []string, ids []int, err error) {
 	for _, s := range stops {
 		if s == "" {
 			continue
 		}
-		if t := e.tok.Encode(s); len(t) == 1 && e.tok.IsAdded(t[0]) {
+		t, err := e.encode(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(t) == 1 && (e.tok == nil || e.tok.IsAdded(t[0])) {
 			ids = append(ids, t[0])
 			st.stopIDs[t[0]] = true
-			continue
+			if e.tok != nil {
+				continue
+			}
 		}
 		strs = append(strs, s)
 	}
-	return strs, ids
+	return strs, ids, nil
 }
 
 // warnSampling says, once, which asked-for settings the server will not apply.
@@ -198,16 +212,12 @@ func parseOpenAI(data []byte) (chunk, error) {
 		return c, nil
 	}
 	ch := v.Choices[0]
+	c.text = ch.Text // the ids' text, which an engine without a local tokenizer shows
 	switch {
 	case ch.TokenIDs != nil:
 		c.ids, c.hasIDs = ch.TokenIDs, true
 	case ch.Logprobs != nil && len(ch.Logprobs.Tokens) > 0:
 		c.ids, c.hasIDs = logprobIDs(ch.Logprobs.Tokens)
-		if !c.hasIDs {
-			c.text = ch.Text
-		}
-	default:
-		c.text = ch.Text
 	}
 	if ch.FinishReason != nil {
 		switch *ch.FinishReason {
@@ -331,11 +341,7 @@ func parseLlamaCpp(data []byte) (chunk, error) {
 		c.failed = true
 		return c, nil
 	}
-	if v.Tokens != nil {
-		c.ids, c.hasIDs = v.Tokens, true
-	} else {
-		c.text = v.Content
-	}
+	c.ids, c.hasIDs, c.text = v.Tokens, v.Tokens != nil, v.Content
 	if v.Stop {
 		switch v.StopType {
 		case "limit":

@@ -2,6 +2,7 @@
 // answers each server's detection endpoints and streams completions in that server's wire format
 // (vLLM's and Ollama's /v1/completions SSE, SGLang's /generate, llama.cpp's /completion), from a
 // deterministic text policy over a real tokenizer, and it can refuse, delay and cut requests.
+// vLLM and llama.cpp also tokenize, detokenize and apply the chat template as theirs do.
 package remotetest
 
 import (
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime/chattemplate"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
@@ -91,6 +94,7 @@ type Server struct {
 	faults   []Fault
 	requests []map[string]any
 	gone     int
+	calls    map[string]int
 }
 
 // New starts a fake on a loopback port; it stops when the test ends.
@@ -107,7 +111,7 @@ func New(tb testing.TB, cfg Config) *Server {
 	if !ok {
 		tb.Fatalf("remotetest: the tokenizer has no %s", cfg.EOS)
 	}
-	s := &Server{cfg: cfg, tok: tok, eos: eos}
+	s := &Server{cfg: cfg, tok: tok, eos: eos, calls: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.srv.Close)
 	s.URL = s.srv.URL
@@ -131,6 +135,13 @@ func (s *Server) Requests() []map[string]any {
 	return slices.Clone(s.requests)
 }
 
+// Calls counts the requests for route ("POST /tokenize") so far.
+func (s *Server) Calls(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[route]
+}
+
 // Gone counts the streams whose client went away before the generation ended.
 func (s *Server) Gone() int {
 	s.mu.Lock()
@@ -145,6 +156,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	k, m := s.cfg.Kind, s.cfg.Model
 	route := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	s.calls[route]++
+	s.mu.Unlock()
 	switch {
 	case route == "GET /v1/models":
 		model := map[string]any{"id": m, "object": "model", "created": 0, "owned_by": map[Kind]string{VLLM: "vllm", SGLang: "sglang", LlamaCpp: "llamacpp", Ollama: "library", OpenAI: "system"}[k]}
@@ -178,9 +192,92 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		k == SGLang && route == "POST /generate",
 		k == LlamaCpp && route == "POST /completion":
 		s.complete(w, r)
+	case (k == VLLM || k == LlamaCpp) && route == "POST /tokenize",
+		(k == VLLM || k == LlamaCpp) && route == "POST /detokenize",
+		k == LlamaCpp && route == "POST /apply-template":
+		s.tokenize(w, r, route)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not Found"})
 	}
+}
+
+// tokenizeRequest is the body of vLLM's /tokenize (a prompt, or messages for its chat template)
+// and /detokenize, and of llama.cpp's /tokenize, /detokenize and /apply-template.
+type tokenizeRequest struct {
+	Model        string        `json:"model"`
+	Prompt       *string       `json:"prompt"`
+	Messages     []llm.Message `json:"messages"`
+	AddGenPrompt *bool         `json:"add_generation_prompt"`
+	AddSpecial   *bool         `json:"add_special_tokens"`
+	Content      *string       `json:"content"`
+	LlamaSpecial *bool         `json:"add_special"`
+	ParseSpecial *bool         `json:"parse_special"`
+	Tokens       []int         `json:"tokens"`
+}
+
+// tokenize answers the tokenizer endpoints. The fixture tokenizer adds no BOS, so add_special
+// changes nothing, but a request that does not turn it off is refused, as a real server would
+// add one for many models.
+func (s *Server) tokenize(w http.ResponseWriter, r *http.Request, route string) {
+	var req tokenizeRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		s.fail(w, 400, "body: "+err.Error())
+		return
+	}
+	vllm := s.cfg.Kind == VLLM
+	if vllm && req.Model != s.cfg.Model {
+		s.fail(w, 404, fmt.Sprintf("The model `%s` does not exist.", req.Model))
+		return
+	}
+	switch route {
+	case "POST /detokenize":
+		text := s.tok.Decode(req.Tokens)
+		if vllm {
+			writeJSON(w, 200, map[string]any{"prompt": text})
+		} else {
+			writeJSON(w, 200, map[string]any{"content": text})
+		}
+	case "POST /apply-template": // llama.cpp: always with the generation prompt
+		text, err := s.render(req.Messages, true)
+		if err != nil {
+			s.fail(w, 500, err.Error())
+			return
+		}
+		writeJSON(w, 200, map[string]any{"prompt": text})
+	default:
+		var text string
+		switch {
+		case vllm && req.Messages != nil:
+			// vLLM's chat form: add_generation_prompt defaults to true, add_special_tokens to false.
+			var err error
+			if text, err = s.render(req.Messages, req.AddGenPrompt == nil || *req.AddGenPrompt); err != nil {
+				s.fail(w, 400, err.Error())
+				return
+			}
+		case vllm && req.Prompt != nil && req.AddSpecial != nil && !*req.AddSpecial:
+			text = *req.Prompt
+		case !vllm && req.Content != nil && req.LlamaSpecial != nil && !*req.LlamaSpecial && req.ParseSpecial != nil && *req.ParseSpecial:
+			text = *req.Content
+		default:
+			s.fail(w, 400, "the fake wants a prompt with special tokens parsed and none added")
+			return
+		}
+		ids := s.tok.Encode(text)
+		if vllm {
+			writeJSON(w, 200, map[string]any{"count": len(ids), "max_model_len": s.cfg.Context, "tokens": ids})
+		} else {
+			writeJSON(w, 200, map[string]any{"tokens": ids})
+		}
+	}
+}
+
+// render applies the fixture folder's chat template.
+func (s *Server) render(msgs []llm.Message, addGenerationPrompt bool) (string, error) {
+	t, err := chattemplate.Load(s.cfg.Tokenizer)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(msgs, chattemplate.RenderOptions{AddGenerationPrompt: addGenerationPrompt})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
