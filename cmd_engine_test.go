@@ -202,10 +202,6 @@ func TestEngineErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("unreachable: %v", err)
 	}
-	_, _, err = runInfty(t, "solve", "--engine", srv.URL, "--model", "served-name", "q")
-	if err == nil || !strings.Contains(err.Error(), "--tokenizer") || !strings.Contains(err.Error(), `"served-name"`) {
-		t.Errorf("no tokenizer: %v", err)
-	}
 	t.Setenv("MY_KEY", "")
 	_, _, err = runInfty(t, "solve", "--engine", srv.URL, "--api-key-env", "MY_KEY", "--tokenizer", fixtureModel, "q")
 	if err == nil || !strings.Contains(err.Error(), "$MY_KEY is not set") {
@@ -258,5 +254,47 @@ func TestSolveScaffoldWithSummarizerEngine(t *testing.T) {
 	}
 	if e, s := runs[0].Engine, runs[0].SummarizerEngine; e == nil || e.Kind != "llama.cpp" || s == nil || s.Kind != "Ollama" || s.URL != summarizer.URL {
 		t.Errorf("engines in the log: %+v, %+v", e, s)
+	}
+}
+
+// Without --tokenizer, and with the served name in no cache, vLLM's and llama.cpp's tokenize
+// endpoints stand in for the local tokenizer: the same rows as with it. Ollama has none, and
+// says to pass --tokenizer.
+func TestEngineServerTokenizer(t *testing.T) {
+	t.Setenv("HF_HOME", t.TempDir())
+	t.Setenv("HF_HUB_CACHE", "")
+	for _, kind := range []remotetest.Kind{remotetest.VLLM, remotetest.LlamaCpp} {
+		t.Run(string(kind), func(t *testing.T) {
+			srv := engine(t, kind, solver, 0)
+			rows := func(tok ...string) string {
+				args := append([]string{"bench", "--synthetic", "--n", "6", "--modes", "iterative", "--engine", srv.URL, "--model", servedName, "--format", "json"}, tok...)
+				out, errOut, err := runInfty(t, args...)
+				if err != nil {
+					t.Fatalf("%v: %v\n%s", tok, err, errOut)
+				}
+				var res struct{ Rows []map[string]any }
+				if err := json.Unmarshal([]byte(out), &res); err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range res.Rows {
+					delete(r, "lat")
+					delete(r, "tok_per_s")
+				}
+				return fmt.Sprint(res.Rows)
+			}
+			if local, server := rows("--tokenizer", fixtureModel), rows(); local != server {
+				t.Errorf("with --tokenizer: %s\nwith the server's: %s", local, server)
+			}
+			p, _ := synth.New(5, 10)
+			out, errOut, err := runInfty(t, "solve", "--engine", srv.URL, "--model", servedName, "--log", filepath.Join(t.TempDir(), "l.jsonl"), p.Question())
+			if err != nil || !strings.Contains(out, "── iteration 2 ──") || !strings.Contains(out, "answer: "+p.Answer()+" ✓ correct") {
+				t.Errorf("solve: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+			}
+		})
+	}
+	srv := engine(t, remotetest.Ollama, solver, 0)
+	_, _, err := runInfty(t, "solve", "--engine", srv.URL, "--model", servedName, "--log", filepath.Join(t.TempDir(), "l.jsonl"), "q")
+	if err == nil || !strings.Contains(err.Error(), "--tokenizer") || !strings.Contains(err.Error(), `"`+servedName+`"`) || !strings.Contains(err.Error(), "Ollama") {
+		t.Errorf("Ollama without a tokenizer: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,8 @@ var keyEnvs = []string{"INFTY_API_KEY", "OPENAI_API_KEY"}
 type EngineSpec struct {
 	URL string
 	// Tokenizer is the served model's tokenizer: a folder, or a hub id ORG/NAME looked up like
-	// --model; "" looks the served name up in the Hugging Face cache.
+	// --model; "" looks the served name up in the Hugging Face cache, else uses the server's
+	// tokenize endpoints where it has them (vLLM, llama.cpp).
 	Tokenizer string
 	// TokenizerFlag is the flag that sets Tokenizer, for errors ("--tokenizer").
 	TokenizerFlag string
@@ -78,11 +80,15 @@ func openRemote(ctx context.Context, name string, e EngineSpec, pull bool, warn 
 	if err != nil {
 		return nil, err
 	}
-	tok, err := e.tokenizerDir(ctx, name, pull)
-	if err != nil {
-		return nil, err
+	tok, noLocal := e.tokenizerDir(ctx, name, pull)
+	if noLocal != nil && e.Tokenizer != "" {
+		return nil, noLocal // the tokenizer asked for is not there: no quiet fallback
 	}
+	// Without a local tokenizer, remote.Open falls back on the server's tokenize endpoints.
 	m, err := remote.Open(ctx, remote.Options{URL: e.URL, Model: name, APIKey: key, Tokenizer: tok, Warn: warn})
+	if noLocal != nil && errors.Is(err, remote.ErrNoTokenizer) {
+		return nil, fmt.Errorf("%w (the server cannot stand in: %v)", noLocal, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func (f Flavour) canTokenize() bool { return f == VLLM || f == LlamaCpp }
 
 func newServerTok(e *Engine) (*serverTok, error) {
 	if !e.flavour.canTokenize() {
-		return nil, fmt.Errorf("remote: %s at %s: %w to count tokens and render the chat template with: pass a tokenizer folder", e.flavour, e.URL(), ErrNoTokenizer)
+		return nil, fmt.Errorf("remote: %s at %s has %w to count tokens and render the chat template with: pass a tokenizer folder", e.flavour, e.URL(), ErrNoTokenizer)
 	}
 	return &serverTok{e: e, enc: map[string][]int{}, pieces: map[int]string{}}, nil
 }
