@@ -93,6 +93,20 @@ func TestSolveOnEngine(t *testing.T) {
 	}
 }
 
+// benchRows are the rows of bench's JSON output without the timings, which differ run to run.
+func benchRows(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var res struct{ Rows []map[string]any }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Rows {
+		delete(r, "lat")
+		delete(r, "tok_per_s")
+	}
+	return res.Rows
+}
+
 // A bench through an engine gives the same rows whatever the parallelism, at temperature 0;
 // the fake's delay lets requests finish out of order.
 func TestBenchOnEngineParallel(t *testing.T) {
@@ -107,15 +121,7 @@ func TestBenchOnEngineParallel(t *testing.T) {
 		if !strings.Contains(errOut, "iterative 12/12") {
 			t.Errorf("no summary line: %q", errOut)
 		}
-		var res struct{ Rows []map[string]any }
-		if err := json.Unmarshal([]byte(out), &res); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range res.Rows {
-			delete(r, "lat")
-			delete(r, "tok_per_s")
-		}
-		return res.Rows
+		return benchRows(t, out)
 	}
 	one, many := rows(1), rows(6)
 	if fmt.Sprint(one) != fmt.Sprint(many) {
@@ -272,15 +278,7 @@ func TestEngineServerTokenizer(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v: %v\n%s", tok, err, errOut)
 				}
-				var res struct{ Rows []map[string]any }
-				if err := json.Unmarshal([]byte(out), &res); err != nil {
-					t.Fatal(err)
-				}
-				for _, r := range res.Rows {
-					delete(r, "lat")
-					delete(r, "tok_per_s")
-				}
-				return fmt.Sprint(res.Rows)
+				return fmt.Sprint(benchRows(t, out))
 			}
 			if local, server := rows("--tokenizer", fixtureModel), rows(); local != server {
 				t.Errorf("with --tokenizer: %s\nwith the server's: %s", local, server)
