@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/infty-dev/infty/internal/stall"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/tokenizer"
 )
@@ -184,15 +185,15 @@ func (g *gen) attempt(ctx context.Context) error {
 	}
 	e.setHeaders(req)
 	req.Header.Set("Accept", "text/event-stream")
-	stall := time.AfterFunc(e.stall, func() {
+	stallTimer := time.AfterFunc(e.stall, func() {
 		if g.inYield.Load() {
 			cancel(errReleased)
 		} else {
 			cancel(errStall)
 		}
 	})
-	defer stall.Stop()
-	g.stall = stall
+	defer stallTimer.Stop()
+	g.stall = stallTimer
 	endpoint := e.URL() + path
 
 	resp, err := e.client.Do(req)
@@ -222,7 +223,7 @@ func (g *gen) attempt(ctx context.Context) error {
 		return serr
 	}
 
-	sse := &sseReader{r: bufio.NewReaderSize(&stallReader{r: resp.Body, t: stall, d: e.stall}, 64<<10)}
+	sse := &sseReader{r: bufio.NewReaderSize(&stall.Reader{R: resp.Body, Timer: stallTimer, After: e.stall}, 64<<10)}
 	for {
 		data, err := sse.next()
 		if err != nil {
@@ -419,21 +420,6 @@ func (g *gen) emit(id int, piece string) (done bool, err error) {
 		return false, nil
 	}
 	return true, nil
-}
-
-// stallReader pushes the stall deadline back whenever bytes arrive.
-type stallReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
-}
-
-func (s *stallReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if n > 0 {
-		s.t.Reset(s.d)
-	}
-	return n, err
 }
 
 // sseReader yields the data of each server-sent event (data lines joined by newlines); other

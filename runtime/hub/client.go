@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/internal/safefile"
+	"github.com/infty-dev/infty/internal/stall"
 )
 
 // Client talks to a hub endpoint and writes into the cache. It is safe for concurrent use.
@@ -121,13 +122,17 @@ func (c *Client) withStall(ctx context.Context, f func(ctx context.Context, touc
 }
 
 // retry calls f until it succeeds, fails for good (isPermanent), ctx ends, or Retries are
-// spent, waiting RetryWait, doubled each time, between tries.
-func (c *Client) retry(ctx context.Context, f func() error) error {
+// spent, waiting RetryWait, doubled each time, between tries; waiting (may be nil) is called
+// as each wait begins, so a progress display can say a retry is coming.
+func (c *Client) retry(ctx context.Context, f func() error, waiting func()) error {
 	wait := c.RetryWait
 	for attempt := 0; ; attempt++ {
 		err := f()
 		if err == nil || ctx.Err() != nil || isPermanent(err) || attempt >= c.Retries {
 			return err
+		}
+		if waiting != nil {
+			waiting()
 		}
 		select {
 		case <-ctx.Done():
@@ -148,7 +153,7 @@ func (c *Client) Info(ctx context.Context, repo, rev string) (RepoInfo, error) {
 			info, err = c.info(ctx, timer, repo, rev)
 			return err
 		})
-	})
+	}, nil)
 	return info, err
 }
 
@@ -172,7 +177,7 @@ func (c *Client) info(ctx context.Context, timer *time.Timer, repo, rev string) 
 			RFilename string `json:"rfilename"`
 		} `json:"siblings"`
 	}
-	br := &stallReader{r: io.LimitReader(resp.Body, 64<<20), timer: timer, d: c.StallTimeout}
+	br := &stall.Reader{R: io.LimitReader(resp.Body, 64<<20), Timer: timer, After: c.StallTimeout}
 	if err := json.NewDecoder(br).Decode(&body); err != nil {
 		if ctx.Err() != nil { // stalled or cancelled: not the answer's fault
 			return RepoInfo{}, fmt.Errorf("listing %s@%s: %w", repo, rev, causeOr(ctx, err))
@@ -214,7 +219,7 @@ func (c *Client) headFile(ctx context.Context, repo, rev, file string) (fileMeta
 			m, err = c.headOnce(ctx, repo, rev, file)
 			return err
 		})
-	})
+	}, nil)
 	return m, err
 }
 
@@ -270,22 +275,6 @@ func (c *Client) headOnce(ctx context.Context, repo, rev, file string) (fileMeta
 		}
 		return m, nil
 	}
-}
-
-// stallReader cancels a transfer when no byte arrives for a while, so a silent server turns
-// into a retry instead of a hang.
-type stallReader struct {
-	r     io.Reader
-	timer *time.Timer
-	d     time.Duration
-}
-
-func (s *stallReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if n > 0 {
-		s.timer.Reset(s.d)
-	}
-	return n, err
 }
 
 var errStalled = errors.New("no data received")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/internal/safefile"
+	"github.com/infty-dev/infty/internal/stall"
 	"github.com/infty-dev/infty/runtime/safetensors"
 )
 
@@ -338,28 +339,19 @@ func (c *Client) download(ctx context.Context, blob string, m fileMeta, p *pullP
 	if sha256Re.MatchString(m.ETag) {
 		hs = &hashState{n: -1}
 	}
-	wait := c.RetryWait
-	for attempt := 0; ; attempt++ {
-		err := c.transfer(ctx, inc, m, p, hs)
-		if err == nil {
-			break
-		}
+	err := c.retry(ctx, func() error {
+		return c.withStall(ctx, func(ctx context.Context, timer *time.Timer) error {
+			return c.transfer(ctx, timer, inc, m, p, hs)
+		})
+	}, func() { p.set(PhaseRetry, fileSize(inc)) })
+	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w (the partial download is kept in %s and will be resumed)", m.File, ctx.Err(), inc)
 		}
-		if isPermanent(err) || attempt >= c.Retries {
-			if !errors.Is(err, ErrCorrupt) {
-				err = fmt.Errorf("%w (the partial download is kept in %s and will be resumed)", err, inc)
-			}
-			return err
+		if !errors.Is(err, ErrCorrupt) {
+			err = fmt.Errorf("%w (the partial download is kept in %s and will be resumed)", err, inc)
 		}
-		p.set(PhaseRetry, fileSize(inc))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait *= 2
+		return err
 	}
 	if err := c.verify(inc, m, p, hs); err != nil {
 		os.Remove(inc)
@@ -400,8 +392,8 @@ func (hs *hashState) catchUp(f *os.File, have int64) error {
 }
 
 // transfer moves bytes from the server into inc until it holds m.Size bytes or the connection
-// fails. It returns nil only when the size is reached.
-func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullProgress, hs *hashState) error {
+// fails, under the stall timer of withStall. It returns nil only when the size is reached.
+func (c *Client) transfer(ctx context.Context, timer *time.Timer, inc string, m fileMeta, p *pullProgress, hs *hashState) error {
 	f, err := openCacheFile(inc)
 	if err != nil {
 		return err
@@ -422,8 +414,6 @@ func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullPr
 	if have == m.Size {
 		return nil
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	// Auth goes to the endpoint only; a CDN location on another host gets none (huggingface_hub
 	// drops it too), and Go drops it on cross-host redirects.
 	req, err := c.newRequest(ctx, http.MethodGet, m.Location, sameHost(m.Location, c.cfg.Endpoint))
@@ -433,8 +423,6 @@ func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullPr
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 	}
-	timer := time.AfterFunc(c.StallTimeout, func() { cancel(errStalled) })
-	defer timer.Stop()
 	resp, err := c.get.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.File, causeOr(ctx, err))
@@ -469,7 +457,7 @@ func (c *Client) transfer(ctx context.Context, inc string, m fileMeta, p *pullPr
 	}
 	w := &progressWriter{w: f, n: have, p: p, hs: hs}
 	// Read at most one byte more than announced so an over-long body is noticed.
-	n, err := io.Copy(w, &stallReader{r: io.LimitReader(resp.Body, m.Size-have+1), timer: timer, d: c.StallTimeout})
+	n, err := io.Copy(w, &stall.Reader{R: io.LimitReader(resp.Body, m.Size-have+1), Timer: timer, After: c.StallTimeout})
 	got := have + n
 	if got > m.Size {
 		f.Truncate(0)
