@@ -152,7 +152,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
 	eos := map[int]bool{}
-	for _, id := range genconfig.EndOfTurnIDs(opts.Tokenizer, nil, gen, tok) {
+	for _, id := range genconfig.EndOfTurnIDs(nil, gen, tmpl.Special["eos_token"], tok) {
 		eos[id] = true
 	}
 	e := newEngine(base, opts)

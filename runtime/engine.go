@@ -54,7 +54,7 @@ func NewEngine(name string, m *Model, chat *Chat) (*Engine, error) {
 	if n := chat.Tok.VocabSize(); n > m.Config.Vocab {
 		return nil, fmt.Errorf("%s: the tokenizer has token ids up to %d, beyond the model's vocab_size %d in config.json", m.Dir, n-1, m.Config.Vocab)
 	}
-	if err := m.setEOS(genconfig.EndOfTurnIDs(m.Dir, m.Config.EOS, m.Generation, chat.Tok)); err != nil {
+	if err := m.setEOS(genconfig.EndOfTurnIDs(m.Config.EOS, m.Generation, chat.Tmpl.Special["eos_token"], chat.Tok)); err != nil {
 		return nil, err
 	}
 	m.SetDetokenizer(func() Detokenizer { return chat.Tok.NewStream() })

@@ -103,7 +103,7 @@ func Load(ref string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Dir: dir, Config: cfg, arch: def, specs: def.Specs(), Generation: gen}
-	if err := m.setEOS(genconfig.EndOfTurnIDs(dir, cfg.EOS, gen, nil)); err != nil {
+	if err := m.setEOS(genconfig.EndOfTurnIDs(cfg.EOS, gen, "", nil)); err != nil {
 		return nil, err
 	}
 	if o.weightDType == "" {
@@ -159,7 +159,7 @@ func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights 
 		return nil, err
 	}
 	m := &Model{Dir: dir, Config: cfg, arch: def, specs: specs, Generation: gen, backend: backend, weights: weights}
-	if err := m.setEOS(genconfig.EndOfTurnIDs(dir, cfg.EOS, gen, nil)); err != nil {
+	if err := m.setEOS(genconfig.EndOfTurnIDs(cfg.EOS, gen, "", nil)); err != nil {
 		return nil, err
 	}
 	if err := m.compile(); err != nil {

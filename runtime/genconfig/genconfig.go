@@ -13,9 +13,6 @@ import (
 	"slices"
 
 	"github.com/infty-dev/infty/internal/safefile"
-
-	"github.com/infty-dev/infty/runtime/chattemplate"
-	"github.com/infty-dev/infty/runtime/tokenizer"
 )
 
 // File names read from a model folder.
@@ -242,10 +239,11 @@ func (c *Config) Sampling() Sampling {
 // EndOfTurnIDs are the ids that end an assistant turn, for inference (generation stops on
 // them) and for training (the trained target ends with the last of them): config.json's
 // eos_token_id, then generation_config.json's (gen, nil when the folder has none), then the
-// id of tokenizer_config.json's eos_token in dir when tok is given, without repeats. The
-// sources disagree in real folders (a base model's generation config adds <|endoftext|>, a
-// tokenizer names <|im_end|>), and a turn ended by any of them is ended.
-func EndOfTurnIDs(dir string, configEOS []int, gen *Config, tok *tokenizer.Tokenizer) []int {
+// id of eosToken (tokenizer_config.json's eos_token, as the loaded chat template holds it) under
+// tok when both are given, without repeats. The sources disagree in real folders (a base
+// model's generation config adds <|endoftext|>, a tokenizer names <|im_end|>), and a turn ended
+// by any of them is ended.
+func EndOfTurnIDs(configEOS []int, gen *Config, eosToken string, tok interface{ TokenToID(string) (int, bool) }) []int {
 	out := slices.Clone(configEOS)
 	add := func(id int) {
 		if !slices.Contains(out, id) {
@@ -257,11 +255,9 @@ func EndOfTurnIDs(dir string, configEOS []int, gen *Config, tok *tokenizer.Token
 			add(id)
 		}
 	}
-	if tok != nil {
-		if special, err := chattemplate.SpecialTokens(dir); err == nil {
-			if id, ok := tok.TokenToID(special["eos_token"]); ok {
-				add(id)
-			}
+	if eosToken != "" && tok != nil {
+		if id, ok := tok.TokenToID(eosToken); ok {
+			add(id)
 		}
 	}
 	return out

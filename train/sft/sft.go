@@ -219,7 +219,7 @@ func readData(m *train.Model, paths []string, opt *train.Options) (*Dataset, str
 	if m.Config.MaxPositions > 0 && opt.MaxLen > m.Config.MaxPositions {
 		opt.MaxLen = m.Config.MaxPositions
 	}
-	eos := genconfig.EndOfTurnIDs(m.TokenizerDir, m.Config.EOS, gen, chat.Tok)
+	eos := genconfig.EndOfTurnIDs(m.Config.EOS, gen, chat.Tmpl.Special["eos_token"], chat.Tok)
 	ds, err := NewDataset(chat, convs, eos, opt.MaxLen)
 	if err != nil {
 		return nil, "", err

@@ -135,7 +135,7 @@ func TestFolderChatMatchesByteChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eos := genconfig.EndOfTurnIDs(recipeDir, nil, gen, fc.Tok)
+	eos := genconfig.EndOfTurnIDs(nil, gen, fc.Tmpl.Special["eos_token"], fc.Tok)
 	if !slices.Equal(eos, []int{258}) {
 		t.Fatalf("eos %v", eos)
 	}
