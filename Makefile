@@ -4,6 +4,9 @@ BIN := bin/infty
 # The pure-Go GoMLX backend's AVX2/AVX-512 kernels (several times faster decoding) are behind
 # Go's simd experiment; build, test and benchmark the same code, the code that ships.
 export GOEXPERIMENT ?= simd
+# gomlx v0.28.16 / gomlx/compute v0.1.14 need Go 1.27; the go command fetches this toolchain through
+# the module proxy on first use (about 76 MB), and a machine's own Go ignores go.mod's toolchain line.
+export GOTOOLCHAIN := go1.27.3
 
 .PHONY: run build test bench vet fmt e2e tiny-model
 run: build
