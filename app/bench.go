@@ -61,7 +61,7 @@ func BenchProblems(dataset string, seed uint64, n int, length string) ([]BenchPr
 	if dataset != "" {
 		return readBenchDataset(dataset, n)
 	}
-	lo, hi, err := parseLength(length)
+	lo, hi, err := ParseLength(length)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +107,8 @@ func Bench(ctx context.Context, o BenchOptions, problems []BenchProblem, format 
 	return printBenchTable(out, rows)
 }
 
-// parseLength reads "L" or "MIN-MAX".
-func parseLength(s string) (int, int, error) {
+// ParseLength reads "L" or "MIN-MAX".
+func ParseLength(s string) (int, int, error) {
 	lo, hi, found := strings.Cut(s, "-")
 	a, err := strconv.Atoi(strings.TrimSpace(lo))
 	if err != nil {

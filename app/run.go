@@ -122,25 +122,8 @@ func (s *RunSpec) config(window int) (session.Config, error) {
 }
 
 // FitWindow sets the budgets cfg leaves at zero so that they fit a window of the given length
-// (0: unknown, the engine's defaults stay). Defaults made for long-context models would overflow
-// a small window: an iteration holds the question, the history (≤ summary bound), η and the
-// summary or conclusion, which the engine checks up front. Defaults take at most 1/11, 1/2 (less
-// 4) and 1/11 of the window, leaving about a third for the question (the embedded 256-token
-// model's prompts are 79).
-func FitWindow(cfg *session.Config, window int) {
-	if window <= 0 {
-		return
-	}
-	if cfg.SummaryMax == 0 {
-		cfg.SummaryMax = max(min(session.DefaultSummaryMax, window/11), 1)
-	}
-	if cfg.ConclusionMax == 0 {
-		cfg.ConclusionMax = max(min(session.DefaultConclusionMax, window/11), 1)
-	}
-	if cfg.Eta == 0 {
-		cfg.Eta = max(min(session.DefaultEta, window/2-4), 1)
-	}
-}
+// (session.Config.FitWindow).
+func FitWindow(cfg *session.Config, window int) { cfg.FitWindow(window) }
 
 // syntheticReference checks a question of the synthetic task (the embedded model's) against its
 // computed answer when no reference was given.

@@ -31,7 +31,11 @@ func NewTrainView(w io.Writer, done, steps int) *TrainView {
 }
 
 // Step shows one finished optimizer step.
-func (v *TrainView) Step(s train.StepStats) {
+func (v *TrainView) Step(s train.StepStats) { v.StepNote(s, "") }
+
+// StepNote shows one finished step with a note after the optimizer's numbers (an RL step's
+// reward).
+func (v *TrainView) StepNote(s train.StepStats, note string) {
 	if v.ema == 0 {
 		v.ema = s.Loss
 	} else {
@@ -42,6 +46,9 @@ func (v *TrainView) Step(s train.StepStats) {
 	eta := perStep * time.Duration(v.all-s.Step)
 	line := fmt.Sprintf("step %d/%d  loss %.4f (avg %.4f)  |g| %.2f  lr %.2e  %.1fs/step  eta %s",
 		s.Step, v.all, s.Loss, v.ema, s.GradNorm, s.LR, perStep.Seconds(), eta.Round(time.Second))
+	if note != "" {
+		line += "  " + note
+	}
 	if v.tty {
 		width := 24
 		filled := width * s.Step / max(1, v.all)

@@ -464,6 +464,27 @@ func (e *Engine) BranchSnapshot(id int) (Snapshot, error) {
 	return e.snapshotLocked(id), nil
 }
 
+// FitWindow sets the budgets c leaves at zero so that they fit a window of the given length
+// (0: unknown, the engine's defaults stay). Defaults made for long-context models would overflow
+// a small window: an iteration holds the question, the history (≤ summary bound), η and the
+// summary or conclusion, which the engine checks up front. Defaults take at most 1/11, 1/2 (less
+// 4) and 1/11 of the window, leaving about a third for the question (the embedded 256-token
+// model's prompts are 79).
+func (c *Config) FitWindow(window int) {
+	if window <= 0 {
+		return
+	}
+	if c.SummaryMax == 0 {
+		c.SummaryMax = max(min(DefaultSummaryMax, window/11), 1)
+	}
+	if c.ConclusionMax == 0 {
+		c.ConclusionMax = max(min(DefaultConclusionMax, window/11), 1)
+	}
+	if c.Eta == 0 {
+		c.Eta = max(min(DefaultEta, window/2-4), 1)
+	}
+}
+
 func (c Config) withDefaults() Config {
 	if c.Mode == "" {
 		c.Mode = ModeNative

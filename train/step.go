@@ -1,9 +1,11 @@
 package train
 
 import (
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime/arch"
 )
 
@@ -19,6 +21,10 @@ type Hyper struct {
 // every weight, so it must be made of differentiable graph operations.
 type Loss func(logits *Node, inputs []*Node) *Node
 
+// Aux builds scalars a trainer reports beside the loss (an entropy, a clip fraction), from the
+// same logits and inputs the loss sees, before the update. They are not differentiated.
+type Aux func(logits *Node, inputs []*Node) []*Node
+
 // positionsFor returns 0..S-1 for every row of ids [B, S].
 func positionsFor(ids *Node) *Node {
 	return Iota(ids.Graph(), shapes.Make(dtypes.Int32, ids.Shape().Dimensions...), 1)
@@ -27,8 +33,8 @@ func positionsFor(ids *Node) *Node {
 // stepGraph builds one AdamW step of loss. inputs: n params, n first moments, n second
 // moments, then the scalars lr, c1 = 1/(1-β1^t), c2 = 1/(1-β2^t), then ids [B, S] Int32 and
 // the loss's inputs. outputs: n params, n moments, n moments, loss, gradient norm (before
-// clipping).
-func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, h Hyper, decay []bool) func([]*Node) []*Node {
+// clipping), then aux's scalars when aux is set.
+func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux, h Hyper, decay []bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		n := len(decay)
 		params, m1, m2 := in[:n], in[n:2*n], in[2*n:3*n]
@@ -38,7 +44,8 @@ func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, h Hyper, 
 		if err != nil {
 			panic(err)
 		}
-		loss := lossOf(model.Forward(w, ids, positionsFor(ids)), in[3*n+4:])
+		logits := model.Forward(w, ids, positionsFor(ids))
+		loss := lossOf(logits, in[3*n+4:])
 		grads := Gradient(loss, params...)
 		var sq *Node
 		for _, gr := range grads {
@@ -67,6 +74,11 @@ func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, h Hyper, 
 			out[n+i], out[2*n+i] = m, v
 		}
 		out[3*n], out[3*n+1] = loss, norm
+		if aux != nil {
+			for _, a := range aux(logits, in[3*n+4:]) {
+				out = append(out, StopGradient(a))
+			}
+		}
 		return out
 	}
 }
@@ -83,4 +95,39 @@ func lossGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss) func([]*N
 		ids := in[n]
 		return lossOf(model.Forward(w, ids, positionsFor(ids)), in[n+1:])
 	}
+}
+
+// Probe evaluates a function of the model's logits on a batch for any set of weights, without
+// updating anything: the log-probabilities a policy gives its samples, under the weights being
+// trained or a frozen reference.
+type Probe struct {
+	exec *Exec
+}
+
+// NewProbe compiles fn over model's forward pass. fn gets the logits [B, S, V] and the batch's
+// inputs past the ids.
+func NewProbe(backend compute.Backend, model *Model, fn func(logits *Node, inputs []*Node) []*Node) (*Probe, error) {
+	specs := model.Params.Specs
+	exec, err := NewExec(backend, func(in []*Node) []*Node {
+		n := len(specs)
+		w, err := arch.Bind(specs, in[:n])
+		if err != nil {
+			panic(err)
+		}
+		ids := in[n]
+		return fn(model.Arch.Forward(w, ids, positionsFor(ids)), in[n+1:])
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Probe{exec: exec}, nil
+}
+
+// Run evaluates the probe on b with weights (in the order of the model's Specs).
+func (p *Probe) Run(weights []*tensors.Tensor, b Batch) ([]*tensors.Tensor, error) {
+	args := make([]any, 0, len(weights)+1+len(b.Inputs))
+	for _, w := range weights {
+		args = append(args, w)
+	}
+	return p.exec.Exec(append(args, b.args()...)...)
 }

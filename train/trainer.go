@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/arch"
+	"github.com/infty-dev/infty/runtime/backend"
 )
 
 // Options are the hyperparameters of a run, as checkpoints record them and resuming checks them.
@@ -113,6 +115,7 @@ type Trainer struct {
 	model    *Model
 	opt      Options
 	loss     Loss
+	aux      Aux
 	batches  Batches
 	backend  compute.Backend
 	exec     *Exec
@@ -133,21 +136,28 @@ type StepStats struct {
 	LR       float64 `json:"lr"`
 	Tokens   int     `json:"tokens"` // trained tokens in the batch
 	Seconds  float64 `json:"seconds"`
+	// Aux are the Aux scalars of the trainer made by NewWithAux, computed before the update.
+	Aux []float64 `json:"-"`
 }
 
 // New prepares a run that minimises loss over batches. dataHash identifies the training data,
 // so that resuming on other data is refused.
 func New(backend compute.Backend, model *Model, opt Options, loss Loss, batches Batches, dataHash string) (*Trainer, error) {
+	return NewWithAux(backend, model, opt, loss, nil, batches, dataHash)
+}
+
+// NewWithAux is New with aux's scalars reported in each step's StepStats.Aux.
+func NewWithAux(backend compute.Backend, model *Model, opt Options, loss Loss, aux Aux, batches Batches, dataHash string) (*Trainer, error) {
 	opt.Defaults()
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{model: model, opt: opt, loss: loss, batches: batches, backend: backend, dataHash: dataHash}
+	t := &Trainer{model: model, opt: opt, loss: loss, aux: aux, batches: batches, backend: backend, dataHash: dataHash}
 	for _, s := range model.Params.Specs {
 		t.decay = append(t.decay, len(s.Shape) == 2)
 	}
 	h := Hyper{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm}
-	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, loss, h, t.decay))
+	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, loss, aux, h, t.decay))
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +196,11 @@ func (t *Trainer) Step() (StepStats, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return StepStats{}, fmt.Errorf("train: step %d: loss is %v (lower the learning rate or check the data); weights left as of step %d", k, loss, t.step)
 	}
+	var aux []float64
+	for _, a := range out[3*n+2:] {
+		aux = append(aux, float64(tensors.ToScalar[float32](a)))
+		a.FinalizeAll()
+	}
 	for _, x := range [][]*tensors.Tensor{t.params, t.m1, t.m2} {
 		for _, old := range x {
 			old.FinalizeAll()
@@ -193,7 +208,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	}
 	t.params, t.m1, t.m2 = out[:n], out[n:2*n], out[2*n:3*n]
 	t.step = k
-	return StepStats{Step: k, Steps: t.opt.Steps, Loss: loss, GradNorm: norm, LR: lr, Tokens: b.Tokens, Seconds: time.Since(start).Seconds()}, nil
+	return StepStats{Step: k, Steps: t.opt.Steps, Loss: loss, GradNorm: norm, LR: lr, Tokens: b.Tokens, Seconds: time.Since(start).Seconds(), Aux: aux}, nil
 }
 
 // Run steps until opt.Steps, checkpointing into out every SaveEvery steps and at the end, and
@@ -258,6 +273,10 @@ func (t *Trainer) Evaluate(b Batch) (float64, error) {
 	defer out[0].FinalizeAll()
 	return float64(tensors.ToScalar[float32](out[0])), nil
 }
+
+// Weights are the current weights on the backend, in the order of the model's Specs (for a
+// Probe). They are the trainer's own: valid until the next Step or Resume, not to be modified.
+func (t *Trainer) Weights() []*tensors.Tensor { return t.params }
 
 // Params copies the current weights to the host.
 func (t *Trainer) Params() (*Params, error) {
@@ -360,4 +379,18 @@ func (t *Trainer) Save(out string) (string, error) {
 		return "", err
 	}
 	return dst, nil
+}
+
+// OpenBackend opens the backend for training. The pure-Go backend runs ops one after another
+// (each op still uses every core): its parallel-ops mode can deadlock on training graphs, where
+// several large matmuls become ready at once and each waits for workers the others hold.
+func OpenBackend(spec string) (compute.Backend, error) {
+	s, err := backend.ParseSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	if s.Kind == backend.KindGo {
+		return gobackend.New("ops_sequential")
+	}
+	return backend.Open(spec)
 }

@@ -16,12 +16,10 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime"
-	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/train"
 )
@@ -140,7 +138,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	be, err := trainBackend(o.Backend)
+	be, err := train.OpenBackend(o.Backend)
 	if err != nil {
 		return err
 	}
@@ -225,18 +223,4 @@ func readData(m *train.Model, paths []string, opt *train.Options) (*Dataset, str
 		return nil, "", err
 	}
 	return ds, hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-// trainBackend opens the backend for training. The pure-Go backend runs ops one after another
-// (each op still uses every core): its parallel-ops mode can deadlock on training graphs, where
-// several large matmuls become ready at once and each waits for workers the others hold.
-func trainBackend(spec string) (compute.Backend, error) {
-	s, err := backend.ParseSpec(spec)
-	if err != nil {
-		return nil, err
-	}
-	if s.Kind == backend.KindGo {
-		return gobackend.New("ops_sequential")
-	}
-	return backend.Open(spec)
 }

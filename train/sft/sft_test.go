@@ -21,7 +21,7 @@ const recipeDir = "../../runtime/tinymodel/recipe"
 
 // testBackend is the backend Run trains on by default.
 func testBackend(t testing.TB) compute.Backend {
-	b, err := trainBackend("")
+	b, err := train.OpenBackend("")
 	if err != nil {
 		t.Fatal(err)
 	}

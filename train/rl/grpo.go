@@ -1,0 +1,229 @@
+package rl
+
+import (
+	"math"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/train"
+)
+
+// AdvantageEps is the ε of (R − mean) / (std + ε).
+const AdvantageEps = 1e-6
+
+// Advantages normalises rewards within consecutive groups of g (one question's rollouts):
+// (R − mean) / (std + ε), with the population standard deviation of the group. A group whose
+// rewards are all equal carries no signal: its advantages are 0 and it is counted in skipped.
+func Advantages(rewards []float64, g int) (adv []float64, skipped int) {
+	adv = make([]float64, len(rewards))
+	for lo := 0; lo < len(rewards); lo += g {
+		grp := rewards[lo:min(lo+g, len(rewards))]
+		mean := 0.0
+		for _, r := range grp {
+			mean += r
+		}
+		mean /= float64(len(grp))
+		v, same := 0.0, true
+		for _, r := range grp {
+			v += (r - mean) * (r - mean)
+			same = same && r == grp[0]
+		}
+		if same {
+			skipped++
+			continue
+		}
+		std := math.Sqrt(v / float64(len(grp)))
+		for i, r := range grp {
+			adv[lo+i] = (r - mean) / (std + AdvantageEps)
+		}
+	}
+	return adv, skipped
+}
+
+// Objective are the loss's constants: the decoupled clip range of the probability ratio, the KL
+// coefficient (0: no KL term) and the sampling temperature the log-probabilities are taken at.
+type Objective struct {
+	Low, High   float64
+	KL          float64
+	Temperature float64
+}
+
+// Batch input order after the ids: what Loss, Aux and the probes read.
+const (
+	inTargets = iota // [R, S] Int32: the next token at each position
+	inMask           // [R, S] Float32: 1 where the target is a generated token
+	inAdv            // [R, S] Float32: the trajectory's advantage
+	inOld            // [R, S] Float32: the rollout's log-probability of the target
+	inKnown          // [R, S] Float32: 1 where inOld was recorded; elsewhere the current policy stands in
+	inRef            // [R, S] Float32: the reference model's log-probability (KL only)
+)
+
+// tokenLogProbs returns log softmax(logits/T) at targets and the entropy of that distribution,
+// both [R, S].
+func tokenLogProbs(logits, targets *Node, temperature float64) (logp, entropy *Node) {
+	g := logits.Graph()
+	dims := logits.Shape().Dimensions
+	r, s, v := dims[0], dims[1], dims[2]
+	flat := Reshape(logits, r*s, v)
+	if temperature != 1 {
+		flat = MulScalar(flat, 1/temperature)
+	}
+	maxes := StopGradient(ReduceAndKeep(flat, ReduceMax, -1))
+	shifted := Sub(flat, maxes)
+	lse := Log(ReduceSum(Exp(shifted), -1)) // of the shifted logits, [R*S]
+	rows := Iota(g, shapes.Make(dtypes.Int32, r*s, 1), 0)
+	idx := Concatenate([]*Node{rows, Reshape(targets, r*s, 1)}, -1)
+	logp = Sub(Gather(shifted, idx), lse)
+	probs := Exp(Sub(shifted, Reshape(lse, r*s, 1)))
+	entropy = Sub(lse, ReduceSum(Mul(probs, shifted), -1))
+	return Reshape(logp, r, s), Reshape(entropy, r, s)
+}
+
+// parts are the per-token pieces of the objective.
+type parts struct {
+	mask, count           *Node // mask [R, S]; count: trained tokens, at least 1
+	logp, ratio, surr, k3 *Node
+	clipped, gap, entropy *Node
+}
+
+func (c Objective) parts(logits *Node, in []*Node) parts {
+	var p parts
+	p.mask = in[inMask]
+	p.count = MaxScalar(ReduceAllSum(p.mask), 1)
+	p.logp, p.entropy = tokenLogProbs(logits, in[inTargets], c.Temperature)
+	known := in[inKnown]
+	// Where the rollout recorded nothing the weights are still the rollout's (one update per
+	// step), so the current log-probability is the rollout's, held constant.
+	old := Add(Mul(known, in[inOld]), Mul(OneMinus(known), StopGradient(p.logp)))
+	p.ratio = Exp(Sub(p.logp, old))
+	adv := in[inAdv]
+	clipped := ClipScalar(p.ratio, 1-c.Low, 1+c.High)
+	p.surr = Min(Mul(p.ratio, adv), Mul(clipped, adv))
+	g := logits.Graph()
+	zero := ScalarZero(g, dtypes.Float32)
+	hi := LogicalAnd(GreaterThan(adv, zero), GreaterThan(p.ratio, Scalar(g, dtypes.Float32, 1+c.High)))
+	lo := LogicalAnd(LessThan(adv, zero), LessThan(p.ratio, Scalar(g, dtypes.Float32, 1-c.Low)))
+	p.clipped = ConvertDType(LogicalOr(hi, lo), dtypes.Float32)
+	p.gap = Mul(Abs(Sub(p.logp, in[inOld])), Mul(known, p.mask))
+	if c.KL > 0 {
+		// k3 = exp(ref − new) − (ref − new) − 1: unbiased for KL(π‖π_ref), never negative.
+		d := Sub(in[inRef], p.logp)
+		p.k3 = Sub(Sub(Exp(d), d), OnesLike(d))
+	}
+	return p
+}
+
+func (p parts) mean(x *Node) *Node { return Div(ReduceAllSum(Mul(x, p.mask)), p.count) }
+
+// Loss is the clipped policy-gradient objective, averaged over every trained token of the
+// batch (token-level, not per sequence): −mean min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A), plus
+// KL·mean k3 when KL > 0, with ρ = exp(logp − logp_rollout).
+func (c Objective) Loss(logits *Node, in []*Node) *Node {
+	p := c.parts(logits, in)
+	loss := Neg(p.mean(p.surr))
+	if c.KL > 0 {
+		loss = Add(loss, MulScalar(p.mean(p.k3), c.KL))
+	}
+	return loss
+}
+
+// Aux are the step's diagnostics, before the update: mean entropy, the fraction of tokens
+// whose ratio the clip cut, mean KL to the reference (0 without one), and the largest
+// |logp − logp_rollout| over recorded tokens (the runtime against the trainer).
+func (c Objective) Aux(logits *Node, in []*Node) []*Node {
+	p := c.parts(logits, in)
+	kl := ScalarZero(logits.Graph(), dtypes.Float32)
+	if c.KL > 0 {
+		kl = p.mean(p.k3)
+	}
+	return []*Node{p.mean(p.entropy), p.mean(p.clipped), kl, ReduceAllMax(p.gap)}
+}
+
+// The Aux scalars in order.
+const (
+	auxEntropy = iota
+	auxClipFrac
+	auxKL
+	auxGap
+)
+
+// LogProbProbe returns log softmax(logits/T) at the targets, [R, S]: the trainer's view of
+// what the rollout sampled, and the reference's for the KL term.
+func LogProbProbe(temperature float64) func(logits *Node, in []*Node) []*Node {
+	return func(logits *Node, in []*Node) []*Node {
+		logp, _ := tokenLogProbs(logits, in[inTargets], temperature)
+		return []*Node{logp}
+	}
+}
+
+// row is one Generate call as a training sequence.
+type row struct {
+	call Call
+	adv  float64
+}
+
+// rowBucket and posBucket round a batch's shape up, so that steps reuse a few compiled graphs
+// instead of compiling one per shape.
+const (
+	rowBucket = 16
+	posBucket = 32
+)
+
+// buildBatch lays out the calls of the trajectories with a nonzero advantage as rows: ids are
+// prompt+generated less the last token, targets the next token, and the mask covers exactly
+// the generated tokens. known marks the log-probabilities recorded at rollout that are taken
+// as the old policy: at temperature 1 every sampled one (the runtime records log softmax of
+// the raw logits), at another temperature none.
+func buildBatch(trajs []Trajectory, adv []float64, temperature float64, window int) train.Batch {
+	var rows []row
+	for i, t := range trajs {
+		if adv[i] == 0 {
+			continue
+		}
+		for _, c := range t.Calls {
+			rows = append(rows, row{call: c, adv: adv[i]})
+		}
+	}
+	s := 1
+	for _, r := range rows {
+		s = max(s, len(r.call.Prompt)+len(r.call.IDs)-1)
+	}
+	s = min(roundUp(s, posBucket), max(window, s))
+	n := max(roundUp(len(rows), rowBucket), rowBucket)
+	ids := make([]int32, n*s)
+	targets := make([]int32, n*s)
+	mask := make([]float32, n*s)
+	advs := make([]float32, n*s)
+	old := make([]float32, n*s)
+	known := make([]float32, n*s)
+	tokens := 0
+	for i, r := range rows {
+		seq := append(append([]int(nil), r.call.Prompt...), r.call.IDs...)
+		base := i * s
+		for j := 0; j+1 < len(seq); j++ {
+			ids[base+j] = int32(seq[j])
+			targets[base+j] = int32(seq[j+1])
+		}
+		for k := range r.call.IDs {
+			j := base + len(r.call.Prompt) - 1 + k // predicts generated token k
+			mask[j], advs[j] = 1, float32(r.adv)
+			if lp := r.call.LogProb[k]; temperature == 1 && !math.IsNaN(lp) {
+				old[j], known[j] = float32(lp), 1
+			}
+			tokens++
+		}
+	}
+	t := func(d any) *tensors.Tensor {
+		switch d := d.(type) {
+		case []int32:
+			return tensors.FromFlatDataAndDimensions(d, n, s)
+		default:
+			return tensors.FromFlatDataAndDimensions(d.([]float32), n, s)
+		}
+	}
+	return train.Batch{IDs: t(ids), Inputs: []*tensors.Tensor{t(targets), t(mask), t(advs), t(old), t(known)}, Tokens: tokens}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }

@@ -1,0 +1,431 @@
+package rl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/session"
+	"github.com/infty-dev/infty/session/format"
+	"github.com/infty-dev/infty/session/sessiontest"
+	"github.com/infty-dev/infty/train"
+)
+
+// tinyModel is the embedded default model's folder in the repository.
+const tinyModel = "../../runtime/tinymodel/model"
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
+// Hand-computed: group (1, 0, 0, 1) has mean ½ and population std ½, so advantages ±1/(½+ε);
+// the all-ones group is skipped with zero advantages.
+func TestAdvantages(t *testing.T) {
+	adv, skipped := Advantages([]float64{1, 0, 0, 1, 1, 1, 1, 1, 0.5, 0, 0, 0}, 4)
+	if skipped != 1 {
+		t.Errorf("skipped %d groups, want 1", skipped)
+	}
+	a := 0.5 / (0.5 + AdvantageEps)
+	// third group: mean 1/8, variance (3/8)²/4 + 3(1/8)²/4 = 3/64, std √3/8
+	s := math.Sqrt(3) / 8
+	want := []float64{a, -a, -a, a, 0, 0, 0, 0, 0.375 / (s + AdvantageEps), -0.125 / (s + AdvantageEps), -0.125 / (s + AdvantageEps), -0.125 / (s + AdvantageEps)}
+	for i := range want {
+		if !near(adv[i], want[i], 1e-9) {
+			t.Errorf("advantage %d = %v, want %v", i, adv[i], want[i])
+		}
+	}
+	if r := Reward(true, 5, 16, true); !near(r, 1-math.Pow(4.0/16, 2), 1e-12) {
+		t.Errorf("R_task·R_eff for 5 iterations of φ=16: %v", r)
+	}
+	if Reward(false, 1, 16, true) != 0 || Reward(true, 9, 16, false) != 1 {
+		t.Error("R_task alone is 0 or 1")
+	}
+}
+
+// The objective on one row of four positions whose distributions are (¼, ½, ¼), against values
+// worked out by hand: ρ = 2 with A = 1 is clipped to 1.28; ρ = ½ with A = −1 to 0.8 (so −0.8);
+// a masked position counts for nothing however large its advantage; an unrecorded old
+// log-probability makes ρ = 1, so the term is A = 0.5. Loss = −(1.28 − 0.8 + 0.5)/3. Clipped
+// terms carry no gradient; the unclipped one −A/3·(onehot − p).
+func TestObjectiveByHand(t *testing.T) {
+	be, err := train.OpenBackend("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := math.Log
+	row := []float32{0, float32(ln(2)), 0}
+	logits := tensors.FromFlatDataAndDimensions(slices.Concat(row, row, row, row), 1, 4, 3)
+	targets := tensors.FromFlatDataAndDimensions([]int32{1, 0, 2, 1}, 1, 4)
+	mask := tensors.FromFlatDataAndDimensions([]float32{1, 1, 0, 1}, 1, 4)
+	adv := tensors.FromFlatDataAndDimensions([]float32{1, -1, 100, 0.5}, 1, 4)
+	old := tensors.FromFlatDataAndDimensions([]float32{float32(ln(0.25)), float32(ln(0.5)), 0, 0}, 1, 4)
+	known := tensors.FromFlatDataAndDimensions([]float32{1, 1, 1, 0}, 1, 4)
+	obj := Objective{Low: 0.2, High: 0.28, Temperature: 1}
+	exec, err := NewExec(be, func(in []*Node) []*Node {
+		loss := obj.Loss(in[0], in[1:])
+		out := []*Node{loss, Gradient(loss, in[0])[0]}
+		return append(out, obj.Aux(in[0], in[1:])...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(logits, targets, mask, adv, old, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := float64(tensors.ToScalar[float32](out[0])), -(1.28-0.8+0.5)/3; !near(got, want, 1e-6) {
+		t.Errorf("loss %v, want %v", got, want)
+	}
+	grad := tensors.MustCopyFlatData[float32](out[1])
+	p := []float64{0.25, 0.5, 0.25}
+	for pos := range 4 {
+		for v := range 3 {
+			want := 0.0
+			if pos == 3 {
+				hot := 0.0
+				if v == 1 {
+					hot = 1
+				}
+				want = -0.5 / 3 * (hot - p[v])
+			}
+			if got := float64(grad[pos*3+v]); !near(got, want, 1e-6) {
+				t.Errorf("d loss / d logit[%d][%d] = %v, want %v", pos, v, got, want)
+			}
+		}
+	}
+	entropy := -(0.25*ln(0.25)*2 + 0.5*ln(0.5))
+	for i, want := range []float64{entropy, 2.0 / 3, 0, math.Abs(ln(0.5) - ln(0.25))} {
+		if got := float64(tensors.ToScalar[float32](out[2+i])); !near(got, want, 1e-6) {
+			t.Errorf("aux %d = %v, want %v", i, got, want)
+		}
+	}
+
+	// At temperature 2 the log-probability is that of softmax(logits/2).
+	probe, err := NewExec(be, func(in []*Node) *Node { return LogProbProbe(2)(in[0], in[1:])[0] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := probe.Exec(logits, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := 1 + math.Sqrt2 + 1
+	for i, want := range []float64{ln(math.Sqrt2 / z), ln(1 / z), ln(1 / z), ln(math.Sqrt2 / z)} {
+		if got := float64(tensors.MustCopyFlatData[float32](lp[0])[i]); !near(got, want, 1e-6) {
+			t.Errorf("T=2 log-probability %d = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// A trajectory of three iterations — the first closes its reasoning itself, the second runs
+// into η and the engine forces the boundary, the third concludes — is recorded call by call,
+// and the batch's mask covers exactly the tokens the model generated: never the user turn,
+// the pre-filled <history> or the forced boundary, always every reasoning, summary and
+// conclusion token of every iteration.
+func TestMaskCoversExactlyTheGeneratedTokens(t *testing.T) {
+	reason := map[int]int{1: 3, 2: -1, 3: 2}
+	m := sessiontest.New("scripted", sessiontest.Script{Reason: func(i int) int { return reason[i] }, ConcludeAt: 3, SummaryWords: 2, Answer: "7"}.Policy())
+	cfg := session.Config{Eta: 12, Phi: 5, SummaryMax: 20, ConclusionMax: 20, Sampling: llm.Sampling{Temperature: 1}}
+	tr, err := rollout(context.Background(), m, -1, cfg, Problem{"what?", "7"}, 5, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Correct || tr.Iterations != 3 || tr.Reward != 1 {
+		t.Fatalf("trajectory: correct %v, %d iterations, reward %v", tr.Correct, tr.Iterations, tr.Reward)
+	}
+	if len(tr.Calls) != 4 {
+		t.Fatalf("%d Generate calls recorded, want 4 (one per iteration, and one after the forced boundary)", len(tr.Calls))
+	}
+	decode := func(ids []int) string {
+		s, err := m.Decode(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var generated []string
+	total := 0
+	for _, c := range tr.Calls {
+		g := decode(c.IDs)
+		generated = append(generated, g)
+		total += len(c.IDs)
+		if strings.Contains(g, format.HistoryOpen) || strings.Contains(g, "<|im_start|>") {
+			t.Errorf("generated text holds prompt text: %q", g)
+		}
+	}
+	// The second iteration's reasoning was cut at η: its first call ends inside <think>, the
+	// engine's boundary opens the next call's prompt, and that call writes only the summary.
+	if !strings.HasSuffix(decode(tr.Calls[2].Prompt), format.ForcedBoundary) || strings.Contains(generated[2], format.ThinkClose) {
+		t.Errorf("forced boundary not in the prompt of the call after it: prompt %q, generated %q", decode(tr.Calls[2].Prompt), generated[2])
+	}
+	if !strings.Contains(decode(tr.Calls[1].Prompt), format.HistoryOpen) {
+		t.Error("the second iteration's prompt lacks the pre-filled history")
+	}
+	for i, want := range []string{format.SummaryClose, format.ThinkOpen, format.SummaryClose, `\boxed{7}`} {
+		if !strings.Contains(generated[i], want) {
+			t.Errorf("call %d generated %q, want it to hold %q", i, generated[i], want)
+		}
+	}
+
+	b := buildBatch([]Trajectory{tr, tr}, []float64{0.5, 0}, 1, 0)
+	targets := tensors.MustCopyFlatData[int32](b.Inputs[inTargets])
+	mask := tensors.MustCopyFlatData[float32](b.Inputs[inMask])
+	advs := tensors.MustCopyFlatData[float32](b.Inputs[inAdv])
+	s := b.IDs.Shape().Dimensions[1]
+	if b.Tokens != total {
+		t.Errorf("batch counts %d trained tokens, the calls generated %d", b.Tokens, total)
+	}
+	for r, c := range tr.Calls {
+		var got []int
+		for j := range s {
+			if mask[r*s+j] == 1 {
+				got = append(got, int(targets[r*s+j]))
+				if advs[r*s+j] != 0.5 {
+					t.Errorf("row %d position %d: advantage %v", r, j, advs[r*s+j])
+				}
+			}
+		}
+		if !slices.Equal(got, c.IDs) {
+			t.Errorf("row %d: masked targets %q, generated %q", r, decode(got), generated[r])
+		}
+	}
+	if n := len(tr.Calls); slices.ContainsFunc(mask[n*s:], func(x float32) bool { return x != 0 }) {
+		t.Error("a trajectory with zero advantage (or padding) is trained")
+	}
+}
+
+// The log-probabilities the runtime records while sampling equal the trainer's recomputation
+// from the same weights (log softmax of its own forward pass at the rollout's temperature)
+// within 1e-4 (float32 forward passes by two different graphs: the batched decoder with a KV
+// cache, and the training graph over whole sequences).
+func TestRolloutLogProbsMatchTrainer(t *testing.T) {
+	r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), MinLen: 1, MaxLen: 5, Groups: 1, G: 2,
+		Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28},
+		Train: train.Options{Steps: 1, LR: 1e-3, Seed: 99}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trajs, err := r.Rollouts(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := buildBatch(trajs, []float64{1, 1}, 1, 256)
+	probe, err := train.NewProbe(r.be, r.model, LogProbProbe(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := probe.Run(r.tr.Weights(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tensors.MustCopyFlatData[float32](out[0])
+	old := tensors.MustCopyFlatData[float32](b.Inputs[inOld])
+	known := tensors.MustCopyFlatData[float32](b.Inputs[inKnown])
+	n, worst := 0, 0.0
+	for i := range got {
+		if known[i] == 1 {
+			n++
+			worst = max(worst, math.Abs(float64(got[i]-old[i])))
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d recorded tokens compared", n)
+	}
+	if worst > 1e-4 {
+		t.Errorf("rollout and trainer log-probabilities differ by up to %g over %d tokens", worst, n)
+	}
+}
+
+// toyStep samples n one-token answers from the trainer's current weights and rewards a digit.
+func toyStep(t *testing.T, tr *train.Trainer, prompt []int, step, n int) []Trajectory {
+	t.Helper()
+	snap, err := tr.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	trajs := make([]Trajectory, n)
+	for i := range trajs {
+		c := Call{Prompt: prompt}
+		_, err := snap.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: 1,
+			Sampling: llm.Sampling{Temperature: 1, Seed: uint64(step*n + i)}}, func(tok llm.Token) error {
+			c.IDs, c.LogProb = append(c.IDs, tok.ID), append(c.LogProb, tok.LogProb)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.IDs) > 0 {
+			trajs[i].Calls = []Call{c}
+			if c.IDs[0] >= '0' && c.IDs[0] <= '9' {
+				trajs[i].Reward = 1
+			}
+		}
+	}
+	return trajs
+}
+
+// digitMass is the probability the model gives a digit as the next token after prompt.
+func digitMass(t *testing.T, tr *train.Trainer, prompt []int) float64 {
+	t.Helper()
+	snap, err := tr.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	lg, err := snap.Logits(prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := lg[len(lg)-1]
+	var sum, digits float64
+	for id, l := range last {
+		e := math.Exp(float64(l))
+		sum += e
+		if id >= '0' && id <= '9' {
+			digits += e
+		}
+	}
+	return digits / sum
+}
+
+// A few GRPO steps on a toy reward (1 for a digit as the first token of the answer) raise the
+// probability of a digit: the sign and the masking of the update are right end to end.
+func TestToyRewardRises(t *testing.T) {
+	m, err := train.InitModel("../testdata/tiny-config.json", "../../runtime/tinymodel/recipe", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := train.OpenBackend("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := Objective{Low: 0.2, High: 0.28, Temperature: 1}
+	var cur train.Batch
+	tr, err := train.NewWithAux(be, m, train.Options{Steps: 8, LR: 1e-2, MinLR: 1e-2, BatchSize: 1}, obj.Loss, obj.Aux,
+		func(int) train.Batch { return cur }, "toy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := []int{257, 'a', 'n', 's', 'w', 'e', 'r', ':'}
+	before := digitMass(t, tr, prompt)
+	for step := range 8 {
+		trajs := toyStep(t, tr, prompt, step, 32)
+		rewards := make([]float64, len(trajs))
+		for i, x := range trajs {
+			rewards[i] = x.Reward
+		}
+		adv, _ := Advantages(rewards, len(trajs))
+		cur = buildBatch(trajs, adv, 1, 256)
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := digitMass(t, tr, prompt)
+	if after < 2*before {
+		t.Errorf("probability of a digit %.4f before, %.4f after 8 steps: want it at least doubled", before, after)
+	}
+}
+
+// A run resumed from its checkpoint after step 1 ends exactly where the uninterrupted run
+// does: the same weights and optimizer state bit for bit, the same metrics.
+func TestResumeIsExact(t *testing.T) {
+	opts := func(out string) Options {
+		return Options{Model: tinyModel, Out: out, MinLen: 1, MaxLen: 4, Groups: 1, G: 4, Temperature: 1,
+			Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}, Parallel: 1, Log: &bytes.Buffer{},
+			Train: train.Options{Steps: 2, LR: 1e-2, MinLR: 1e-2, Seed: 5, SaveEvery: 1}}
+	}
+	ctx := context.Background()
+	whole, resumed := t.TempDir(), t.TempDir()
+	if err := Run(ctx, opts(whole)); err != nil {
+		t.Fatal(err)
+	}
+	// The resumed run starts from step 1's checkpoint and the metrics line it wrote.
+	if err := os.CopyFS(train.CheckpointDir(resumed, 1), os.DirFS(train.CheckpointDir(whole, 1))); err != nil {
+		t.Fatal(err)
+	}
+	first := readMetrics(t, whole)[:1]
+	line, _ := json.Marshal(first[0])
+	if err := os.WriteFile(filepath.Join(resumed, MetricsFile), append(line, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(ctx, opts(resumed)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"optimizer.safetensors", "model.safetensors"} {
+		a, err := os.ReadFile(filepath.Join(train.CheckpointDir(whole, 2), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(train.CheckpointDir(resumed, 2), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the whole and the resumed run", f)
+		}
+	}
+	ma, mb := readMetrics(t, whole), readMetrics(t, resumed)
+	if len(ma) != 2 || len(mb) != 2 {
+		t.Fatalf("metrics lines: %d and %d, want 2", len(ma), len(mb))
+	}
+	if ma[1].TrainedTokens == 0 {
+		t.Fatal("step 2 trained nothing: the comparison shows nothing")
+	}
+	ma[1].RolloutSec, ma[1].UpdateSec, mb[1].RolloutSec, mb[1].UpdateSec = 0, 0, 0, 0
+	if ma[1] != mb[1] {
+		t.Errorf("step 2 metrics: whole %+v, resumed %+v", ma[1], mb[1])
+	}
+}
+
+func readMetrics(t *testing.T, out string) []Metrics {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []Metrics
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m Metrics
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+func TestCheckAndProblemErrors(t *testing.T) {
+	good := Options{Model: "m", Out: "o", MinLen: 1, MaxLen: 60, Groups: 2, G: 4, Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}}
+	if err := good.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mod := range map[string]func(*Options){
+		"group of one":     func(o *Options) { o.G = 1 },
+		"zero temperature": func(o *Options) { o.Temperature = 0 },
+		"reward":           func(o *Options) { o.Reward = "eff" },
+		"lengths":          func(o *Options) { o.MinLen, o.MaxLen = 10, 5 },
+		"clip":             func(o *Options) { o.Objective.Low = 1 },
+	} {
+		o := good
+		mod(&o)
+		if o.Check() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "p.jsonl")
+	if err := os.WriteFile(path, []byte("{\"question\": \"q\", \"answer\": 3}\n{\"question\": \"r\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadProblems(path); err == nil || !strings.Contains(err.Error(), path+":2") {
+		t.Errorf("missing answer: %v, want the file and line", err)
+	}
+}
+
