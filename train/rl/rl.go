@@ -57,13 +57,13 @@ type Options struct {
 	MinLen, MaxLen int
 	Backend        string
 
-	Groups      int     // B: questions per step
-	G           int     // rollouts per question
-	Temperature float64 // of sampling, and of the log-probabilities trained
-	Reward      string  // RewardTask or RewardTaskEff
-	Objective        Objective    // ε_low, ε_high, KL coefficient (Temperature is set from above)
-	Eta, Phi    int     // η and φ (0: half the window, and 16 as bench uses)
-	Parallel    int     // rollouts in flight at once (0: all of a step's)
+	Groups      int       // B: questions per step
+	G           int       // rollouts per question
+	Temperature float64   // of sampling, and of the log-probabilities trained
+	Reward      string    // RewardTask or RewardTaskEff
+	Objective   Objective // ε_low, ε_high, KL coefficient (Temperature is set from above)
+	Eta, Phi    int       // η and φ (0: half the window, and 16 as bench uses)
+	Parallel    int       // rollouts in flight at once (0: all of a step's)
 	Train       train.Options
 
 	Log io.Writer

@@ -428,4 +428,3 @@ func TestCheckAndProblemErrors(t *testing.T) {
 		t.Errorf("missing answer: %v, want the file and line", err)
 	}
 }
-
