@@ -22,7 +22,7 @@ func newTrainCmd() *cobra.Command {
 		Use:   "train",
 		Short: "Fine-tune models on exported trajectories, and make synthetic training data",
 	}
-	cmd.AddCommand(newTrainSFTCmd(), newTrainRLCmd(), newTrainSynthCmd(), newTrainExportCmd())
+	cmd.AddCommand(newTrainSFTCmd(), newTrainRLCmd(), newTrainPlotCmd(), newTrainSynthCmd(), newTrainExportCmd())
 	return cmd
 }
 

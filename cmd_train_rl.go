@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/infty-dev/infty/app"
@@ -111,3 +112,29 @@ type rlView struct{ v *app.TrainView }
 
 func (r rlView) Step(s train.StepStats, note string) { r.v.StepNote(s, note) }
 func (r rlView) Done()                               { r.v.Done() }
+
+func newTrainPlotCmd() *cobra.Command {
+	var (
+		series string
+		width  int
+	)
+	cmd := &cobra.Command{
+		Use:   "plot OUT|metrics.jsonl",
+		Short: "Chart a training run's per-step metrics in the terminal",
+		Long: "One sparkline per series of OUT/metrics.jsonl (what `infty train rl` writes), steps averaged " +
+			"into at most --width columns, with each series' first, lowest, highest and last value.",
+		Example: "  infty train plot ./rl\n  infty train plot ./rl --series reward_mean,acc,iters",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				path = filepath.Join(path, rl.MetricsFile)
+			}
+			return app.PlotMetrics(cmd.OutOrStdout(), path, strings.Split(series, ","), width)
+		},
+	}
+	cmd.Flags().StringVar(&series, "series", "reward_mean,acc,iters,tokens,entropy,clip_frac,skipped_groups,rollout_s,update_s",
+		"metrics to chart, comma-separated")
+	cmd.Flags().IntVar(&width, "width", 60, "most columns of a sparkline")
+	return cmd
+}

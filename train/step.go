@@ -46,40 +46,84 @@ func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux, 
 		}
 		logits := model.Forward(w, ids, positionsFor(ids))
 		loss := lossOf(logits, in[3*n+4:])
-		grads := Gradient(loss, params...)
-		var sq *Node
-		for _, gr := range grads {
-			s := ReduceAllSum(Square(gr))
-			if sq == nil {
-				sq = s
-			} else {
-				sq = Add(sq, s)
-			}
-		}
-		norm := Sqrt(sq)
-		scale := OnesLike(norm)
-		if h.ClipNorm > 0 {
-			scale = MinScalar(Div(Scalar(norm.Graph(), dtypes.Float32, h.ClipNorm), AddScalar(norm, 1e-6)), 1)
-		}
-		out := make([]*Node, 3*n+2)
-		for i, p := range params {
-			gr := Mul(grads[i], scale)
-			m := Add(MulScalar(m1[i], h.Beta1), MulScalar(gr, 1-h.Beta1))
-			v := Add(MulScalar(m2[i], h.Beta2), MulScalar(Square(gr), 1-h.Beta2))
-			update := Div(Mul(m, c1), AddScalar(Sqrt(Mul(v, c2)), h.Eps))
-			if decay[i] && h.WeightDecay > 0 {
-				update = Add(update, MulScalar(p, h.WeightDecay))
-			}
-			out[i] = Sub(p, Mul(update, lr))
-			out[n+i], out[2*n+i] = m, v
-		}
-		out[3*n], out[3*n+1] = loss, norm
+		out, norm := adamW(params, m1, m2, Gradient(loss, params...), lr, c1, c2, h, decay)
+		out = append(out, loss, norm)
 		if aux != nil {
 			for _, a := range aux(logits, in[3*n+4:]) {
 				out = append(out, StopGradient(a))
 			}
 		}
 		return out
+	}
+}
+
+// adamW is the update of params from grads: n params, n moments, n moments, and the gradient
+// norm before clipping.
+func adamW(params, m1, m2, grads []*Node, lr, c1, c2 *Node, h Hyper, decay []bool) ([]*Node, *Node) {
+	n := len(params)
+	var sq *Node
+	for _, gr := range grads {
+		s := ReduceAllSum(Square(gr))
+		if sq == nil {
+			sq = s
+		} else {
+			sq = Add(sq, s)
+		}
+	}
+	norm := Sqrt(sq)
+	scale := OnesLike(norm)
+	if h.ClipNorm > 0 {
+		scale = MinScalar(Div(Scalar(norm.Graph(), dtypes.Float32, h.ClipNorm), AddScalar(norm, 1e-6)), 1)
+	}
+	out := make([]*Node, 3*n)
+	for i, p := range params {
+		gr := Mul(grads[i], scale)
+		m := Add(MulScalar(m1[i], h.Beta1), MulScalar(gr, 1-h.Beta1))
+		v := Add(MulScalar(m2[i], h.Beta2), MulScalar(Square(gr), 1-h.Beta2))
+		update := Div(Mul(m, c1), AddScalar(Sqrt(Mul(v, c2)), h.Eps))
+		if decay[i] && h.WeightDecay > 0 {
+			update = Add(update, MulScalar(p, h.WeightDecay))
+		}
+		out[i] = Sub(p, Mul(update, lr))
+		out[n+i], out[2*n+i] = m, v
+	}
+	return out, norm
+}
+
+// accumGraph adds the gradient of loss on one micro-batch to a running sum. inputs: n params,
+// n sums, ids and the loss's inputs. outputs: n sums, loss, then aux's scalars.
+func accumGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux) func([]*Node) []*Node {
+	return func(in []*Node) []*Node {
+		n := len(specs)
+		params, sums := in[:n], in[n:2*n]
+		ids := in[2*n]
+		w, err := arch.Bind(specs, params)
+		if err != nil {
+			panic(err)
+		}
+		logits := model.Forward(w, ids, positionsFor(ids))
+		loss := lossOf(logits, in[2*n+1:])
+		out := make([]*Node, 0, n+1)
+		for i, gr := range Gradient(loss, params...) {
+			out = append(out, Add(sums[i], gr))
+		}
+		out = append(out, loss)
+		if aux != nil {
+			for _, a := range aux(logits, in[2*n+1:]) {
+				out = append(out, StopGradient(a))
+			}
+		}
+		return out
+	}
+}
+
+// applyGraph is the AdamW step from summed gradients. inputs: n params, n moments, n moments,
+// n gradients, lr, c1, c2. outputs: n params, n moments, n moments, gradient norm.
+func applyGraph(h Hyper, decay []bool) func([]*Node) []*Node {
+	return func(in []*Node) []*Node {
+		n := len(decay)
+		out, norm := adamW(in[:n], in[n:2*n], in[2*n:3*n], in[3*n:4*n], in[4*n], in[4*n+1], in[4*n+2], h, decay)
+		return append(out, norm)
 	}
 }
 

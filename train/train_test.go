@@ -275,3 +275,61 @@ func TestInitializerRange(t *testing.T) {
 		t.Errorf("negative initializer_range: %v", err)
 	}
 }
+
+// One update on gradients accumulated over micro-batches is the update on the whole batch, for
+// a loss that sums over examples with the whole batch's normaliser; losses and Aux add up.
+func TestStepMicroIsTheWholeBatchStep(t *testing.T) {
+	summed := func(logits *Node, in []*Node) *Node {
+		return DivScalar(ReduceAllSum(Mul(ReduceMean(Square(logits), -1), in[0])), 12)
+	}
+	aux := func(logits *Node, in []*Node) []*Node { return []*Node{summed(logits, in)} }
+	row := func(k int) Batch {
+		b := fixedBatch(0)
+		ids := tensors.MustCopyFlatData[int32](b.IDs)[6*k : 6*k+6]
+		w := tensors.MustCopyFlatData[float32](b.Inputs[0])[6*k : 6*k+6]
+		w[0] = 0.5 // give the second row some weight too
+		return Batch{IDs: tensors.FromFlatDataAndDimensions(ids, 1, 6), Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(w, 1, 6)}, Tokens: 3}
+	}
+	whole := func(int) Batch {
+		a, b := row(0), row(1)
+		ids := slices.Concat(tensors.MustCopyFlatData[int32](a.IDs), tensors.MustCopyFlatData[int32](b.IDs))
+		w := slices.Concat(tensors.MustCopyFlatData[float32](a.Inputs[0]), tensors.MustCopyFlatData[float32](b.Inputs[0]))
+		return Batch{IDs: tensors.FromFlatDataAndDimensions(ids, 2, 6), Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(w, 2, 6)}, Tokens: 6}
+	}
+	opt := Options{Steps: 3, BatchSize: 2, LR: 1e-2, ClipNorm: 0.5, WeightDecay: 0.01, MaxLen: 256}
+	trainer := func() *Trainer {
+		m, err := InitModel(tinyConfig, recipeDir, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := NewWithAux(testBackend(t), m, opt, summed, aux, whole, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	a, b := trainer(), trainer()
+	for range 3 {
+		sa, err := a.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := b.StepMicro([]Batch{row(0), row(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(sa.Loss-sb.Loss) > 1e-5*math.Abs(sa.Loss) || math.Abs(sa.GradNorm-sb.GradNorm) > 1e-4*sa.GradNorm ||
+			math.Abs(sb.Aux[0]-sb.Loss) > 1e-6*math.Abs(sb.Loss) || sb.Tokens != 6 {
+			t.Fatalf("whole batch: loss %v |g| %v; micro-batches: loss %v |g| %v aux %v tokens %d", sa.Loss, sa.GradNorm, sb.Loss, sb.GradNorm, sb.Aux, sb.Tokens)
+		}
+	}
+	pa, _ := a.Params()
+	pb, _ := b.Params()
+	for i := range pa.Data {
+		for j := range pa.Data[i] {
+			if d := math.Abs(float64(pa.Data[i][j] - pb.Data[i][j])); d > 1e-5 {
+				t.Fatalf("%s[%d]: %v whole, %v micro-batched", pa.Specs[i].Name, j, pa.Data[i][j], pb.Data[i][j])
+			}
+		}
+	}
+}

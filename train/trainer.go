@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -120,6 +121,9 @@ type Trainer struct {
 	backend  compute.Backend
 	exec     *Exec
 	evalExec *Exec
+	accExec  *Exec // gradient accumulation over micro-batches (StepMicro), built on first use
+	appExec  *Exec
+	hyper    Hyper
 	decay    []bool
 
 	params, m1, m2 []*tensors.Tensor
@@ -157,6 +161,7 @@ func NewWithAux(backend compute.Backend, model *Model, opt Options, loss Loss, a
 		t.decay = append(t.decay, len(s.Shape) == 2)
 	}
 	h := Hyper{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm}
+	t.hyper = h
 	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, loss, aux, h, t.decay))
 	if err != nil {
 		return nil, err
@@ -209,6 +214,76 @@ func (t *Trainer) Step() (StepStats, error) {
 	t.params, t.m1, t.m2 = out[:n], out[n:2*n], out[2*n:3*n]
 	t.step = k
 	return StepStats{Step: k, Steps: t.opt.Steps, Loss: loss, GradNorm: norm, LR: lr, Tokens: b.Tokens, Seconds: time.Since(start).Seconds(), Aux: aux}, nil
+}
+
+// StepMicro does one update on the sum of the gradients of micro-batches, so that a batch too
+// large for memory in one graph trains as one: the loss must be a sum over its examples
+// normalised by the whole batch (a token-level mean over all micro-batches), and the reported
+// loss and Aux are the sums over the micro-batches. bs must not be empty.
+func (t *Trainer) StepMicro(bs []Batch) (StepStats, error) {
+	start := time.Now()
+	k := t.step + 1
+	n := len(t.params)
+	if t.accExec == nil {
+		acc, err := NewExec(t.backend, accumGraph(t.model.Arch, t.model.Params.Specs, t.loss, t.aux))
+		if err != nil {
+			return StepStats{}, err
+		}
+		app, err := NewExec(t.backend, applyGraph(t.hyper, t.decay))
+		if err != nil {
+			return StepStats{}, err
+		}
+		t.accExec, t.appExec = acc, app
+	}
+	sums := (&Params{Specs: t.model.Params.Specs, Data: t.model.Params.zeros()}).Tensors()
+	var loss float64
+	var aux []float64
+	tokens := 0
+	for _, b := range bs {
+		args := make([]any, 0, 2*n+1+len(b.Inputs))
+		for _, x := range slices.Concat(t.params, sums) {
+			args = append(args, x)
+		}
+		out, err := t.accExec.Exec(append(args, b.args()...)...)
+		if err != nil {
+			return StepStats{}, fmt.Errorf("train: step %d: %w", k, err)
+		}
+		for _, old := range sums {
+			old.FinalizeAll()
+		}
+		sums = out[:n]
+		loss += float64(tensors.ToScalar[float32](out[n]))
+		for i, a := range out[n+1:] {
+			if i == len(aux) {
+				aux = append(aux, 0)
+			}
+			aux[i] += float64(tensors.ToScalar[float32](a))
+			a.FinalizeAll()
+		}
+		out[n].FinalizeAll()
+		tokens += b.Tokens
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return StepStats{}, fmt.Errorf("train: step %d: loss is %v (lower the learning rate or check the data); weights left as of step %d", k, loss, t.step)
+	}
+	lr := LearningRate(k, t.opt.Warmup, t.opt.Steps, t.opt.LR, t.opt.MinLR)
+	c1 := 1 / (1 - math.Pow(t.opt.Beta1, float64(k)))
+	c2 := 1 / (1 - math.Pow(t.opt.Beta2, float64(k)))
+	args := make([]any, 0, 4*n+3)
+	for _, x := range slices.Concat(t.params, t.m1, t.m2, sums) {
+		args = append(args, x)
+	}
+	out, err := t.appExec.Exec(append(args, float32(lr), float32(c1), float32(c2))...)
+	if err != nil {
+		return StepStats{}, fmt.Errorf("train: step %d: %w", k, err)
+	}
+	norm := float64(tensors.ToScalar[float32](out[3*n]))
+	for _, x := range slices.Concat(t.params, t.m1, t.m2, sums) {
+		x.FinalizeAll()
+	}
+	t.params, t.m1, t.m2 = out[:n], out[n:2*n], out[2*n:3*n]
+	t.step = k
+	return StepStats{Step: k, Steps: t.opt.Steps, Loss: loss, GradNorm: norm, LR: lr, Tokens: tokens, Seconds: time.Since(start).Seconds(), Aux: aux}, nil
 }
 
 // Run steps until opt.Steps, checkpointing into out every SaveEvery steps and at the end, and

@@ -2,6 +2,7 @@ package rl
 
 import (
 	"math"
+	"slices"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -53,10 +54,10 @@ type Objective struct {
 // Batch input order after the ids: what Loss, Aux and the probes read.
 const (
 	inTargets = iota // [R, S] Int32: the next token at each position
-	inMask           // [R, S] Float32: 1 where the target is a generated token
+	inWeight         // [R, S] Float32: 1/N at the N generated tokens of the whole step, 0 elsewhere
 	inAdv            // [R, S] Float32: the trajectory's advantage
 	inOld            // [R, S] Float32: the rollout's log-probability of the target
-	inKnown          // [R, S] Float32: 1 where inOld was recorded; elsewhere the current policy stands in
+	inKnown          // [R, S] Float32: 1/K where inOld is one of the K recorded, 0 where the current policy stands in
 	inRef            // [R, S] Float32: the reference model's log-probability (KL only)
 )
 
@@ -83,17 +84,18 @@ func tokenLogProbs(logits, targets *Node, temperature float64) (logp, entropy *N
 
 // parts are the per-token pieces of the objective.
 type parts struct {
-	mask, count           *Node // mask [R, S]; count: trained tokens, at least 1
+	weight                *Node // [R, S]: 1/N at the step's N trained tokens
 	logp, ratio, surr, k3 *Node
 	clipped, gap, entropy *Node
 }
 
 func (c Objective) parts(logits *Node, in []*Node) parts {
 	var p parts
-	p.mask = in[inMask]
-	p.count = MaxScalar(ReduceAllSum(p.mask), 1)
+	p.weight = in[inWeight]
 	p.logp, p.entropy = tokenLogProbs(logits, in[inTargets], c.Temperature)
-	known := in[inKnown]
+	g := logits.Graph()
+	zero := ScalarZero(g, dtypes.Float32)
+	known := ConvertDType(GreaterThan(in[inKnown], zero), dtypes.Float32)
 	// Where the rollout recorded nothing the weights are still the rollout's (one update per
 	// step), so the current log-probability is the rollout's, held constant.
 	old := Add(Mul(known, in[inOld]), Mul(OneMinus(known), StopGradient(p.logp)))
@@ -101,12 +103,10 @@ func (c Objective) parts(logits *Node, in []*Node) parts {
 	adv := in[inAdv]
 	clipped := ClipScalar(p.ratio, 1-c.Low, 1+c.High)
 	p.surr = Min(Mul(p.ratio, adv), Mul(clipped, adv))
-	g := logits.Graph()
-	zero := ScalarZero(g, dtypes.Float32)
 	hi := LogicalAnd(GreaterThan(adv, zero), GreaterThan(p.ratio, Scalar(g, dtypes.Float32, 1+c.High)))
 	lo := LogicalAnd(LessThan(adv, zero), LessThan(p.ratio, Scalar(g, dtypes.Float32, 1-c.Low)))
 	p.clipped = ConvertDType(LogicalOr(hi, lo), dtypes.Float32)
-	p.gap = Mul(Abs(Sub(p.logp, in[inOld])), Mul(known, p.mask))
+	p.gap = Mul(Abs(Sub(p.logp, in[inOld])), in[inKnown])
 	if c.KL > 0 {
 		// k3 = exp(ref − new) − (ref − new) − 1: unbiased for KL(π‖π_ref), never negative.
 		d := Sub(in[inRef], p.logp)
@@ -115,11 +115,14 @@ func (c Objective) parts(logits *Node, in []*Node) parts {
 	return p
 }
 
-func (p parts) mean(x *Node) *Node { return Div(ReduceAllSum(Mul(x, p.mask)), p.count) }
+// mean is x's share of the mean over the step's trained tokens: summed over the micro-batches
+// of a step, the mean.
+func (p parts) mean(x *Node) *Node { return ReduceAllSum(Mul(x, p.weight)) }
 
 // Loss is the clipped policy-gradient objective, averaged over every trained token of the
-// batch (token-level, not per sequence): −mean min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A), plus
-// KL·mean k3 when KL > 0, with ρ = exp(logp − logp_rollout).
+// step (token-level, not per sequence): −mean min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A), plus
+// KL·mean k3 when KL > 0, with ρ = exp(logp − logp_rollout). A micro-batch's loss is its
+// share of the step's (the weights carry 1/N of the whole step).
 func (c Objective) Loss(logits *Node, in []*Node) *Node {
 	p := c.parts(logits, in)
 	loss := Neg(p.mean(p.surr))
@@ -129,16 +132,16 @@ func (c Objective) Loss(logits *Node, in []*Node) *Node {
 	return loss
 }
 
-// Aux are the step's diagnostics, before the update: mean entropy, the fraction of tokens
-// whose ratio the clip cut, mean KL to the reference (0 without one), and the largest
-// |logp − logp_rollout| over recorded tokens (the runtime against the trainer).
+// Aux are the step's diagnostics, before the update, each a micro-batch's share: mean entropy,
+// the fraction of tokens whose ratio the clip cut, mean KL to the reference (0 without one),
+// and the mean |logp − logp_rollout| over recorded tokens (the runtime against the trainer).
 func (c Objective) Aux(logits *Node, in []*Node) []*Node {
 	p := c.parts(logits, in)
 	kl := ScalarZero(logits.Graph(), dtypes.Float32)
 	if c.KL > 0 {
 		kl = p.mean(p.k3)
 	}
-	return []*Node{p.mean(p.entropy), p.mean(p.clipped), kl, ReduceAllMax(p.gap)}
+	return []*Node{p.mean(p.entropy), p.mean(p.clipped), kl, ReduceAllSum(p.gap)}
 }
 
 // The Aux scalars in order.
@@ -164,37 +167,60 @@ type row struct {
 	adv  float64
 }
 
-// rowBucket and posBucket round a batch's shape up, so that steps reuse a few compiled graphs
-// instead of compiling one per shape.
-const (
-	rowBucket = 16
-	posBucket = 32
-)
+// MicroRows is the most sequences (Generate calls) in one micro-batch: the memory of the
+// update's graph grows with it (about 15 MB a row of 256 positions for the embedded model).
+const MicroRows = 32
 
-// buildBatch lays out the calls of the trajectories with a nonzero advantage as rows: ids are
-// prompt+generated less the last token, targets the next token, and the mask covers exactly
-// the generated tokens. known marks the log-probabilities recorded at rollout that are taken
-// as the old policy: at temperature 1 every sampled one (the runtime records log softmax of
-// the raw logits), at another temperature none.
-func buildBatch(trajs []Trajectory, adv []float64, temperature float64, window int) train.Batch {
+// posBucket rounds a micro-batch's length up, so that steps reuse a few compiled graphs
+// instead of compiling one per shape.
+const posBucket = 32
+
+// buildBatches lays out the calls of the trajectories with a nonzero advantage as rows, sorted
+// by length and cut into micro-batches of at most MicroRows (less padding, bounded memory):
+// ids are prompt+generated less the last token, targets the next token, and the weight is 1/N
+// at exactly the N generated tokens of the step. known marks the log-probabilities recorded at
+// rollout that are taken as the old policy: at temperature 1 every sampled one (the runtime
+// records log softmax of the raw logits), at another temperature none. A step with nothing to
+// train gives one empty micro-batch.
+func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window int) []train.Batch {
 	var rows []row
+	total, recorded := 0, 0
 	for i, t := range trajs {
 		if adv[i] == 0 {
 			continue
 		}
 		for _, c := range t.Calls {
 			rows = append(rows, row{call: c, adv: adv[i]})
+			total += len(c.IDs)
+			for _, lp := range c.LogProb {
+				if temperature == 1 && !math.IsNaN(lp) {
+					recorded++
+				}
+			}
 		}
 	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		return (len(a.call.Prompt) + len(a.call.IDs)) - (len(b.call.Prompt) + len(b.call.IDs))
+	})
+	var out []train.Batch
+	for lo := 0; lo < len(rows) || len(out) == 0; lo += MicroRows {
+		out = append(out, layout(rows[lo:min(lo+MicroRows, len(rows))], temperature, window, total, recorded))
+	}
+	return out
+}
+
+// layout is one micro-batch of rows; total and recorded are the step's trained and recorded
+// tokens.
+func layout(rows []row, temperature float64, window, total, recorded int) train.Batch {
 	s := 1
 	for _, r := range rows {
 		s = max(s, len(r.call.Prompt)+len(r.call.IDs)-1)
 	}
 	s = min(roundUp(s, posBucket), max(window, s))
-	n := max(roundUp(len(rows), rowBucket), rowBucket)
+	n := max(len(rows), 1)
 	ids := make([]int32, n*s)
 	targets := make([]int32, n*s)
-	mask := make([]float32, n*s)
+	weight := make([]float32, n*s)
 	advs := make([]float32, n*s)
 	old := make([]float32, n*s)
 	known := make([]float32, n*s)
@@ -208,9 +234,9 @@ func buildBatch(trajs []Trajectory, adv []float64, temperature float64, window i
 		}
 		for k := range r.call.IDs {
 			j := base + len(r.call.Prompt) - 1 + k // predicts generated token k
-			mask[j], advs[j] = 1, float32(r.adv)
+			weight[j], advs[j] = 1/float32(total), float32(r.adv)
 			if lp := r.call.LogProb[k]; temperature == 1 && !math.IsNaN(lp) {
-				old[j], known[j] = float32(lp), 1
+				old[j], known[j] = float32(lp), 1/float32(recorded)
 			}
 			tokens++
 		}
@@ -223,7 +249,7 @@ func buildBatch(trajs []Trajectory, adv []float64, temperature float64, window i
 			return tensors.FromFlatDataAndDimensions(d.([]float32), n, s)
 		}
 	}
-	return train.Batch{IDs: t(ids), Inputs: []*tensors.Tensor{t(targets), t(mask), t(advs), t(old), t(known)}, Tokens: tokens}
+	return train.Batch{IDs: t(ids), Inputs: []*tensors.Tensor{t(targets), t(weight), t(advs), t(old), t(known)}, Tokens: tokens}
 }
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }

@@ -180,25 +180,26 @@ func rolloutSeed(seed uint64, k, q, j int) uint64 {
 
 // Metrics is one line of OUT/metrics.jsonl.
 type Metrics struct {
-	Step          int     `json:"step"`
-	RewardMean    float64 `json:"reward_mean"`
-	RewardStd     float64 `json:"reward_std"`
-	Acc           float64 `json:"acc"` // fraction of rollouts whose answer verifies
-	Iters         float64 `json:"iters"`
-	Tokens        float64 `json:"tokens"` // generated per rollout
-	Failed        int     `json:"failed"` // rollouts the engine could not finish (broken format)
-	Entropy       float64 `json:"entropy"`
-	ClipFrac      float64 `json:"clip_frac"`
-	KL            float64 `json:"kl"`
-	LogProbGap    float64 `json:"logp_gap"` // max |trainer − runtime| log-probability over recorded tokens
-	SkippedGroups int     `json:"skipped_groups"`
-	Groups        int     `json:"groups"`
-	TrainedTokens int     `json:"trained_tokens"`
-	Loss          float64 `json:"loss"`
-	GradNorm      float64 `json:"grad_norm"`
-	LR            float64 `json:"lr"`
-	RolloutSec    float64 `json:"rollout_s"`
-	UpdateSec     float64 `json:"update_s"`
+	Step       int     `json:"step"`
+	RewardMean float64 `json:"reward_mean"`
+	RewardStd  float64 `json:"reward_std"`
+	Acc        float64 `json:"acc"` // fraction of rollouts whose answer verifies
+	Iters      float64 `json:"iters"`
+	Tokens     float64 `json:"tokens"` // generated per rollout
+	Failed     int     `json:"failed"` // rollouts the engine could not finish (broken format)
+	// Over the trained tokens, absent when a step trained none (all its groups skipped).
+	Entropy       *float64 `json:"entropy,omitempty"`
+	ClipFrac      *float64 `json:"clip_frac,omitempty"`
+	KL            *float64 `json:"kl,omitempty"`
+	LogProbGap    *float64 `json:"logp_gap,omitempty"` // max |trainer − runtime| log-probability over recorded tokens
+	SkippedGroups int      `json:"skipped_groups"`
+	Groups        int      `json:"groups"`
+	TrainedTokens int      `json:"trained_tokens"`
+	Loss          float64  `json:"loss"`
+	GradNorm      float64  `json:"grad_norm"`
+	LR            float64  `json:"lr"`
+	RolloutSec    float64  `json:"rollout_s"`
+	UpdateSec     float64  `json:"update_s"`
 }
 
 // MetricsFile is where Run writes its per-step metrics, under Out.
@@ -212,7 +213,6 @@ type Runner struct {
 	chat  *runtime.Chat
 	be    compute.Backend
 	qs    questions
-	cur   train.Batch
 	ref   *train.Probe
 	refW  []*tensors.Tensor
 	cfg   session.Config
@@ -262,7 +262,9 @@ func NewRunner(o Options) (*Runner, error) {
 		r.qs = syntheticQuestions(o.Train.Seed, o.Groups, o.MinLen, o.MaxLen)
 	}
 	hash := hex.EncodeToString(h.Sum(nil))[:16]
-	r.tr, err = train.NewWithAux(be, m, o.Train, o.Objective.Loss, o.Objective.Aux, func(int) train.Batch { return r.cur }, hash)
+	// Batches come from rollouts, not from a function of the step: Step hands them to StepMicro.
+	noBatches := func(int) train.Batch { panic("rl: the trainer's batches come from rollouts (StepMicro)") }
+	r.tr, err = train.NewWithAux(be, m, o.Train, o.Objective.Loss, o.Objective.Aux, noBatches, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -364,25 +366,36 @@ func (r *Runner) Step(ctx context.Context) (StepResult, error) {
 	m.SkippedGroups = skipped
 	// A step whose groups are all skipped still steps the optimizer, on an empty mask (no
 	// gradient), so that step k always means the same questions and a resume lines up.
-	r.cur = buildBatch(trajs, adv, r.o.Temperature, r.model.Config.MaxPositions)
-	if r.ref != nil {
-		out, err := r.ref.Run(r.refW, r.cur)
-		if err != nil {
-			return StepResult{}, err
+	batches := buildBatches(trajs, adv, r.o.Temperature, r.model.Config.MaxPositions)
+	defer func() {
+		for _, b := range batches {
+			b.IDs.FinalizeAll()
+			for _, x := range b.Inputs {
+				x.FinalizeAll()
+			}
 		}
-		r.cur.Inputs = append(r.cur.Inputs, out[0])
+	}()
+	if r.ref != nil {
+		for i, b := range batches {
+			out, err := r.ref.Run(r.refW, b)
+			if err != nil {
+				return StepResult{}, err
+			}
+			batches[i].Inputs = append(b.Inputs, out[0])
+		}
 	}
-	st, err := r.tr.Step()
-	for _, x := range r.cur.Inputs {
-		x.FinalizeAll()
-	}
-	r.cur.IDs.FinalizeAll()
+	// A step whose groups are all skipped still steps the optimizer, on an empty batch (no
+	// gradient), so that step k always means the same questions and a resume lines up.
+	st, err := r.tr.StepMicro(batches)
 	if err != nil {
 		return StepResult{}, err
 	}
 	m.TrainedTokens = st.Tokens
 	m.Loss, m.GradNorm, m.LR = st.Loss, st.GradNorm, st.LR
-	m.Entropy, m.ClipFrac, m.KL, m.LogProbGap = st.Aux[auxEntropy], st.Aux[auxClipFrac], st.Aux[auxKL], st.Aux[auxGap]
+	if st.Tokens > 0 {
+		a := st.Aux
+		m.Entropy, m.ClipFrac, m.KL, m.LogProbGap = &a[auxEntropy], &a[auxClipFrac], &a[auxKL], &a[auxGap]
+	}
 	m.RolloutSec, m.UpdateSec = rollS, time.Since(t1).Seconds()
 	return StepResult{Metrics: m, Stats: st, Trajs: trajs}, nil
 }

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/infty-dev/infty/internal/jsonl"
+)
+
+// sparks are the eight heights of a sparkline cell.
+var sparks = []rune("▁▂▃▄▅▆▇█")
+
+// PlotMetrics charts series of a metrics JSON Lines file (one object per step, as `infty train
+// rl` writes) in the terminal: one sparkline per series, the steps averaged into at most width
+// columns, with each series' first, lowest, highest and last value.
+func PlotMetrics(w io.Writer, path string, series []string, width int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var rows []map[string]float64
+	r := jsonl.NewReader(f, path)
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
+		var raw map[string]any
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return r.Errorf("not a JSON object: %w", err)
+		}
+		row := map[string]float64{}
+		for k, v := range raw {
+			if x, ok := v.(float64); ok {
+				row[k] = x
+			}
+		}
+		rows = append(rows, row)
+	}
+	if err := r.Err(); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("%s: no steps yet", path)
+	}
+	width = max(width, 8)
+	cols := min(len(rows), width)
+	name := 0
+	for _, s := range series {
+		name = max(name, len(s))
+	}
+	lines := make([]string, len(series))
+	for i, s := range series {
+		vals := make([]float64, cols)
+		seen := false
+		for c := range vals {
+			lo, hi := c*len(rows)/cols, (c+1)*len(rows)/cols
+			sum, n := 0.0, 0
+			for _, row := range rows[lo:hi] {
+				if v, ok := row[s]; ok {
+					sum, n = sum+v, n+1
+				}
+			}
+			vals[c] = math.NaN()
+			if n > 0 {
+				vals[c], seen = sum/float64(n), true
+			}
+		}
+		if !seen {
+			return fmt.Errorf("%s: no series %q (it has: %s)", path, s, strings.Join(keys(rows[0]), ", "))
+		}
+		lines[i] = fmt.Sprintf("%-*s %s\n", name, s, sparkline(vals))
+	}
+	fmt.Fprintf(w, "%d steps, %d per column\n", len(rows), (len(rows)+cols-1)/cols)
+	for _, l := range lines {
+		io.WriteString(w, l)
+	}
+	return nil
+}
+
+// sparkline draws vals (NaN: a gap) scaled between their minimum and maximum, followed by the
+// first, min, max and last value.
+func sparkline(vals []float64) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	first, last := math.NaN(), math.NaN()
+	for _, v := range vals {
+		if math.IsNaN(v) {
+			continue
+		}
+		lo, hi, last = min(lo, v), max(hi, v), v
+		if math.IsNaN(first) {
+			first = v
+		}
+	}
+	var b strings.Builder
+	for _, v := range vals {
+		switch {
+		case math.IsNaN(v):
+			b.WriteRune(' ')
+		case hi == lo:
+			b.WriteRune(sparks[len(sparks)/2])
+		default:
+			b.WriteRune(sparks[int(math.Round((v-lo)/(hi-lo)*float64(len(sparks)-1)))])
+		}
+	}
+	fmt.Fprintf(&b, "  first %s  min %s  max %s  last %s", num(first), num(lo), num(hi), num(last))
+	return b.String()
+}
+
+func num(v float64) string {
+	if math.Abs(v) >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+func keys(m map[string]float64) []string { return slices.Sorted(maps.Keys(m)) }

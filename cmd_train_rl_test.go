@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad input to `train rl` is refused with what is wrong, before anything is loaded.
+func TestTrainRLErrors(t *testing.T) {
+	out := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "p.jsonl")
+	if err := os.WriteFile(bad, []byte("{\"question\": \"q\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out}, "exactly one of --synthetic and --data"},
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--length", "x"}, "invalid --length"},
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--length", "5-99"}, "within 1-60"},
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--reward", "eff"}, "want task or task+eff"},
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--group", "1"}, "2 rollouts per question"},
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--data", bad}, bad + ":1"},
+		{[]string{"--model", filepath.Join(out, "none"), "--out", out, "--synthetic"}, filepath.Join(out, "none")},
+	} {
+		_, _, err := runInfty(t, append([]string{"train", "rl"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// A one-step run writes a checkpoint and a metrics line that `train plot` charts.
+func TestTrainRLRunAndPlot(t *testing.T) {
+	out := t.TempDir()
+	_, errOut, err := runInfty(t, "train", "rl", "--model", "runtime/tinymodel/model", "--out", out, "--synthetic",
+		"--length", "2", "--batch", "1", "--group", "2", "--steps", "1", "--seed", "9")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "reward") || !strings.Contains(errOut, "checkpoint-000001") {
+		t.Errorf("progress: %q", errOut)
+	}
+	plot, _, err := runInfty(t, "train", "plot", out, "--series", "reward_mean,acc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plot, "1 steps") || !strings.Contains(plot, "reward_mean") || !strings.Contains(plot, "last") {
+		t.Errorf("plot:\n%s", plot)
+	}
+	if _, _, err := runInfty(t, "train", "plot", out, "--series", "nope"); err == nil || !strings.Contains(err.Error(), `no series "nope"`) {
+		t.Errorf("unknown series: %v", err)
+	}
+}
