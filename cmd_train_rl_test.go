@@ -20,7 +20,7 @@ func TestTrainRLErrors(t *testing.T) {
 	}{
 		{[]string{"--model", "runtime/tinymodel/model", "--out", out}, "exactly one of --synthetic and --data"},
 		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--length", "x"}, "invalid --length"},
-		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--length", "5-99"}, "within 1-60"},
+		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--length", "5-120"}, "within 1-99"},
 		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--reward", "eff"}, "want task or task+eff"},
 		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--synthetic", "--group", "1"}, "2 rollouts per question"},
 		{[]string{"--model", "runtime/tinymodel/model", "--out", out, "--data", bad}, bad + ":1"},
