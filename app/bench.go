@@ -3,16 +3,14 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/infty-dev/infty/internal/jsonl"
+	"github.com/infty-dev/infty/internal/problems"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
@@ -21,10 +19,7 @@ import (
 )
 
 // BenchProblem is one question with its reference answer.
-type BenchProblem struct {
-	Question string `json:"question"`
-	Answer   string `json:"answer"`
-}
+type BenchProblem = problems.Problem
 
 // BenchRow is one line of the InftyThink+ results table.
 type BenchRow struct {
@@ -59,7 +54,7 @@ type BenchOptions struct {
 // "MIN-MAX").
 func BenchProblems(dataset string, seed uint64, n int, length string) ([]BenchProblem, error) {
 	if dataset != "" {
-		return readBenchDataset(dataset, n)
+		return problems.Read(dataset, n)
 	}
 	lo, hi, err := ParseLength(length)
 	if err != nil {
@@ -69,11 +64,11 @@ func BenchProblems(dataset string, seed uint64, n int, length string) ([]BenchPr
 	if err != nil {
 		return nil, err
 	}
-	problems := make([]BenchProblem, 0, len(ps))
+	out := make([]BenchProblem, 0, len(ps))
 	for _, p := range ps {
-		problems = append(problems, BenchProblem{p.Question(), p.Answer()})
+		out = append(out, BenchProblem{Question: p.Question(), Answer: p.Answer()})
 	}
-	return problems, nil
+	return out, nil
 }
 
 // Bench solves problems in each mode of o.Modes, showing progress on a terminal, and writes the
@@ -122,56 +117,6 @@ func ParseLength(s string) (int, int, error) {
 		return 0, 0, fmt.Errorf("invalid --length %q: want L or MIN-MAX", s)
 	}
 	return a, b, nil
-}
-
-func readBenchDataset(path string, limit int) ([]BenchProblem, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []BenchProblem
-	r := jsonl.NewReader(f, path)
-	for b, ok := r.Next(); ok; b, ok = r.Next() {
-		var raw struct {
-			Question *string         `json:"question"`
-			Answer   json.RawMessage `json:"answer"`
-		}
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return nil, r.Errorf("not a JSON object: %w", err)
-		}
-		if raw.Question == nil || strings.TrimSpace(*raw.Question) == "" {
-			return nil, r.Errorf("missing \"question\"")
-		}
-		ans, err := answerString(raw.Answer)
-		if err != nil {
-			return nil, r.Errorf("%w", err)
-		}
-		out = append(out, BenchProblem{*raw.Question, ans})
-		if limit > 0 && len(out) == limit {
-			break
-		}
-	}
-	if err := r.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no problems", path)
-	}
-	return out, nil
-}
-
-// answerString accepts a string or a number (datasets write AIME answers either way).
-func answerString(raw json.RawMessage) (string, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil && strings.TrimSpace(s) != "" {
-		return s, nil
-	}
-	var num json.Number
-	if err := json.Unmarshal(raw, &num); err == nil {
-		return num.String(), nil
-	}
-	return "", errors.New("missing \"answer\" (a string or a number)")
 }
 
 // benchResult is one problem's outcome.

@@ -64,7 +64,7 @@ func BenchmarkRolloutCost(b *testing.B) {
 	}
 	for range b.N {
 		run(&it, func(p synth.Problem, seed uint64) (int, int) {
-			tr, err := rollout(ctx, iter, -1, cfg, Problem{p.Question(), p.Answer()}, seed, false)
+			tr, err := rollout(ctx, iter, -1, cfg, Problem{Question: p.Question(), Answer: p.Answer()}, seed, false)
 			if err != nil {
 				b.Error(err)
 			}

@@ -27,7 +27,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/infty-dev/infty/internal/jsonl"
+	"github.com/infty-dev/infty/internal/problems"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
@@ -36,10 +36,7 @@ import (
 )
 
 // Problem is a question with its reference answer.
-type Problem struct {
-	Question string `json:"question"`
-	Answer   string `json:"answer"`
-}
+type Problem = problems.Problem
 
 // Rewards.
 const (
@@ -104,44 +101,7 @@ func (o *Options) Check() error {
 }
 
 // ReadProblems reads {"question", "answer"} lines; errors name the file and line.
-func ReadProblems(path string) ([]Problem, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []Problem
-	r := jsonl.NewReader(f, path)
-	for b, ok := r.Next(); ok; b, ok = r.Next() {
-		var raw struct {
-			Question *string         `json:"question"`
-			Answer   json.RawMessage `json:"answer"`
-		}
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return nil, r.Errorf("not a JSON object: %w", err)
-		}
-		if raw.Question == nil || strings.TrimSpace(*raw.Question) == "" {
-			return nil, r.Errorf("missing \"question\"")
-		}
-		var s string
-		var num json.Number
-		switch {
-		case json.Unmarshal(raw.Answer, &s) == nil && strings.TrimSpace(s) != "":
-		case json.Unmarshal(raw.Answer, &num) == nil:
-			s = num.String()
-		default:
-			return nil, r.Errorf("missing \"answer\" (a string or a number)")
-		}
-		out = append(out, Problem{*raw.Question, s})
-	}
-	if err := r.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no problems", path)
-	}
-	return out, nil
-}
+func ReadProblems(path string) ([]Problem, error) { return problems.Read(path, 0) }
 
 // questions gives step k's B questions: from the data in a seeded order, or synthetic.
 type questions func(k int) ([]Problem, error)
@@ -154,7 +114,7 @@ func syntheticQuestions(seed uint64, b, lo, hi int) questions {
 		}
 		out := make([]Problem, 0, b)
 		for _, p := range ps[k*b:] {
-			out = append(out, Problem{p.Question(), p.Answer()})
+			out = append(out, Problem{Question: p.Question(), Answer: p.Answer()})
 		}
 		return out, nil
 	}

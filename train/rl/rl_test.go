@@ -134,7 +134,7 @@ func TestMaskCoversExactlyTheGeneratedTokens(t *testing.T) {
 	reason := map[int]int{1: 3, 2: -1, 3: 2}
 	m := sessiontest.New("scripted", sessiontest.Script{Reason: func(i int) int { return reason[i] }, ConcludeAt: 3, SummaryWords: 2, Answer: "7"}.Policy())
 	cfg := session.Config{Eta: 12, Phi: 5, SummaryMax: 20, ConclusionMax: 20, Sampling: llm.Sampling{Temperature: 1}}
-	tr, err := rollout(context.Background(), m, -1, cfg, Problem{"what?", "7"}, 5, false)
+	tr, err := rollout(context.Background(), m, -1, cfg, Problem{Question: "what?", Answer: "7"}, 5, false)
 	if err != nil {
 		t.Fatal(err)
 	}
