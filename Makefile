@@ -8,7 +8,7 @@ export GOEXPERIMENT ?= simd
 # the module proxy on first use (about 76 MB), and a machine's own Go ignores go.mod's toolchain line.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: run build test bench vet fmt e2e tiny-model
+.PHONY: run build test bench vet fmt e2e tiny-model tiny-model-rl
 run: build
 	./$(BIN)
 
@@ -28,7 +28,12 @@ bench:
 e2e: build
 	./scripts/e2e.sh $(BIN)
 
-# Retrains the embedded default model and its vanilla baseline from scratch with `infty train`
-# (deterministic; about an hour on 2 cores, the two trainings side by side; see README).
+# Retrains the embedded models from scratch with `infty train`: the SFT cold start and the
+# vanilla baseline (deterministic; about an hour on 2 cores, side by side), then the RL stage.
 tiny-model:
 	GO=$(GO) ./scripts/tiny-model.sh
+
+# Only the RL stage: `infty train rl` from runtime/tinymodel/coldstart into the embedded default
+# model (about 25 minutes on the shared 2-core machine; see README).
+tiny-model-rl:
+	GO=$(GO) ./scripts/tiny-model-rl.sh

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Rebuilds infty's embedded models from scratch with infty's own trainer: the iterative
-# (InftyThink+) default model into runtime/tinymodel/model and the vanilla long-chain-of-thought
-# baseline (same size, window and training budget) into runtime/tinymodel/vanilla.
+# (InftyThink+) cold start into runtime/tinymodel/coldstart and the vanilla long-chain-of-thought
+# baseline (same size, window and training budget) into runtime/tinymodel/vanilla, then the RL
+# stage from the cold start into runtime/tinymodel/model (scripts/tiny-model-rl.sh).
 # Deterministic: the same build on the same kind of CPU gives the same weights, bit for bit.
 # Work files go to $TINY_WORK.
 set -eu
@@ -30,15 +31,15 @@ train() { # name data
 }
 # Both at once: the pure-Go backend leaves much of the second core idle during a step (its
 # element-wise ops run on one), so two runs side by side take little longer than one.
-train model "$WORK/iterative.jsonl" &
+train coldstart "$WORK/iterative.jsonl" &
 it=$!
 train vanilla "$WORK/vanilla.jsonl" &
 va=$!
 wait $it
 wait $va
-for name in model vanilla; do
+for name in coldstart vanilla; do
 	rm -f runtime/tinymodel/$name/*.json runtime/tinymodel/$name/*.safetensors
 	mv runtime/tinymodel/$name.new/* "runtime/tinymodel/$name/"
 	rmdir "runtime/tinymodel/$name.new"
 done
-echo "embedded models rebuilt; \`make build\` puts them in the binary"
+GO=$GO ./scripts/tiny-model-rl.sh
