@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Compares single-stream decode speed of the working tree against a git revision (default: the
+# last main on gomlx v0.28.2, f399016) in one run, so both see the same machine load.
+#
+# usage: scripts/bench-baseline.sh [REV] [ROUNDS] [BENCH]
+#   REV     the baseline revision (default f399016)
+#   ROUNDS  how many times each side runs, alternating (default 5)
+#   BENCH   the benchmark both trees have (default BenchmarkTiny/f32: the embedded-size fixture)
+#
+# It builds the runtime package's test binary of REV in a temporary detached worktree and of
+# the working tree, then runs them alternately, reading the decode_tok/s metric both report,
+# and prints each side's median and the ratio. Each tree builds with the toolchain its go.mod
+# names (f399016's gomlx/compute v0.1.2 does not compile with Go 1.27's simd package) and its
+# own dependencies, both with GOEXPERIMENT=simd as the Makefile sets it.
+set -euo pipefail
+rev=${1:-f399016}
+rounds=${2:-5}
+bench=${3:-BenchmarkTiny/f32}
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3} GOEXPERIMENT=${GOEXPERIMENT:-simd}
+GO=${GO:-go}
+
+root=$(git rev-parse --show-toplevel)
+tmp=$(mktemp -d)
+cleanup() {
+	git -C "$root" worktree remove --force "$tmp/base" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+git -C "$root" worktree add --detach "$tmp/base" "$rev" >/dev/null
+echo "building $rev ($(git -C "$root" rev-parse --short "$rev")) and the working tree ..." >&2
+base_go=go$(awk '$1 == "go" {print $2}' "$tmp/base/go.mod")
+(cd "$tmp/base/runtime" && GOTOOLCHAIN=$base_go $GO test -c -o "$tmp/base.test" .)
+(cd "$root/runtime" && $GO test -c -o "$tmp/new.test" .)
+
+# run DIR BIN prints the benchmark's decode_tok/s (the test binary runs in its package folder,
+# where the fixtures' relative paths resolve).
+run() {
+	(cd "$1/runtime" && "$2" -test.run '^$' -test.bench "^${bench%%/*}\$/^${bench#*/}\$" -test.benchtime 3x) |
+		awk '{for (i = 2; i <= NF; i++) if ($i == "decode_tok/s") print $(i-1)}' | head -1
+}
+
+base=() new=()
+for i in $(seq "$rounds"); do
+	b=$(run "$tmp/base" "$tmp/base.test")
+	n=$(run "$root" "$tmp/new.test")
+	[ -n "$b" ] && [ -n "$n" ] || { echo "no decode_tok/s in round $i" >&2; exit 1; }
+	base+=("$b") new+=("$n")
+	printf 'round %d: %s %s tok/s, working tree %s tok/s, ratio %.2f\n' "$i" "$rev" "$b" "$n" "$(echo "$n / $b" | bc -l)"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+mb=$(median "${base[@]}") mn=$(median "${new[@]}")
+printf '%s (%s) median: %s %s tok/s, working tree %s tok/s: %.2fx  [load: %s]\n' \
+	"$bench" decode_tok/s "$rev" "$mb" "$mn" "$(echo "$mn / $mb" | bc -l)" "$(uptime | sed 's/.*load average: //')"
