@@ -9,9 +9,9 @@
 #
 # It builds the runtime package's test binary of REV in a temporary detached worktree and of
 # the working tree, then runs them alternately, reading the decode_tok/s metric both report,
-# and prints each side's median and the ratio. Each tree builds with the toolchain its go.mod
-# names (f399016's gomlx/compute v0.1.2 does not compile with Go 1.27's simd package) and its
-# own dependencies, both with GOEXPERIMENT=simd as the Makefile sets it.
+# and prints each side's median and the ratio. Each tree builds with its own dependencies and
+# the toolchain its go.mod names (f399016's gomlx/compute v0.1.2 does not compile with Go
+# 1.27's simd package), both with GOEXPERIMENT=simd as the Makefile sets it.
 set -euo pipefail
 rev=${1:-f399016}
 rounds=${2:-5}
@@ -29,14 +29,22 @@ trap cleanup EXIT
 
 git -C "$root" worktree add --detach "$tmp/base" "$rev" >/dev/null
 echo "building $rev ($(git -C "$root" rev-parse --short "$rev")) and the working tree ..." >&2
-base_go=go$(awk '$1 == "go" {print $2}' "$tmp/base/go.mod")
+# A go line naming a release (1.26.8) is the toolchain that tree was built with; a language
+# version (1.27) is not a toolchain the proxy serves, so that tree gets ours. BASE_GOTOOLCHAIN
+# overrides both.
+base_go=$(awk '$1 == "go" {print $2}' "$tmp/base/go.mod")
+case $base_go in
+*.*.*) base_go=go$base_go ;;
+*) base_go=$GOTOOLCHAIN ;;
+esac
+base_go=${BASE_GOTOOLCHAIN:-$base_go}
 (cd "$tmp/base/runtime" && GOTOOLCHAIN=$base_go $GO test -c -o "$tmp/base.test" .)
 (cd "$root/runtime" && $GO test -c -o "$tmp/new.test" .)
 
 # run DIR BIN prints the benchmark's decode_tok/s (the test binary runs in its package folder,
 # where the fixtures' relative paths resolve).
 run() {
-	(cd "$1/runtime" && "$2" -test.run '^$' -test.bench "^${bench%%/*}\$/^${bench#*/}\$" -test.benchtime 3x) |
+	(cd "$1/runtime" && "$2" -test.run '^$' -test.bench "^${bench%%/*}\$/^${bench#*/}\$" -test.benchtime 10x) |
 		awk '{for (i = 2; i <= NF; i++) if ($i == "decode_tok/s") print $(i-1)}' | head -1
 }
 
