@@ -266,6 +266,7 @@ func (m *Model) attend(q, keys, values, visible *Node) *Node {
 	out := DotGeneral(MaskedSoftmax(scores, mask, -1), []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
 	return Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
 }
+
 // lmHead applies the final norm and projects onto the vocabulary.
 func (m *Model) lmHead(w *weights, x *Node) *Node {
 	return kernels.Linear(rmsNorm(x, w.Norm, m.cfg.RMSEps), w.Output, nil)
