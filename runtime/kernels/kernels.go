@@ -44,14 +44,14 @@ func Linear(x, weight, bias *Node) *Node {
 		// Small enough for the backend's unpacked kernel as a whole: one product over every row
 		// of the weight, row blocks read as the [out, in] matrix they are (the same bytes), the
 		// weight first so that each of its rows is read once for all the rows of x.
-		y = dotF32(Reshape(x, rows, in), weight).General([]int{weight.Rank() - 1}, nil, []int{1}, nil) // [..., rows]
-		y = rowsFirst(y, rows, outDims)
+		y = dotF32(x, weight).General([]int{weight.Rank() - 1}, nil, []int{x.Rank() - 1}, nil) // [..., lead...]
+		y = rowsFirst(y, rows, len(lead), outDims)
 	case weight.Rank() == 3 && rows <= MaxBlockRows && rows*weight.Shape().Dimensions[1]*in < smallMatmulSize:
 		// Too big for the unpacked kernel as one matrix, whose packed path copies the weight
 		// first: the blocks as batch entries, which the backend spreads over the cores.
 		p := weight.Shape().Dimensions[0]
 		xs := BroadcastToDims(Reshape(x, 1, rows, in), p, rows, in)
-		y = rowsFirst(dotF32(xs, weight).General([]int{2}, []int{0}, []int{2}, []int{0}), rows, outDims) // [p, out/p, rows]
+		y = rowsFirst(dotF32(xs, weight).General([]int{2}, []int{0}, []int{2}, []int{0}), rows, 1, outDims) // [p, out/p, rows]
 	case weight.Rank() == 2 && matvecSplit(rows, out, in) > 1:
 		// A weight not stored in blocks (a model made FromWeights): splitting it here copies it
 		// on every call, which still beats the packed path's own copy and its slower kernel.
@@ -67,22 +67,18 @@ func Linear(x, weight, bias *Node) *Node {
 	return y
 }
 
-// rowsFirst lays a product whose last axis runs over the rows of x, [..., rows], out as
+// rowsFirst lays a product whose last n axes run over the rows of x, [..., rows...], out as
 // outDims [lead..., out]; with one row that is only a reshape.
-func rowsFirst(y *Node, rows int, outDims []int) *Node {
+func rowsFirst(y *Node, rows, n int, outDims []int) *Node {
 	if rows > 1 {
-		y = TransposeAllDims(y, append([]int{y.Rank() - 1}, iotaAxes(y.Rank()-1)...)...)
+		r := y.Rank()
+		perm := make([]int, 0, r)
+		for i := range r {
+			perm = append(perm, (i+r-n)%r)
+		}
+		y = TransposeAllDims(y, perm...)
 	}
 	return Reshape(y, outDims...)
-}
-
-// iotaAxes is 0, 1, …, n-1.
-func iotaAxes(n int) []int {
-	axes := make([]int, n)
-	for i := range axes {
-		axes[i] = i
-	}
-	return axes
 }
 
 // smallMatmulSize is the size (rows·out·in) below which the pure-Go backend multiplies

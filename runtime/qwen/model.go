@@ -279,9 +279,11 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 	return Mul(Div(x, Sqrt(AddScalar(meanSquare, eps))), ExpandLeftToRank(weight, x.Rank()))
 }
 
-// rope returns cos and sin [batch, seq, 1, headDim] of the rotate-half rotary embedding:
-// frequencies theta^(-2i/d) for i < d/2, repeated as cat(freqs, freqs).
-func rope(cfg *arch.Config, positions *Node) (cos, sin *Node) {
+// rope returns cos and signedSin [batch, seq, 1, headDim] of the rotate-half rotary
+// embedding, frequencies theta^(-2i/d) for i < d/2 repeated as cat(freqs, freqs): cos of the
+// angles, and their sin with the first half negated, which folds rotate_half's negation in
+// (see applyRope). Computed once per graph, for every layer.
+func rope(cfg *arch.Config, positions *Node) (cos, signedSin *Node) {
 	g := positions.Graph()
 	half := cfg.HeadDim / 2
 	inv := make([]float32, half)
@@ -290,16 +292,18 @@ func rope(cfg *arch.Config, positions *Node) (cos, sin *Node) {
 	}
 	b, s := positions.Shape().Dimensions[0], positions.Shape().Dimensions[1]
 	angles := Mul(Reshape(ConvertDType(positions, dtypes.Float32), b, s, 1), Reshape(Const(g, inv), 1, 1, half))
-	angles = Reshape(Concatenate([]*Node{angles, angles}, -1), b, s, 1, cfg.HeadDim)
-	return Cos(angles), Sin(angles)
+	c, sin := Cos(angles), Sin(angles)
+	cos = Reshape(Concatenate([]*Node{c, c}, -1), b, s, 1, cfg.HeadDim)
+	return cos, Reshape(Concatenate([]*Node{Neg(sin), sin}, -1), b, s, 1, cfg.HeadDim)
 }
 
 // applyRope rotates x [batch, seq, heads, headDim]: x·cos + rotate_half(x)·sin, where
-// rotate_half(x) = cat(-x₂, x₁) for the two halves of the head dimension.
-func applyRope(x, cos, sin *Node) *Node {
-	half := x.Shape().Dimensions[3] / 2
-	x1 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(0, half))
-	x2 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(half))
-	rotated := Concatenate([]*Node{Neg(x2), x1}, -1)
-	return Add(Mul(x, cos), Mul(rotated, sin))
+// rotate_half(x) = cat(-x₂, x₁) for the two halves of the head dimension. cat(x₂, x₁) is the
+// halves reversed, one op where slicing and concatenating takes three (decoding runs this
+// twice per layer per token), and signedSin carries the negation.
+func applyRope(x, cos, signedSin *Node) *Node {
+	dims := x.Shape().Dimensions
+	halves := Reshape(x, dims[0], dims[1], dims[2], 2, dims[3]/2)
+	swapped := Reshape(Reverse(halves, 3), dims...)
+	return Add(Mul(x, cos), Mul(swapped, signedSin))
 }
