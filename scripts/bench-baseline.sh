@@ -48,15 +48,18 @@ run() {
 		awk '{for (i = 2; i <= NF; i++) if ($i == "decode_tok/s") print $(i-1)}' | head -1
 }
 
-base=() new=()
+base=() new=() ratios=()
 for i in $(seq "$rounds"); do
 	b=$(run "$tmp/base" "$tmp/base.test")
 	n=$(run "$root" "$tmp/new.test")
 	[ -n "$b" ] && [ -n "$n" ] || { echo "no decode_tok/s in round $i" >&2; exit 1; }
-	base+=("$b") new+=("$n")
-	printf 'round %d: %s %s tok/s, working tree %s tok/s, ratio %.2f\n' "$i" "$rev" "$b" "$n" "$(echo "$n / $b" | bc -l)"
+	r=$(echo "$n / $b" | bc -l)
+	base+=("$b") new+=("$n") ratios+=("$r")
+	printf 'round %d: %s %s tok/s, working tree %s tok/s, ratio %.2f\n' "$i" "$rev" "$b" "$n" "$r"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mb=$(median "${base[@]}") mn=$(median "${new[@]}")
-printf '%s (%s) median: %s %s tok/s, working tree %s tok/s: %.2fx  [load: %s]\n' \
-	"$bench" decode_tok/s "$rev" "$mb" "$mn" "$(echo "$mn / $mb" | bc -l)" "$(uptime | sed 's/.*load average: //')"
+# The median of the rounds' ratios follows the load less than the ratio of the medians: the
+# two runs of a round are seconds apart.
+printf '%s (%s) medians: %s %s tok/s, working tree %s tok/s; median ratio of the rounds %.2fx  [load: %s]\n' \
+	"$bench" decode_tok/s "$rev" "$mb" "$mn" "$(median "${ratios[@]}")" "$(uptime | sed 's/.*load average: //')"
