@@ -30,7 +30,7 @@ import (
 var bandwidth = sync.OnceValue(func() float64 { return membw.ReadBandwidth(1<<30, 5) })
 
 func BenchmarkTiny(b *testing.B) {
-	for _, dt := range []string{"f32", "bf16"} {
+	for _, dt := range []string{"f32", "bf16", "q8"} {
 		b.Run(dt, func(b *testing.B) { benchModel(b, modelsDir+"/qwen2-tiny-f32", dt, 64, 64) })
 	}
 }
@@ -40,7 +40,7 @@ func BenchmarkBig(b *testing.B) {
 	if dir == "" {
 		b.Skip("INFTY_BENCH_MODEL is not set")
 	}
-	for _, dt := range []string{"f32", "bf16"} {
+	for _, dt := range []string{"f32", "bf16", "q8"} {
 		b.Run(dt, func(b *testing.B) { benchModel(b, dir, dt, 64, 16) })
 	}
 }
@@ -107,7 +107,8 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 // checkDecodePath refuses to time a wrong computation: the logits of a token decoded alone
 // (every product a matrix-vector one, the path the decode speed measures; with bf16 weights,
 // the half-precision kernel) must match the full forward pass on the same weights, whose
-// matrix-matrix products widen the weights to Float32. The tolerance for bf16 is the one
+// matrix-matrix products widen the weights to Float32 (with q8 weights, the fused quantized
+// product against the same values dequantized once). The tolerance for bf16 is the one
 // TestBF16Weights allows for activations rounded to bfloat16.
 func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) float64 {
 	ids := prompt[:6] // 5 through a prefill chunk (> maxMatvecRows), then 1 decoded alone

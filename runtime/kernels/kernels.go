@@ -2,7 +2,8 @@
 // multiply them: row blocks that let decoding stream a matrix on every core, column blocks
 // where a backend's half-precision kernel for row blocks is faulty, and the probe that finds
 // out. Model definitions multiply and look up through Linear and Embed, so they stay free of
-// these choices, and the runtime asks DecodeBlocks and ColumnBlocks how to store weights.
+// these choices, and the runtime asks DecodeBlocks and ColumnBlocks how to store weights and
+// QuantizeQ8 to write 8-bit ones.
 package kernels
 
 import (
@@ -17,8 +18,11 @@ import (
 
 // Embed looks up the rows of ids in the embedding table, stored [vocab, hidden] or in
 // DecodeBlocks row blocks [p, vocab/p, hidden] (or column blocks, see ColumnBlocks), and
-// returns them as Float32.
+// returns them as Float32. A Q8_0 table (see Q8Values) is [vocab, hidden/32·34] Uint8.
 func Embed(table, ids *Node) *Node {
+	if isQ8(table) {
+		return embedQ8(table, ids)
+	}
 	if table.Rank() == 3 && ColumnBlocks(table.Graph().Backend(), table.DType()) {
 		// [p, hidden, vocab/p]: token id is column id%perBlock of block id/perBlock.
 		perBlock := table.Shape().Dimensions[2]
@@ -47,7 +51,13 @@ func Embed(table, ids *Node) *Node {
 // backend's packed half-precision kernel is far slower than widening plus the Float32 one.
 // Half-precision row blocks on a backend whose kernel for them is faulty are stored as column
 // blocks instead (ColumnBlocks), or failing that widened for decoding too (dotF32).
+//
+// A Q8_0 weight (Uint8 [out, in/32·34], see Q8Values) goes through GoMLX's quantized dense
+// product, see linearQ8.
 func Linear(x, weight, bias *Node) *Node {
+	if isQ8(weight) {
+		return linearQ8(x, weight, bias)
+	}
 	dims := x.Shape().Dimensions
 	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
 	lead := dims[: len(dims)-1 : len(dims)-1]
