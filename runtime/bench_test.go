@@ -111,8 +111,8 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 // checkDecodePath refuses to time a wrong computation: the logits of a token decoded alone
 // (every product a matrix-vector one, the path the decode speed measures; with bf16 weights,
 // the half-precision kernel) must match the full forward pass on the same weights, whose
-// matrix-matrix products widen the weights to Float32 (with q8 weights, the fused quantized
-// product against the same values dequantized once). The tolerance for bf16 is the one
+// matrix-matrix products widen the weights to Float32 (q8 weights take the same quantized
+// product both ways). The tolerance for bf16 is the one
 // TestBF16Weights allows for activations rounded to bfloat16.
 func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) float64 {
 	ids := prompt[:6] // 5 through a prefill chunk (> maxMatvecRows), then 1 decoded alone

@@ -23,8 +23,7 @@ var q8Tolerance = map[string]float64{"qwen2-tiny": 0.12, "qwen3-tiny": 0.05}
 
 // TestQ8Weights loads the fixtures, F32 and BF16, with q8 weights: matrices kept as Q8_0
 // (except qwen2's down_proj, whose input dimension 176 is no multiple of 32 and so stays
-// Float32), logits of the full forward pass and of token-by-token decoding (the fused
-// quantized product) within q8Tolerance of the float64 reference, and greedy decoding in
+// Float32), logits of the full forward pass and of token-by-token decoding within q8Tolerance of the float64 reference, and greedy decoding in
 // agreement with the reference's (what f32 decodes, see TestGreedyThroughCacheMatchesReference).
 func TestQ8Weights(t *testing.T) {
 	for _, name := range []string{"qwen2-tiny", "qwen3-tiny"} {
@@ -73,7 +72,7 @@ func TestQ8Weights(t *testing.T) {
 				}
 				// Both paths multiply by the same dequantized values in float32.
 				if worstPath > 1e-5 {
-					t.Errorf("decoding (fused Q8_0 product) vs full forward (dequantized): relative error %.3g > 1e-5", worstPath)
+					t.Errorf("decoding vs full forward: relative error %.3g > 1e-5", worstPath)
 				}
 
 				// Greedy agreement: free-running until the first difference, and teacher-forced
@@ -138,7 +137,7 @@ func TestQ8ComputesDequantizedModel(t *testing.T) {
 		}
 		return ts
 	})
-	for _, prompt := range [][]int{ref.PromptIDs, ref.PromptIDs[:1]} { // dequantized once; fused
+	for _, prompt := range [][]int{ref.PromptIDs, ref.PromptIDs[:1]} {
 		var got [2][][]float32
 		for i, dt := range []string{"f32", "q8"} {
 			m, err := Load(dir, WithWeightDType(dt))

@@ -9,7 +9,6 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/dtypes/float16"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
-	"github.com/gomlx/gomlx/ml/ggml"
 	"github.com/gomlx/gomlx/ml/nn"
 )
 
@@ -65,17 +64,13 @@ var q8Quantization = &Quantization{Scheme: compute.QuantGGML, GGMLType: compute.
 // option are floating point.
 func isQ8(w *Node) bool { return w.DType() == dtypes.Uint8 }
 
-// MaxQ8FusedRows is the most rows of x that linearQ8 multiplies with the backend's fused
-// Q8_0 product. That kernel dequantizes the whole weight once per row of x, so past a few
-// rows it is cheaper to dequantize once into a Float32 copy and use the packed
-// matrix-matrix product (prefill; wide decoding batches).
-const MaxQ8FusedRows = 2
-
-// linearQ8 is Linear for a Q8_0 weight [out, in/32·34].
+// linearQ8 is Linear for a Q8_0 weight [out, in/32·34], through the backend's fused Q8_0
+// product for any number of rows of x. That kernel dequantizes the weight once per row of x,
+// so prefill costs as much per token as decoding; the alternative, GoMLX's decomposed
+// dequantize-then-multiply (ggml.DenseDecomposed), is faster per prefill token, but with it
+// the q8 benchmark of the 1.5B shape was killed for memory at 15 GB, more than f32 takes:
+// the Float32 copies of many matrices were alive at once.
 func linearQ8(x, weight, bias *Node) *Node {
-	if rows := x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1]; rows > MaxQ8FusedRows {
-		return ggml.DenseDecomposed(x, weight, compute.GGMLQ8_0, bias)
-	}
 	return nn.QuantizedDense(matchDType(x, dtypes.Float32), weight, q8Quantization, bias)
 }
 

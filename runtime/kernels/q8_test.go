@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/dtypes/bfloat16"
 	"github.com/gomlx/compute/dtypes/float16"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/ggml"
-	"github.com/gomlx/gomlx/ml/nn"
 	"github.com/infty-dev/infty/runtime/backend"
 )
 
@@ -111,8 +110,7 @@ func q8Matrix(rng *rand.Rand, out, in int) (rows []byte, values []float64) {
 }
 
 // TestLinearQ8 checks Linear and Embed with Q8_0 weights against the float64 product of the
-// values the blocks stand for, for a decoding-sized x (the fused quantized product) and a
-// prefill-sized one (dequantized once, then the Float32 product), with a bias.
+// values the blocks stand for, for decoding-sized and prefill-sized x, with a bias.
 func TestLinearQ8(t *testing.T) {
 	be, err := backend.Open("")
 	if err != nil {
@@ -125,7 +123,7 @@ func TestLinearQ8(t *testing.T) {
 	for i := range bias {
 		bias[i] = float32(rng.NormFloat64())
 	}
-	for _, rows := range []int{1, MaxQ8FusedRows, MaxQ8FusedRows + 1, 9} {
+	for _, rows := range []int{1, 2, 9} {
 		x := make([]float32, rows*in)
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
@@ -179,38 +177,47 @@ func TestLinearQ8(t *testing.T) {
 	}
 }
 
-// BenchmarkLinearQ8 times Linear with a Q8_0 weight of the 1.5B shape's MLP against rows of
-// x, through the fused product and through dequantizing once: MaxQ8FusedRows is where the
-// second gets cheaper.
+// BenchmarkLinearQ8 times one decoded token's product with a matrix of the 1.5B shape's MLP
+// kept as Q8_0, BFloat16 and Float32 (in the layouts the runtime stores), alternating in one
+// run so the ratios compare under the same load.
 func BenchmarkLinearQ8(b *testing.B) {
 	be, err := backend.Open("")
 	if err != nil {
 		b.Fatal(err)
 	}
 	const out, in = 8960, 1536
-	w, _ := q8Matrix(rand.New(rand.NewPCG(1, 2)), out, in)
-	weight := tensors.FromFlatDataAndDimensions(w, out, Q8RowBytes(in))
-	for _, rows := range []int{1, 2, 3, 4, 8} {
-		x := tensors.FromFlatDataAndDimensions(make([]float32, rows*in), rows, in)
-		for _, path := range []string{"fused", "dequantized"} {
-			b.Run(fmt.Sprintf("rows=%d/%s", rows, path), func(b *testing.B) {
-				exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node {
-					if path == "fused" {
-						return nn.QuantizedDense(x, w, q8Quantization, nil)
-					}
-					return ggml.DenseDecomposed(x, w, compute.GGMLQ8_0, nil)
-				})
+	rng := rand.New(rand.NewPCG(1, 2))
+	q8, values := q8Matrix(rng, out, in)
+	p := DecodeBlocks(out, in)
+	f32 := make([]float32, len(values))
+	for i, v := range values {
+		f32[i] = float32(v)
+	}
+	bf16 := bfloat16.FromFloat32s(f32...)
+	bf16Weight := tensors.FromFlatDataAndDimensions(bf16, p, out/p, in)
+	if ColumnBlocks(be, dtypes.BFloat16) {
+		bf16Weight = tensors.FromFlatDataAndDimensions(columnBlocks(bf16, decodeShape{p, 1, out / p, in}), p, in, out/p)
+	}
+	weights := map[string]*tensors.Tensor{
+		"q8":   tensors.FromFlatDataAndDimensions(q8, out, Q8RowBytes(in)),
+		"bf16": bf16Weight,
+		"f32":  tensors.FromFlatDataAndDimensions(f32, p, out/p, in),
+	}
+	x := tensors.FromFlatDataAndDimensions(make([]float32, in), 1, in)
+	for _, dt := range []string{"q8", "bf16", "f32"} {
+		b.Run(dt, func(b *testing.B) {
+			exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				res, err := exec.Exec(x, weights[dt])
 				if err != nil {
 					b.Fatal(err)
 				}
-				for b.Loop() {
-					res, err := exec.Exec(x, weight)
-					if err != nil {
-						b.Fatal(err)
-					}
-					res[0].FinalizeAll()
-				}
-			})
-		}
+				res[0].FinalizeAll()
+			}
+			b.ReportMetric(float64(weights[dt].Shape().ByteSize())/1e6, "weightMB")
+		})
 	}
 }
