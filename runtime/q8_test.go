@@ -23,8 +23,9 @@ var q8Tolerance = map[string]float64{"qwen2-tiny": 0.12, "qwen3-tiny": 0.05}
 
 // TestQ8Weights loads the fixtures, F32 and BF16, with q8 weights: matrices kept as Q8_0
 // (except qwen2's down_proj, whose input dimension 176 is no multiple of 32 and so stays
-// Float32), logits of the full forward pass and of token-by-token decoding within q8Tolerance of the float64 reference, and greedy decoding in
-// agreement with the reference's (what f32 decodes, see TestGreedyThroughCacheMatchesReference).
+// Float32), logits of the full forward pass and of token-by-token decoding within
+// q8Tolerance of the float64 reference, and greedy decoding in agreement with the
+// reference's (what f32 decodes, see TestGreedyThroughCacheMatchesReference).
 func TestQ8Weights(t *testing.T) {
 	for _, name := range []string{"qwen2-tiny", "qwen3-tiny"} {
 		ref := readReference(t, name)
