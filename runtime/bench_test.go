@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime/kernels"
 	"github.com/infty-dev/infty/runtime/membw"
 	"github.com/infty-dev/infty/runtime/tinymodel"
 )
@@ -110,12 +111,13 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 
 // checkDecodePath refuses to time a wrong computation: the logits of a token decoded alone
 // (every product a matrix-vector one, the path the decode speed measures; with bf16 weights,
-// the half-precision kernel) must match the full forward pass on the same weights, whose
-// matrix-matrix products widen the weights to Float32 (q8 weights take the same quantized
-// product both ways). The tolerance for bf16 is the one
+// the half-precision kernel) must match the full forward pass on the same weights over more
+// tokens than kernels.MaxBlockRows, whose matrix-matrix products widen bf16 weights to Float32
+// and so do not share the decode path's kernels (q8 weights take the same quantized product
+// both ways). The tolerance for bf16 is the one
 // TestBF16Weights allows for activations rounded to bfloat16.
 func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) float64 {
-	ids := prompt[:6] // 5 through a prefill chunk (> maxMatvecRows), then 1 decoded alone
+	ids := prompt[:kernels.MaxBlockRows+2] // all but the last through prefill, then 1 decoded alone
 	full, err := m.Logits(ids)
 	if err != nil {
 		b.Fatal(err)
@@ -125,10 +127,10 @@ func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) f
 		defer m.mu.Unlock()
 		dec := m.newDecoder()
 		defer dec.free()
-		if _, err := dec.feed(ids[:5]); err != nil {
+		if _, err := dec.feed(ids[:len(ids)-1]); err != nil {
 			return nil, err
 		}
-		return dec.feed(ids[5:])
+		return dec.feed(ids[len(ids)-1:])
 	}()
 	if err != nil {
 		b.Fatal(err)

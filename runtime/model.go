@@ -234,10 +234,9 @@ func (m *Model) SetDetokenizer(f func() Detokenizer) {
 func (m *Model) Backend() compute.Backend { return m.backend }
 
 // Weights returns the model's tensors in the order of Specs. Matrices may be stored as
-// kernels.DecodeBlocks row blocks [p, out/p, in] and in BFloat16 (WithWeightDType), BFloat16
-// ones as column blocks [p, in, out/p] where kernels.ColumnBlocks says so, or as Q8_0 rows
-// [out, in/32·34] Uint8 (kernels.QuantizeQ8); the architecture's Forward accepts them as they
-// are.
+// kernels.DecodeBlocks row blocks [p, out/p, in] and in BFloat16 (WithWeightDType), or as
+// Q8_0 rows [out, in/32·34] Uint8 (kernels.QuantizeQ8); the architecture's Forward accepts
+// them as they are.
 func (m *Model) Weights() []*tensors.Tensor { return m.weights }
 
 // Specs names the tensors of Weights.
@@ -310,18 +309,13 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 			continue
 		}
 		shape := s.Shape
-		columns := false
 		if len(shape) == 2 {
-			// Stored as row blocks so decoding streams each matrix once on every core; as
-			// column blocks where only that layout's half-precision kernel is right.
+			// Stored as row blocks so decoding streams each matrix once on every core.
 			if p := kernels.DecodeBlocks(shape[0], shape[1]); p > 1 {
 				shape = []int{p, shape[0] / p, shape[1]}
-				if half && kernels.ColumnBlocks(backend, dtypes.BFloat16) {
-					shape, columns = []int{p, shape[2], shape[1]}, true
-				}
 			}
 		}
-		tensor, err := toTensor(backend, t, shape, half && len(s.Shape) == 2, columns)
+		tensor, err := toTensor(backend, t, shape, half && len(s.Shape) == 2)
 		if err != nil {
 			return nil, err
 		}
@@ -334,10 +328,7 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 // shape (same number of elements), Float32 or BFloat16. The tensor is created on the backend
 // and filled in place: on the pure-Go backend its buffer is shared with the host, so each
 // weight exists once in memory, not once on the host and once more "on device".
-//
-// With columns, the [out, in] matrix becomes column blocks [p, in, out/p] (shape), see
-// kernels.ColumnBlocks.
-func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16, columns bool) (*tensors.Tensor, error) {
+func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 bool) (*tensors.Tensor, error) {
 	dtype := dtypes.Float32
 	if bf16 {
 		dtype = dtypes.BFloat16
@@ -355,17 +346,6 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16, 
 	read := reader(t)
 	err = out.MutableBytes(func(dst []byte) {
 		switch {
-		case columns: // element (r, c) of [out, in] goes to [r/perBlock, c, r%perBlock]
-			in, perBlock := shape[1], shape[2]
-			for i := range n {
-				r, c := i/in, i%in
-				j := ((r/perBlock)*in+c)*perBlock + r%perBlock
-				if bf16 {
-					binary.LittleEndian.PutUint16(dst[2*j:], safetensors.Float32ToBF16(read(i)))
-				} else {
-					binary.LittleEndian.PutUint32(dst[4*j:], math.Float32bits(read(i)))
-				}
-			}
 		case bf16 && t.DType == "BF16", !bf16 && t.DType == "F32":
 			copy(dst, src)
 		case bf16:

@@ -3,12 +3,11 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
-	"os"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/dtypes/bfloat16"
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime/backend"
@@ -58,20 +57,17 @@ func maxRelErr(got []float32, want []float64) float64 {
 	return worst / scale
 }
 
-// TestHalfDotKernel is the reproduction of the backend fault that HalfDotFaulty detects: a
-// BFloat16 DotGeneral [p, rows, in]·[p, out/p, in] → Float32 (batch p, contracting in), as
-// Linear issues when decoding, against the same product computed from the same bfloat16
-// values in float64. With gomlx/compute v0.1.2 under GOEXPERIMENT=simd the relative error is
-// ~0.5 for every in >= 16. The test fails when the kernel is wrong and HalfDotFaulty does not
-// say so; INFTY_STRICT_HALF_DOT=1 makes it fail whenever the kernel is wrong.
+// TestHalfDotKernel guards the backend kernel the decoding path relies on: a BFloat16
+// DotGeneral [p, rows, in]·[p, out/p, in] → Float32 (batch p, contracting in), as Linear
+// issues for row blocks, against the same product computed from the same bfloat16 values in
+// float64. gomlx/compute v0.1.2 under GOEXPERIMENT=simd got it wrong (relative error ~0.5 for
+// every in >= 16: its AVX2 kernel multiplied only half the terms), which infty worked around
+// by storing column blocks; v0.1.14's kernel is right, and this test says so if it regresses.
 func TestHalfDotKernel(t *testing.T) {
 	be, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	faulty := HalfDotFaulty(be, dtypes.BFloat16)
-	t.Logf("HalfDotFaulty(%s, BFloat16) = %v, ColumnBlocks = %v", be.Name(), faulty, ColumnBlocks(be, dtypes.BFloat16))
-	wrong := false
 	for i, s := range decodeShapes {
 		x, w, want := bf16Inputs(s, uint64(i))
 		exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node {
@@ -87,82 +83,34 @@ func TestHalfDotKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := tensors.MustCopyFlatData[float32](out[0])
-		e := maxRelErr(got, want)
-		t.Logf("%+v: BFloat16 DotGeneral relative error %.3g", s, e)
-		if ColumnBlocks(be, dtypes.BFloat16) { // the workaround's layout must be right
-			cexec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node {
-				xs := graph.BroadcastToDims(graph.Reshape(x, 1, s.rows, s.in), s.p, s.rows, s.in)
-				return graph.Dot(xs, w).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32).
-					General([]int{2}, []int{0}, []int{1}, []int{0})
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cout, err := cexec.Exec(tensors.FromFlatDataAndDimensions(x, s.rows, s.in),
-				tensors.FromFlatDataAndDimensions(columnBlocks(w, s), s.p, s.in, s.outPerBlock))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ce := maxRelErr(tensors.MustCopyFlatData[float32](cout[0]), want); ce > 1e-5 {
-				t.Errorf("%+v: column-block BFloat16 DotGeneral relative error %.3g > 1e-5", s, ce)
-			}
+		if e := maxRelErr(tensors.MustCopyFlatData[float32](out[0]), want); e > 1e-5 {
+			t.Errorf("%+v: BFloat16 DotGeneral relative error %.3g > 1e-5", s, e)
 		}
-		if e > 1e-5 {
-			wrong = true
-			if !faulty || os.Getenv("INFTY_STRICT_HALF_DOT") == "1" {
-				t.Errorf("%+v: BFloat16 DotGeneral relative error %.3g > 1e-5 (HalfDotFaulty = %v)", s, e, faulty)
-			}
-		}
-	}
-	if faulty && !wrong {
-		t.Errorf("HalfDotFaulty says the kernel is wrong but every decode-shaped product was right")
 	}
 }
 
-// columnBlocks turns row blocks [p, out/p, in] into column blocks [p, in, out/p].
-func columnBlocks(w []bfloat16.BFloat16, s decodeShape) []bfloat16.BFloat16 {
-	c := make([]bfloat16.BFloat16, len(w))
-	for b := range s.p {
-		for o := range s.outPerBlock {
-			for k := range s.in {
-				c[(b*s.in+k)*s.outPerBlock+o] = w[(b*s.outPerBlock+o)*s.in+k]
-			}
-		}
-	}
-	return c
-}
-
-// TestLinearHalfWeights checks Linear, the product the model uses, with bfloat16 row-block
-// weights (in the layout ColumnBlocks picks) against the float64 product of the same
-// bfloat16 values; x holds bfloat16 values, so rounding it loses nothing.
-func TestLinearHalfWeights(t *testing.T) {
+// TestLinear checks Linear, the product the model uses, with Float32 and bfloat16 weights,
+// stored as row blocks and as plain [out, in] matrices, against the float64 product of the
+// same bfloat16 values (x holds bfloat16 values, so rounding it loses nothing). The shapes
+// take each of Linear's paths: a product small enough for one unpacked matrix-vector product,
+// row blocks as batch entries ({2, 1, 1024, 2100} is over the unpacked size as one matrix),
+// a split inside the graph, and the packed matrix-matrix product.
+func TestLinear(t *testing.T) {
 	be, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, s := range decodeShapes {
+	shapes := append(slices.Clone(decodeShapes), decodeShape{2, 1, 1024, 2100}, decodeShape{2, 3, 1024, 2100})
+	for i, s := range shapes {
 		x, w, want := bf16Inputs(s, uint64(i))
 		xf := make([]float32, len(x))
 		for j, v := range x {
 			xf[j] = v.Float32()
 		}
-		exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
-		if err != nil {
-			t.Fatal(err)
+		wf := make([]float32, len(w))
+		for j, v := range w {
+			wf[j] = v.Float32()
 		}
-		weight := tensors.FromFlatDataAndDimensions(w, s.p, s.outPerBlock, s.in)
-		if ColumnBlocks(be, dtypes.BFloat16) {
-			weight = tensors.FromFlatDataAndDimensions(columnBlocks(w, s), s.p, s.in, s.outPerBlock)
-		}
-		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, s.rows, s.in), weight)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := out[0].Shape(); !got.Equal(shapes.Make(dtypes.Float32, s.rows, s.p*s.outPerBlock)) {
-			t.Fatalf("%+v: Linear gave %s", s, got)
-		}
-		got := tensors.MustCopyFlatData[float32](out[0])
 		// Linear returns [rows, p·out/p]; want is [p, rows, out/p].
 		ordered := make([]float64, len(want))
 		for b := range s.p {
@@ -172,8 +120,29 @@ func TestLinearHalfWeights(t *testing.T) {
 				}
 			}
 		}
-		if e := maxRelErr(got, ordered); e > 1e-5 {
-			t.Errorf("%+v: Linear with bfloat16 weights, relative error %.3g > 1e-5", s, e)
+		out := s.p * s.outPerBlock
+		weights := map[string]*tensors.Tensor{
+			"bf16 blocks": tensors.FromFlatDataAndDimensions(w, s.p, s.outPerBlock, s.in),
+			"bf16 matrix": tensors.FromFlatDataAndDimensions(w, out, s.in),
+			"f32 blocks":  tensors.FromFlatDataAndDimensions(wf, s.p, s.outPerBlock, s.in),
+			"f32 matrix":  tensors.FromFlatDataAndDimensions(wf, out, s.in),
+		}
+		for name, weight := range weights {
+			exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, s.rows, s.in), weight)
+			if err != nil {
+				t.Fatalf("%+v %s: %v", s, name, err)
+			}
+			if got := res[0].Shape(); got.DType != dtypes.Float32 || !slices.Equal(got.Dimensions, []int{s.rows, out}) {
+				t.Fatalf("%+v %s: Linear gave %s", s, name, got)
+			}
+			if e := maxRelErr(tensors.MustCopyFlatData[float32](res[0]), ordered); e > 1e-5 {
+				t.Errorf("%+v %s: Linear relative error %.3g > 1e-5", s, name, e)
+			}
+			exec.Finalize()
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/dtypes/bfloat16"
 	"github.com/gomlx/compute/dtypes/float16"
 	"github.com/gomlx/gomlx/core/graph"
@@ -193,14 +192,9 @@ func BenchmarkLinearQ8(b *testing.B) {
 	for i, v := range values {
 		f32[i] = float32(v)
 	}
-	bf16 := bfloat16.FromFloat32s(f32...)
-	bf16Weight := tensors.FromFlatDataAndDimensions(bf16, p, out/p, in)
-	if ColumnBlocks(be, dtypes.BFloat16) {
-		bf16Weight = tensors.FromFlatDataAndDimensions(columnBlocks(bf16, decodeShape{p, 1, out / p, in}), p, in, out/p)
-	}
 	weights := map[string]*tensors.Tensor{
 		"q8":   tensors.FromFlatDataAndDimensions(q8, out, Q8RowBytes(in)),
-		"bf16": bf16Weight,
+		"bf16": tensors.FromFlatDataAndDimensions(bfloat16.FromFloat32s(f32...), p, out/p, in),
 		"f32":  tensors.FromFlatDataAndDimensions(f32, p, out/p, in),
 	}
 	x := tensors.FromFlatDataAndDimensions(make([]float32, in), 1, in)

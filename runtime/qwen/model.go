@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
@@ -219,8 +220,7 @@ func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 // and contracted against the shared keys without copying them per query head.
 func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv keySource) *Node {
 	cfg := m.cfg
-	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
-	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
+	b, s, d := x.Shape().Dimensions[0], x.Shape().Dimensions[1], cfg.HeadDim
 	q := Reshape(kernels.Linear(x, lw.Q, lw.QBias), b, s, cfg.Heads, d)
 	k := Reshape(kernels.Linear(x, lw.K, lw.KBias), b, s, cfg.KVHeads, d)
 	v := Reshape(kernels.Linear(x, lw.V, lw.VBias), b, s, cfg.KVHeads, d)
@@ -231,28 +231,40 @@ func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv key
 	keys, values, keyPositions := kv(l, k, v)
 	t := keys.Shape().Dimensions[1]
 
-	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
-	visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, t), Reshape(positions, b, 1, s, 1, 1))
-	var out *Node
+	visible := LessOrEqual(Reshape(keyPositions, b, 1, t), Reshape(positions, b, s, 1)) // [b, s, t]
 	if s <= kernels.MaxMatvecRows {
-		scores := DotGeneral(q, []int{4}, []int{0, 2}, keys, []int{3}, []int{0, 2}) // [b, kv, s, group, t]
-		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
-		out = DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{1}, []int{0, 2}) // [b, kv, s, group, d]
-	} else {
-		// Many queries (prefill, training): lay every operand out as [b·kv, rows, head_dim] or
-		// [b·kv, head_dim, t] so that each product over head_dim, forward and in the gradient,
-		// is one the pure-Go backend multiplies as it lies. Otherwise it transposes them into
-		// its "transposed" layout, whose kernel does a horizontal add per output element:
-		// with a head_dim of 16 that made attention 70% of a training step.
-		qT := TransposeAllDims(q, 0, 2, 1, 3, 4)                                      // [b, kv, s, group, d]
-		keysT := TransposeAllDims(keys, 0, 2, 3, 1)                                   // [b, kv, d, t]
-		valuesT := TransposeAllDims(values, 0, 2, 3, 1)                               // [b, kv, d, t]
-		scores := DotGeneral(qT, []int{4}, []int{0, 1}, keysT, []int{2}, []int{0, 1}) // [b, kv, s, group, t]
-		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
-		out = DotGeneral(probs, []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
+		// Few queries (decoding): the backend's fused attention reads the keys and values as the
+		// cache holds them, [b, t, kvHeads, d], where the products below would first transpose a
+		// copy of them, and in one op where they take a dozen.
+		out, _ := InternalFusedOpCaller(func() *Node {
+			out, _ := BackendFusedScaledDotProductAttention(q, keys, values, compute.AttentionAxesLayoutBSHD,
+				&compute.ScaledDotProductAttentionConfig{Mask: InternalBackendOutputs(visible)[0]})
+			return out
+		}, func() *Node { return m.attend(q, keys, values, visible) }, true)
+		return kernels.Linear(Reshape(out, b, s, cfg.Heads*d), lw.O, nil)
 	}
-	out = Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
-	return kernels.Linear(out, lw.O, nil)
+	return kernels.Linear(m.attend(q, keys, values, visible), lw.O, nil)
+}
+
+// attend is softmax(q·keysᵀ/√d + mask)·values for q [b, s, heads, d], keys and values
+// [b, t, kvHeads, d] and visible [b, s, t], returning [b, s, heads·d].
+func (m *Model) attend(q, keys, values, visible *Node) *Node {
+	cfg := m.cfg
+	b, s, t := q.Shape().Dimensions[0], q.Shape().Dimensions[1], keys.Shape().Dimensions[1]
+	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
+	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
+	// Many queries (prefill, training): lay every operand out as [b·kv, rows, head_dim] or
+	// [b·kv, head_dim, t] so that each product over head_dim, forward and in the gradient,
+	// is one the pure-Go backend multiplies as it lies. Otherwise it transposes them into
+	// its "transposed" layout, whose kernel does a horizontal add per output element:
+	// with a head_dim of 16 that made attention 70% of a training step.
+	qT := TransposeAllDims(q, 0, 2, 1, 3, 4)                                      // [b, kv, s, group, d]
+	keysT := TransposeAllDims(keys, 0, 2, 3, 1)                                   // [b, kv, d, t]
+	valuesT := TransposeAllDims(values, 0, 2, 3, 1)                               // [b, kv, d, t]
+	scores := DotGeneral(qT, []int{4}, []int{0, 1}, keysT, []int{2}, []int{0, 1}) // [b, kv, s, group, t]
+	mask := BroadcastToDims(Reshape(visible, b, 1, s, 1, t), scores.Shape().Dimensions...)
+	out := DotGeneral(MaskedSoftmax(scores, mask, -1), []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
+	return Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
 }
 
 // lmHead applies the final norm and projects onto the vocabulary.
@@ -267,9 +279,11 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 	return Mul(Div(x, Sqrt(AddScalar(meanSquare, eps))), ExpandLeftToRank(weight, x.Rank()))
 }
 
-// rope returns cos and sin [batch, seq, 1, headDim] of the rotate-half rotary embedding:
-// frequencies theta^(-2i/d) for i < d/2, repeated as cat(freqs, freqs).
-func rope(cfg *arch.Config, positions *Node) (cos, sin *Node) {
+// rope returns cos and signedSin [batch, seq, 1, headDim] of the rotate-half rotary
+// embedding, frequencies theta^(-2i/d) for i < d/2 repeated as cat(freqs, freqs): cos of the
+// angles, and their sin with the first half negated, which folds rotate_half's negation in
+// (see applyRope). Computed once per graph, for every layer.
+func rope(cfg *arch.Config, positions *Node) (cos, signedSin *Node) {
 	g := positions.Graph()
 	half := cfg.HeadDim / 2
 	inv := make([]float32, half)
@@ -278,16 +292,18 @@ func rope(cfg *arch.Config, positions *Node) (cos, sin *Node) {
 	}
 	b, s := positions.Shape().Dimensions[0], positions.Shape().Dimensions[1]
 	angles := Mul(Reshape(ConvertDType(positions, dtypes.Float32), b, s, 1), Reshape(Const(g, inv), 1, 1, half))
-	angles = Reshape(Concatenate([]*Node{angles, angles}, -1), b, s, 1, cfg.HeadDim)
-	return Cos(angles), Sin(angles)
+	c, sin := Cos(angles), Sin(angles)
+	cos = Reshape(Concatenate([]*Node{c, c}, -1), b, s, 1, cfg.HeadDim)
+	return cos, Reshape(Concatenate([]*Node{Neg(sin), sin}, -1), b, s, 1, cfg.HeadDim)
 }
 
 // applyRope rotates x [batch, seq, heads, headDim]: x·cos + rotate_half(x)·sin, where
-// rotate_half(x) = cat(-x₂, x₁) for the two halves of the head dimension.
-func applyRope(x, cos, sin *Node) *Node {
-	half := x.Shape().Dimensions[3] / 2
-	x1 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(0, half))
-	x2 := Slice(x, AxisRange(), AxisRange(), AxisRange(), AxisRange(half))
-	rotated := Concatenate([]*Node{Neg(x2), x1}, -1)
-	return Add(Mul(x, cos), Mul(rotated, sin))
+// rotate_half(x) = cat(-x₂, x₁) for the two halves of the head dimension. cat(x₂, x₁) is the
+// halves reversed, one op where slicing and concatenating takes three (decoding runs this
+// twice per layer per token), and signedSin carries the negation.
+func applyRope(x, cos, signedSin *Node) *Node {
+	dims := x.Shape().Dimensions
+	halves := Reshape(x, dims[0], dims[1], dims[2], 2, dims[3]/2)
+	swapped := Reshape(Reverse(halves, 3), dims...)
+	return Add(Mul(x, cos), Mul(swapped, signedSin))
 }
