@@ -137,7 +137,9 @@ func must(err error) {
 // greater than its own.
 func (m *Model) Forward(w arch.Weights, ids, positions *Node) *Node {
 	ws := m.bind(w)
-	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) { return k, v, positions }
+	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) {
+		return TransposeAllDims(k, 0, 2, 1, 3), TransposeAllDims(v, 0, 2, 1, 3), positions
+	}
 	return m.lmHead(ws, m.decoder(ws, ids, positions, keysFromSelf))
 }
 
@@ -161,23 +163,35 @@ var _ arch.BatchStepper = (*Model)(nil)
 
 // StepBatch implements arch.BatchStepper. A row's keys and values replace the slot's old ones
 // by two ScatterSums, one adding the old values negated (x + -x is exactly 0) and one adding
-// the new: both touch only the rows written, in place when the caller donates the cache
+// the new: both touch only the positions written, in place when the caller donates the cache
 // buffers, where a replacing scatter would rewrite the whole cache. Padding adds zeros.
+//
+// The cache is head-major, [slots, kvHeads, cacheLen, headDim], so that both attention
+// products take it as it lies ([batch, kvHeads] leading, then positions): laid out by
+// position, the backend transposed every slot's keys and values on every step, which for a
+// large batch cost more than all the weight products together.
 func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache *arch.Cache) (logits *Node, updated *arch.Cache) {
 	cfg, ws := m.cfg, m.bind(w)
 	g := ids.Graph()
 	b, s := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
-	cacheLen := cache.K[0].Shape().Dimensions[1]
+	kvh, cacheLen := cfg.KVHeads, cache.K[0].Shape().Dimensions[2]
 	offsets := Iota(g, shapes.Make(dtypes.Int32, b, s), 1)
 	positions := Add(offsets, Reshape(start, b, 1))
 	valid := LessThan(offsets, Reshape(nValid, b, 1))
-	keep := Reshape(ConvertDType(valid, dtypes.Float32), b, s, 1, 1)
-	// Padding may lie past the cache's end: it writes zeros, so any slot in range will do.
-	where := Stack([]*Node{BroadcastToDims(Reshape(slot, b, 1), b, s), MinScalar(positions, cacheLen-1)}, -1) // [b, s, 2]
+	keep := Reshape(ConvertDType(valid, dtypes.Float32), b, 1, s, 1)
+	// Where each row's keys go, [b, kvHeads, s, 3]: (slot, head, position). Padding may lie
+	// past the cache's end: it writes zeros, so any position in range will do.
+	dims := []int{b, kvh, s}
+	where := Stack([]*Node{
+		BroadcastToDims(Reshape(slot, b, 1, 1), dims...),
+		Iota(g, shapes.Make(dtypes.Int32, dims...), 1),
+		BroadcastToDims(Reshape(MinScalar(positions, cacheLen-1), b, 1, s), dims...),
+	}, -1)
 	slotPositions := BroadcastToDims(Iota(g, shapes.Make(dtypes.Int32, 1, cacheLen), 1), b, cacheLen)
 	dense := b == cache.K[0].Shape().Dimensions[0] // row r is slot r: attend to the cache as it is
 	rows := Reshape(slot, b, 1)
 	replace := func(c, x *Node) *Node {
+		x = TransposeAllDims(x, 0, 2, 1, 3) // [b, kvHeads, s, headDim]
 		cleared := ScatterSum(c, where, Neg(Mul(Gather(c, where), keep)), false, false)
 		return ScatterSum(cleared, where, Mul(x, keep), false, false)
 	}
@@ -194,8 +208,9 @@ func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache 
 	return m.lmHead(ws, Gather(x, last)), updated // [b, vocab]
 }
 
-// keySource gives layer l's attention its keys and values [batch, T, kvHeads, headDim] and
-// their positions [batch, T], from the chunk's own k and v (plus, with a cache, the past).
+// keySource gives layer l's attention its keys and values [batch, kvHeads, T, headDim] and
+// their positions [batch, T], from the chunk's own k and v [batch, seq, kvHeads, headDim]
+// (plus, with a cache, the past).
 type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 
 // decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
@@ -229,24 +244,26 @@ func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv key
 	}
 	q, k = applyRope(q, cos, sin), applyRope(k, cos, sin)
 	keys, values, keyPositions := kv(l, k, v)
-	t := keys.Shape().Dimensions[1]
+	t := keys.Shape().Dimensions[2]
 
 	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
+	qT := TransposeAllDims(q, 0, 2, 1, 3, 4) // [b, kv, s, group, d]
 	visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, t), Reshape(positions, b, 1, s, 1, 1))
 	var out *Node
 	if s <= kernels.MaxMatvecRows {
-		scores := DotGeneral(q, []int{4}, []int{0, 2}, keys, []int{3}, []int{0, 2}) // [b, kv, s, group, t]
+		// Keys and values [b, kv, t, d] as they lie: [b·kv] batches of (s·group) × d · (t × d)ᵀ,
+		// then of (s·group) × t · t × d.
+		scores := DotGeneral(qT, []int{4}, []int{0, 1}, keys, []int{3}, []int{0, 1}) // [b, kv, s, group, t]
 		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
-		out = DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{1}, []int{0, 2}) // [b, kv, s, group, d]
+		out = DotGeneral(probs, []int{4}, []int{0, 1}, values, []int{2}, []int{0, 1}) // [b, kv, s, group, d]
 	} else {
-		// Many queries (prefill, training): lay every operand out as [b·kv, rows, head_dim] or
-		// [b·kv, head_dim, t] so that each product over head_dim, forward and in the gradient,
-		// is one the pure-Go backend multiplies as it lies. Otherwise it transposes them into
-		// its "transposed" layout, whose kernel does a horizontal add per output element:
-		// with a head_dim of 16 that made attention 70% of a training step.
-		qT := TransposeAllDims(q, 0, 2, 1, 3, 4)                                      // [b, kv, s, group, d]
-		keysT := TransposeAllDims(keys, 0, 2, 3, 1)                                   // [b, kv, d, t]
-		valuesT := TransposeAllDims(values, 0, 2, 3, 1)                               // [b, kv, d, t]
+		// Many queries (prefill, training): lay the keys and values out as [b·kv, head_dim, t]
+		// so that each product over head_dim, forward and in the gradient, is one the pure-Go
+		// backend multiplies as it lies. Otherwise it multiplies in its "transposed" layout,
+		// whose kernel does a horizontal add per output element: with a head_dim of 16 that
+		// made attention 70% of a training step.
+		keysT := TransposeAllDims(keys, 0, 1, 3, 2)                                   // [b, kv, d, t]
+		valuesT := TransposeAllDims(values, 0, 1, 3, 2)                               // [b, kv, d, t]
 		scores := DotGeneral(qT, []int{4}, []int{0, 1}, keysT, []int{2}, []int{0, 1}) // [b, kv, s, group, t]
 		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
 		out = DotGeneral(probs, []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
