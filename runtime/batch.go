@@ -76,6 +76,7 @@ type batcher struct {
 	// bigger batch costs more per row than it saves (a large model on a backend whose kernels
 	// are bound by arithmetic for several rows), decode steps take fewer rows at a time.
 	stepCost map[int]time.Duration
+	fewer    int // decode steps that took fewer rows than were ready, for decodeRows
 }
 
 // batchStats count what the batcher did, for benchmarks and tests.
@@ -261,7 +262,9 @@ func (b *batcher) run(done chan struct{}) {
 		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
 		if !prefill {
 			b.grace = max(minGrace, took)
-			if old, ok := b.stepCost[bucket(len(rows), 1)]; ok {
+			if old, ok := b.stepCost[bucket(len(rows), 1)]; ok && took > old {
+				// A step slowed by the machine's other load raises the estimate a little; a
+				// faster one replaces it, so one unlucky step does not condemn a bucket.
 				took = (4*old + took) / 5
 			}
 			b.stepCost[bucket(len(rows), 1)] = took
@@ -366,7 +369,9 @@ func prefillRows(fill []*seq) []*seq {
 
 // decodeRows is how many of n ready sequences the next decode step takes: all n, or the
 // fewer whose bucket of rows decodes the most tokens per second by stepCost. A bucket not
-// timed yet is tried first, from the largest down.
+// timed yet is tried first, from the largest down; while fewer rows win, every
+// exploreEvery-th step takes the next larger bucket again, so that a bucket once timed slow
+// (under a burst of other load, say) gets another chance.
 func (b *batcher) decodeRows(n int) int {
 	best, bestRate := n, 0.0
 	for c := n; ; c = bucket(c, 1) / 2 {
@@ -378,7 +383,16 @@ func (b *batcher) decodeRows(n int) int {
 			best, bestRate = c, rate
 		}
 		if c == 1 {
-			return best
+			break
 		}
 	}
+	if best < n {
+		if b.fewer++; b.fewer%exploreEvery == 0 {
+			return min(n, bucket(best, 1)*2)
+		}
+	}
+	return best
 }
+
+// exploreEvery is how often decodeRows retimes a larger bucket than the fastest by stepCost.
+const exploreEvery = 8

@@ -300,4 +300,30 @@ func TestDecodeRowsFollowsStepCost(t *testing.T) {
 	if n := b.decodeRows(6); n != 6 {
 		t.Errorf("%d rows, want all 6 once they decode fastest", n)
 	}
+	b.stepCost[8] = 80 * time.Millisecond
+	b.fewer = 0
+	var tries, want []int
+	for i := range 2 * exploreEvery {
+		tries = append(tries, b.decodeRows(6))
+		want = append(want, 4)
+		if (i+1)%exploreEvery == 0 {
+			want[i] = 6
+		}
+	}
+	if !slices.Equal(tries, want) {
+		t.Errorf("rows taken while 4 decode fastest: %v, want %v (all 6 again every %dth step)", tries, want, exploreEvery)
+	}
+}
+
+func TestStepCostRecoversFromOneSlowStep(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.batch.stepCost[8] = time.Hour // as if the first 8-row step had stalled
+	concurrently(m, testRequests(m.Config.Vocab, 8, 12))
+	if cost := m.batch.stepCost[8]; cost > time.Minute {
+		t.Errorf("8-row step cost still %v after a batch of 8", cost)
+	}
 }

@@ -195,20 +195,22 @@ func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen 
 		run(n) // compile this batch size's graphs outside the timing
 	}
 	rates := make([]float64, len(streams))
+	rows, steps := make([]int, len(streams)), make([]int, len(streams))
 	b.ResetTimer()
 	for range b.N {
 		for i, n := range streams {
 			m.batch.takeStats()
 			rates[i] += run(n) / float64(b.N)
-			if st := m.batch.takeStats(); i == len(streams)-1 {
-				b.ReportMetric(float64(st.DecodeRows)/float64(st.DecodeSteps), "rows/step")
-			}
+			st := m.batch.takeStats()
+			rows[i] += st.DecodeRows
+			steps[i] += st.DecodeSteps
 		}
 	}
 	for i, n := range streams {
 		b.ReportMetric(rates[i], fmt.Sprintf("tok/s@%d", n))
 		if i > 0 {
 			b.ReportMetric(rates[i]/rates[0], fmt.Sprintf("x%d", n))
+			b.ReportMetric(float64(rows[i])/float64(steps[i]), fmt.Sprintf("rows/step@%d", n))
 		}
 	}
 }
