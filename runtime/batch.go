@@ -77,6 +77,9 @@ type batcher struct {
 	// are bound by arithmetic for several rows), decode steps take fewer rows at a time.
 	stepCost map[int]time.Duration
 	fewer    int // decode steps that took fewer rows than were ready, for decodeRows
+	// compiled holds the decode graph shapes (rows bucket, cache slots, cache length) run at
+	// least once: only their later steps are timed.
+	compiled map[[3]int]bool
 }
 
 // batchStats count what the batcher did, for benchmarks and tests.
@@ -106,7 +109,7 @@ type stepOut struct {
 }
 
 func newBatcher(m *Model, l BatchLimits) *batcher {
-	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}}
+	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}, compiled: map[[3]int]bool{}}
 	if b.maxBatch <= 0 {
 		b.maxBatch = DefaultMaxBatch
 	}
@@ -260,16 +263,22 @@ func (b *batcher) run(done chan struct{}) {
 		b.stats.Steps++
 		b.stats.PeakRows = max(b.stats.PeakRows, len(rows))
 		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
-		if !prefill {
-			b.grace = max(minGrace, took)
-			if old, ok := b.stepCost[bucket(len(rows), 1)]; ok && took > old {
-				// A step slowed by the machine's other load raises the estimate a little; a
-				// faster one replaces it, so one unlucky step does not condemn a bucket.
-				took = (4*old + took) / 5
-			}
-			b.stepCost[bucket(len(rows), 1)] = took
+		if shape := [3]int{bucket(len(rows), 1), b.cache.slots, b.cache.length}; !prefill {
 			b.stats.DecodeSteps++
 			b.stats.DecodeRows += len(rows)
+			if !b.compiled[shape] {
+				// The first step of a graph shape includes compiling it, seconds for a large
+				// model: timed, it would make that many rows look slow for many steps after.
+				b.compiled[shape] = true
+			} else {
+				b.grace = max(minGrace, took)
+				if old, ok := b.stepCost[shape[0]]; ok && took > old {
+					// A step slowed by the machine's other load raises the estimate a little; a
+					// faster one replaces it, so one unlucky step does not condemn a bucket.
+					took = (4*old + took) / 5
+				}
+				b.stepCost[shape[0]] = took
+			}
 		}
 		now := time.Now()
 		for i, s := range batch {

@@ -315,6 +315,28 @@ func TestDecodeRowsFollowsStepCost(t *testing.T) {
 	}
 }
 
+func TestStepCostSkipsTheCompilingStep(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.EOS = nil
+	gen := func(maxTokens int) {
+		if _, err := m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: maxTokens}, func(llm.Token) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen(2) // one decode step, of a graph shape new to the model
+	if len(m.batch.stepCost) != 0 {
+		t.Errorf("step costs %v after only a compiling step", m.batch.stepCost)
+	}
+	gen(3) // two more of the same shape
+	if _, ok := m.batch.stepCost[1]; !ok {
+		t.Errorf("step costs %v: the 1-row steps after the first were not timed", m.batch.stepCost)
+	}
+}
+
 func TestStepCostRecoversFromOneSlowStep(t *testing.T) {
 	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
 	if err != nil {
