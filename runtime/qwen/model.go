@@ -168,8 +168,8 @@ var _ arch.BatchStepper = (*Model)(nil)
 //
 // The cache is head-major, [slots, kvHeads, cacheLen, headDim], so that both attention
 // products take it as it lies ([batch, kvHeads] leading, then positions): laid out by
-// position, the backend transposed every slot's keys and values on every step, which for a
-// large batch cost more than all the weight products together.
+// position, the backend transposed every slot's keys and values on every step: a quarter of
+// a 64-row step of the tiny model.
 func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache *arch.Cache) (logits *Node, updated *arch.Cache) {
 	cfg, ws := m.cfg, m.bind(w)
 	g := ids.Graph()
@@ -230,8 +230,9 @@ func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 }
 
 // attention is grouped-query attention: each of the kvHeads key/value heads serves
-// heads/kvHeads query heads, so queries are grouped as [batch, seq, kvHeads, group, headDim]
-// and contracted against the shared keys without copying them per query head.
+// heads/kvHeads query heads. Many queries are grouped as [batch, kvHeads, seq, group, headDim]
+// and contracted against the shared keys without copying them per query head; a few
+// (decoding) meet every kv head's keys, those of the other heads masked.
 func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv keySource) *Node {
 	cfg := m.cfg
 	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
