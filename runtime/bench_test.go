@@ -150,23 +150,26 @@ func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) f
 	return e
 }
 
-// BenchmarkBatch times aggregate decode tokens/s with 1, 4, 16 and 64 concurrent streams of the
-// embedded model, all in one run so the ratios (x4, x16, x64: the rate over the single-stream
-// one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1 and 8 streams of
-// that model (with short decodes: each of its steps reads every weight).
+// BenchmarkBatch times aggregate decode tokens/s with 1, 4, 16, 32 and 64 concurrent streams
+// of the embedded model, all in one run so the ratios (x4, x16, …: the rate over the
+// single-stream one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1 and
+// 8 streams of that model with Float32 and with BFloat16 weights (short decodes: each of its
+// steps reads every weight).
 func BenchmarkBatch(b *testing.B) {
 	dir, err := tinymodel.Dir(tinymodel.Iterative)
 	if err != nil {
 		b.Skip(err)
 	}
-	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, []int{1, 4, 16, 64}, 64) })
+	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, "f32", []int{1, 4, 16, 32, 64}, 64) })
 	if big := os.Getenv("INFTY_BENCH_MODEL"); big != "" {
-		b.Run("big", func(b *testing.B) { benchBatch(b, big, []int{1, 8}, 8) })
+		for _, dt := range []string{"f32", "bf16"} {
+			b.Run("big-"+dt, func(b *testing.B) { benchBatch(b, big, dt, []int{1, 8}, 8) })
+		}
 	}
 }
 
-func benchBatch(b *testing.B, dir string, streams []int, decodeLen int) {
-	m, err := Load(dir, WithBatchLimits(BatchLimits{MaxBatch: slices.Max(streams)}))
+func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen int) {
+	m, err := Load(dir, WithWeightDType(weightDType), WithBatchLimits(BatchLimits{MaxBatch: slices.Max(streams)}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -199,20 +202,22 @@ func benchBatch(b *testing.B, dir string, streams []int, decodeLen int) {
 		run(n) // compile this batch size's graphs outside the timing
 	}
 	rates := make([]float64, len(streams))
+	rows, steps := make([]int, len(streams)), make([]int, len(streams))
 	b.ResetTimer()
 	for range b.N {
 		for i, n := range streams {
 			m.batch.takeStats()
 			rates[i] += run(n) / float64(b.N)
-			if st := m.batch.takeStats(); i == len(streams)-1 {
-				b.ReportMetric(float64(st.DecodeRows)/float64(st.DecodeSteps), "rows/step")
-			}
+			st := m.batch.takeStats()
+			rows[i] += st.DecodeRows
+			steps[i] += st.DecodeSteps
 		}
 	}
 	for i, n := range streams {
 		b.ReportMetric(rates[i], fmt.Sprintf("tok/s@%d", n))
 		if i > 0 {
 			b.ReportMetric(rates[i]/rates[0], fmt.Sprintf("x%d", n))
+			b.ReportMetric(float64(rows[i])/float64(steps[i]), fmt.Sprintf("rows/step@%d", n))
 		}
 	}
 }
