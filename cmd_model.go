@@ -27,7 +27,7 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.model, "model", "", "model folder (Hugging Face layout)")
 	cmd.Flags().StringVar(&f.ids, "ids", "", "comma-separated prompt token ids, e.g. 3,17,42")
 	cmd.Flags().StringVar(&f.backend, "backend", "", "compute backend: "+backend.Usage+" (default: $INFTY_BACKEND, else go)")
-	cmd.Flags().StringVar(&f.weightDType, "weight-dtype", "", "how weight matrices are kept: f32 (exact) or bf16 (half the memory, faster decode; default: $INFTY_WEIGHT_DTYPE, else f32)")
+	cmd.Flags().StringVar(&f.weightDType, "weight-dtype", "", "how weight matrices are kept: f32 (exact), bf16 (half the memory, faster decode) or q8 (8-bit Q8_0 blocks, about a quarter of the memory; default: $INFTY_WEIGHT_DTYPE, else f32)")
 	_ = cmd.MarkFlagRequired("model")
 	_ = cmd.MarkFlagRequired("ids")
 }

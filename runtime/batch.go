@@ -76,6 +76,10 @@ type batcher struct {
 	// bigger batch costs more per row than it saves (a large model on a backend whose kernels
 	// are bound by arithmetic for several rows), decode steps take fewer rows at a time.
 	stepCost map[int]time.Duration
+	fewer    int // decode steps that took fewer rows than were ready, for decodeRows
+	// compiled holds the decode graph shapes (rows bucket, cache slots, cache length) run at
+	// least once: only their later steps are timed.
+	compiled map[[3]int]bool
 }
 
 // batchStats count what the batcher did, for benchmarks and tests.
@@ -105,7 +109,7 @@ type stepOut struct {
 }
 
 func newBatcher(m *Model, l BatchLimits) *batcher {
-	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}}
+	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}, compiled: map[[3]int]bool{}}
 	if b.maxBatch <= 0 {
 		b.maxBatch = DefaultMaxBatch
 	}
@@ -259,14 +263,22 @@ func (b *batcher) run(done chan struct{}) {
 		b.stats.Steps++
 		b.stats.PeakRows = max(b.stats.PeakRows, len(rows))
 		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
-		if !prefill {
-			b.grace = max(minGrace, took)
-			if old, ok := b.stepCost[bucket(len(rows), 1)]; ok {
-				took = (4*old + took) / 5
-			}
-			b.stepCost[bucket(len(rows), 1)] = took
+		if shape := [3]int{bucket(len(rows), 1), b.cache.slots, b.cache.length}; !prefill {
 			b.stats.DecodeSteps++
 			b.stats.DecodeRows += len(rows)
+			if !b.compiled[shape] {
+				// The first step of a graph shape includes compiling it, seconds for a large
+				// model: timed, it would make that many rows look slow for many steps after.
+				b.compiled[shape] = true
+			} else {
+				b.grace = max(minGrace, took)
+				if old, ok := b.stepCost[shape[0]]; ok && took > old {
+					// A step slowed by the machine's other load raises the estimate a little; a
+					// faster one replaces it, so one unlucky step does not condemn a bucket.
+					took = (4*old + took) / 5
+				}
+				b.stepCost[shape[0]] = took
+			}
 		}
 		now := time.Now()
 		for i, s := range batch {
@@ -366,7 +378,9 @@ func prefillRows(fill []*seq) []*seq {
 
 // decodeRows is how many of n ready sequences the next decode step takes: all n, or the
 // fewer whose bucket of rows decodes the most tokens per second by stepCost. A bucket not
-// timed yet is tried first, from the largest down.
+// timed yet is tried first, from the largest down; while fewer rows win, every
+// exploreEvery-th step takes the next larger bucket again, so that a bucket once timed slow
+// (under a burst of other load, say) gets another chance.
 func (b *batcher) decodeRows(n int) int {
 	best, bestRate := n, 0.0
 	for c := n; ; c = bucket(c, 1) / 2 {
@@ -378,7 +392,16 @@ func (b *batcher) decodeRows(n int) int {
 			best, bestRate = c, rate
 		}
 		if c == 1 {
-			return best
+			break
 		}
 	}
+	if best < n {
+		if b.fewer++; b.fewer%exploreEvery == 0 {
+			return min(n, bucket(best, 1)*2)
+		}
+	}
+	return best
 }
+
+// exploreEvery is how often decodeRows retimes a larger bucket than the fastest by stepCost.
+const exploreEvery = 8

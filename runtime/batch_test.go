@@ -300,4 +300,54 @@ func TestDecodeRowsFollowsStepCost(t *testing.T) {
 	if n := b.decodeRows(6); n != 6 {
 		t.Errorf("%d rows, want all 6 once they decode fastest", n)
 	}
+	b.stepCost[8] = 80 * time.Millisecond
+	b.fewer = 0
+	var tries, want []int
+	for i := range 2 * exploreEvery {
+		tries = append(tries, b.decodeRows(6))
+		want = append(want, 4)
+		if (i+1)%exploreEvery == 0 {
+			want[i] = 6
+		}
+	}
+	if !slices.Equal(tries, want) {
+		t.Errorf("rows taken while 4 decode fastest: %v, want %v (all 6 again every %dth step)", tries, want, exploreEvery)
+	}
+}
+
+func TestStepCostSkipsTheCompilingStep(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	m.EOS = nil
+	gen := func(maxTokens int) {
+		if _, err := m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: maxTokens}, func(llm.Token) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen(2) // one decode step, of a graph shape new to the model
+	if len(m.batch.stepCost) != 0 {
+		t.Errorf("step costs %v after only a compiling step", m.batch.stepCost)
+	}
+	gen(3) // two more of the same shape
+	if _, ok := m.batch.stepCost[1]; !ok {
+		t.Errorf("step costs %v: the 1-row steps after the first were not timed", m.batch.stepCost)
+	}
+}
+
+func TestStepCostRecoversFromOneSlowStep(t *testing.T) {
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	reqs := testRequests(m.Config.Vocab, 8, 40)
+	concurrently(m, reqs)           // compiles the graph shapes, whose first steps are not timed
+	m.batch.stepCost[8] = time.Hour // as if an 8-row step had stalled
+	concurrently(m, reqs)
+	if cost := m.batch.stepCost[8]; cost > time.Minute {
+		t.Errorf("8-row step cost still %v after a batch of 8", cost)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ import (
 var bandwidth = sync.OnceValue(func() float64 { return membw.ReadBandwidth(1<<30, 5) })
 
 func BenchmarkTiny(b *testing.B) {
-	for _, dt := range []string{"f32", "bf16"} {
+	for _, dt := range []string{"f32", "bf16", "q8"} {
 		b.Run(dt, func(b *testing.B) { benchModel(b, modelsDir+"/qwen2-tiny-f32", dt, 64, 64) })
 	}
 }
@@ -41,7 +42,7 @@ func BenchmarkBig(b *testing.B) {
 	if dir == "" {
 		b.Skip("INFTY_BENCH_MODEL is not set")
 	}
-	for _, dt := range []string{"f32", "bf16"} {
+	for _, dt := range []string{"f32", "bf16", "q8"} {
 		b.Run(dt, func(b *testing.B) { benchModel(b, dir, dt, 64, 16) })
 	}
 }
@@ -51,6 +52,9 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The next weight dtype's memory check reads MemAvailable, which does not count the heap
+	// this model leaves until the Go runtime hands it back.
+	defer debug.FreeOSMemory()
 	defer m.Close()
 	m.EOS = nil // random weights: time a fixed number of tokens
 	prompt := make([]int, promptLen)
@@ -109,7 +113,8 @@ func benchModel(b *testing.B, dir, weightDType string, promptLen, decodeLen int)
 // (every product a matrix-vector one, the path the decode speed measures; with bf16 weights,
 // the half-precision kernel) must match the full forward pass on the same weights over more
 // tokens than kernels.MaxBlockRows, whose matrix-matrix products widen bf16 weights to Float32
-// and so do not share the decode path's kernels. The tolerance for bf16 is the one
+// and so do not share the decode path's kernels (q8 weights take the same quantized product
+// both ways). The tolerance for bf16 is the one
 // TestBF16Weights allows for activations rounded to bfloat16.
 func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) float64 {
 	ids := prompt[:kernels.MaxBlockRows+2] // all but the last through prefill, then 1 decoded alone
@@ -145,23 +150,26 @@ func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) f
 	return e
 }
 
-// BenchmarkBatch times aggregate decode tokens/s with 1, 4, 16 and 64 concurrent streams of the
-// embedded model, all in one run so the ratios (x4, x16, x64: the rate over the single-stream
-// one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1 and 8 streams of
-// that model (with short decodes: each of its steps reads every weight).
+// BenchmarkBatch times aggregate decode tokens/s with 1, 4, 16, 32 and 64 concurrent streams
+// of the embedded model, all in one run so the ratios (x4, x16, …: the rate over the
+// single-stream one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1 and
+// 8 streams of that model with Float32 and with BFloat16 weights (short decodes: each of its
+// steps reads every weight).
 func BenchmarkBatch(b *testing.B) {
 	dir, err := tinymodel.Dir(tinymodel.Iterative)
 	if err != nil {
 		b.Skip(err)
 	}
-	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, []int{1, 4, 16, 64}, 64) })
+	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, "f32", []int{1, 4, 16, 32, 64}, 64) })
 	if big := os.Getenv("INFTY_BENCH_MODEL"); big != "" {
-		b.Run("big", func(b *testing.B) { benchBatch(b, big, []int{1, 8}, 8) })
+		for _, dt := range []string{"f32", "bf16"} {
+			b.Run("big-"+dt, func(b *testing.B) { benchBatch(b, big, dt, []int{1, 8}, 8) })
+		}
 	}
 }
 
-func benchBatch(b *testing.B, dir string, streams []int, decodeLen int) {
-	m, err := Load(dir, WithBatchLimits(BatchLimits{MaxBatch: slices.Max(streams)}))
+func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen int) {
+	m, err := Load(dir, WithWeightDType(weightDType), WithBatchLimits(BatchLimits{MaxBatch: slices.Max(streams)}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -194,20 +202,22 @@ func benchBatch(b *testing.B, dir string, streams []int, decodeLen int) {
 		run(n) // compile this batch size's graphs outside the timing
 	}
 	rates := make([]float64, len(streams))
+	rows, steps := make([]int, len(streams)), make([]int, len(streams))
 	b.ResetTimer()
 	for range b.N {
 		for i, n := range streams {
 			m.batch.takeStats()
 			rates[i] += run(n) / float64(b.N)
-			if st := m.batch.takeStats(); i == len(streams)-1 {
-				b.ReportMetric(float64(st.DecodeRows)/float64(st.DecodeSteps), "rows/step")
-			}
+			st := m.batch.takeStats()
+			rows[i] += st.DecodeRows
+			steps[i] += st.DecodeSteps
 		}
 	}
 	for i, n := range streams {
 		b.ReportMetric(rates[i], fmt.Sprintf("tok/s@%d", n))
 		if i > 0 {
 			b.ReportMetric(rates[i]/rates[0], fmt.Sprintf("x%d", n))
+			b.ReportMetric(float64(rows[i])/float64(steps[i]), fmt.Sprintf("rows/step@%d", n))
 		}
 	}
 }

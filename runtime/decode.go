@@ -105,7 +105,7 @@ func (m *Model) weightArgs(extra ...any) []any {
 }
 
 // kvCache is the KV cache of a batch of sequences: K of every layer, then V of every layer,
-// each [slots, length, kvHeads, headDim]. Only the goroutine stepping the batch touches it.
+// each [slots, kvHeads, length, headDim]. Only the goroutine stepping the batch touches it.
 type kvCache struct {
 	t             []*tensors.Tensor
 	slots, length int
@@ -133,10 +133,10 @@ func (m *Model) grow(c *kvCache, slots, length int) error {
 		return nil
 	}
 	cfg := m.Config
-	row := cfg.KVHeads * cfg.HeadDim
+	d := cfg.HeadDim
 	grown := make([]*tensors.Tensor, 2*cfg.Layers)
 	for i := range grown {
-		grown[i] = tensors.FromShape(shapes.Make(dtypes.Float32, slots, length, cfg.KVHeads, cfg.HeadDim)) // zeros
+		grown[i] = tensors.FromShape(shapes.Make(dtypes.Float32, slots, cfg.KVHeads, length, d)) // zeros
 		if c.t == nil {
 			continue
 		}
@@ -146,8 +146,8 @@ func (m *Model) grow(c *kvCache, slots, length int) error {
 		}
 		grown[i].MutableFlatData(func(flat any) {
 			dst := flat.([]float32)
-			for s := range c.slots {
-				copy(dst[s*length*row:], old[s*c.length*row:(s+1)*c.length*row])
+			for r := range c.slots * cfg.KVHeads { // one (slot, head) run of positions at a time
+				copy(dst[r*length*d:], old[r*c.length*d:(r+1)*c.length*d])
 			}
 		})
 	}

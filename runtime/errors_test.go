@@ -175,7 +175,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 // A model larger than the memory at hand is refused before any weight is read, with the
-// estimate in the message; bf16 weights halve what is asked for.
+// estimate in the message; bf16 weights halve what is asked for, q8 ones take 34 bytes per 32.
 func TestLoadRefusesModelThatDoesNotFit(t *testing.T) {
 	var asked []int64
 	budget := int64(0)
@@ -193,8 +193,11 @@ func TestLoadRefusesModelThatDoesNotFit(t *testing.T) {
 	if _, err := Load(dir, WithWeightDType("bf16")); !errors.Is(err, hub.ErrWontFit) {
 		t.Fatalf("Load bf16 with no memory: %v", err)
 	}
-	if len(asked) != 2 || asked[1]*2 != asked[0] {
-		t.Errorf("weights estimated as %v bytes for f32 then bf16; want bf16 half of f32", asked)
+	if _, err := Load(dir, WithWeightDType("q8")); !errors.Is(err, hub.ErrWontFit) {
+		t.Fatalf("Load q8 with no memory: %v", err)
+	}
+	if len(asked) != 3 || asked[1]*2 != asked[0] || asked[2] != asked[0]/4/32*34 {
+		t.Errorf("weights estimated as %v bytes for f32, bf16, q8; want bf16 half of f32 and q8 34/128 of it", asked)
 	}
 	budget = 1 << 40
 	m, err := Load(dir)

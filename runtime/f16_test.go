@@ -55,7 +55,7 @@ func TestF16Checkpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dt := range []string{"f32", "bf16"} {
+	for _, dt := range []string{"f32", "bf16", "q8"} {
 		m, err := Load(filepath.Clean(dir), WithWeightDType(dt))
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +66,8 @@ func TestF16Checkpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		// F16 keeps 11 significant bits of each weight (bf16 keeps 8): logits stay close to
-		// the F32 checkpoint's, but not equal.
+		// the F32 checkpoint's, but not equal. q8 is quantized from the F16 values (see
+		// q8Tolerance for how far it moves these logits).
 		worst := 0.0
 		for i := range want {
 			w := make([]float64, len(want[i]))
@@ -75,7 +76,7 @@ func TestF16Checkpoint(t *testing.T) {
 			}
 			worst = max(worst, relErr(got[i], w))
 		}
-		if limit := map[string]float64{"f32": 5e-3, "bf16": 6e-2}[dt]; worst > limit || worst == 0 {
+		if limit := map[string]float64{"f32": 5e-3, "bf16": 6e-2, "q8": q8Tolerance["qwen2-tiny"]}[dt]; worst > limit || worst == 0 {
 			t.Errorf("F16 checkpoint as %s: relative error %.3g vs the F32 checkpoint, want in (0, %g]", dt, worst, limit)
 		}
 		t.Logf("F16 checkpoint as %s: relative error %.3g", dt, worst)

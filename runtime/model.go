@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -73,6 +74,15 @@ const WeightDTypeEnv = "INFTY_WEIGHT_DTYPE"
 // prefill and Logits widen them and stay exact, while per-token products round activations
 // to bfloat16, about 2e-3 relative deviation of the logits on the fixtures). "" means $INFTY_WEIGHT_DTYPE, else "f32". Norm weights and
 // biases stay float32 either way.
+//
+// "q8" quantizes every matrix (the projections, the embedding and the LM head, as llama.cpp's
+// Q8_0 does) at load into GGML's Q8_0 blocks (kernels.QuantizeQ8): 34 bytes per 32 values,
+// about a quarter of f32's memory. It is exactly the model of the dequantized values; on the
+// random fixtures, which rounding moves far more than trained weights (bf16 alone moves them
+// up to 4%), that lies within 10% relative of the float64 references (TestQ8Weights). A
+// matrix whose input dimension is not a multiple of 32 cannot be cut into Q8_0 blocks and
+// stays float32. It saves memory, not time: the pure-Go backend's Q8_0 product is scalar and
+// decodes over ten times slower than bf16 (see README).
 func WithWeightDType(dtype string) Option { return func(o *loadOptions) { o.weightDType = dtype } }
 
 // WithBackend selects the compute backend ("" = $INFTY_BACKEND, else the pure-Go one).
@@ -109,21 +119,23 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if o.weightDType == "" {
 		o.weightDType = os.Getenv(WeightDTypeEnv)
 	}
-	var half bool
+	var kind weightKind
 	switch strings.ToLower(o.weightDType) {
 	case "", "f32", "float32":
 	case "bf16", "bfloat16":
-		half = true
+		kind = weightsBF16
+	case "q8", "q8_0":
+		kind = weightsQ8
 	default:
-		return nil, fmt.Errorf("weight dtype %q: want f32 or bf16", o.weightDType)
+		return nil, fmt.Errorf("weight dtype %q: want f32, bf16 or q8", o.weightDType)
 	}
-	if err := checkMemory(dir, o.backend, half); err != nil {
+	if err := checkMemory(dir, o.backend, kind); err != nil {
 		return nil, err
 	}
 	if m.backend, err = openBackend(o.backend); err != nil {
 		return nil, err
 	}
-	if m.weights, err = loadWeights(m.backend, dir, cfg, m.specs, half); err != nil {
+	if m.weights, err = loadWeights(m.backend, dir, cfg, m.specs, kind); err != nil {
 		return nil, err
 	}
 	if err := m.compile(); err != nil {
@@ -169,24 +181,40 @@ func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights 
 	return m, nil
 }
 
+// weightKind is how Load keeps the weight matrices (WithWeightDType).
+type weightKind int
+
+const (
+	weightsF32 weightKind = iota
+	weightsBF16
+	weightsQ8
+)
+
 // memoryCheck refuses an estimate the machine cannot hold; tests replace it with a fixed budget.
 var memoryCheck = hub.CheckFits
 
 // checkMemory refuses, before any weight is read, a model that cannot fit in host memory on a
-// CPU backend (which holds every weight in host memory as float32 or bfloat16), so a too-large
-// model fails with the numbers instead of being killed for memory halfway through. The CUDA
-// backend holds weights in device memory, which this estimate does not see.
-func checkMemory(dir, backendSpec string, half bool) error {
+// CPU backend (which holds every weight in host memory as float32, bfloat16 or Q8_0), so a
+// too-large model fails with the numbers instead of being killed for memory halfway through.
+// The CUDA backend holds weights in device memory, which this estimate does not see.
+func checkMemory(dir, backendSpec string, kind weightKind) error {
 	if spec, err := backend.ParseSpec(backendSpec); err != nil || spec.Kind == backend.KindCUDA {
 		return err
 	}
 	dtype := "F32"
-	if half {
+	if kind == weightsBF16 {
 		dtype = "BF16"
 	}
 	est, err := hub.EstimateMemory(dir, hub.MemoryOptions{DType: dtype})
 	if err != nil {
 		return nil // a folder the estimate cannot read fails in the loader, which names the file
+	}
+	if kind == weightsQ8 {
+		// Q8_0 holds 34 bytes per 32 values (the few matrices that stay float32 are tiny);
+		// activations and the KV cache stay float32.
+		q8 := est.Params / kernels.Q8Values * kernels.Q8Bytes
+		est.Total += q8 - est.Weights
+		est.Weights, est.DType = q8, "Q8_0"
 	}
 	if err := memoryCheck(est); err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
@@ -206,8 +234,9 @@ func (m *Model) SetDetokenizer(f func() Detokenizer) {
 func (m *Model) Backend() compute.Backend { return m.backend }
 
 // Weights returns the model's tensors in the order of Specs. Matrices may be stored as
-// kernels.DecodeBlocks row blocks [p, out/p, in] and in BFloat16 (WithWeightDType); the
-// architecture's Forward accepts them as they are.
+// kernels.DecodeBlocks row blocks [p, out/p, in] and in BFloat16 (WithWeightDType), or as
+// Q8_0 rows [out, in/32·34] Uint8 (kernels.QuantizeQ8); the architecture's Forward accepts
+// them as they are.
 func (m *Model) Weights() []*tensors.Tensor { return m.weights }
 
 // Specs names the tensors of Weights.
@@ -234,9 +263,10 @@ func (m *Model) Close() error {
 }
 
 // loadWeights opens the folder's safetensors and checks them against cfg: every expected
-// tensor present with the expected shape, and nothing unexpected. Weights become Float32, or
-// with half, the matrices become BFloat16.
-func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []arch.TensorSpec, half bool) ([]*tensors.Tensor, error) {
+// tensor present with the expected shape, and nothing unexpected. Weights become Float32,
+// except the matrices of kind bf16 (BFloat16) and q8 (Q8_0 where their rows split into blocks).
+func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []arch.TensorSpec, kind weightKind) ([]*tensors.Tensor, error) {
+	half := kind == weightsBF16
 	set, err := safetensors.OpenFolder(dir)
 	if err != nil {
 		return nil, err
@@ -269,6 +299,14 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 		}
 		if !slices.Equal(t.Shape, s.Shape) {
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", t.File, s.Name, t.Shape, s.Shape)
+		}
+		if kind == weightsQ8 && len(s.Shape) == 2 && s.Shape[1]%kernels.Q8Values == 0 {
+			tensor, err := toQ8Tensor(backend, t)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tensor)
+			continue
 		}
 		shape := s.Shape
 		if len(shape) == 2 {
@@ -305,16 +343,7 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 b
 	}
 	n := t.NumElements()
 	src := t.Data
-	read := func(i int) float32 { // element i of the checkpoint, widened exactly
-		switch t.DType {
-		case "BF16":
-			return safetensors.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
-		case "F16":
-			return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
-		default:
-			return math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
-		}
-	}
+	read := reader(t)
 	err = out.MutableBytes(func(dst []byte) {
 		switch {
 		case bf16 && t.DType == "BF16", !bf16 && t.DType == "F32":
@@ -330,4 +359,52 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 b
 		}
 	})
 	return out, err
+}
+
+// reader returns element i of a checkpoint tensor of dtype F32, BF16 or F16, widened exactly.
+func reader(t safetensors.Tensor) func(i int) float32 {
+	src := t.Data
+	switch t.DType {
+	case "BF16":
+		return func(i int) float32 { return safetensors.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:])) }
+	case "F16":
+		return func(i int) float32 { return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:])) }
+	default:
+		return func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])) }
+	}
+}
+
+// toQ8Tensor quantizes a checkpoint matrix [out, in] (in a multiple of kernels.Q8Values; F32,
+// BF16 or F16) into Q8_0 rows [out, in/32·34] Uint8, filled in place on the backend as
+// toTensor does.
+func toQ8Tensor(backend compute.Backend, t safetensors.Tensor) (*tensors.Tensor, error) {
+	if t.DType != "F32" && t.DType != "BF16" && t.DType != "F16" {
+		_, err := t.Float32() // its error names the file, the tensor and the dtype
+		return nil, err
+	}
+	rows, in := t.Shape[0], t.Shape[1]
+	rowBytes := kernels.Q8RowBytes(in)
+	out, err := tensors.FromShapeForBackend(backend, 0, shapes.Make(dtypes.Uint8, rows, rowBytes))
+	if err != nil {
+		return nil, err
+	}
+	read := reader(t)
+	row := make([]float32, in)
+	var bad error
+	err = out.MutableBytes(func(dst []byte) {
+		for r := range rows {
+			for c := range row {
+				row[c] = read(r*in + c)
+			}
+			if err := kernels.QuantizeQ8(dst[r*rowBytes:(r+1)*rowBytes], row); err != nil {
+				bad = fmt.Errorf("%s: tensor %q, row %d: %w", t.File, t.Name, r, err)
+				return
+			}
+		}
+	})
+	if err = cmp.Or(err, bad); err != nil {
+		out.FinalizeAll()
+		return nil, err
+	}
+	return out, nil
 }

@@ -27,8 +27,9 @@ type TensorSpec struct {
 // Weights are a model's tensors as graph nodes, keyed by their Hugging Face names.
 type Weights map[string]*graph.Node
 
-// Cache holds, for one sequence, each layer's keys and values as [cacheLen, kvHeads, headDim].
-// Slot t holds the token at position t; slots not yet written must be zero.
+// Cache holds, for one sequence, each layer's keys and values as [kvHeads, cacheLen, headDim]
+// (head-major, the layout attention multiplies as it lies). Index t of the cache length holds
+// the token at position t; positions not yet written must be zero.
 type Cache struct{ K, V []*graph.Node }
 
 // Model is an architecture instantiated for one config.

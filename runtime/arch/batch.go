@@ -6,7 +6,7 @@ import "github.com/gomlx/gomlx/core/graph"
 // sequences at once, each in its own slot of a shared KV cache.
 type BatchStepper interface {
 	// StepBatch runs a chunk of each of B sequences against a shared KV cache whose layers are
-	// [slots, cacheLen, kvHeads, headDim]: row b of ids [B, S] (Int32) holds nValid[b] real
+	// [slots, kvHeads, cacheLen, headDim]: row b of ids [B, S] (Int32) holds nValid[b] real
 	// tokens followed by padding, at positions start[b], start[b]+1, … of cache slot slot[b]
 	// (slot, start and nValid are Int32 [B], fed at run time, so one compiled graph serves
 	// every mix of positions). The real tokens' keys and values replace what the slot held at

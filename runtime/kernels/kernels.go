@@ -2,7 +2,7 @@
 // multiply them: row blocks that let decoding stream a large matrix on every core, and
 // products that read a weight as it is stored. Model definitions multiply and look up
 // through Linear and Embed, so they stay free of these choices, and the runtime asks
-// DecodeBlocks how to store weights.
+// DecodeBlocks how to store weights and QuantizeQ8 to write 8-bit ones.
 package kernels
 
 import (
@@ -11,8 +11,12 @@ import (
 )
 
 // Embed looks up the rows of ids in the embedding table, stored [vocab, hidden] or in
-// DecodeBlocks row blocks [p, vocab/p, hidden], and returns them as Float32.
+// DecodeBlocks row blocks [p, vocab/p, hidden], and returns them as Float32. A Q8_0 table
+// (see Q8Values) is [vocab, hidden/32·34] Uint8.
 func Embed(table, ids *Node) *Node {
+	if isQ8(table) {
+		return embedQ8(table, ids)
+	}
 	var index *Node
 	if table.Rank() == 2 {
 		index = InsertAxes(ids, -1)
@@ -32,7 +36,13 @@ func Embed(table, ids *Node) *Node {
 // accumulating in Float32: half the bytes read per token, as llama.cpp does with F16 weights.
 // A matrix-matrix product (prefill, training) widens the weight to Float32 first: the pure-Go
 // backend's packed half-precision kernel is far slower than widening plus the Float32 one.
+//
+// A Q8_0 weight (Uint8 [out, in/32·34], see Q8Values) goes through GoMLX's quantized dense
+// product, see linearQ8.
 func Linear(x, weight, bias *Node) *Node {
+	if isQ8(weight) {
+		return linearQ8(x, weight, bias)
+	}
 	dims := x.Shape().Dimensions
 	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
 	lead := dims[: len(dims)-1 : len(dims)-1]

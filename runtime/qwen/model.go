@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
@@ -138,7 +137,9 @@ func must(err error) {
 // greater than its own.
 func (m *Model) Forward(w arch.Weights, ids, positions *Node) *Node {
 	ws := m.bind(w)
-	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) { return k, v, positions }
+	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) {
+		return TransposeAllDims(k, 0, 2, 1, 3), TransposeAllDims(v, 0, 2, 1, 3), positions
+	}
 	return m.lmHead(ws, m.decoder(ws, ids, positions, keysFromSelf))
 }
 
@@ -162,23 +163,35 @@ var _ arch.BatchStepper = (*Model)(nil)
 
 // StepBatch implements arch.BatchStepper. A row's keys and values replace the slot's old ones
 // by two ScatterSums, one adding the old values negated (x + -x is exactly 0) and one adding
-// the new: both touch only the rows written, in place when the caller donates the cache
+// the new: both touch only the positions written, in place when the caller donates the cache
 // buffers, where a replacing scatter would rewrite the whole cache. Padding adds zeros.
+//
+// The cache is head-major, [slots, kvHeads, cacheLen, headDim], so that both attention
+// products take it as it lies ([batch, kvHeads] leading, then positions): laid out by
+// position, the backend transposed every slot's keys and values on every step: a quarter of
+// a 64-row step of the tiny model.
 func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache *arch.Cache) (logits *Node, updated *arch.Cache) {
 	cfg, ws := m.cfg, m.bind(w)
 	g := ids.Graph()
 	b, s := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
-	cacheLen := cache.K[0].Shape().Dimensions[1]
+	kvh, cacheLen := cfg.KVHeads, cache.K[0].Shape().Dimensions[2]
 	offsets := Iota(g, shapes.Make(dtypes.Int32, b, s), 1)
 	positions := Add(offsets, Reshape(start, b, 1))
 	valid := LessThan(offsets, Reshape(nValid, b, 1))
-	keep := Reshape(ConvertDType(valid, dtypes.Float32), b, s, 1, 1)
-	// Padding may lie past the cache's end: it writes zeros, so any slot in range will do.
-	where := Stack([]*Node{BroadcastToDims(Reshape(slot, b, 1), b, s), MinScalar(positions, cacheLen-1)}, -1) // [b, s, 2]
+	keep := Reshape(ConvertDType(valid, dtypes.Float32), b, 1, s, 1)
+	// Where each row's keys go, [b, kvHeads, s, 3]: (slot, head, position). Padding may lie
+	// past the cache's end: it writes zeros, so any position in range will do.
+	dims := []int{b, kvh, s}
+	where := Stack([]*Node{
+		BroadcastToDims(Reshape(slot, b, 1, 1), dims...),
+		Iota(g, shapes.Make(dtypes.Int32, dims...), 1),
+		BroadcastToDims(Reshape(MinScalar(positions, cacheLen-1), b, 1, s), dims...),
+	}, -1)
 	slotPositions := BroadcastToDims(Iota(g, shapes.Make(dtypes.Int32, 1, cacheLen), 1), b, cacheLen)
 	dense := b == cache.K[0].Shape().Dimensions[0] // row r is slot r: attend to the cache as it is
 	rows := Reshape(slot, b, 1)
 	replace := func(c, x *Node) *Node {
+		x = TransposeAllDims(x, 0, 2, 1, 3) // [b, kvHeads, s, headDim]
 		cleared := ScatterSum(c, where, Neg(Mul(Gather(c, where), keep)), false, false)
 		return ScatterSum(cleared, where, Mul(x, keep), false, false)
 	}
@@ -195,8 +208,9 @@ func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache 
 	return m.lmHead(ws, Gather(x, last)), updated // [b, vocab]
 }
 
-// keySource gives layer l's attention its keys and values [batch, T, kvHeads, headDim] and
-// their positions [batch, T], from the chunk's own k and v (plus, with a cache, the past).
+// keySource gives layer l's attention its keys and values [batch, kvHeads, T, headDim] and
+// their positions [batch, T], from the chunk's own k and v [batch, seq, kvHeads, headDim]
+// (plus, with a cache, the past).
 type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 
 // decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
@@ -216,11 +230,13 @@ func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 }
 
 // attention is grouped-query attention: each of the kvHeads key/value heads serves
-// heads/kvHeads query heads, so queries are grouped as [batch, seq, kvHeads, group, headDim]
-// and contracted against the shared keys without copying them per query head.
+// heads/kvHeads query heads. Many queries are grouped as [batch, kvHeads, seq, group, headDim]
+// and contracted against the shared keys without copying them per query head; a few
+// (decoding) meet every kv head's keys, those of the other heads masked.
 func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv keySource) *Node {
 	cfg := m.cfg
-	b, s, d := x.Shape().Dimensions[0], x.Shape().Dimensions[1], cfg.HeadDim
+	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
+	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
 	q := Reshape(kernels.Linear(x, lw.Q, lw.QBias), b, s, cfg.Heads, d)
 	k := Reshape(kernels.Linear(x, lw.K, lw.KBias), b, s, cfg.KVHeads, d)
 	v := Reshape(kernels.Linear(x, lw.V, lw.VBias), b, s, cfg.KVHeads, d)
@@ -229,42 +245,41 @@ func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv key
 	}
 	q, k = applyRope(q, cos, sin), applyRope(k, cos, sin)
 	keys, values, keyPositions := kv(l, k, v)
-	t := keys.Shape().Dimensions[1]
+	t, g := keys.Shape().Dimensions[2], x.Graph()
 
-	visible := LessOrEqual(Reshape(keyPositions, b, 1, t), Reshape(positions, b, s, 1)) // [b, s, t]
+	q = MulScalar(q, 1/math.Sqrt(float64(d)))
+	var out *Node
 	if s <= kernels.MaxMatvecRows {
-		// Few queries (decoding): the backend's fused attention reads the keys and values as the
-		// cache holds them, [b, t, kvHeads, d], where the products below would first transpose a
-		// copy of them, and in one op where they take a dozen.
-		out, _ := InternalFusedOpCaller(func() *Node {
-			out, _ := BackendFusedScaledDotProductAttention(q, keys, values, compute.AttentionAxesLayoutBSHD,
-				&compute.ScaledDotProductAttentionConfig{Mask: InternalBackendOutputs(visible)[0]})
-			return out
-		}, func() *Node { return m.attend(q, keys, values, visible) }, true)
-		return kernels.Linear(Reshape(out, b, s, cfg.Heads*d), lw.O, nil)
+		// Few queries (decoding): every query head of a row against the keys of every kv head,
+		// [b] batches of (s·heads) × d · (kv·t × d)ᵀ, the keys and values as they lie, with the
+		// scores of the other kv heads' keys masked to exactly 0 probability. Twice the
+		// products of pairing each kv head with its own queries only, but as b batches instead
+		// of b·kv, which on the pure-Go backend (whose cost for such small products is mostly
+		// per batch) made decode attention a third faster at 64 rows.
+		own := Equal(Iota(g, shapes.Make(dtypes.Int32, 1, 1, cfg.KVHeads, 1, cfg.KVHeads, 1), 2),
+			Iota(g, shapes.Make(dtypes.Int32, 1, 1, cfg.KVHeads, 1, cfg.KVHeads, 1), 4))
+		visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, 1, t), Reshape(positions, b, s, 1, 1, 1, 1))
+		mask := Reshape(BroadcastToDims(LogicalAnd(own, visible), b, s, cfg.KVHeads, group, cfg.KVHeads, t), b, s*cfg.Heads, cfg.KVHeads*t)
+		scores := DotGeneral(Reshape(q, b, s*cfg.Heads, d), []int{2}, []int{0}, Reshape(keys, b, cfg.KVHeads*t, d), []int{2}, []int{0})
+		probs := MaskedSoftmax(scores, mask, -1)                                                              // [b, s·heads, kv·t]
+		out = DotGeneral(probs, []int{2}, []int{0}, Reshape(values, b, cfg.KVHeads*t, d), []int{1}, []int{0}) // [b, s·heads, d]
+		out = Reshape(out, b, s, cfg.Heads*d)
+	} else {
+		// Many queries (prefill, training): lay the keys and values out as [b·kv, head_dim, t]
+		// so that each product over head_dim, forward and in the gradient, is one the pure-Go
+		// backend multiplies as it lies. Otherwise it multiplies in its "transposed" layout,
+		// whose kernel does a horizontal add per output element: with a head_dim of 16 that
+		// made attention 70% of a training step.
+		qT := TransposeAllDims(Reshape(q, b, s, cfg.KVHeads, group, d), 0, 2, 1, 3, 4) // [b, kv, s, group, d]
+		visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, t), Reshape(positions, b, 1, s, 1, 1))
+		keysT := TransposeAllDims(keys, 0, 1, 3, 2)                                   // [b, kv, d, t]
+		valuesT := TransposeAllDims(values, 0, 1, 3, 2)                               // [b, kv, d, t]
+		scores := DotGeneral(qT, []int{4}, []int{0, 1}, keysT, []int{2}, []int{0, 1}) // [b, kv, s, group, t]
+		probs := MaskedSoftmax(scores, BroadcastToDims(visible, scores.Shape().Dimensions...), -1)
+		out = DotGeneral(probs, []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
+		out = Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
 	}
-	return kernels.Linear(m.attend(q, keys, values, visible), lw.O, nil)
-}
-
-// attend is softmax(q·keysᵀ/√d + mask)·values for q [b, s, heads, d], keys and values
-// [b, t, kvHeads, d] and visible [b, s, t], returning [b, s, heads·d].
-func (m *Model) attend(q, keys, values, visible *Node) *Node {
-	cfg := m.cfg
-	b, s, t := q.Shape().Dimensions[0], q.Shape().Dimensions[1], keys.Shape().Dimensions[1]
-	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
-	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(d))), b, s, cfg.KVHeads, group, d)
-	// Many queries (prefill, training): lay every operand out as [b·kv, rows, head_dim] or
-	// [b·kv, head_dim, t] so that each product over head_dim, forward and in the gradient,
-	// is one the pure-Go backend multiplies as it lies. Otherwise it transposes them into
-	// its "transposed" layout, whose kernel does a horizontal add per output element:
-	// with a head_dim of 16 that made attention 70% of a training step.
-	qT := TransposeAllDims(q, 0, 2, 1, 3, 4)                                      // [b, kv, s, group, d]
-	keysT := TransposeAllDims(keys, 0, 2, 3, 1)                                   // [b, kv, d, t]
-	valuesT := TransposeAllDims(values, 0, 2, 3, 1)                               // [b, kv, d, t]
-	scores := DotGeneral(qT, []int{4}, []int{0, 1}, keysT, []int{2}, []int{0, 1}) // [b, kv, s, group, t]
-	mask := BroadcastToDims(Reshape(visible, b, 1, s, 1, t), scores.Shape().Dimensions...)
-	out := DotGeneral(MaskedSoftmax(scores, mask, -1), []int{4}, []int{0, 1}, valuesT, []int{3}, []int{0, 1}) // [b, kv, s, group, d]
-	return Reshape(TransposeAllDims(out, 0, 2, 1, 3, 4), b, s, cfg.Heads*d)
+	return kernels.Linear(out, lw.O, nil)
 }
 
 // lmHead applies the final norm and projects onto the vocabulary.
