@@ -2,6 +2,7 @@ package rl
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/gomlx/compute/dtypes"
@@ -172,8 +173,33 @@ type row struct {
 const MicroRows = 32
 
 // posBucket rounds a micro-batch's length up, so that steps reuse a few compiled graphs
-// instead of compiling one per shape.
-const posBucket = 32
+// instead of compiling one per shape; past posLinear positions the buckets grow with the
+// length (a quarter octave each), so a long window adds only a few shapes.
+const (
+	posBucket = 32
+	posLinear = 256
+)
+
+// seqLen is the bucketed length of a micro-batch whose longest sequence is s.
+func seqLen(s int) int {
+	if s <= posLinear {
+		return roundUp(s, posBucket)
+	}
+	octave := 1 << (bits.Len(uint(s-1)) - 1) // the power of two below s
+	return roundUp(s, octave/4)
+}
+
+// rowCount is the rows of every micro-batch of a step of n sequences: MicroRows when there are
+// that many (the last micro-batch padded with rows that train nothing), else the power of two
+// above n. A step's graphs then differ only in length: a run of 55 steps whose last
+// micro-batches came in every row count from 1 to 32 had exceeded the 32 graphs an executor
+// keeps and stopped.
+func rowCount(n int) int {
+	if n >= MicroRows {
+		return MicroRows
+	}
+	return 1 << bits.Len(uint(max(n, 1)-1))
+}
 
 // buildBatches lays out the calls of the trajectories with a nonzero advantage as rows, sorted
 // by length and cut into micro-batches of at most MicroRows (less padding, bounded memory):
@@ -203,21 +229,21 @@ func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window
 		return (len(a.call.Prompt) + len(a.call.IDs)) - (len(b.call.Prompt) + len(b.call.IDs))
 	})
 	var out []train.Batch
+	n := rowCount(len(rows))
 	for lo := 0; lo < len(rows) || len(out) == 0; lo += MicroRows {
-		out = append(out, layout(rows[lo:min(lo+MicroRows, len(rows))], temperature, window, total, recorded))
+		out = append(out, layout(rows[lo:min(lo+MicroRows, len(rows))], n, temperature, window, total, recorded))
 	}
 	return out
 }
 
-// layout is one micro-batch of rows; total and recorded are the step's trained and recorded
-// tokens.
-func layout(rows []row, temperature float64, window, total, recorded int) train.Batch {
+// layout is one micro-batch of rows, padded to n; total and recorded are the step's trained
+// and recorded tokens.
+func layout(rows []row, n int, temperature float64, window, total, recorded int) train.Batch {
 	s := 1
 	for _, r := range rows {
 		s = max(s, len(r.call.Prompt)+len(r.call.IDs)-1)
 	}
-	s = min(roundUp(s, posBucket), max(window, s))
-	n := max(len(rows), 1)
+	s = min(seqLen(s), max(window, s))
 	ids := make([]int32, n*s)
 	targets := make([]int32, n*s)
 	weight := make([]float32, n*s)

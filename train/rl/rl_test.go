@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -432,5 +433,52 @@ func TestCheckAndProblemErrors(t *testing.T) {
 	}
 	if _, err := ReadProblems(path); err == nil || !strings.Contains(err.Error(), path+":2") {
 		t.Errorf("missing answer: %v, want the file and line", err)
+	}
+}
+
+// A run compiles one update graph per micro-batch shape, and an executor keeps 32: steps of at
+// least MicroRows sequences must come in one row count and one shape per length bucket,
+// however their lengths fall.
+func TestMicroBatchShapesStayFew(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := map[[2]int]bool{}
+	for range 300 {
+		trajs := make([]Trajectory, 32+rng.IntN(64))
+		adv := make([]float64, len(trajs))
+		for i := range trajs {
+			adv[i] = 1
+			for range 1 + rng.IntN(3) {
+				c := Call{Prompt: make([]int, 5+rng.IntN(100)), IDs: make([]int, 1+rng.IntN(150))}
+				c.LogProb = make([]float64, len(c.IDs))
+				trajs[i].Calls = append(trajs[i].Calls, c)
+			}
+		}
+		for _, b := range buildBatches(trajs, adv, 1, 256) {
+			d := b.IDs.Shape().Dimensions
+			shapes[[2]int{d[0], d[1]}] = true
+			if d[0] != MicroRows {
+				t.Fatalf("a micro-batch of %d rows, want %d", d[0], MicroRows)
+			}
+		}
+	}
+	if len(shapes) > 256/posBucket {
+		t.Errorf("%d micro-batch shapes over 300 steps, want at most %d: %v", len(shapes), 256/posBucket, shapes)
+	}
+	// Past posLinear the buckets grow with the length: few shapes, little padding.
+	lens := map[int]bool{}
+	for s := 1; s <= 8192; s++ {
+		l := seqLen(s)
+		if l < s || (s > posLinear && float64(l) > 1.25*float64(s)) {
+			t.Fatalf("seqLen(%d) = %d", s, l)
+		}
+		lens[l] = true
+	}
+	if len(lens) > 28 {
+		t.Errorf("%d lengths for sequences up to 8192, want at most 28", len(lens))
+	}
+	for n, want := range map[int]int{0: 1, 1: 1, 3: 4, 17: 32, 32: 32, 100: 32} {
+		if got := rowCount(n); got != want {
+			t.Errorf("rowCount(%d) = %d, want %d", n, got, want)
+		}
 	}
 }
