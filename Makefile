@@ -34,6 +34,6 @@ tiny-model:
 	GO=$(GO) ./scripts/tiny-model.sh
 
 # Only the RL stage: `infty train rl` from runtime/tinymodel/coldstart into the embedded default
-# model (about 25 minutes on the shared 2-core machine; see README).
+# model (about 32 minutes on the idle 2-core machine; see README).
 tiny-model-rl:
 	GO=$(GO) ./scripts/tiny-model-rl.sh
