@@ -27,6 +27,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/internal/atomicfile"
 	"github.com/infty-dev/infty/internal/problems"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
@@ -151,7 +152,7 @@ type Metrics struct {
 	Entropy       *float64 `json:"entropy,omitempty"`
 	ClipFrac      *float64 `json:"clip_frac,omitempty"`
 	KL            *float64 `json:"kl,omitempty"`
-	LogProbGap    *float64 `json:"logp_gap,omitempty"` // max |trainer − runtime| log-probability over recorded tokens
+	LogProbGap    *float64 `json:"logp_gap,omitempty"` // mean |trainer − runtime| log-probability over recorded tokens
 	SkippedGroups int      `json:"skipped_groups"`
 	Groups        int      `json:"groups"`
 	TrainedTokens int      `json:"trained_tokens"`
@@ -234,7 +235,6 @@ func NewRunner(o Options) (*Runner, error) {
 		}
 		r.refW = m.Params.Tensors()
 	}
-	r.o = o
 	return r, nil
 }
 
@@ -324,8 +324,6 @@ func (r *Runner) Step(ctx context.Context) (StepResult, error) {
 	m.RewardStd = math.Sqrt(m.RewardStd / n)
 	adv, skipped := Advantages(rewards, r.o.G)
 	m.SkippedGroups = skipped
-	// A step whose groups are all skipped still steps the optimizer, on an empty mask (no
-	// gradient), so that step k always means the same questions and a resume lines up.
 	batches := buildBatches(trajs, adv, r.o.Temperature, r.model.Config.MaxPositions)
 	defer func() {
 		for _, b := range batches {
@@ -449,7 +447,8 @@ func openMetrics(path string, done int) (*os.File, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, err
 	}
-	if err := os.WriteFile(path, kept, 0o644); err != nil {
+	// Replaced whole, so a kill here leaves the old lines or the kept ones, not an empty file.
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(kept); return err }); err != nil {
 		return nil, err
 	}
 	return os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
