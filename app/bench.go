@@ -196,7 +196,7 @@ func benchIterative(ctx context.Context, o BenchOptions, problems []BenchProblem
 	defer m.Close()
 	cfg := session.Config{Mode: session.ModeNative, Eta: o.Eta, Phi: o.Phi,
 		Sampling: llm.Sampling{Temperature: o.Temperature, Seed: o.Seed}}
-	FitWindow(&cfg, llm.ContextLength(m))
+	cfg.FitWindow(llm.ContextLength(m))
 	row := BenchRow{Mode: "iterative", N: len(problems), Model: benchModelName(o.Model, DefaultModel.Name)}
 	return benchRun(ctx, o, row, problems, progress, func(ctx context.Context, _ int, p BenchProblem) benchResult {
 		c := cfg

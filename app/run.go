@@ -96,7 +96,7 @@ func (s *RunSpec) config(window int) (session.Config, error) {
 			return cfg, fmt.Errorf("invalid %s %d: must be positive", v.name, v.n)
 		}
 	}
-	FitWindow(&cfg, window)
+	cfg.FitWindow(window)
 	for _, p := range []struct {
 		path string
 		dst  *string
@@ -120,10 +120,6 @@ func (s *RunSpec) config(window int) (session.Config, error) {
 	}
 	return cfg, nil
 }
-
-// FitWindow sets the budgets cfg leaves at zero so that they fit a window of the given length
-// (session.Config.FitWindow).
-func FitWindow(cfg *session.Config, window int) { cfg.FitWindow(window) }
 
 // syntheticReference checks a question of the synthetic task (the embedded model's) against its
 // computed answer when no reference was given.

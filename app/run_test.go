@@ -62,26 +62,6 @@ func TestSyntheticReference(t *testing.T) {
 	}
 }
 
-// bench's iterative mode on the embedded model runs with these budgets; its published table
-// (`infty bench --synthetic --seed 777`) depends on them.
-func TestFitWindowEmbeddedModel(t *testing.T) {
-	cfg := session.Config{Phi: 16}
-	FitWindow(&cfg, 256)
-	if cfg.Eta != 124 || cfg.SummaryMax != 23 || cfg.ConclusionMax != 23 || cfg.Phi != 16 {
-		t.Errorf("window 256: η %d, summary %d, conclusion %d, φ %d; want 124, 23, 23, 16", cfg.Eta, cfg.SummaryMax, cfg.ConclusionMax, cfg.Phi)
-	}
-	cfg = session.Config{Eta: 100}
-	FitWindow(&cfg, 256)
-	if cfg.Eta != 100 {
-		t.Errorf("a given η %d was refitted", cfg.Eta)
-	}
-	cfg = session.Config{}
-	FitWindow(&cfg, 0)
-	if cfg != (session.Config{}) {
-		t.Errorf("an unknown window changed the budgets: %+v", cfg)
-	}
-}
-
 func TestAnswerLine(t *testing.T) {
 	yes, no := true, false
 	for _, c := range []struct {
