@@ -30,6 +30,25 @@ func positionsFor(ids *Node) *Node {
 	return Iota(ids.Graph(), shapes.Make(dtypes.Int32, ids.Shape().Dimensions...), 1)
 }
 
+// forward is the logits of model on ids [B, S] with params bound by specs.
+func forward(model arch.Model, specs []arch.TensorSpec, params []*Node, ids *Node) *Node {
+	w, err := arch.Bind(specs, params)
+	if err != nil {
+		panic(err)
+	}
+	return model.Forward(w, ids, positionsFor(ids))
+}
+
+// appendAux appends aux's scalars (when aux is set), not differentiated, to out.
+func appendAux(out []*Node, aux Aux, logits *Node, inputs []*Node) []*Node {
+	if aux != nil {
+		for _, a := range aux(logits, inputs) {
+			out = append(out, StopGradient(a))
+		}
+	}
+	return out
+}
+
 // stepGraph builds one AdamW step of loss. inputs: n params, n first moments, n second
 // moments, then the scalars lr, c1 = 1/(1-β1^t), c2 = 1/(1-β2^t), then ids [B, S] Int32 and
 // the loss's inputs. outputs: n params, n moments, n moments, loss, gradient norm (before
@@ -40,20 +59,10 @@ func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux, 
 		params, m1, m2 := in[:n], in[n:2*n], in[2*n:3*n]
 		lr, c1, c2 := in[3*n], in[3*n+1], in[3*n+2]
 		ids := in[3*n+3]
-		w, err := arch.Bind(specs, params)
-		if err != nil {
-			panic(err)
-		}
-		logits := model.Forward(w, ids, positionsFor(ids))
+		logits := forward(model, specs, params, ids)
 		loss := lossOf(logits, in[3*n+4:])
 		out, norm := adamW(params, m1, m2, Gradient(loss, params...), lr, c1, c2, h, decay)
-		out = append(out, loss, norm)
-		if aux != nil {
-			for _, a := range aux(logits, in[3*n+4:]) {
-				out = append(out, StopGradient(a))
-			}
-		}
-		return out
+		return appendAux(append(out, loss, norm), aux, logits, in[3*n+4:])
 	}
 }
 
@@ -96,24 +105,13 @@ func accumGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux)
 	return func(in []*Node) []*Node {
 		n := len(specs)
 		params, sums := in[:n], in[n:2*n]
-		ids := in[2*n]
-		w, err := arch.Bind(specs, params)
-		if err != nil {
-			panic(err)
-		}
-		logits := model.Forward(w, ids, positionsFor(ids))
+		logits := forward(model, specs, params, in[2*n])
 		loss := lossOf(logits, in[2*n+1:])
 		out := make([]*Node, 0, n+1)
 		for i, gr := range Gradient(loss, params...) {
 			out = append(out, Add(sums[i], gr))
 		}
-		out = append(out, loss)
-		if aux != nil {
-			for _, a := range aux(logits, in[2*n+1:]) {
-				out = append(out, StopGradient(a))
-			}
-		}
-		return out
+		return appendAux(append(out, loss), aux, logits, in[2*n+1:])
 	}
 }
 
@@ -132,12 +130,7 @@ func applyGraph(h Hyper, decay []bool) func([]*Node) []*Node {
 func lossGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss) func([]*Node) *Node {
 	return func(in []*Node) *Node {
 		n := len(specs)
-		w, err := arch.Bind(specs, in[:n])
-		if err != nil {
-			panic(err)
-		}
-		ids := in[n]
-		return lossOf(model.Forward(w, ids, positionsFor(ids)), in[n+1:])
+		return lossOf(forward(model, specs, in[:n], in[n]), in[n+1:])
 	}
 }
 
@@ -154,12 +147,7 @@ func NewProbe(backend compute.Backend, model *Model, fn func(logits *Node, input
 	specs := model.Params.Specs
 	exec, err := NewExec(backend, func(in []*Node) []*Node {
 		n := len(specs)
-		w, err := arch.Bind(specs, in[:n])
-		if err != nil {
-			panic(err)
-		}
-		ids := in[n]
-		return fn(model.Arch.Forward(w, ids, positionsFor(ids)), in[n+1:])
+		return fn(forward(model.Arch, specs, in[:n], in[n]), in[n+1:])
 	})
 	if err != nil {
 		return nil, err

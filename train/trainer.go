@@ -181,9 +181,7 @@ func (t *Trainer) Step() (StepStats, error) {
 	start := time.Now()
 	k := t.step + 1
 	b := t.batches(t.step)
-	lr := LearningRate(k, t.opt.Warmup, t.opt.Steps, t.opt.LR, t.opt.MinLR)
-	c1 := 1 / (1 - math.Pow(t.opt.Beta1, float64(k)))
-	c2 := 1 / (1 - math.Pow(t.opt.Beta2, float64(k)))
+	lr, c1, c2 := t.schedule(k)
 	n := len(t.params)
 	args := make([]any, 0, 3*n+4+len(b.Inputs))
 	for _, group := range [][]*tensors.Tensor{t.params, t.m1, t.m2} {
@@ -198,8 +196,8 @@ func (t *Trainer) Step() (StepStats, error) {
 	}
 	loss := float64(tensors.ToScalar[float32](out[3*n]))
 	norm := float64(tensors.ToScalar[float32](out[3*n+1]))
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return StepStats{}, fmt.Errorf("train: step %d: loss is %v (lower the learning rate or check the data); weights left as of step %d", k, loss, t.step)
+	if err := t.checkLoss(k, loss); err != nil {
+		return StepStats{}, err
 	}
 	var aux []float64
 	for _, a := range out[3*n+2:] {
@@ -214,6 +212,21 @@ func (t *Trainer) Step() (StepStats, error) {
 	t.params, t.m1, t.m2 = out[:n], out[n:2*n], out[2*n:3*n]
 	t.step = k
 	return StepStats{Step: k, Steps: t.opt.Steps, Loss: loss, GradNorm: norm, LR: lr, Tokens: b.Tokens, Seconds: time.Since(start).Seconds(), Aux: aux}, nil
+}
+
+// schedule is step k's learning rate and AdamW's bias corrections c1 = 1/(1-β1^k) and
+// c2 = 1/(1-β2^k).
+func (t *Trainer) schedule(k int) (lr, c1, c2 float64) {
+	return LearningRate(k, t.opt.Warmup, t.opt.Steps, t.opt.LR, t.opt.MinLR),
+		1 / (1 - math.Pow(t.opt.Beta1, float64(k))), 1 / (1 - math.Pow(t.opt.Beta2, float64(k)))
+}
+
+// checkLoss refuses to apply step k when its loss is not finite.
+func (t *Trainer) checkLoss(k int, loss float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("train: step %d: loss is %v (lower the learning rate or check the data); weights left as of step %d", k, loss, t.step)
+	}
+	return nil
 }
 
 // StepMicro does one update on the sum of the gradients of micro-batches, so that a batch too
@@ -263,12 +276,10 @@ func (t *Trainer) StepMicro(bs []Batch) (StepStats, error) {
 		out[n].FinalizeAll()
 		tokens += b.Tokens
 	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return StepStats{}, fmt.Errorf("train: step %d: loss is %v (lower the learning rate or check the data); weights left as of step %d", k, loss, t.step)
+	if err := t.checkLoss(k, loss); err != nil {
+		return StepStats{}, err
 	}
-	lr := LearningRate(k, t.opt.Warmup, t.opt.Steps, t.opt.LR, t.opt.MinLR)
-	c1 := 1 / (1 - math.Pow(t.opt.Beta1, float64(k)))
-	c2 := 1 / (1 - math.Pow(t.opt.Beta2, float64(k)))
+	lr, c1, c2 := t.schedule(k)
 	args := make([]any, 0, 4*n+3)
 	for _, x := range slices.Concat(t.params, t.m1, t.m2, sums) {
 		args = append(args, x)
