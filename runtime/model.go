@@ -334,44 +334,40 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 b
 		dtype = dtypes.BFloat16
 	}
 	if t.DType != "F32" && t.DType != "BF16" && t.DType != "F16" {
-		_, err := t.Float32() // its error names the file, the tensor and the dtype
-		return nil, err
+		return nil, t.DecodeFloat32(nil, 0) // its error names the file, the tensor and the dtype
 	}
 	out, err := tensors.FromShapeForBackend(backend, 0, shapes.Make(dtype, shape...))
 	if err != nil {
 		return nil, err
 	}
 	n := t.NumElements()
-	src := t.Data
-	read := reader(t)
+	var bad error
 	err = out.MutableBytes(func(dst []byte) {
-		switch {
-		case bf16 && t.DType == "BF16", !bf16 && t.DType == "F32":
-			copy(dst, src)
-		case bf16:
-			for i := range n {
-				binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToBF16(read(i)))
+		if bf16 && t.DType == "BF16" || !bf16 && t.DType == "F32" {
+			copy(dst, t.Data)
+			return
+		}
+		// Widened a chunk at a time: never a second full-size copy of the weight.
+		chunk := make([]float32, min(n, 1<<16))
+		for lo := 0; lo < n; lo += len(chunk) {
+			c := chunk[:min(len(chunk), n-lo)]
+			if bad = t.DecodeFloat32(c, lo); bad != nil {
+				return
 			}
-		default:
-			for i := range n {
-				binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(read(i)))
+			for i, v := range c {
+				if bf16 {
+					binary.LittleEndian.PutUint16(dst[2*(lo+i):], safetensors.Float32ToBF16(v))
+				} else {
+					binary.LittleEndian.PutUint32(dst[4*(lo+i):], math.Float32bits(v))
+				}
 			}
 		}
 	})
-	return out, err
-}
-
-// reader returns element i of a checkpoint tensor of dtype F32, BF16 or F16, widened exactly.
-func reader(t safetensors.Tensor) func(i int) float32 {
-	src := t.Data
-	switch t.DType {
-	case "BF16":
-		return func(i int) float32 { return safetensors.BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:])) }
-	case "F16":
-		return func(i int) float32 { return safetensors.F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:])) }
-	default:
-		return func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])) }
+	if err = cmp.Or(err, bad); err != nil {
+		out.FinalizeAll()
+		return nil, err
 	}
+	return out, nil
 }
 
 // toQ8Tensor quantizes a checkpoint matrix [out, in] (in a multiple of kernels.Q8Values; F32,
@@ -379,8 +375,7 @@ func reader(t safetensors.Tensor) func(i int) float32 {
 // toTensor does.
 func toQ8Tensor(backend compute.Backend, t safetensors.Tensor) (*tensors.Tensor, error) {
 	if t.DType != "F32" && t.DType != "BF16" && t.DType != "F16" {
-		_, err := t.Float32() // its error names the file, the tensor and the dtype
-		return nil, err
+		return nil, t.DecodeFloat32(nil, 0) // its error names the file, the tensor and the dtype
 	}
 	rows, in := t.Shape[0], t.Shape[1]
 	rowBytes := kernels.Q8RowBytes(in)
@@ -388,13 +383,12 @@ func toQ8Tensor(backend compute.Backend, t safetensors.Tensor) (*tensors.Tensor,
 	if err != nil {
 		return nil, err
 	}
-	read := reader(t)
 	row := make([]float32, in)
 	var bad error
 	err = out.MutableBytes(func(dst []byte) {
 		for r := range rows {
-			for c := range row {
-				row[c] = read(r*in + c)
+			if bad = t.DecodeFloat32(row, r*in); bad != nil {
+				return
 			}
 			if err := kernels.QuantizeQ8(dst[r*rowBytes:(r+1)*rowBytes], row); err != nil {
 				bad = fmt.Errorf("%s: tensor %q, row %d: %w", t.File, t.Name, r, err)

@@ -19,23 +19,36 @@ func (t Tensor) Float32() ([]float32, error) {
 		return nil, fmt.Errorf("%s: tensor %q: %d bytes of data for shape %v of %s", t.File, t.Name, len(t.Data), t.Shape, t.DType)
 	}
 	out := make([]float32, n)
-	switch t.DType {
-	case "F32":
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
-		}
-	case "BF16":
-		for i := range out {
-			out[i] = BF16ToFloat32(binary.LittleEndian.Uint16(t.Data[2*i:]))
-		}
-	case "F16":
-		for i := range out {
-			out[i] = F16ToFloat32(binary.LittleEndian.Uint16(t.Data[2*i:]))
-		}
-	default:
-		return nil, fmt.Errorf("%s: tensor %q: cannot convert dtype %s to float32 (F32, BF16 and F16 are supported)", t.File, t.Name, t.DType)
+	if err := t.DecodeFloat32(out, 0); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// DecodeFloat32 widens elements start … start+len(dst)−1 of the tensor into dst, exactly as
+// Float32 does, so that a large tensor can be converted a row at a time.
+func (t Tensor) DecodeFloat32(dst []float32, start int) error {
+	size, ok := dtypeSizes[t.DType]
+	if ok && (start < 0 || (start+len(dst))*size > len(t.Data)) {
+		return fmt.Errorf("%s: tensor %q: elements %d to %d beyond its %d bytes of %s", t.File, t.Name, start, start+len(dst)-1, len(t.Data), t.DType)
+	}
+	switch src := t.Data[start*size:]; t.DType {
+	case "F32":
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	case "BF16":
+		for i := range dst {
+			dst[i] = BF16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case "F16":
+		for i := range dst {
+			dst[i] = F16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	default:
+		return fmt.Errorf("%s: tensor %q: cannot convert dtype %s to float32 (F32, BF16 and F16 are supported)", t.File, t.Name, t.DType)
+	}
+	return nil
 }
 
 // BF16ToFloat32 widens a bfloat16 bit pattern; bfloat16 is the upper half of

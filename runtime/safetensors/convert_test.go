@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +95,22 @@ func TestFloat32ChecksLength(t *testing.T) {
 	v, err := tt.Float32()
 	if err != nil || v[0] != 1 || v[1] != -1 {
 		t.Errorf("F16 [1,-1] decoded as %v, %v", v, err)
+	}
+}
+
+// A row decoded alone equals that row of the whole conversion; a range past the data is an
+// error naming the tensor, not a panic.
+func TestDecodeFloat32Range(t *testing.T) {
+	tt := Tensor{Name: "x", DType: "BF16", Shape: []int{2, 3}, File: "f.safetensors", Data: []byte{0x80, 0x3f, 0x00, 0x40, 0x40, 0x40, 0x80, 0x40, 0xa0, 0x40, 0xc0, 0x40}}
+	all, err := tt.Float32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float32, 3)
+	if err := tt.DecodeFloat32(row, 3); err != nil || row[0] != all[3] || row[1] != all[4] || row[2] != all[5] || all[5] != 6 {
+		t.Errorf("row 1 decoded as %v (%v), whole tensor %v", row, err, all)
+	}
+	if err := tt.DecodeFloat32(row, 4); err == nil || !strings.Contains(err.Error(), `"x"`) {
+		t.Errorf("a range past the data: %v", err)
 	}
 }
