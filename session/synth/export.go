@@ -2,10 +2,12 @@ package synth
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 
+	"github.com/infty-dev/infty/internal/atomicfile"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sft"
 )
@@ -57,7 +59,8 @@ type FileOptions struct {
 }
 
 // WriteFile writes the examples of N problems to path as SFT JSON Lines (session/sft's layout),
-// creating its folder, and returns how many problems and examples it wrote.
+// creating its folder, and returns how many problems and examples it wrote. The file replaces
+// path whole (atomicfile), so a failed or killed run leaves no half-written data set.
 func WriteFile(path string, o FileOptions) (problems, examples int, err error) {
 	ps, err := Set(o.Seed, o.N, o.MinLen, o.MaxLen)
 	if err != nil {
@@ -73,13 +76,8 @@ func WriteFile(path string, o FileOptions) (problems, examples int, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return 0, 0, err
 	}
-	f, err := os.Create(path)
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return sft.NewWriter(w).Write(ex...) }); err != nil {
 		return 0, 0, err
 	}
-	if err := sft.NewWriter(f).Write(ex...); err != nil {
-		f.Close()
-		return 0, 0, err
-	}
-	return len(ps), len(ex), f.Close()
+	return len(ps), len(ex), nil
 }
