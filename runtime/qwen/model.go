@@ -218,10 +218,11 @@ type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 	cfg := m.cfg
 	x := kernels.Embed(w.Embed, ids) // [batch, seq, hidden]
-	cos, sin := rope(cfg, positions)
+	sh := &shared{positions: positions}
+	sh.cos, sh.sin = rope(cfg, positions)
 	for l := range w.Layers {
 		lw := &w.Layers[l]
-		x = Add(x, m.attention(lw, rmsNorm(x, lw.AttnNorm, cfg.RMSEps), positions, cos, sin, l, kv))
+		x = Add(x, m.attention(lw, rmsNorm(x, lw.AttnNorm, cfg.RMSEps), sh, l, kv))
 		h := rmsNorm(x, lw.MLPNorm, cfg.RMSEps)
 		gate := kernels.Linear(h, lw.Gate, nil)
 		x = Add(x, kernels.Linear(Mul(Mul(gate, Logistic(gate)), kernels.Linear(h, lw.Up, nil)), lw.Down, nil))
@@ -233,7 +234,13 @@ func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 // heads/kvHeads query heads. Many queries are grouped as [batch, kvHeads, seq, group, headDim]
 // and contracted against the shared keys without copying them per query head; a few
 // (decoding) meet every kv head's keys, those of the other heads masked.
-func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv keySource) *Node {
+// shared holds what every layer's attention uses alike, built once per graph: the positions,
+// their rotary embedding and the decode mask (which keys each query sees).
+type shared struct {
+	positions, cos, sin, decodeMask *Node
+}
+
+func (m *Model) attention(lw *layer, x *Node, sh *shared, l int, kv keySource) *Node {
 	cfg := m.cfg
 	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	d, group := cfg.HeadDim, cfg.Heads/cfg.KVHeads
@@ -243,7 +250,8 @@ func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv key
 	if m.qkNorm { // Qwen3 normalises each head before rotating it
 		q, k = rmsNorm(q, lw.QNorm, cfg.RMSEps), rmsNorm(k, lw.KNorm, cfg.RMSEps)
 	}
-	q, k = applyRope(q, cos, sin), applyRope(k, cos, sin)
+	positions := sh.positions
+	q, k = applyRope(q, sh.cos, sh.sin), applyRope(k, sh.cos, sh.sin)
 	keys, values, keyPositions := kv(l, k, v)
 	t, g := keys.Shape().Dimensions[2], x.Graph()
 
@@ -256,13 +264,20 @@ func (m *Model) attention(lw *layer, x, positions, cos, sin *Node, l int, kv key
 		// products of pairing each kv head with its own queries only, but as b batches instead
 		// of b·kv, which on the pure-Go backend (whose cost for such small products is mostly
 		// per batch) made decode attention a third faster at 64 rows.
-		own := Equal(Iota(g, shapes.Make(dtypes.Int32, 1, 1, cfg.KVHeads, 1, cfg.KVHeads, 1), 2),
-			Iota(g, shapes.Make(dtypes.Int32, 1, 1, cfg.KVHeads, 1, cfg.KVHeads, 1), 4))
-		visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, 1, t), Reshape(positions, b, s, 1, 1, 1, 1))
-		mask := Reshape(BroadcastToDims(LogicalAnd(own, visible), b, s, cfg.KVHeads, group, cfg.KVHeads, t), b, s*cfg.Heads, cfg.KVHeads*t)
-		scores := DotGeneral(Reshape(q, b, s*cfg.Heads, d), []int{2}, []int{0}, Reshape(keys, b, cfg.KVHeads*t, d), []int{2}, []int{0})
-		probs := MaskedSoftmax(scores, mask, -1)                                                              // [b, s·heads, kv·t]
-		out = DotGeneral(probs, []int{2}, []int{0}, Reshape(values, b, cfg.KVHeads*t, d), []int{1}, []int{0}) // [b, s·heads, d]
+		if sh.decodeMask == nil {
+			own := Equal(Iota(g, shapes.Make(dtypes.Int32, 1, 1, cfg.KVHeads, 1, cfg.KVHeads, 1), 2),
+				Iota(g, shapes.Make(dtypes.Int32, 1, 1, cfg.KVHeads, 1, cfg.KVHeads, 1), 4))
+			visible := LessOrEqual(Reshape(keyPositions, b, 1, 1, 1, 1, t), Reshape(positions, b, s, 1, 1, 1, 1))
+			sh.decodeMask = Reshape(BroadcastToDims(LogicalAnd(own, visible), b, s, cfg.KVHeads, group, cfg.KVHeads, t), b, s*cfg.Heads, cfg.KVHeads*t)
+		}
+		mask := sh.decodeMask
+		// The keys and values go in as they lie, [b, kv, t, d]: a Reshape of the cache, which
+		// is also the step's output, would be a copy of it (8 MiB a step at 64 rows of the tiny
+		// model).
+		scores := DotGeneral(Reshape(q, b, s*cfg.Heads, d), []int{2}, []int{0}, keys, []int{3}, []int{0}) // [b, s·heads, kv, t]
+		probs := MaskedSoftmax(Reshape(scores, b, s*cfg.Heads, cfg.KVHeads*t), mask, -1)                  // [b, s·heads, kv·t]
+		probs = Reshape(probs, b, s*cfg.Heads, cfg.KVHeads, t)
+		out = DotGeneral(probs, []int{2, 3}, []int{0}, values, []int{1, 2}, []int{0}) // [b, s·heads, d]
 		out = Reshape(out, b, s, cfg.Heads*d)
 	} else {
 		// Many queries (prefill, training): lay the keys and values out as [b·kv, head_dim, t]
