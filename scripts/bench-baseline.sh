@@ -6,6 +6,8 @@
 #   REV     the baseline revision (default f399016)
 #   ROUNDS  how many times each side runs, alternating (default 5)
 #   BENCH   the benchmark both trees have (default BenchmarkTiny/f32: the embedded-size fixture)
+#   METRIC  (environment) the reported metric compared (default decode_tok/s; e.g. tok/s@64 of
+#           BenchmarkBatch/tiny, the aggregate rate of 64 streams); BENCHTIME (default 10x)
 #
 # It builds the runtime package's test binary of REV in a temporary detached worktree and of
 # the working tree, then runs them alternately, reading the decode_tok/s metric both report,
@@ -16,6 +18,8 @@ set -euo pipefail
 rev=${1:-f399016}
 rounds=${2:-5}
 bench=${3:-BenchmarkTiny/f32}
+metric=${METRIC:-decode_tok/s}
+benchtime=${BENCHTIME:-10x}
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3} GOEXPERIMENT=${GOEXPERIMENT:-simd}
 GO=${GO:-go}
 
@@ -41,25 +45,25 @@ base_go=${BASE_GOTOOLCHAIN:-$base_go}
 (cd "$tmp/base/runtime" && GOTOOLCHAIN=$base_go $GO test -c -o "$tmp/base.test" .)
 (cd "$root/runtime" && $GO test -c -o "$tmp/new.test" .)
 
-# run DIR BIN prints the benchmark's decode_tok/s (the test binary runs in its package folder,
+# run DIR BIN prints the benchmark's metric (the test binary runs in its package folder,
 # where the fixtures' relative paths resolve).
 run() {
-	(cd "$1/runtime" && "$2" -test.run '^$' -test.bench "^${bench%%/*}\$/^${bench#*/}\$" -test.benchtime 10x) |
-		awk '{for (i = 2; i <= NF; i++) if ($i == "decode_tok/s") print $(i-1)}' | head -1
+	(cd "$1/runtime" && "$2" -test.run '^$' -test.bench "^${bench%%/*}\$/^${bench#*/}\$" -test.benchtime "$benchtime") |
+		awk -v m="$metric" '{for (i = 2; i <= NF; i++) if ($i == m) print $(i-1)}' | head -1
 }
 
 base=() new=() ratios=()
 for i in $(seq "$rounds"); do
 	b=$(run "$tmp/base" "$tmp/base.test")
 	n=$(run "$root" "$tmp/new.test")
-	[ -n "$b" ] && [ -n "$n" ] || { echo "no decode_tok/s in round $i" >&2; exit 1; }
+	[ -n "$b" ] && [ -n "$n" ] || { echo "no $metric in round $i" >&2; exit 1; }
 	r=$(echo "$n / $b" | bc -l)
 	base+=("$b") new+=("$n") ratios+=("$r")
-	printf 'round %d: %s %s tok/s, working tree %s tok/s, ratio %.2f\n' "$i" "$rev" "$b" "$n" "$r"
+	printf 'round %d: %s %s %s, working tree %s, ratio %.2f\n' "$i" "$rev" "$b" "$metric" "$n" "$r"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 mb=$(median "${base[@]}") mn=$(median "${new[@]}")
 # The median of the rounds' ratios follows the load less than the ratio of the medians: the
 # two runs of a round are seconds apart.
-printf '%s (%s) medians: %s %s tok/s, working tree %s tok/s; median ratio of the rounds %.2fx  [load: %s]\n' \
-	"$bench" decode_tok/s "$rev" "$mb" "$mn" "$(median "${ratios[@]}")" "$(uptime | sed 's/.*load average: //')"
+printf '%s (%s) medians: %s %s, working tree %s; median ratio of the rounds %.2fx  [load: %s]\n' \
+	"$bench" "$metric" "$rev" "$mb" "$mn" "$(median "${ratios[@]}")" "$(uptime | sed 's/.*load average: //')"
