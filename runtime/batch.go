@@ -104,8 +104,9 @@ type seq struct {
 }
 
 type stepOut struct {
-	logits []float32
-	err    error
+	logits    []float32
+	logSumExp float32 // of logits
+	err       error
 }
 
 func newBatcher(m *Model, l BatchLimits) *batcher {
@@ -184,13 +185,14 @@ func (s *seq) deliver(o stepOut) {
 	}
 }
 
-// wait returns the logits after the ids s submitted, unless ctx ends first.
-func (s *seq) wait(ctx context.Context) ([]float32, error) {
+// wait returns the logits after the ids s submitted (and their log-sum-exp), unless ctx ends
+// first.
+func (s *seq) wait(ctx context.Context) ([]float32, float32, error) {
 	select {
 	case o := <-s.out:
-		return o.logits, o.err
+		return o.logits, o.logSumExp, o.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	}
 }
 
@@ -256,7 +258,7 @@ func (b *batcher) run(done chan struct{}) {
 		}
 		b.mu.Unlock()
 		t0 := time.Now()
-		logits, err := b.m.step(&b.cache, rows)
+		logits, lse, err := b.m.step(&b.cache, rows)
 		took := time.Since(t0)
 		b.mu.Lock()
 		b.lastPrefill = prefill
@@ -291,7 +293,7 @@ func (b *batcher) run(done chan struct{}) {
 			s.pending = s.pending[len(rows[i].ids):]
 			if len(s.pending) == 0 {
 				s.served = now
-				s.deliver(stepOut{logits: logits[i]})
+				s.deliver(stepOut{logits: logits[i], logSumExp: lse[i]})
 			}
 		}
 	}

@@ -117,6 +117,8 @@ func TestBatchedMatchesSingleStream(t *testing.T) {
 	}
 }
 
+// TestLogProbIsLogSoftmax checks Token.LogProb against log softmax in float64. The runtime
+// takes the log-sum-exp in the graph in float32, so they agree to its rounding: 1e-5.
 func TestLogProbIsLogSoftmax(t *testing.T) {
 	m := loadModel(t, "qwen2-tiny-f32")
 	noEOS(m, func() {
@@ -126,7 +128,7 @@ func TestLogProbIsLogSoftmax(t *testing.T) {
 			for _, l := range tr.logits[k] {
 				sum += math.Exp(float64(l))
 			}
-			if want := float64(tr.logits[k][tok.ID]) - math.Log(sum); math.Abs(tok.LogProb-want) > 1e-9 || tok.LogProb > 0 {
+			if want := float64(tr.logits[k][tok.ID]) - math.Log(sum); math.Abs(tok.LogProb-want) > 1e-5 || tok.LogProb > 0 {
 				t.Errorf("token %d: LogProb %g, want %g", k, tok.LogProb, want)
 			}
 		}

@@ -45,7 +45,7 @@ func (m *Model) compile() error {
 		ids, slot, start, nValid, kv := inputs[nw], inputs[nw+1], inputs[nw+2], inputs[nw+3], inputs[nw+4:]
 		cache := &arch.Cache{K: kv[:cfg.Layers], V: kv[cfg.Layers:]}
 		logits, updated := stepper.StepBatch(w, ids, slot, start, nValid, cache)
-		return append(append([]*graph.Node{logits}, updated.K...), updated.V...)
+		return append(append([]*graph.Node{logits, logSumExp(logits)}, updated.K...), updated.V...)
 	})
 	if err != nil {
 		return err
@@ -164,15 +164,16 @@ type row struct {
 
 // step runs rows (at most one per slot, each at most maxChunk ids) through the batched step
 // graph, padded to power-of-two buckets of rows and of ids per row, and returns the logits
-// after each row's last id.
-func (m *Model) step(c *kvCache, rows []row) ([][]float32, error) {
+// after each row's last id and the log of the sum of their exponentials (a token's
+// log-probability is its logit minus that).
+func (m *Model) step(c *kvCache, rows []row) (logits [][]float32, lse []float32, err error) {
 	b, s, slots, length := bucket(len(rows), 1), 1, 0, 0
 	for _, r := range rows {
 		s = max(s, bucket(len(r.ids), 1))
 		slots, length = max(slots, r.slot+1), max(length, r.start+len(r.ids))
 	}
 	if err := m.grow(c, slots, length); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	at := func(i int) int { return i } // where row i goes among the b
 	if b == c.slots {
@@ -199,7 +200,7 @@ func (m *Model) step(c *kvCache, rows []row) ([][]float32, error) {
 		// Donated: the step's scatters then write the new rows into this very buffer.
 		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		args = append(args, buf)
 	}
@@ -207,21 +208,35 @@ func (m *Model) step(c *kvCache, rows []row) ([][]float32, error) {
 	if err != nil {
 		c.t = nil // donated: gone
 		c.free()
-		return nil, err
+		return nil, nil, err
 	}
-	c.t = out[1:]
+	c.t = out[2:]
 	flat, err := tensors.CopyFlatData[float32](out[0])
 	out[0].FinalizeAll()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	sums, err := tensors.CopyFlatData[float32](out[1])
+	out[1].FinalizeAll()
+	if err != nil {
+		return nil, nil, err
 	}
 	v := m.Config.Vocab
-	logits := make([][]float32, len(rows))
+	logits, lse = make([][]float32, len(rows)), make([]float32, len(rows))
 	for i := range logits {
 		k := at(i)
-		logits[i] = flat[k*v : (k+1)*v : (k+1)*v]
+		logits[i], lse[i] = flat[k*v:(k+1)*v:(k+1)*v], sums[k]
 	}
-	return logits, nil
+	return logits, lse, nil
+}
+
+// logSumExp is log Σ exp over the last axis of logits [b, vocab], from the largest logit so
+// that no exponential overflows. In the graph it costs a fraction of what a loop over the
+// vocabulary per token cost the callers (8% of a 64-stream decode of the tiny model).
+func logSumExp(logits *graph.Node) *graph.Node {
+	top := graph.StopGradient(graph.ReduceAndKeep(logits, graph.ReduceMax, -1))
+	sum := graph.ReduceSum(graph.Exp(graph.Sub(logits, top)), -1)
+	return graph.Add(graph.Log(sum), graph.Squeeze(top, -1))
 }
 
 // bucket rounds n up to a power of two, at least lo.

@@ -17,7 +17,7 @@ func (d *decoder) feed(ids []int) ([]float32, error) {
 	var logits []float32
 	for len(ids) > 0 {
 		n := min(len(ids), maxChunk)
-		out, err := d.m.step(&d.cache, []row{{slot: 0, start: d.pos, ids: ids[:n]}})
+		out, _, err := d.m.step(&d.cache, []row{{slot: 0, start: d.pos, ids: ids[:n]}})
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -59,7 +58,7 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 		return res, err
 	}
 	defer m.batch.leave(s)
-	logits, err := s.wait(ctx)
+	logits, lse, err := s.wait(ctx)
 	if ctx.Err() != nil {
 		res.Reason = llm.StopCanceled
 		return res, ctx.Err()
@@ -84,7 +83,7 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 			res.Reason = llm.StopEOS
 			return res, nil
 		}
-		tok := llm.Token{ID: id, Index: index, LogProb: logProb(logits, id)}
+		tok := llm.Token{ID: id, Index: index, LogProb: float64(logits[id]) - float64(lse)}
 		if detok != nil {
 			tok.Text = detok.Push(id)
 		}
@@ -114,18 +113,8 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 			return res, nil
 		}
 		m.batch.submit(s, id)
-		if logits, err = s.wait(ctx); err != nil && ctx.Err() == nil {
+		if logits, lse, err = s.wait(ctx); err != nil && ctx.Err() == nil {
 			return res, fmt.Errorf("generate: decode step %d: %w", k, err)
 		}
 	}
-}
-
-// logProb is log softmax(logits)[id], in float64.
-func logProb(logits []float32, id int) float64 {
-	top := float64(logits[sample.Greedy(logits)])
-	sum := 0.0
-	for _, l := range logits {
-		sum += math.Exp(float64(l) - top)
-	}
-	return float64(logits[id]) - top - math.Log(sum)
 }
