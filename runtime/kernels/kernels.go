@@ -68,7 +68,8 @@ func Linear(x, weight, bias *Node) *Node {
 		// Too big for the unpacked kernel as one matrix, whose packed path copies the weight
 		// first: the blocks as batch entries, which the backend spreads over the cores.
 		p := weight.Shape().Dimensions[0]
-		xs := repeatFirst(Reshape(matchDType(x, weight.DType()), 1, rows, in), p) // rounded once, not p times
+		// x is rounded to a half-precision weight's dtype once, before it is repeated.
+		xs := repeatFirst(Reshape(matchDType(x, weight.DType()), 1, rows, in), p)
 		y = rowsFirst(dotF32(xs, weight).General([]int{2}, []int{0}, []int{2}, []int{0}), rows, 1, outDims) // [p, out/p, rows]
 	case weight.Rank() == 2 && matvecSplit(rows, out, in) > 1:
 		// A weight not stored in blocks (a model made FromWeights): splitting it here copies it
