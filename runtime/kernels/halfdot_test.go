@@ -92,15 +92,16 @@ func TestHalfDotKernel(t *testing.T) {
 // TestLinear checks Linear, the product the model uses, with Float32 and bfloat16 weights,
 // stored as row blocks and as plain [out, in] matrices, against the float64 product of the
 // same bfloat16 values (x holds bfloat16 values, so rounding it loses nothing). The shapes
-// take each of Linear's paths: a product small enough for one unpacked matrix-vector product,
-// row blocks as batch entries ({2, 1, 1024, 2100} is over the unpacked size as one matrix),
-// a split inside the graph, and the packed matrix-matrix product.
+// take each of Linear's paths: a small Float32 weight multiplied x first (several rows), a
+// product small enough for one unpacked matrix-vector product, row blocks as batch entries
+// ({2, 1, 1024, 2100} and {4, 3, 512, 2100} are over the unpacked size as one matrix), a split
+// inside the graph, and the packed matrix-matrix product.
 func TestLinear(t *testing.T) {
 	be, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	shapes := append(slices.Clone(decodeShapes), decodeShape{2, 1, 1024, 2100}, decodeShape{2, 3, 1024, 2100})
+	shapes := append(slices.Clone(decodeShapes), decodeShape{2, 1, 1024, 2100}, decodeShape{2, 3, 1024, 2100}, decodeShape{4, 3, 512, 2100})
 	for i, s := range shapes {
 		x, w, want := bf16Inputs(s, uint64(i))
 		xf := make([]float32, len(x))
