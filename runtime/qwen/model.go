@@ -230,16 +230,16 @@ func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 	return x
 }
 
-// attention is grouped-query attention: each of the kvHeads key/value heads serves
-// heads/kvHeads query heads. Many queries are grouped as [batch, kvHeads, seq, group, headDim]
-// and contracted against the shared keys without copying them per query head; a few
-// (decoding) meet every kv head's keys, those of the other heads masked.
 // shared holds what every layer's attention uses alike, built once per graph: the positions,
 // their rotary embedding and the decode mask (which keys each query sees).
 type shared struct {
 	positions, cos, sin, decodeMask *Node
 }
 
+// attention is grouped-query attention: each of the kvHeads key/value heads serves
+// heads/kvHeads query heads. Many queries are grouped as [batch, kvHeads, seq, group, headDim]
+// and contracted against the shared keys without copying them per query head; a few
+// (decoding) meet every kv head's keys, those of the other heads masked.
 func (m *Model) attention(lw *layer, x *Node, sh *shared, l int, kv keySource) *Node {
 	cfg := m.cfg
 	b, s := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
