@@ -86,6 +86,14 @@ func Linear(x, weight, bias *Node) *Node {
 	return y
 }
 
+// LogSumExp is log Σ exp over the last axis of x, from the largest value so that no
+// exponential overflows (the largest is held constant for gradients: it cancels). Returns x's
+// shape without its last axis.
+func LogSumExp(x *Node) *Node {
+	top := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
+	return Add(Log(ReduceSum(Exp(Sub(x, top)), -1)), Squeeze(top, -1))
+}
+
 // repeatFirst is x [1, ...] repeated n times along its first axis. The backend broadcasts a
 // leading axis element by element through an index iterator; a concatenation copies whole
 // blocks, which for the 1.5B shape's products at 8 rows was a quarter of a decode step.

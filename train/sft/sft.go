@@ -21,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/genconfig"
+	"github.com/infty-dev/infty/runtime/kernels"
 	"github.com/infty-dev/infty/train"
 )
 
@@ -36,8 +37,7 @@ func maskedLoss(logits, targets, mask *Node) *Node {
 	dims := logits.Shape().Dimensions
 	b, s, v := dims[0], dims[1], dims[2]
 	flat := Reshape(logits, b*s, v)
-	maxes := StopGradient(ReduceAndKeep(flat, ReduceMax, -1))
-	lse := Add(Log(ReduceSum(Exp(Sub(flat, maxes)), -1)), Reshape(maxes, b*s))
+	lse := kernels.LogSumExp(flat) // [B*S]
 	rows := Iota(g, shapes.Make(dtypes.Int32, b*s, 1), 0)
 	idx := Concatenate([]*Node{rows, Reshape(targets, b*s, 1)}, -1)
 	picked := Gather(flat, idx) // [B*S]
