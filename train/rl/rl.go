@@ -101,9 +101,6 @@ func (o *Options) Check() error {
 	return nil
 }
 
-// ReadProblems reads {"question", "answer"} lines; errors name the file and line.
-func ReadProblems(path string) ([]Problem, error) { return problems.Read(path, 0) }
-
 // questions gives step k's B questions: from the data in a seeded order, or synthetic.
 type questions func(k int) ([]Problem, error)
 
@@ -210,7 +207,7 @@ func NewRunner(o Options) (*Runner, error) {
 	fmt.Fprintf(h, "rl v1 G=%d T=%g reward=%s clip=%g/%g kl=%g eta=%d phi=%d\n", o.G, o.Temperature, o.Reward,
 		o.Objective.Low, o.Objective.High, o.Objective.KL, r.cfg.Eta, r.cfg.Phi)
 	if o.Data != "" {
-		ps, err := ReadProblems(o.Data)
+		ps, err := problems.Read(o.Data, 0)
 		if err != nil {
 			return nil, err
 		}
