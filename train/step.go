@@ -21,9 +21,16 @@ type Hyper struct {
 // every weight, so it must be made of differentiable graph operations.
 type Loss func(logits *Node, inputs []*Node) *Node
 
-// Aux builds scalars a trainer reports beside the loss (an entropy, a clip fraction), from the
-// same logits and inputs the loss sees, before the update. They are not differentiated.
-type Aux func(logits *Node, inputs []*Node) []*Node
+// Objective builds a trainer's loss, as Loss does, together with scalars it reports beside
+// the loss (an entropy, a clip fraction), from the same logits and inputs, before the update:
+// the two are built in one call so that what they share (a log softmax over the vocabulary)
+// is in the graph once. The scalars are not differentiated.
+type Objective func(logits *Node, inputs []*Node) (loss *Node, aux []*Node)
+
+// Objective is loss reporting nothing beside it.
+func (loss Loss) Objective() Objective {
+	return func(logits *Node, inputs []*Node) (*Node, []*Node) { return loss(logits, inputs), nil }
+}
 
 // positionsFor returns 0..S-1 for every row of ids [B, S].
 func positionsFor(ids *Node) *Node {
@@ -39,12 +46,10 @@ func forward(model arch.Model, specs []arch.TensorSpec, params []*Node, ids *Nod
 	return model.Forward(w, ids, positionsFor(ids))
 }
 
-// appendAux appends aux's scalars (when aux is set), not differentiated, to out.
-func appendAux(out []*Node, aux Aux, logits *Node, inputs []*Node) []*Node {
-	if aux != nil {
-		for _, a := range aux(logits, inputs) {
-			out = append(out, StopGradient(a))
-		}
+// appendAux appends the objective's scalars, not differentiated, to out.
+func appendAux(out []*Node, aux []*Node) []*Node {
+	for _, a := range aux {
+		out = append(out, StopGradient(a))
 	}
 	return out
 }
@@ -52,17 +57,16 @@ func appendAux(out []*Node, aux Aux, logits *Node, inputs []*Node) []*Node {
 // stepGraph builds one AdamW step of loss. inputs: n params, n first moments, n second
 // moments, then the scalars lr, c1 = 1/(1-β1^t), c2 = 1/(1-β2^t), then ids [B, S] Int32 and
 // the loss's inputs. outputs: n params, n moments, n moments, loss, gradient norm (before
-// clipping), then aux's scalars when aux is set.
-func stepGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux, h Hyper, decay []bool) func([]*Node) []*Node {
+// clipping), then the objective's scalars.
+func stepGraph(model arch.Model, specs []arch.TensorSpec, objective Objective, h Hyper, decay []bool) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		n := len(decay)
 		params, m1, m2 := in[:n], in[n:2*n], in[2*n:3*n]
 		lr, c1, c2 := in[3*n], in[3*n+1], in[3*n+2]
 		ids := in[3*n+3]
-		logits := forward(model, specs, params, ids)
-		loss := lossOf(logits, in[3*n+4:])
+		loss, aux := objective(forward(model, specs, params, ids), in[3*n+4:])
 		out, norm := adamW(params, m1, m2, Gradient(loss, params...), lr, c1, c2, h, decay)
-		return appendAux(append(out, loss, norm), aux, logits, in[3*n+4:])
+		return appendAux(append(out, loss, norm), aux)
 	}
 }
 
@@ -100,18 +104,17 @@ func adamW(params, m1, m2, grads []*Node, lr, c1, c2 *Node, h Hyper, decay []boo
 }
 
 // accumGraph adds the gradient of loss on one micro-batch to a running sum. inputs: n params,
-// n sums, ids and the loss's inputs. outputs: n sums, loss, then aux's scalars.
-func accumGraph(model arch.Model, specs []arch.TensorSpec, lossOf Loss, aux Aux) func([]*Node) []*Node {
+// n sums, ids and the loss's inputs. outputs: n sums, loss, then the objective's scalars.
+func accumGraph(model arch.Model, specs []arch.TensorSpec, objective Objective) func([]*Node) []*Node {
 	return func(in []*Node) []*Node {
 		n := len(specs)
 		params, sums := in[:n], in[n:2*n]
-		logits := forward(model, specs, params, in[2*n])
-		loss := lossOf(logits, in[2*n+1:])
+		loss, aux := objective(forward(model, specs, params, in[2*n]), in[2*n+1:])
 		out := make([]*Node, 0, n+1)
 		for i, gr := range Gradient(loss, params...) {
 			out = append(out, Add(sums[i], gr))
 		}
-		return appendAux(append(out, loss), aux, logits, in[2*n+1:])
+		return appendAux(append(out, loss), aux)
 	}
 }
 

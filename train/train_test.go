@@ -282,7 +282,9 @@ func TestStepMicroIsTheWholeBatchStep(t *testing.T) {
 	summed := func(logits *Node, in []*Node) *Node {
 		return DivScalar(ReduceAllSum(Mul(ReduceMean(Square(logits), -1), in[0])), 12)
 	}
-	aux := func(logits *Node, in []*Node) []*Node { return []*Node{summed(logits, in)} }
+	objective := func(logits *Node, in []*Node) (*Node, []*Node) {
+		return summed(logits, in), []*Node{summed(logits, in)}
+	}
 	row := func(k int) Batch {
 		b := fixedBatch(0)
 		ids := tensors.MustCopyFlatData[int32](b.IDs)[6*k : 6*k+6]
@@ -302,7 +304,7 @@ func TestStepMicroIsTheWholeBatchStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := NewWithAux(testBackend(t), m, opt, summed, aux, whole, "test")
+		tr, err := NewWithAux(testBackend(t), m, opt, objective, whole, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

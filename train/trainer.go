@@ -113,18 +113,18 @@ type Batches func(k int) Batch
 
 // Trainer runs steps and writes checkpoints.
 type Trainer struct {
-	model    *Model
-	opt      Options
-	loss     Loss
-	aux      Aux
-	batches  Batches
-	backend  compute.Backend
-	exec     *Exec
-	evalExec *Exec
-	accExec  *Exec // gradient accumulation over micro-batches (StepMicro), built on first use
-	appExec  *Exec
-	hyper    Hyper
-	decay    []bool
+	model     *Model
+	opt       Options
+	loss      Loss      // for Evaluate
+	objective Objective // loss and the scalars reported beside it, for the updates
+	batches   Batches
+	backend   compute.Backend
+	exec      *Exec
+	evalExec  *Exec
+	accExec   *Exec // gradient accumulation over micro-batches (StepMicro), built on first use
+	appExec   *Exec
+	hyper     Hyper
+	decay     []bool
 
 	params, m1, m2 []*tensors.Tensor
 	step           int // updates done
@@ -140,29 +140,31 @@ type StepStats struct {
 	LR       float64 `json:"lr"`
 	Tokens   int     `json:"tokens"` // trained tokens in the batch
 	Seconds  float64 `json:"seconds"`
-	// Aux are the Aux scalars of the trainer made by NewWithAux, computed before the update.
+	// Aux are the objective's scalars (a trainer made by NewWithAux), computed before the update.
 	Aux []float64 `json:"-"`
 }
 
 // New prepares a run that minimises loss over batches. dataHash identifies the training data,
 // so that resuming on other data is refused.
 func New(backend compute.Backend, model *Model, opt Options, loss Loss, batches Batches, dataHash string) (*Trainer, error) {
-	return NewWithAux(backend, model, opt, loss, nil, batches, dataHash)
+	return NewWithAux(backend, model, opt, loss.Objective(), batches, dataHash)
 }
 
-// NewWithAux is New with aux's scalars reported in each step's StepStats.Aux.
-func NewWithAux(backend compute.Backend, model *Model, opt Options, loss Loss, aux Aux, batches Batches, dataHash string) (*Trainer, error) {
+// NewWithAux is New minimising objective's loss, with its scalars reported in each step's
+// StepStats.Aux.
+func NewWithAux(backend compute.Backend, model *Model, opt Options, objective Objective, batches Batches, dataHash string) (*Trainer, error) {
 	opt.Defaults()
 	if err := opt.validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{model: model, opt: opt, loss: loss, aux: aux, batches: batches, backend: backend, dataHash: dataHash}
+	loss := func(logits *Node, inputs []*Node) *Node { l, _ := objective(logits, inputs); return l }
+	t := &Trainer{model: model, opt: opt, loss: loss, objective: objective, batches: batches, backend: backend, dataHash: dataHash}
 	for _, s := range model.Params.Specs {
 		t.decay = append(t.decay, len(s.Shape) == 2)
 	}
 	h := Hyper{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: opt.WeightDecay, ClipNorm: opt.ClipNorm}
 	t.hyper = h
-	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, loss, aux, h, t.decay))
+	exec, err := NewExec(backend, stepGraph(model.Arch, model.Params.Specs, objective, h, t.decay))
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +240,7 @@ func (t *Trainer) StepMicro(bs []Batch) (StepStats, error) {
 	k := t.step + 1
 	n := len(t.params)
 	if t.accExec == nil {
-		acc, err := NewExec(t.backend, accumGraph(t.model.Arch, t.model.Params.Specs, t.loss, t.aux))
+		acc, err := NewExec(t.backend, accumGraph(t.model.Arch, t.model.Params.Specs, t.objective))
 		if err != nil {
 			return StepStats{}, err
 		}

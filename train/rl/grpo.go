@@ -124,8 +124,9 @@ func (p parts) mean(x *Node) *Node { return ReduceAllSum(Mul(x, p.weight)) }
 // step (token-level, not per sequence): −mean min(ρA, clip(ρ, 1−ε_low, 1+ε_high)A), plus
 // KL·mean k3 when KL > 0, with ρ = exp(logp − logp_rollout). A micro-batch's loss is its
 // share of the step's (the weights carry 1/N of the whole step).
-func (c Objective) Loss(logits *Node, in []*Node) *Node {
-	p := c.parts(logits, in)
+func (c Objective) Loss(logits *Node, in []*Node) *Node { return c.loss(c.parts(logits, in)) }
+
+func (c Objective) loss(p parts) *Node {
 	loss := Neg(p.mean(p.surr))
 	if c.KL > 0 {
 		loss = Add(loss, MulScalar(p.mean(p.k3), c.KL))
@@ -136,13 +137,21 @@ func (c Objective) Loss(logits *Node, in []*Node) *Node {
 // Aux are the step's diagnostics, before the update, each a micro-batch's share: mean entropy,
 // the fraction of tokens whose ratio the clip cut, mean KL to the reference (0 without one),
 // and the mean |logp − logp_rollout| over recorded tokens (the runtime against the trainer).
-func (c Objective) Aux(logits *Node, in []*Node) []*Node {
-	p := c.parts(logits, in)
-	kl := ScalarZero(logits.Graph(), dtypes.Float32)
+func (c Objective) Aux(logits *Node, in []*Node) []*Node { return c.aux(c.parts(logits, in)) }
+
+func (c Objective) aux(p parts) []*Node {
+	kl := ScalarZero(p.weight.Graph(), dtypes.Float32)
 	if c.KL > 0 {
 		kl = p.mean(p.k3)
 	}
 	return []*Node{p.mean(p.entropy), p.mean(p.clipped), kl, ReduceAllSum(p.gap)}
+}
+
+// LossAux is Loss and Aux from one set of parts (train.Objective): the log softmax over the
+// vocabulary they both start from is built once in the update's graph, not twice.
+func (c Objective) LossAux(logits *Node, in []*Node) (*Node, []*Node) {
+	p := c.parts(logits, in)
+	return c.loss(p), c.aux(p)
 }
 
 // The Aux scalars in order.

@@ -222,7 +222,7 @@ func NewRunner(o Options) (*Runner, error) {
 	hash := hex.EncodeToString(h.Sum(nil))[:16]
 	// Batches come from rollouts, not from a function of the step: Step hands them to StepMicro.
 	noBatches := func(int) train.Batch { panic("rl: the trainer's batches come from rollouts (StepMicro)") }
-	r.tr, err = train.NewWithAux(be, m, o.Train, o.Objective.Loss, o.Objective.Aux, noBatches, hash)
+	r.tr, err = train.NewWithAux(be, m, o.Train, o.Objective.LossAux, noBatches, hash)
 	if err != nil {
 		return nil, err
 	}

@@ -318,7 +318,7 @@ func TestToyRewardRises(t *testing.T) {
 		t.Fatal(err)
 	}
 	obj := Objective{Low: 0.2, High: 0.28, Temperature: 1}
-	tr, err := train.NewWithAux(be, m, train.Options{Steps: 8, LR: 1e-2, MinLR: 1e-2, BatchSize: 1}, obj.Loss, obj.Aux, nil, "toy")
+	tr, err := train.NewWithAux(be, m, train.Options{Steps: 8, LR: 1e-2, MinLR: 1e-2, BatchSize: 1}, obj.LossAux, nil, "toy")
 	if err != nil {
 		t.Fatal(err)
 	}
