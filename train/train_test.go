@@ -10,12 +10,12 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/arch"
+	"github.com/infty-dev/infty/runtime/backend"
 )
 
 const recipeDir = "../runtime/tinymodel/recipe"
@@ -34,7 +34,7 @@ func configWith(t testing.TB, extra string) []byte {
 }
 
 func testBackend(t testing.TB) compute.Backend {
-	b, err := gobackend.New("ops_sequential")
+	b, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,12 +21,10 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/arch"
-	"github.com/infty-dev/infty/runtime/backend"
 )
 
 // Options are the hyperparameters of a run, as checkpoints record them and resuming checks them.
@@ -467,18 +465,4 @@ func (t *Trainer) Save(out string) (string, error) {
 		return "", err
 	}
 	return dst, nil
-}
-
-// OpenBackend opens the backend for training. The pure-Go backend runs ops one after another
-// (each op still uses every core): its parallel-ops mode can deadlock on training graphs, where
-// several large matmuls become ready at once and each waits for workers the others hold.
-func OpenBackend(spec string) (compute.Backend, error) {
-	s, err := backend.ParseSpec(spec)
-	if err != nil {
-		return nil, err
-	}
-	if s.Kind == backend.KindGo {
-		return gobackend.New("ops_sequential")
-	}
-	return backend.Open(spec)
 }

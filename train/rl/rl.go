@@ -31,6 +31,7 @@ import (
 	"github.com/infty-dev/infty/internal/problems"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
@@ -189,7 +190,7 @@ func NewRunner(o Options) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := train.OpenBackend(o.Backend)
+	be, err := backend.Open(o.Backend)
 	if err != nil {
 		return nil, err
 	}

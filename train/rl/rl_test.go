@@ -16,6 +16,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sessiontest"
@@ -58,7 +59,7 @@ func TestAdvantages(t *testing.T) {
 // log-probability makes ρ = 1, so the term is A = 0.5. Loss = −(1.28 − 0.8 + 0.5)/3. Clipped
 // terms carry no gradient; the unclipped one −A/3·(onehot − p).
 func TestObjectiveByHand(t *testing.T) {
-	be, err := train.OpenBackend("")
+	be, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +314,7 @@ func TestToyRewardRises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, err := train.OpenBackend("")
+	be, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/genconfig"
 	"github.com/infty-dev/infty/runtime/kernels"
 	"github.com/infty-dev/infty/train"
@@ -138,7 +139,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	be, err := train.OpenBackend(o.Backend)
+	be, err := backend.Open(o.Backend)
 	if err != nil {
 		return err
 	}

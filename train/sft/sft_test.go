@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
+	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/genconfig"
 	schema "github.com/infty-dev/infty/session/sft"
 	"github.com/infty-dev/infty/session/synth"
@@ -21,7 +22,7 @@ const recipeDir = "../../runtime/tinymodel/recipe"
 
 // testBackend is the backend Run trains on by default.
 func testBackend(t testing.TB) compute.Backend {
-	b, err := train.OpenBackend("")
+	b, err := backend.Open("")
 	if err != nil {
 		t.Fatal(err)
 	}
