@@ -48,11 +48,13 @@ func newTrainRLCmd() *cobra.Command {
 				return errors.New("give exactly one of --synthetic and --data FILE")
 			}
 			if synthetic {
-				lo, hi, err := app.ParseLength(length)
-				if err != nil {
-					return err
+				for _, part := range strings.Split(length, ",") {
+					lo, hi, err := app.ParseLength(part)
+					if err != nil {
+						return err
+					}
+					o.Lengths = append(o.Lengths, rl.Lengths{Min: lo, Max: hi})
 				}
-				o.MinLen, o.MaxLen = lo, hi
 			}
 			o.Model, o.Train.Seed, o.Train.SaveDType, o.Reward = modelRef, seed, strings.ToUpper(saveDType), reward
 			if o.Train.MinLR == 0 {
@@ -79,7 +81,7 @@ func newTrainRLCmd() *cobra.Command {
 	f.StringVar(&modelRef, "model", "", "model to start from: a folder, a hub id ORG/NAME[@REV] or a cache path")
 	f.StringVar(&o.Out, "out", "", "output folder for checkpoints and metrics.jsonl (resumed when it holds some)")
 	f.BoolVar(&synthetic, "synthetic", false, "train on synthetic problems of the embedded models' task")
-	f.StringVar(&length, "length", "1-60", "with --synthetic: steps of each problem, L or MIN-MAX")
+	f.StringVar(&length, "length", "1-60", "with --synthetic: steps of each problem, L or MIN-MAX; several comma-separated ranges take turns, question by question (e.g. 11-20,21-60: half of each)")
 	f.StringVar(&o.Data, "data", "", "problems, JSON Lines of {\"question\": ..., \"answer\": ...}")
 	f.IntVar(&o.Groups, "batch", 8, "B: questions per step")
 	f.IntVar(&o.G, "group", 8, "G: rollouts per question")

@@ -68,10 +68,25 @@ func Set(seed uint64, count, minLen, maxLen int) ([]Problem, error) {
 	}
 	out := make([]Problem, count)
 	for i := range out {
-		r := rand.New(rand.NewPCG(seed, uint64(i)))
-		out[i] = draw(r, minLen+r.IntN(maxLen-minLen+1))
+		out[i] = at(seed, i, minLen, maxLen)
 	}
 	return out, nil
+}
+
+// At is problem i of Set(seed, count, minLen, maxLen) for any count > i, without the others.
+func At(seed uint64, i, minLen, maxLen int) (Problem, error) {
+	if _, err := Set(seed, 0, minLen, maxLen); err != nil {
+		return Problem{}, err
+	}
+	if i < 0 {
+		return Problem{}, fmt.Errorf("synth: negative problem index %d", i)
+	}
+	return at(seed, i, minLen, maxLen), nil
+}
+
+func at(seed uint64, i, minLen, maxLen int) Problem {
+	r := rand.New(rand.NewPCG(seed, uint64(i)))
+	return draw(r, minLen+r.IntN(maxLen-minLen+1))
 }
 
 // Question is the user turn.

@@ -235,3 +235,21 @@ func TestPeriodTwenty(t *testing.T) {
 		}
 	}
 }
+
+// At is one problem of a set without drawing the ones before it.
+func TestAt(t *testing.T) {
+	set, err := Set(9, 50, 11, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range set {
+		if got, err := At(9, i, 11, 20); err != nil || got != want {
+			t.Fatalf("At(9, %d) = %+v, %v; want %+v", i, got, err, want)
+		}
+	}
+	for _, bad := range [][3]int{{-1, 1, 5}, {0, 0, 5}, {0, 6, 5}, {0, 1, MaxLength + 1}} {
+		if _, err := At(9, bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("At(9, %d, %d, %d) accepted", bad[0], bad[1], bad[2])
+		}
+	}
+}

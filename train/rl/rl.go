@@ -50,11 +50,11 @@ const (
 type Options struct {
 	Model string // model folder to start from
 	Out   string // checkpoint folder; resumed when it holds checkpoints
-	// Data is a JSON Lines file of {"question", "answer"}; without it, synthetic problems of
-	// MinLen..MaxLen steps are drawn from the seed.
-	Data           string
-	MinLen, MaxLen int
-	Backend        string
+	// Data is a JSON Lines file of {"question", "answer"}; without it, synthetic problems are
+	// drawn from the seed, question i of lengths Lengths[i mod len(Lengths)].
+	Data    string
+	Lengths []Lengths
+	Backend string
 
 	Groups      int       // B: questions per step
 	G           int       // rollouts per question
@@ -94,25 +94,39 @@ func (o *Options) Check() error {
 		return fmt.Errorf("clip range needs 0 < ε_low < 1 and ε_high > 0, got %g and %g", o.Objective.Low, o.Objective.High)
 	case o.Objective.KL < 0:
 		return fmt.Errorf("--kl must not be negative, got %g", o.Objective.KL)
-	case o.Data == "" && (o.MinLen < 1 || o.MaxLen > synth.MaxLength || o.MinLen > o.MaxLen):
-		return fmt.Errorf("synthetic lengths %d-%d: want MIN-MAX within 1-%d", o.MinLen, o.MaxLen, synth.MaxLength)
+	case o.Data == "" && len(o.Lengths) == 0:
+		return errors.New("synthetic problems need at least one range of lengths")
 	case o.Parallel < 0:
 		return fmt.Errorf("--parallel must not be negative, got %d", o.Parallel)
+	}
+	for _, l := range o.Lengths {
+		if o.Data == "" && (l.Min < 1 || l.Max > synth.MaxLength || l.Min > l.Max) {
+			return fmt.Errorf("synthetic lengths %s: want MIN-MAX within 1-%d", l, synth.MaxLength)
+		}
 	}
 	return nil
 }
 
+// Lengths is a range of synthetic problem lengths in steps, Min to Max.
+type Lengths struct{ Min, Max int }
+
+func (l Lengths) String() string { return fmt.Sprintf("%d-%d", l.Min, l.Max) }
+
 // questions gives step k's B questions: from the data in a seeded order, or synthetic.
 type questions func(k int) ([]Problem, error)
 
-func syntheticQuestions(seed uint64, b, lo, hi int) questions {
+// syntheticQuestions draws question i from its range of lengths, Lengths[i mod len], as problem
+// i of synth.Set for that range (synth.At): with one range, the set itself. Mixing ranges lets a stage aim
+// at the lengths a model still gets wrong while the others keep it honest where it is right.
+func syntheticQuestions(seed uint64, b int, lengths []Lengths) questions {
 	return func(k int) ([]Problem, error) {
-		ps, err := synth.Set(seed, (k+1)*b, lo, hi) // problem i depends only on (seed, i)
-		if err != nil {
-			return nil, err
-		}
 		out := make([]Problem, 0, b)
-		for _, p := range ps[k*b:] {
+		for i := k * b; i < (k+1)*b; i++ {
+			l := lengths[i%len(lengths)]
+			p, err := synth.At(seed, i, l.Min, l.Max)
+			if err != nil {
+				return nil, err
+			}
 			out = append(out, Problem{Question: p.Question(), Answer: p.Answer()})
 		}
 		return out, nil
@@ -217,8 +231,12 @@ func NewRunner(o Options) (*Runner, error) {
 		}
 		r.qs = dataQuestions(ps, o.Train.Seed, o.Groups)
 	} else {
-		fmt.Fprintf(h, "synthetic %d-%d\n", o.MinLen, o.MaxLen)
-		r.qs = syntheticQuestions(o.Train.Seed, o.Groups, o.MinLen, o.MaxLen)
+		ranges := make([]string, len(o.Lengths))
+		for i, l := range o.Lengths {
+			ranges[i] = l.String()
+		}
+		fmt.Fprintf(h, "synthetic %s\n", strings.Join(ranges, ","))
+		r.qs = syntheticQuestions(o.Train.Seed, o.Groups, o.Lengths)
 	}
 	hash := hex.EncodeToString(h.Sum(nil))[:16]
 	// Batches come from rollouts, not from a function of the step: Step hands them to StepMicro.

@@ -20,6 +20,7 @@ import (
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/sessiontest"
+	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
 )
 
@@ -216,7 +217,7 @@ func TestMaskCoversExactlyTheGeneratedTokens(t *testing.T) {
 // within 1e-4 (float32 forward passes by two different graphs: the batched decoder with a KV
 // cache, and the training graph over whole sequences).
 func TestRolloutLogProbsMatchTrainer(t *testing.T) {
-	r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), MinLen: 1, MaxLen: 5, Groups: 1, G: 2,
+	r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), Lengths: []Lengths{{1, 5}}, Groups: 1, G: 2,
 		Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28},
 		Train: train.Options{Steps: 1, LR: 1e-3, Seed: 99}})
 	if err != nil {
@@ -346,7 +347,7 @@ func TestToyRewardRises(t *testing.T) {
 // does: the same weights and optimizer state bit for bit, the same metrics.
 func TestResumeIsExact(t *testing.T) {
 	opts := func(out string) Options {
-		return Options{Model: tinyModel, Out: out, MinLen: 1, MaxLen: 4, Groups: 1, G: 4, Temperature: 1,
+		return Options{Model: tinyModel, Out: out, Lengths: []Lengths{{1, 4}}, Groups: 1, G: 4, Temperature: 1,
 			Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}, Parallel: 1, Log: &bytes.Buffer{},
 			Train: train.Options{Steps: 2, LR: 1e-2, MinLR: 1e-2, Seed: 5, SaveEvery: 1}}
 	}
@@ -411,7 +412,7 @@ func readMetrics(t *testing.T, out string) []Metrics {
 }
 
 func TestCheckAndProblemErrors(t *testing.T) {
-	good := Options{Model: "m", Out: "o", MinLen: 1, MaxLen: 60, Groups: 2, G: 4, Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}}
+	good := Options{Model: "m", Out: "o", Lengths: []Lengths{{1, 60}}, Groups: 2, G: 4, Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}}
 	if err := good.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +420,8 @@ func TestCheckAndProblemErrors(t *testing.T) {
 		"group of one":     func(o *Options) { o.G = 1 },
 		"zero temperature": func(o *Options) { o.Temperature = 0 },
 		"reward":           func(o *Options) { o.Reward = "eff" },
-		"lengths":          func(o *Options) { o.MinLen, o.MaxLen = 10, 5 },
+		"lengths":          func(o *Options) { o.Lengths = []Lengths{{1, 60}, {10, 5}} },
+		"no lengths":       func(o *Options) { o.Lengths = nil },
 		"clip":             func(o *Options) { o.Objective.Low = 1 },
 	} {
 		o := good
@@ -473,6 +475,41 @@ func TestMicroBatchShapesStayFew(t *testing.T) {
 	for n, want := range map[int]int{0: 1, 1: 1, 3: 4, 17: 32, 32: 32, 100: 32} {
 		if got := rowCount(n); got != want {
 			t.Errorf("rowCount(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+// Synthetic questions are problem i of synth.Set for their range, which with several ranges
+// take turns question by question; one range gives the set itself, as before ranges could mix.
+func TestSyntheticQuestionsTakeTurns(t *testing.T) {
+	const seed, b = 5, 4
+	set, err := synth.Set(seed, 2*b, 1, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := syntheticQuestions(seed, b, []Lengths{{1, 60}})(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, p := range q {
+		if p.Question != set[b+j].Question() || p.Answer != set[b+j].Answer() {
+			t.Errorf("question %d: %q, want %q", b+j, p.Question, set[b+j].Question())
+		}
+	}
+	ranges := []Lengths{{11, 20}, {40, 60}}
+	q, err = syntheticQuestions(seed, b, ranges)(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, p := range q {
+		i, l := b+j, ranges[(b+j)%2]
+		want, err := synth.Set(seed, i+1, l.Min, l.Max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := synth.Parse(p.Question)
+		if !ok || got != want[i] || got.N < l.Min || got.N > l.Max {
+			t.Errorf("question %d: %q, want problem %d of %s: %q", i, p.Question, i, l, want[i].Question())
 		}
 	}
 }
