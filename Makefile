@@ -34,7 +34,7 @@ tiny-model:
 	GO=$(GO) ./scripts/tiny-model.sh
 
 # Only the RL stage: `infty train rl` from runtime/tinymodel/coldstart into the embedded default
-# model, 100 steps on problems of 1-60 steps then 30 on 1-20 (about 40 minutes on the idle
+# model, 100 steps on problems of 1-60 steps, 30 on 1-20, then 40 on 11-20 (about an hour on the idle
 # 2-core machine; see README).
 tiny-model-rl:
 	GO=$(GO) ./scripts/tiny-model-rl.sh
