@@ -53,7 +53,7 @@ func newTrainRLCmd() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					o.Lengths = append(o.Lengths, rl.Lengths{Min: lo, Max: hi})
+					o.Lengths = append(o.Lengths, rl.LengthRange{Min: lo, Max: hi})
 				}
 			}
 			o.Model, o.Train.Seed, o.Train.SaveDType, o.Reward = modelRef, seed, strings.ToUpper(saveDType), reward

@@ -53,7 +53,7 @@ type Options struct {
 	// Data is a JSON Lines file of {"question", "answer"}; without it, synthetic problems are
 	// drawn from the seed, question i of lengths Lengths[i mod len(Lengths)].
 	Data    string
-	Lengths []Lengths
+	Lengths []LengthRange
 	Backend string
 
 	Groups      int       // B: questions per step
@@ -107,18 +107,19 @@ func (o *Options) Check() error {
 	return nil
 }
 
-// Lengths is a range of synthetic problem lengths in steps, Min to Max.
-type Lengths struct{ Min, Max int }
+// LengthRange is a range of synthetic problem lengths in steps, Min to Max.
+type LengthRange struct{ Min, Max int }
 
-func (l Lengths) String() string { return fmt.Sprintf("%d-%d", l.Min, l.Max) }
+func (l LengthRange) String() string { return fmt.Sprintf("%d-%d", l.Min, l.Max) }
 
 // questions gives step k's B questions: from the data in a seeded order, or synthetic.
 type questions func(k int) ([]Problem, error)
 
-// syntheticQuestions draws question i from its range of lengths, Lengths[i mod len], as problem
-// i of synth.Set for that range (synth.At): with one range, the set itself. Mixing ranges lets a stage aim
-// at the lengths a model still gets wrong while the others keep it honest where it is right.
-func syntheticQuestions(seed uint64, b int, lengths []Lengths) questions {
+// syntheticQuestions draws question i from its range of lengths, lengths[i mod len], as problem
+// i of synth.Set for that range (synth.At): with one range, the set itself. Mixing ranges lets
+// a stage aim at the lengths a model still gets wrong while the others keep it honest where it
+// is right.
+func syntheticQuestions(seed uint64, b int, lengths []LengthRange) questions {
 	return func(k int) ([]Problem, error) {
 		out := make([]Problem, 0, b)
 		for i := k * b; i < (k+1)*b; i++ {

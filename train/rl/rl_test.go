@@ -217,7 +217,7 @@ func TestMaskCoversExactlyTheGeneratedTokens(t *testing.T) {
 // within 1e-4 (float32 forward passes by two different graphs: the batched decoder with a KV
 // cache, and the training graph over whole sequences).
 func TestRolloutLogProbsMatchTrainer(t *testing.T) {
-	r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), Lengths: []Lengths{{1, 5}}, Groups: 1, G: 2,
+	r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), Lengths: []LengthRange{{1, 5}}, Groups: 1, G: 2,
 		Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28},
 		Train: train.Options{Steps: 1, LR: 1e-3, Seed: 99}})
 	if err != nil {
@@ -347,7 +347,7 @@ func TestToyRewardRises(t *testing.T) {
 // does: the same weights and optimizer state bit for bit, the same metrics.
 func TestResumeIsExact(t *testing.T) {
 	opts := func(out string) Options {
-		return Options{Model: tinyModel, Out: out, Lengths: []Lengths{{1, 4}}, Groups: 1, G: 4, Temperature: 1,
+		return Options{Model: tinyModel, Out: out, Lengths: []LengthRange{{1, 4}}, Groups: 1, G: 4, Temperature: 1,
 			Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}, Parallel: 1, Log: &bytes.Buffer{},
 			Train: train.Options{Steps: 2, LR: 1e-2, MinLR: 1e-2, Seed: 5, SaveEvery: 1}}
 	}
@@ -412,7 +412,7 @@ func readMetrics(t *testing.T, out string) []Metrics {
 }
 
 func TestCheckAndProblemErrors(t *testing.T) {
-	good := Options{Model: "m", Out: "o", Lengths: []Lengths{{1, 60}}, Groups: 2, G: 4, Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}}
+	good := Options{Model: "m", Out: "o", Lengths: []LengthRange{{1, 60}}, Groups: 2, G: 4, Temperature: 1, Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}}
 	if err := good.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestCheckAndProblemErrors(t *testing.T) {
 		"group of one":     func(o *Options) { o.G = 1 },
 		"zero temperature": func(o *Options) { o.Temperature = 0 },
 		"reward":           func(o *Options) { o.Reward = "eff" },
-		"lengths":          func(o *Options) { o.Lengths = []Lengths{{1, 60}, {10, 5}} },
+		"lengths":          func(o *Options) { o.Lengths = []LengthRange{{1, 60}, {10, 5}} },
 		"no lengths":       func(o *Options) { o.Lengths = nil },
 		"clip":             func(o *Options) { o.Objective.Low = 1 },
 	} {
@@ -487,7 +487,7 @@ func TestSyntheticQuestionsTakeTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := syntheticQuestions(seed, b, []Lengths{{1, 60}})(1)
+	q, err := syntheticQuestions(seed, b, []LengthRange{{1, 60}})(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +496,7 @@ func TestSyntheticQuestionsTakeTurns(t *testing.T) {
 			t.Errorf("question %d: %q, want %q", b+j, p.Question, set[b+j].Question())
 		}
 	}
-	ranges := []Lengths{{11, 20}, {40, 60}}
+	ranges := []LengthRange{{11, 20}, {40, 60}}
 	q, err = syntheticQuestions(seed, b, ranges)(1)
 	if err != nil {
 		t.Fatal(err)
