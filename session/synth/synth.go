@@ -60,8 +60,8 @@ func draw(r *rand.Rand, n int) Problem {
 // Set draws count problems for a seed with step counts uniform in [minLen, maxLen]. Problem i
 // depends only on (seed, i, minLen, maxLen), so a prefix of a larger set is the smaller set.
 func Set(seed uint64, count, minLen, maxLen int) ([]Problem, error) {
-	if minLen < 1 || maxLen > MaxLength || minLen > maxLen {
-		return nil, fmt.Errorf("synth: length range %d..%d invalid (must lie within 1..%d)", minLen, maxLen, MaxLength)
+	if err := checkLengths(minLen, maxLen); err != nil {
+		return nil, err
 	}
 	if count < 0 {
 		return nil, fmt.Errorf("synth: negative problem count %d", count)
@@ -75,13 +75,20 @@ func Set(seed uint64, count, minLen, maxLen int) ([]Problem, error) {
 
 // At is problem i of Set(seed, count, minLen, maxLen) for any count > i, without the others.
 func At(seed uint64, i, minLen, maxLen int) (Problem, error) {
-	if _, err := Set(seed, 0, minLen, maxLen); err != nil {
+	if err := checkLengths(minLen, maxLen); err != nil {
 		return Problem{}, err
 	}
 	if i < 0 {
 		return Problem{}, fmt.Errorf("synth: negative problem index %d", i)
 	}
 	return at(seed, i, minLen, maxLen), nil
+}
+
+func checkLengths(minLen, maxLen int) error {
+	if minLen < 1 || maxLen > MaxLength || minLen > maxLen {
+		return fmt.Errorf("synth: length range %d..%d invalid (must lie within 1..%d)", minLen, maxLen, MaxLength)
+	}
+	return nil
 }
 
 func at(seed uint64, i, minLen, maxLen int) Problem {
