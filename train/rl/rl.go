@@ -160,7 +160,7 @@ type Metrics struct {
 	Acc        float64 `json:"acc"` // fraction of rollouts whose answer verifies
 	Iters      float64 `json:"iters"`
 	Tokens     float64 `json:"tokens"` // generated per rollout
-	Failed     int     `json:"failed"` // rollouts the engine could not finish (broken format)
+	Failed     int     `json:"failed"` // rollouts that broke the format or that the engine could not finish
 	// Over the trained tokens, absent when a step trained none (all its groups skipped).
 	Entropy       *float64 `json:"entropy,omitempty"`
 	ClipFrac      *float64 `json:"clip_frac,omitempty"`

@@ -129,6 +129,49 @@ func TestObjectiveByHand(t *testing.T) {
 	}
 }
 
+// A run that breaks the format gets R_task = 0 even when its answer verifies, whichever way it
+// breaks it; a run that keeps it gets its reward.
+func TestBrokenFormatEarnsNothing(t *testing.T) {
+	all := func(n int) func(int) int { return func(int) int { return n } }
+	babble := func(p sessiontest.Policy) sessiontest.Policy {
+		return func(st sessiontest.State) (string, bool) {
+			if strings.Contains(st.Assistant(), "}.") {
+				return " and so on", false
+			}
+			return p(st)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		policy sessiontest.Policy
+		failed string
+	}{
+		{"kept", sessiontest.Script{Reason: all(3), ConcludeAt: 2, SummaryWords: 2, Answer: "7"}.Policy(), ""},
+		{"conclusion cut", babble(sessiontest.Script{Reason: all(3), ConcludeAt: 2, SummaryWords: 2, Answer: "7"}.Policy()),
+			"iteration 2: conclusion not ended within its bound"},
+		{"no boundary", sessiontest.Script{Reason: func(i int) int { return map[int]int{1: 3, 2: -1}[i] }, ConcludeAt: 3, SummaryWords: 2, Answer: "7"}.Policy(),
+			"iteration 2: no boundary within η"},
+		{"summary unclosed", sessiontest.Script{Reason: all(3), ConcludeAt: 3, SummaryWords: -1, Answer: "7"}.Policy(),
+			"iteration 1: summary not closed within its bound"},
+		{"no conclusion by φ", sessiontest.Script{Reason: all(3), SummaryWords: 2, Answer: "7"}.Policy(),
+			"iteration 4: φ reached without a conclusion"},
+	} {
+		m := sessiontest.New("scripted", c.policy)
+		cfg := session.Config{Eta: 12, Phi: 4, SummaryMax: 20, ConclusionMax: 20, Sampling: llm.Sampling{Temperature: 1}}
+		tr, err := rollout(context.Background(), m, -1, cfg, Problem{Question: "what?", Answer: "7"}, 5, false)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want := 1.0
+		if c.failed != "" {
+			want = 0
+		}
+		if !tr.Correct || tr.Failed != c.failed || tr.Reward != want {
+			t.Errorf("%s: correct %v, failed %q, reward %v; want true, %q, %v", c.name, tr.Correct, tr.Failed, tr.Reward, c.failed, want)
+		}
+	}
+}
+
 // A trajectory of three iterations — the first closes its reasoning itself, the second runs
 // into η and the engine forces the boundary, the third concludes — is recorded call by call,
 // and the batch's mask covers exactly the tokens the model generated: never the user turn,
@@ -142,8 +185,10 @@ func TestMaskCoversExactlyTheGeneratedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tr.Correct || tr.Iterations != 3 || tr.Reward != 1 {
-		t.Fatalf("trajectory: correct %v, %d iterations, reward %v", tr.Correct, tr.Iterations, tr.Reward)
+	// The forced boundary breaks the format, so the verified answer earns nothing; the tokens
+	// are trained all the same, against the advantage of a reward of 0.
+	if !tr.Correct || tr.Iterations != 3 || tr.Reward != 0 || tr.Failed != "iteration 2: no boundary within η" {
+		t.Fatalf("trajectory: correct %v, %d iterations, reward %v, failed %q", tr.Correct, tr.Iterations, tr.Reward, tr.Failed)
 	}
 	if len(tr.Calls) != 4 {
 		t.Fatalf("%d Generate calls recorded, want 4 (one per iteration, and one after the forced boundary)", len(tr.Calls))
