@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infty-dev/infty/app"
 	"github.com/infty-dev/infty/remote/remotetest"
 	"github.com/infty-dev/infty/session/sessiontest"
 	"github.com/infty-dev/infty/session/synth"
@@ -108,9 +109,17 @@ func benchRows(t *testing.T, out string) []map[string]any {
 }
 
 // A bench through an engine gives the same rows whatever the parallelism, at temperature 0;
-// the fake's delay lets requests finish out of order.
+// the fake's delay lets requests finish out of order. On problems whose n is a multiple of 5 the
+// fake writes on past its boxed answer until the bound cuts it: those runs count as broke, and a
+// right answer among them still counts as right.
 func TestBenchOnEngineParallel(t *testing.T) {
-	srv := engine(t, remotetest.VLLM, solver, 200*time.Microsecond)
+	babbler := func(st sessiontest.State) (string, bool) {
+		if p, ok := synth.Parse(userTurn(st.Context)); ok && p.N%5 == 0 && strings.Contains(st.Assistant(), "}.") {
+			return " and so on", false
+		}
+		return solver(st)
+	}
+	srv := engine(t, remotetest.VLLM, babbler, 200*time.Microsecond)
 	rows := func(parallel int) []map[string]any {
 		out, errOut, err := runInfty(t, "bench", "--synthetic", "--n", "12", "--modes", "iterative", "--engine", srv.URL, "--model", servedName,
 			"--tokenizer", fixtureModel, "--format", "json", "--parallel", fmt.Sprint(parallel))
@@ -127,8 +136,25 @@ func TestBenchOnEngineParallel(t *testing.T) {
 	if fmt.Sprint(one) != fmt.Sprint(many) {
 		t.Errorf("--parallel 1: %v\n--parallel 6: %v", one, many)
 	}
-	if acc := one[0]["acc"].(float64); acc <= 0 || acc >= 100 {
-		t.Errorf("accuracy %v: the fake gets some problems wrong, not all", acc)
+	problems, err := app.BenchProblems("", 777, 12, "28-39")
+	if err != nil {
+		t.Fatal(err)
+	}
+	right, cut := 0, 0
+	for _, p := range problems {
+		q, _ := synth.Parse(p.Question)
+		if q.N%4 != 0 {
+			right++
+		}
+		if q.N%5 == 0 {
+			cut++
+		}
+	}
+	if cut == 0 || cut == len(problems) {
+		t.Fatalf("%d of %d problems have n a multiple of 5: the test needs some and not all", cut, len(problems))
+	}
+	if acc, broke := one[0]["acc"].(float64), one[0]["broke"].(float64); acc != 100*float64(right)/12 || broke != 100*float64(cut)/12 {
+		t.Errorf("acc %v broke %v, want %v and %v", acc, broke, 100*float64(right)/12, 100*float64(cut)/12)
 	}
 }
 

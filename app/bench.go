@@ -28,6 +28,10 @@ type BenchRow struct {
 	Tok   float64 `json:"tok"`   // generated tokens per problem, all iterations
 	Lat   float64 `json:"lat"`   // seconds per problem
 	Iters float64 `json:"iters"` // iterations per problem
+	// Broke is the percent of runs that left the format, right or wrong: the engine had to step
+	// in (session.FormatBreak) or could not go on (iterative), or the window cut the chain before
+	// the model ended its turn (vanilla).
+	Broke float64 `json:"broke"`
 	N     int     `json:"n"`
 	Model string  `json:"model"`
 	TPS   float64 `json:"tok_per_s"` // generated tokens per second of wall time
@@ -122,6 +126,7 @@ func ParseLength(s string) (int, int, error) {
 // benchResult is one problem's outcome.
 type benchResult struct {
 	correct       bool
+	broke         bool // left the format (BenchRow.Broke)
 	tokens, iters int
 	seconds       float64
 	err           error
@@ -134,7 +139,7 @@ func benchRun(ctx context.Context, o BenchOptions, row BenchRow, problems []Benc
 	pb := newProgress(progressW, row.Mode, len(problems))
 	defer pb.finish()
 	start := time.Now()
-	i, finished, correct, tokens, iters := 0, 0, 0, 0, 0
+	i, finished, correct, tokens, iters, broke := 0, 0, 0, 0, 0, 0
 	var seconds float64
 	next := func() (int, bool, error) {
 		i++
@@ -156,6 +161,9 @@ func benchRun(ctx context.Context, o BenchOptions, row BenchRow, problems []Benc
 		if r.correct {
 			correct++
 		}
+		if r.broke {
+			broke++
+		}
 		tokens, iters, seconds = tokens+r.tokens, iters+r.iters, seconds+r.seconds
 		pb.update(finished, fmt.Sprintf("correct %d", correct))
 		return nil
@@ -171,7 +179,7 @@ func benchRun(ctx context.Context, o BenchOptions, row BenchRow, problems []Benc
 		}
 		return row, err
 	}
-	row = finishRow(row, correct, tokens, iters, seconds)
+	row = finishRow(row, correct, tokens, iters, broke, seconds)
 	if wall := time.Since(start).Seconds(); wall > 0 {
 		row.TPS = float64(tokens) / wall
 	}
@@ -206,10 +214,11 @@ func benchIterative(ctx context.Context, o BenchOptions, problems []BenchProblem
 			return benchResult{err: err}
 		}
 		defer e.Close()
-		snap, _ := e.Solve(ctx, p.Question, nil)
+		snap, err := e.Solve(ctx, p.Question, nil)
 		// A failed run (the model wrote something the engine cannot continue from) counts as
 		// wrong; an interrupted one is not counted at all.
-		return benchResult{correct: snap.Correct != nil && *snap.Correct, tokens: snap.Tokens, iters: len(snap.Iterations)}
+		return benchResult{correct: snap.Correct != nil && *snap.Correct, tokens: snap.Tokens, iters: len(snap.Iterations),
+			broke: err != nil || session.FormatBreak(snap.Iterations) != ""}
 	})
 }
 
@@ -220,9 +229,10 @@ func benchModelName(name, def string) string {
 	return name
 }
 
-func finishRow(row BenchRow, correct, tokens, iters int, seconds float64) BenchRow {
+func finishRow(row BenchRow, correct, tokens, iters, broke int, seconds float64) BenchRow {
 	n := float64(max(1, row.N))
 	row.Acc = 100 * float64(correct) / n
+	row.Broke = 100 * float64(broke) / n
 	row.Tok = float64(tokens) / n
 	row.Lat = seconds / n
 	row.Iters = float64(iters) / n
@@ -267,15 +277,15 @@ func benchVanilla(ctx context.Context, o BenchOptions, problems []BenchProblem, 
 			return benchResult{err: err}
 		}
 		got, ok := answer.Extract(res.Text)
-		return benchResult{correct: ok && answer.Equal(got, p.Answer), tokens: len(res.IDs), iters: 1}
+		return benchResult{correct: ok && answer.Equal(got, p.Answer), tokens: len(res.IDs), iters: 1, broke: res.Reason == llm.StopBudget}
 	})
 }
 
 func printBenchTable(w io.Writer, rows []BenchRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tacc %\ttok\tlat s\titers\tn\ttok/s\tmodel\t")
+	fmt.Fprintln(tw, "mode\tacc %\ttok\tlat s\titers\tbroke %\tn\ttok/s\tmodel\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.2f\t%d\t%.1f\t%s\t\n", r.Mode, r.Acc, r.Tok, r.Lat, r.Iters, r.N, r.TPS, r.Model)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.2f\t%.1f\t%d\t%.1f\t%s\t\n", r.Mode, r.Acc, r.Tok, r.Lat, r.Iters, r.Broke, r.N, r.TPS, r.Model)
 	}
 	return tw.Flush()
 }

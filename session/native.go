@@ -360,3 +360,29 @@ func (t *textBuf) set(s string) string {
 	t.b.WriteString(s)
 	return t.b.String()
 }
+
+// FormatBreak says where a native-mode run left the InftyThink+ layout so that the engine had to
+// step in, "" when it never did: the model wrote no boundary within η, did not close its summary
+// or end its conclusion within their bounds, had not concluded by φ, or put tags out of place.
+// Such a run may still box the right answer; RL gives it no reward and bench counts it apart.
+func FormatBreak(its []Iteration) string {
+	for _, it := range its {
+		var what string
+		switch {
+		case it.Malformed:
+			what = "tags out of the layout"
+		case it.ForcedBoundary:
+			what = "no boundary within η"
+		case it.SummaryTruncated:
+			what = "summary not closed within its bound"
+		case it.ForcedConclusion:
+			what = "φ reached without a conclusion"
+		case it.Truncated:
+			what = "conclusion not ended within its bound"
+		default:
+			continue
+		}
+		return fmt.Sprintf("iteration %d: %s", it.Index, what)
+	}
+	return ""
+}

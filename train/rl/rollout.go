@@ -2,7 +2,6 @@ package rl
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -103,35 +102,11 @@ func rollout(ctx context.Context, m llm.Model, eos int, cfg session.Config, p Pr
 		t.Failed = err.Error()
 	} else {
 		t.Correct = snap.Correct != nil && *snap.Correct
-		t.Failed = broken(snap.Iterations)
+		t.Failed = session.FormatBreak(snap.Iterations)
 	}
+	// Every token of a run carries its advantage, so a reward for the answer of a run that broke
+	// the format would reinforce the break too: a reward blind to the conclusion's end taught the
+	// model to write on past its \boxed{} answer until the bound cut it.
 	t.Reward = Reward(t.Correct && t.Failed == "", t.Iterations, e.Config().Phi, eff)
 	return t, nil
-}
-
-// broken says where a finished run left the InftyThink+ layout and the engine had to step in,
-// "" when it never did. Such a run has R_task = 0 even when its answer verifies: every token of
-// it carries the run's advantage, so a reward for the answer would also reinforce the break. (A
-// reward blind to the conclusion's end taught the model to write on past its \boxed{} answer
-// until the bound cut it.)
-func broken(its []session.Iteration) string {
-	for _, it := range its {
-		var what string
-		switch {
-		case it.Malformed:
-			what = "tags out of the layout"
-		case it.ForcedBoundary:
-			what = "no boundary within η"
-		case it.SummaryTruncated:
-			what = "summary not closed within its bound"
-		case it.ForcedConclusion:
-			what = "φ reached without a conclusion"
-		case it.Truncated:
-			what = "conclusion not ended within its bound"
-		default:
-			continue
-		}
-		return fmt.Sprintf("iteration %d: %s", it.Index, what)
-	}
-	return ""
 }
