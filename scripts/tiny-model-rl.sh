@@ -1,8 +1,8 @@
 #!/bin/sh
 # The RL stage of infty's embedded model: `infty train rl` (GRPO over whole iterative
-# trajectories, task × efficiency reward, 8 rollouts a question at T = 1.2) from the
-# supervised cold start in runtime/tinymodel/coldstart (what scripts/tiny-model.sh trains
-# first), exported as BF16 into runtime/tinymodel/model. Three stages:
+# trajectories, task × efficiency reward, 8 rollouts a question) from the supervised cold start
+# in runtime/tinymodel/coldstart (what scripts/tiny-model.sh trains first), exported as BF16
+# into runtime/tinymodel/model. Six stages:
 #   A. 100 steps on problems of 1-60 steps (seed 31), 8 questions × 8 rollouts, lr 5e-4;
 #   B. 30 steps more on problems of 1-20 steps (seed 32), from A's last checkpoint: the short
 #      problems are where A's model still miscounts its first line, and drawn from all of 1-60
@@ -10,11 +10,24 @@
 #   C. 40 steps more on problems of 11-20 steps (seed 33), 16 questions a step, lr 1e-3: after
 #      B the model writes the same first line for every n of 11-19, ignoring n's last digit, and
 #      learns here to start at n+19 instead (the answer repeats every 20 steps), a line it
-#      already writes right for n of 30-39.
-# About an hour on the idle 2-core machine (~19 s a step in A, ~13 s in B, ~25 s in C). Work
-# files go to $TINY_WORK. With all rollouts of a step in flight the runtime's batches follow
-# timing, so a rebuild follows the recipe but need not end bit-identical. REWARD=task trains
-# the ✓T row of README's table instead (into $TINY_WORK only, nothing is exported).
+#      already writes right for n of 30-39;
+#   D. 70 steps more on problems of 41-60 steps (seed 35), 16 questions a step, T = 1.5, lr 1e-3,
+#      from C's last checkpoint: the efficiency reward teaches the model to start a long problem
+#      20 steps lower (n-21, the same answer), four iterations fewer;
+#   E. 40 steps more on 11-20 and 41-60 in turn (seed 36), as D, from D's last checkpoint: D's new
+#      first digit leaks into 11-19 when trained on long problems alone;
+#   F. 10 steps more on 1-60 (seed 37), 16 questions a step, T = 1.2, lr 5e-4. The shipped
+#      model's A-E ran while a run that broke the format still earned its answer's reward, and it
+#      learned to write on past its boxed answer until the bound cut it; F, under the rule that
+#      such a run earns nothing, taught it to end its turn again. (A rebuild runs every stage
+#      under that rule.)
+#   Only task+eff has a reason for D, E and F, so REWARD=task stops after C.
+# About two and a half hours on the idle 2-core machine (~19 s a step in A, ~13 s in B, ~25 s in
+# C, ~50 s in D, ~40 s in E, ~22 s in F). Work files go to $TINY_WORK. With all rollouts of a
+# step in flight the runtime's batches follow timing, so a rebuild follows the recipe but need
+# not end bit-identical, and stage C does not reliably reproduce (README, "Reinforcement
+# learning"). REWARD=task trains the ✓T row of README's table instead (into $TINY_WORK only,
+# nothing is exported).
 set -eu
 GO=${GO:-go}
 export GOEXPERIMENT="${GOEXPERIMENT-simd}"
@@ -23,14 +36,20 @@ REWARD=${REWARD:-task+eff}
 STEPS_A=${RL_STEPS:-100}
 STEPS_B=${RL_STEPS_B:-30}
 STEPS_C=${RL_STEPS_C:-40}
+STEPS_D=${RL_STEPS_D:-70}
+STEPS_E=${RL_STEPS_E:-40}
+STEPS_F=${RL_STEPS_F:-10}
 A="$WORK/rl-$REWARD-a"
 B="$WORK/rl-$REWARD-b"
 C="$WORK/rl-$REWARD-c"
+D="$WORK/rl-$REWARD-d"
+E="$WORK/rl-$REWARD-e"
+F="$WORK/rl-$REWARD-f"
 mkdir -p "$WORK"
 $GO build -o "$WORK/infty" .
-rl() { # model out length seed steps batch lr
+rl() { # model out length seed steps batch lr [temperature]
 	"$WORK/infty" train rl --model "$1" --out "$2" --synthetic --length "$3" --seed "$4" --steps "$5" \
-		--batch "$6" --group 8 --temperature 1.2 --lr "$7" --reward "$REWARD" --save-every 10 --quiet
+		--batch "$6" --group 8 --temperature "${8:-1.2}" --lr "$7" --reward "$REWARD" --save-every 10 --quiet
 }
 rl runtime/tinymodel/coldstart "$A" 1-60 31 "$STEPS_A" 8 5e-4
 rl "$(printf '%s/checkpoint-%06d' "$A" "$STEPS_A")" "$B" 1-20 32 "$STEPS_B" 8 5e-4
@@ -40,6 +59,10 @@ if [ "$REWARD" != task+eff ]; then
 	echo "trained $last (not exported: the embedded model is the task+eff run)"
 	exit 0
 fi
+rl "$last" "$D" 41-60 35 "$STEPS_D" 16 1e-3 1.5
+rl "$(printf '%s/checkpoint-%06d' "$D" "$STEPS_D")" "$E" 11-20,41-60 36 "$STEPS_E" 16 1e-3 1.5
+rl "$(printf '%s/checkpoint-%06d' "$E" "$STEPS_E")" "$F" 1-60 37 "$STEPS_F" 16 5e-4
+last=$(printf '%s/checkpoint-%06d' "$F" "$STEPS_F")
 rm -rf runtime/tinymodel/model.new
 "$WORK/infty" train export "$last" runtime/tinymodel/model.new --dtype bf16
 rm -f runtime/tinymodel/model/*.json runtime/tinymodel/model/*.safetensors
