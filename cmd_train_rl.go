@@ -135,7 +135,7 @@ func newTrainPlotCmd() *cobra.Command {
 			return app.PlotMetrics(cmd.OutOrStdout(), path, strings.Split(series, ","), width)
 		},
 	}
-	cmd.Flags().StringVar(&series, "series", "reward_mean,acc,iters,tokens,entropy,clip_frac,skipped_groups,rollout_s,update_s",
+	cmd.Flags().StringVar(&series, "series", "reward_mean,acc,failed,iters,tokens,entropy,clip_frac,skipped_groups,rollout_s,update_s",
 		"metrics to chart, comma-separated")
 	cmd.Flags().IntVar(&width, "width", 60, "most columns of a sparkline")
 	return cmd
