@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/infty-dev/infty/session/format"
 	"github.com/infty-dev/infty/session/trajlog"
 )
 
@@ -106,7 +105,7 @@ func Export(w io.Writer, runs []*trajlog.Run, opts Options) (int, error) {
 	for _, run := range runs {
 		for _, b := range Select(run, opts) {
 			for _, it := range b.Iterations {
-				fi := format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning, Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}
+				fi := it.Layout()
 				ex := Example{Provenance: &Provenance{Run: run.ID, Branch: b.ID, Iteration: it.Index, Final: it.Final, Edited: it.Edited, Mode: run.Mode, Model: run.Model}}
 				if opts.Layout == LayoutFlat {
 					ex.Flat = NewFlat(run.Question, fi)

@@ -55,8 +55,7 @@ func TestDefaultModelSolvesThroughEngine(t *testing.T) {
 		}
 		its := make([]format.Iteration, len(snap.Iterations))
 		for j, it := range snap.Iterations {
-			its[j] = format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning,
-				Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}
+			its[j] = it.Layout()
 		}
 		if err := checkWorked(p, its); err != nil {
 			t.Errorf("seed %d (n=%d): %v\nlast turn: %q", seed, n, err, snap.Iterations[len(snap.Iterations)-1].Raw)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/session/format"
 )
 
 // Version is the record format version written in every record's "v".
@@ -57,6 +58,13 @@ type Iteration struct {
 	Seconds       float64 `json:"seconds"`                  // generation time of the iteration, pauses excluded
 	WallSeconds   float64 `json:"wall_seconds,omitempty"`   // wall time, pauses included (absent in older logs)
 	Seed          uint64  `json:"seed"`                     // the sampler seed this iteration used
+}
+
+// Layout is the iteration's text in the InftyThink+ layout, as format renders it: what training
+// data and checks against a worked solution compare, without the log's bookkeeping.
+func (it Iteration) Layout() format.Iteration {
+	return format.Iteration{Index: it.Index, History: it.History, Reasoning: it.Reasoning,
+		Summary: it.Summary, Conclusion: it.Conclusion, Final: it.Final}
 }
 
 // Edit describes a person's edit.
