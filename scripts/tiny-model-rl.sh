@@ -26,11 +26,10 @@
 #   Only task+eff has a reason for D, E and F, so REWARD=task stops after C.
 # About two and a half hours on the idle 2-core machine (~19 s a step in A, ~13 s in B, ~25 s in
 # C, ~50-60 s in D, ~40-55 s in E, ~25 s in F, and ~2.5 minutes to pick each best checkpoint).
-# Work files go to $TINY_WORK. With all rollouts of a
-# step in flight the runtime's batches follow timing, so a rebuild follows the recipe but need
-# not end bit-identical, and stage C does not reliably reproduce (README, "Reinforcement
-# learning"). REWARD=task trains the ✓T row of README's table instead (into $TINY_WORK only,
-# nothing is exported).
+# Work files go to $TINY_WORK. With all rollouts of a step in flight the runtime's batches follow
+# timing, so a rebuild follows the recipe but need not end bit-identical, and stage C does not
+# reliably reproduce (README, "Reinforcement learning"). REWARD=task trains the ✓T row of
+# README's table instead (into $TINY_WORK only, nothing is exported).
 set -eu
 GO=${GO:-go}
 export GOEXPERIMENT="${GOEXPERIMENT-simd}"
