@@ -274,12 +274,7 @@ func (b *batcher) run(done chan struct{}) {
 				b.compiled[shape] = true
 			} else {
 				b.grace = max(minGrace, took)
-				if old, ok := b.stepCost[shape[0]]; ok && took > old {
-					// A step slowed by the machine's other load raises the estimate a little; a
-					// faster one replaces it, so one unlucky step does not condemn a bucket.
-					took = (4*old + took) / 5
-				}
-				b.stepCost[shape[0]] = took
+				b.timed(shape[0], took)
 			}
 		}
 		now := time.Now()
@@ -381,8 +376,8 @@ func prefillRows(fill []*seq) []*seq {
 // decodeRows is how many of n ready sequences the next decode step takes: all n, or the
 // fewer whose bucket of rows decodes the most tokens per second by stepCost. A bucket not
 // timed yet is tried first, from the largest down; while fewer rows win, every
-// exploreEvery-th step takes the next larger bucket again, so that a bucket once timed slow
-// (under a burst of other load, say) gets another chance.
+// exploreEvery-th step takes a larger bucket again, so that a bucket once timed slow (under a
+// burst of other load, say) gets another chance.
 func (b *batcher) decodeRows(n int) int {
 	best, bestRate := n, 0.0
 	for c := n; ; c = bucket(c, 1) / 2 {
@@ -399,10 +394,27 @@ func (b *batcher) decodeRows(n int) int {
 	}
 	if best < n {
 		if b.fewer++; b.fewer%exploreEvery == 0 {
-			return min(n, bucket(best, 1)*2)
+			// The larger buckets take turns: were only the next one retimed, a bucket between
+			// that times no faster than best would keep a much faster one above it untried.
+			levels := 0
+			for c := bucket(best, 1) * 2; c <= bucket(n, 1); c *= 2 {
+				levels++
+			}
+			turn := (b.fewer/exploreEvery - 1) % levels
+			return min(n, bucket(best, 1)<<(1+turn))
 		}
 	}
 	return best
+}
+
+// timed folds the duration of a decode step of a bucket of rows into stepCost. A step slowed
+// by the machine's other load raises the estimate a little; a faster one replaces it, so one
+// unlucky step does not condemn a bucket.
+func (b *batcher) timed(rows int, took time.Duration) {
+	if old, ok := b.stepCost[rows]; ok && took > old {
+		took = (4*old + took) / 5
+	}
+	b.stepCost[rows] = took
 }
 
 // exploreEvery is how often decodeRows retimes a larger bucket than the fastest by stepCost.

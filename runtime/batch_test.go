@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -314,6 +315,24 @@ func TestDecodeRowsFollowsStepCost(t *testing.T) {
 	}
 	if !slices.Equal(tries, want) {
 		t.Errorf("rows taken while 4 decode fastest: %v, want %v (all 6 again every %dth step)", tries, want, exploreEvery)
+	}
+}
+
+// A stalled step once made the largest bucket look slow, and the buckets between timed no
+// faster per token than one row (as under a burst of load): retiming only the next larger
+// bucket would never climb back to the fastest.
+func TestDecodeRowsClimbsPastBucketsNoFaster(t *testing.T) {
+	truth := map[int]time.Duration{1: 400 * time.Microsecond, 2: time.Millisecond, 4: 2200 * time.Microsecond, 8: 1400 * time.Microsecond}
+	b := &batcher{stepCost: maps.Clone(truth)}
+	b.stepCost[8] = time.Hour
+	var taken []int
+	for range 4 * exploreEvery {
+		rows := b.decodeRows(8)
+		taken = append(taken, rows)
+		b.timed(bucket(rows, 1), truth[bucket(rows, 1)])
+	}
+	if b.stepCost[8] != truth[8] || b.decodeRows(8) != 8 {
+		t.Errorf("8 rows cost %v after steps of %v rows; want them retimed at %v and taken", b.stepCost[8], taken, truth[8])
 	}
 }
 
