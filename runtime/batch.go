@@ -80,6 +80,7 @@ type batcher struct {
 	// compiled holds the decode graph shapes (rows bucket, cache slots, cache length) run at
 	// least once: only their later steps are timed.
 	compiled map[[3]int]bool
+	lock     *Lockstep // the open group of generations stepped in lockstep, if any
 }
 
 // batchStats count what the batcher did, for benchmarks and tests.
@@ -100,6 +101,7 @@ type seq struct {
 	// pending or prefilling; a decode step waits for it until served+grace.
 	served  time.Time
 	readyAt time.Time    // when its pending id came: the longest waiting decode first
+	member  int          // its index in the open Lockstep group, or -1
 	out     chan stepOut // capacity 1: the logits after the last pending id
 }
 
@@ -123,9 +125,10 @@ func newBatcher(m *Model, l BatchLimits) *batcher {
 	return b
 }
 
-// join queues a sequence that feeds prompt and then decodes up to maxTokens tokens. It fails
-// only for a sequence that could never fit the KV budget, even alone.
-func (b *batcher) join(prompt []int, maxTokens int) (*seq, error) {
+// join queues a sequence that feeds prompt and then decodes up to maxTokens tokens, as the
+// member of the open Lockstep group that ctx names, if any. It fails only for a sequence that
+// could never fit the KV budget, even alone.
+func (b *batcher) join(ctx context.Context, prompt []int, maxTokens int) (*seq, error) {
 	s := &seq{need: len(prompt) + maxTokens, pending: prompt, out: make(chan stepOut, 1)}
 	if need := b.m.kvBytes(1, bucket(s.need, minCacheLen)); need > b.budget {
 		return nil, fmt.Errorf("generate: %d prompt and %d new tokens need %s of KV cache, over the budget of %s (raise the KV budget)",
@@ -136,6 +139,7 @@ func (b *batcher) join(prompt []int, maxTokens int) (*seq, error) {
 	if b.closed {
 		return nil, errClosed
 	}
+	s.member = b.memberOf(ctx)
 	b.waiting = append(b.waiting, s)
 	if b.done == nil {
 		b.done = make(chan struct{})
@@ -226,6 +230,15 @@ func (b *batcher) run(done chan struct{}) {
 				s.deliver(stepOut{err: errClosed})
 			}
 			b.active, b.waiting = nil, nil
+		}
+		if b.lock != nil && !b.closed {
+			if !b.lock.parked(b) {
+				b.mu.Unlock()
+				<-b.wake
+				b.mu.Lock()
+				continue
+			}
+			slices.SortStableFunc(b.waiting, byMember)
 		}
 		b.admit()
 		if len(b.active) == 0 && len(b.waiting) == 0 {
@@ -350,6 +363,10 @@ func (b *batcher) pick(now time.Time) (batch []*seq, prefill bool, until time.Ti
 	decodeNow := len(decode) > 0 && until.IsZero()
 	if len(fill) > 0 && !(decodeNow && b.lastPrefill) {
 		return prefillRows(fill), true, time.Time{}
+	}
+	if decodeNow && b.lock != nil {
+		slices.SortStableFunc(decode, byMember)
+		return decode, false, time.Time{}
 	}
 	if decodeNow {
 		slices.SortStableFunc(decode, func(x, y *seq) int { return x.readyAt.Compare(y.readyAt) })

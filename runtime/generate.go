@@ -53,7 +53,7 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 	var text strings.Builder
 
 	t0 := time.Now()
-	s, err := m.batch.join(req.Prompt, req.MaxTokens)
+	s, err := m.batch.join(ctx, req.Prompt, req.MaxTokens)
 	if err != nil {
 		return res, err
 	}
