@@ -92,7 +92,7 @@ func newTrainRLCmd() *cobra.Command {
 	f.Float64Var(&o.Objective.KL, "kl", 0, "coefficient of the KL term to the starting model (0: off)")
 	f.IntVar(&o.Eta, "eta", 0, "η: reasoning budget of one iteration (default: half the window)")
 	f.IntVar(&o.Phi, "phi", rl.DefaultPhi, "φ: maximum iterations (bench's default)")
-	f.IntVar(&o.Parallel, "parallel", 0, "rollouts in flight at once (0: all of a step's; 1 makes a run independent of batching)")
+	f.IntVar(&o.Parallel, "parallel", 0, "rollouts in flight at once (0: all of a step's); a run's bits follow the seed and this")
 	f.IntVar(&o.Train.Steps, "steps", 100, "RL steps (one optimizer update each)")
 	f.Float64Var(&o.Train.LR, "lr", 1e-3, "learning rate")
 	f.Float64Var(&o.Train.MinLR, "min-lr", 0, "final learning rate of the cosine (default: --lr, a constant rate)")

@@ -26,10 +26,12 @@
 #   Only task+eff has a reason for D, E and F, so REWARD=task stops after C.
 # About two and a half hours on the idle 2-core machine (~19 s a step in A, ~13 s in B, ~25 s in
 # C, ~50-60 s in D, ~40-55 s in E, ~25 s in F, and ~2.5 minutes to pick each best checkpoint).
-# Work files go to $TINY_WORK. With all rollouts of a step in flight the runtime's batches follow
-# timing, so a rebuild follows the recipe but need not end bit-identical, and stage C does not
-# reliably reproduce (README, "Reinforcement learning"). REWARD=task trains the ✓T row of
-# README's table instead (into $TINY_WORK only, nothing is exported).
+# Work files go to $TINY_WORK. The rollouts run in lockstep, so each stage trains the same bits
+# every time on one machine (best's greedy bench, 16 in flight, could pick otherwise only
+# through a near-tie); but the shipped model's stages ran before that, so a rebuild need not
+# end where it did, and stage C does not reliably reproduce (README, "Reinforcement
+# learning"). REWARD=task trains the ✓T row of README's table instead (into $TINY_WORK only,
+# nothing is exported).
 set -eu
 GO=${GO:-go}
 export GOEXPERIMENT="${GOEXPERIMENT-simd}"

@@ -288,19 +288,27 @@ func (r *Runner) Rollouts(ctx context.Context, k int) ([]Trajectory, error) {
 	trajs := make([]Trajectory, len(ps)*g)
 	errs := make([]error, len(trajs))
 	par := r.o.Parallel
-	if par <= 0 {
+	if par <= 0 || par > len(trajs) {
 		par = len(trajs)
 	}
-	sem := make(chan struct{}, par)
+	// The runtime steps the rollouts in lockstep, so that a step's batches, and with them the
+	// last bits of every logit and any near-tied sample, follow the seed alone and not timing.
+	// With fewer in flight than the step has, worker w rolls out w, w+par, … in turn: had the
+	// next rollout gone to whichever worker came free first, timing would pick the company.
+	group, err := snap.Lockstep(par)
+	if err != nil {
+		return nil, err
+	}
 	var wg sync.WaitGroup
-	for i := range trajs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			q, j := i/g, i%g
-			trajs[i], errs[i] = rollout(ctx, eng, eos, r.cfg, ps[q], rolloutSeed(r.o.Train.Seed, k, q, j), r.o.Reward == RewardTaskEff)
-		}()
+	for w := range par {
+		wg.Go(func() {
+			defer group.Leave(w)
+			ctx := group.Member(ctx, w)
+			for i := w; i < len(trajs); i += par {
+				q, j := i/g, i%g
+				trajs[i], errs[i] = rollout(ctx, eng, eos, r.cfg, ps[q], rolloutSeed(r.o.Train.Seed, k, q, j), r.o.Reward == RewardTaskEff)
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

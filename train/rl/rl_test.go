@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
@@ -389,11 +390,24 @@ func TestToyRewardRises(t *testing.T) {
 }
 
 // A run resumed from its checkpoint after step 1 ends exactly where the uninterrupted run
-// does: the same weights and optimizer state bit for bit, the same metrics.
+// does: the same weights and optimizer state bit for bit, the same metrics. One rollout at a
+// time, three (of four) and all at once, which the runtime batches in lockstep: without it,
+// rollouts that come back at random times change the batches, and the weights differ in their
+// last bits.
 func TestResumeIsExact(t *testing.T) {
+	for _, par := range []int{1, 3, 0} {
+		t.Run(fmt.Sprintf("parallel-%d", par), func(t *testing.T) { resumeIsExact(t, par) })
+	}
+}
+
+func resumeIsExact(t *testing.T, par int) {
+	if par != 1 { // rollouts back at random times, as on a busy machine
+		tokenDelay = func() { time.Sleep(time.Duration(rand.IntN(1000)) * time.Microsecond) }
+		defer func() { tokenDelay = nil }()
+	}
 	opts := func(out string) Options {
 		return Options{Model: tinyModel, Out: out, Lengths: []LengthRange{{1, 4}}, Groups: 1, G: 4, Temperature: 1,
-			Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}, Parallel: 1, Log: &bytes.Buffer{},
+			Reward: RewardTask, Objective: Objective{Low: 0.2, High: 0.28}, Parallel: par, Log: &bytes.Buffer{},
 			Train: train.Options{Steps: 2, LR: 1e-2, MinLR: 1e-2, Seed: 5, SaveEvery: 1}}
 	}
 	ctx := context.Background()

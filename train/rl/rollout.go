@@ -50,6 +50,9 @@ func (r *recorder) ContextLength() int { return llm.ContextLength(r.Model) }
 func (r *recorder) Generate(ctx context.Context, req llm.Request, yield func(llm.Token) error) (llm.Result, error) {
 	c := Call{Prompt: slices.Clone(req.Prompt)}
 	res, err := r.Model.Generate(ctx, req, func(t llm.Token) error {
+		if tokenDelay != nil {
+			tokenDelay()
+		}
 		c.IDs = append(c.IDs, t.ID)
 		c.LogProb = append(c.LogProb, t.LogProb)
 		return yield(t)
@@ -65,6 +68,10 @@ func (r *recorder) Generate(ctx context.Context, req llm.Request, yield func(llm
 	}
 	return res, err
 }
+
+// tokenDelay, when set (by tests), runs before each sampled token is recorded: it stands in
+// for a busy machine, under which the rollouts come back for their next step at other times.
+var tokenDelay func()
 
 // Reward is R_task · R_eff of InftyThink+: R_task is 1 for a verified answer, R_eff =
 // 1 − ((n−1)/φ)² for n iterations when eff is set, else 1.
