@@ -382,6 +382,7 @@ func (in *Inspector) showBranch(b *trajlog.Branch) {
 		in.trace.setAnswer(b.Answer, b.Correct)
 	}
 	in.trace.scrollToTop()
+	in.trace.revealFirstEdit()
 }
 
 func (in *Inspector) askExport() tea.Cmd {

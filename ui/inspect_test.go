@@ -23,13 +23,17 @@ import (
 
 // writeLog runs two questions on the real engine with a scripted model into a log; the first
 // gets summary 1 edited after it concluded, which continues on branch 2.
-func writeLog(t *testing.T) string {
+func writeLog(t *testing.T) string { return writeLogEdit(t, 3, 1) }
+
+// writeLogEdit is writeLog with the first question concluding at iteration concludeAt and
+// summary editAt edited.
+func writeLogEdit(t *testing.T, concludeAt, editAt int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "runs.jsonl")
 	clock := func() time.Time { return t0 }
 	for i, q := range []string{"What is six times seven?", "Name the answer to everything."} {
-		model := sessiontest.New("scripted", sessiontest.Script{Reason: func(int) int { return 12 }, ConcludeAt: 3, SummaryWords: 3, Answer: "42"}.Policy())
-		eng, err := session.New(model, session.Config{Eta: 64, Phi: 5, Reference: "42", LogPath: path, RunID: []string{"run-a", "run-b"}[i]}, session.WithClock(clock))
+		model := sessiontest.New("scripted", sessiontest.Script{Reason: func(int) int { return 12 }, ConcludeAt: concludeAt, SummaryWords: 3, Answer: "42"}.Policy())
+		eng, err := session.New(model, session.Config{Eta: 64, Phi: max(5, concludeAt), Reference: "42", LogPath: path, RunID: []string{"run-a", "run-b"}[i]}, session.WithClock(clock))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +56,7 @@ func writeLog(t *testing.T) string {
 		}
 		waitDone(1)
 		if i == 0 {
-			if err := eng.EditSummary(1, "* a person rewrote this summary"); err != nil {
+			if err := eng.EditSummary(editAt, "* a person rewrote this summary"); err != nil {
 				t.Fatal(err)
 			}
 			waitDone(2)
@@ -127,6 +131,32 @@ func TestInspectListFilterOpen(t *testing.T) {
 	inspKeys(in, "esc")
 	if in.mode != inspList {
 		t.Fatal("esc did not go back to the list")
+	}
+}
+
+// An edit far down a long branch is what its reader opens it for: the view starts there, not at
+// a top where the edit is out of sight (the e2e script met this under load).
+func TestInspectOpensAtTheEdit(t *testing.T) {
+	path := writeLogEdit(t, 9, 7)
+	runs, _, err := trajlog.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := NewInspector(InspectOptions{Theme: themes.Dark(), Path: "runs.jsonl", Runs: runs})
+	in.Update(tea.WindowSizeMsg{Width: 100, Height: 16})
+	inspKeys(in, "enter")
+	if in.branch == nil || in.branch.ID != 2 {
+		t.Fatalf("opened branch %+v, want 2", in.branch)
+	}
+	out := plainInspector(t, in)
+	for _, want := range []string{"original", "* a person rewrote this summary"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the open branch does not show %q:\n%s", want, out)
+		}
+	}
+	inspKeys(in, "b", "up", "enter")
+	if in.branch.ID != 1 || in.trace.offset != 0 {
+		t.Fatalf("branch %d opened at line %d; a branch without an edit starts at its top", in.branch.ID, in.trace.offset)
 	}
 }
 

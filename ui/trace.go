@@ -502,6 +502,27 @@ func (t *trace) scrollToTop() {
 	t.clamp()
 }
 
+// revealFirstEdit scrolls to the first iteration a person edited (its summary, beside the
+// original, when it has one), where a reader of an edited branch looks first; a branch without
+// an edit stays where it is.
+func (t *trace) revealFirstEdit() {
+	at := -1
+	for i, p := range t.panes {
+		if !p.it.edited && !p.it.reasoningEdited {
+			continue
+		}
+		if at >= 0 && p.it != t.panes[at].it {
+			break
+		}
+		if at < 0 || p.kind == paneSummary {
+			at = i
+		}
+	}
+	if at >= 0 {
+		t.reveal(at)
+	}
+}
+
 // reveal scrolls so that pane i's header is on screen.
 func (t *trace) reveal(i int) {
 	if i < 0 || i >= len(t.panes) {
