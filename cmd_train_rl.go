@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -119,18 +120,28 @@ func newTrainPlotCmd() *cobra.Command {
 	var (
 		series string
 		width  int
+		png    string
 	)
 	cmd := &cobra.Command{
 		Use:   "plot OUT|metrics.jsonl",
-		Short: "Chart a training run's per-step metrics in the terminal",
+		Short: "Chart a training run's per-step metrics in the terminal or as a PNG",
 		Long: "One sparkline per series of OUT/metrics.jsonl (what `infty train rl` writes), steps averaged " +
-			"into at most --width columns, with each series' first, lowest, highest and last value.",
-		Example: "  infty train plot ./rl\n  infty train plot ./rl --series reward_mean,acc,iters",
+			"into at most --width columns, with each series' first, lowest, highest and last value. " +
+			"With --png FILE: one panel per series against the step instead, each step's value and " +
+			"(from 20 steps on) its moving mean, written to FILE.",
+		Example: "  infty train plot ./rl\n  infty train plot ./rl --series reward_mean,acc,iters\n  infty train plot ./rl --png rl.png",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			if st, err := os.Stat(path); err == nil && st.IsDir() {
 				path = filepath.Join(path, rl.MetricsFile)
+			}
+			if png != "" {
+				if err := app.PlotMetricsPNG(path, strings.Split(series, ","), png); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", png)
+				return nil
 			}
 			return app.PlotMetrics(cmd.OutOrStdout(), path, strings.Split(series, ","), width)
 		},
@@ -138,5 +149,6 @@ func newTrainPlotCmd() *cobra.Command {
 	cmd.Flags().StringVar(&series, "series", "reward_mean,acc,failed,iters,tokens,entropy,clip_frac,skipped_groups,rollout_s,update_s",
 		"metrics to chart, comma-separated")
 	cmd.Flags().IntVar(&width, "width", 60, "most columns of a sparkline")
+	cmd.Flags().StringVar(&png, "png", "", "write the chart as a PNG image to this file instead")
 	return cmd
 }

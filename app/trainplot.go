@@ -20,31 +20,9 @@ var sparks = []rune("▁▂▃▄▅▆▇█")
 // rl` writes) in the terminal: one sparkline per series, the steps averaged into at most width
 // columns, with each series' first, lowest, highest and last value.
 func PlotMetrics(w io.Writer, path string, series []string, width int) error {
-	f, err := os.Open(path)
+	rows, err := readMetrics(path, series)
 	if err != nil {
 		return err
-	}
-	defer f.Close()
-	var rows []map[string]float64
-	r := jsonl.NewReader(f, path)
-	for b, ok := r.Next(); ok; b, ok = r.Next() {
-		var raw map[string]any
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return r.Errorf("not a JSON object: %w", err)
-		}
-		row := map[string]float64{}
-		for k, v := range raw {
-			if x, ok := v.(float64); ok {
-				row[k] = x
-			}
-		}
-		rows = append(rows, row)
-	}
-	if err := r.Err(); err != nil {
-		return err
-	}
-	if len(rows) == 0 {
-		return fmt.Errorf("%s: no steps yet", path)
 	}
 	width = max(width, 8)
 	cols := min(len(rows), width)
@@ -55,7 +33,6 @@ func PlotMetrics(w io.Writer, path string, series []string, width int) error {
 	lines := make([]string, len(series))
 	for i, s := range series {
 		vals := make([]float64, cols)
-		seen := false
 		for c := range vals {
 			lo, hi := c*len(rows)/cols, (c+1)*len(rows)/cols
 			sum, n := 0.0, 0
@@ -66,11 +43,8 @@ func PlotMetrics(w io.Writer, path string, series []string, width int) error {
 			}
 			vals[c] = math.NaN()
 			if n > 0 {
-				vals[c], seen = sum/float64(n), true
+				vals[c] = sum / float64(n)
 			}
-		}
-		if !seen {
-			return fmt.Errorf("%s: no series %q (it has: %s)", path, s, strings.Join(keys(rows[0]), ", "))
 		}
 		lines[i] = fmt.Sprintf("%-*s %s\n", name, s, sparkline(vals))
 	}
@@ -115,6 +89,47 @@ func num(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.3g", v)
+}
+
+// readMetrics reads a metrics JSON Lines file, one object of numbers per step, and checks that
+// every series has a value in some step.
+func readMetrics(path string, series []string) ([]map[string]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []map[string]float64
+	r := jsonl.NewReader(f, path)
+	for b, ok := r.Next(); ok; b, ok = r.Next() {
+		var raw map[string]any
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return nil, r.Errorf("not a JSON object: %w", err)
+		}
+		row := map[string]float64{}
+		for k, v := range raw {
+			if x, ok := v.(float64); ok {
+				row[k] = x
+			}
+		}
+		rows = append(rows, row)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: no steps yet", path)
+	}
+	all := map[string]float64{}
+	for _, row := range rows {
+		maps.Copy(all, row)
+	}
+	for _, s := range series {
+		if _, ok := all[s]; !ok {
+			return nil, fmt.Errorf("%s: no series %q (it has: %s)", path, s, strings.Join(keys(all), ", "))
+		}
+	}
+	return rows, nil
 }
 
 func keys(m map[string]float64) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,106 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeMetrics writes n steps of a rising reward and a constant series, as `train rl` does.
+func writeMetrics(t *testing.T, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"step":%d,"reward_mean":%g,"clip_frac":0,"note":"text is skipped"}`+"\n", i, float64(i)/float64(n))
+	}
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestPlotMetricsSparkline(t *testing.T) {
+	path := writeMetrics(t, 16)
+	var out bytes.Buffer
+	if err := PlotMetrics(&out, path, []string{"reward_mean", "clip_frac"}, 8); err != nil {
+		t.Fatal(err)
+	}
+	// Pairs of a straight line average onto a straight line: one level a column. A flat series
+	// sits mid-height.
+	want := "16 steps, 2 per column\nreward_mean ▁▂▃▄▅▆▇█  first 0.0938  min 0.0938  max 0.969  last 0.969\n" +
+		"clip_frac   ▅▅▅▅▅▅▅▅  first 0  min 0  max 0  last 0\n"
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// The PNG has one panel per series, dark lines on white, and replaces an older file whole.
+func TestPlotMetricsPNG(t *testing.T) {
+	for _, n := range []int{1, 40} { // one step: a flat axis range must not break the drawing
+		path := writeMetrics(t, n)
+		out := filepath.Join(t.TempDir(), "rl.png")
+		if err := os.WriteFile(out, []byte("an older chart"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := PlotMetricsPNG(path, []string{"reward_mean", "clip_frac", "step"}, out); err != nil {
+			t.Fatalf("%d steps: %v", n, err)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%d steps: not a PNG: %v", n, err)
+		}
+		b := img.Bounds()
+		if b.Dx() != 960 || b.Dy() != 2*264 { // 2 columns of 4 in, 2 rows of 2.2 in, 120 dpi
+			t.Fatalf("%d steps: %v, want 960×528", n, b)
+		}
+		dark := 0
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl < 3*0x4000 {
+					dark++
+				}
+			}
+		}
+		if dark < 1000 {
+			t.Fatalf("%d steps: only %d dark pixels: nothing drawn", n, dark)
+		}
+		if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 1 {
+			t.Fatalf("%d steps: %d files beside the chart, want none", n, len(ents)-1)
+		}
+	}
+}
+
+func TestPlotMetricsErrorsNameTheFile(t *testing.T) {
+	path := writeMetrics(t, 3)
+	out := filepath.Join(t.TempDir(), "rl.png")
+	err := PlotMetricsPNG(path, []string{"reward_mean", "nope"}, out)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `no series "nope" (it has: clip_frac, reward_mean, step)`) {
+		t.Fatalf("unknown series: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatal("a failed chart left a file")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"step\":1}\n[1,2]\n"), 0o644)
+	if err := PlotMetrics(&bytes.Buffer{}, bad, []string{"step"}, 8); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "2") {
+		t.Fatalf("a line that is not an object: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.jsonl")
+	os.WriteFile(empty, nil, 0o644)
+	if err := PlotMetricsPNG(empty, []string{"step"}, out); err == nil || !strings.Contains(err.Error(), "no steps yet") {
+		t.Fatalf("an empty file: %v", err)
+	}
+	if err := PlotMetricsPNG(path, []string{"step"}, filepath.Join(t.TempDir(), "no", "such", "dir.png")); err == nil || !strings.Contains(err.Error(), "dir.png") {
+		t.Fatalf("a missing folder: %v", err)
+	}
+}
