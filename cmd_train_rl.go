@@ -123,27 +123,32 @@ func newTrainPlotCmd() *cobra.Command {
 		png    string
 	)
 	cmd := &cobra.Command{
-		Use:   "plot OUT|metrics.jsonl",
+		Use:   "plot OUT|metrics.jsonl...",
 		Short: "Chart a training run's per-step metrics in the terminal or as a PNG",
 		Long: "One sparkline per series of OUT/metrics.jsonl (what `infty train rl` writes), steps averaged " +
 			"into at most --width columns, with each series' first, lowest, highest and last value. " +
 			"With --png FILE: one panel per series against the step instead, each step's value and " +
-			"(from 20 steps on) its moving mean, written to FILE.",
-		Example: "  infty train plot ./rl\n  infty train plot ./rl --series reward_mean,acc,iters\n  infty train plot ./rl --png rl.png",
-		Args:    cobra.ExactArgs(1),
+			"(from 20 steps on) its moving mean, written to FILE. Several runs (the stages of a recipe) " +
+			"are charted one after another.",
+		Example: "  infty train plot ./rl\n  infty train plot ./rl --series reward_mean,acc,iters\n" +
+			"  infty train plot ./rl --png rl.png\n  infty train plot ./rl-a ./rl-b ./rl-c --png stages.png",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
-			if st, err := os.Stat(path); err == nil && st.IsDir() {
-				path = filepath.Join(path, rl.MetricsFile)
+			paths := make([]string, len(args))
+			for i, path := range args {
+				if st, err := os.Stat(path); err == nil && st.IsDir() {
+					path = filepath.Join(path, rl.MetricsFile)
+				}
+				paths[i] = path
 			}
 			if png != "" {
-				if err := app.PlotMetricsPNG(path, strings.Split(series, ","), png); err != nil {
+				if err := app.PlotMetricsPNG(paths, strings.Split(series, ","), png); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", png)
 				return nil
 			}
-			return app.PlotMetrics(cmd.OutOrStdout(), path, strings.Split(series, ","), width)
+			return app.PlotMetrics(cmd.OutOrStdout(), paths, strings.Split(series, ","), width)
 		},
 	}
 	cmd.Flags().StringVar(&series, "series", "reward_mean,acc,failed,iters,tokens,entropy,clip_frac,skipped_groups,rollout_s,update_s",

@@ -16,13 +16,18 @@ import (
 // sparks are the eight heights of a sparkline cell.
 var sparks = []rune("▁▂▃▄▅▆▇█")
 
-// PlotMetrics charts series of a metrics JSON Lines file (one object per step, as `infty train
-// rl` writes) in the terminal: one sparkline per series, the steps averaged into at most width
-// columns, with each series' first, lowest, highest and last value.
-func PlotMetrics(w io.Writer, path string, series []string, width int) error {
-	rows, err := readMetrics(path, series)
+// PlotMetrics charts series of metrics JSON Lines files (one object per step, as `infty train
+// rl` writes; several files are the stages of a recipe, charted one after another) in the
+// terminal: one sparkline per series, the steps averaged into at most width columns, with each
+// series' first, lowest, highest and last value.
+func PlotMetrics(w io.Writer, paths []string, series []string, width int) error {
+	runs, err := readMetrics(paths, series)
 	if err != nil {
 		return err
+	}
+	var rows []map[string]float64
+	for _, r := range runs {
+		rows = append(rows, r.rows...)
 	}
 	width = max(width, 8)
 	cols := min(len(rows), width)
@@ -91,9 +96,36 @@ func num(v float64) string {
 	return fmt.Sprintf("%.3g", v)
 }
 
-// readMetrics reads a metrics JSON Lines file, one object of numbers per step, and checks that
+// metricsRun is the steps of one metrics file.
+type metricsRun struct {
+	path string
+	rows []map[string]float64
+}
+
+// readMetrics reads metrics JSON Lines files, one object of numbers per step, and checks that
 // every series has a value in some step.
-func readMetrics(path string, series []string) ([]map[string]float64, error) {
+func readMetrics(paths []string, series []string) ([]metricsRun, error) {
+	var runs []metricsRun
+	all := map[string]float64{}
+	for _, path := range paths {
+		rows, err := readMetricsFile(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			maps.Copy(all, row)
+		}
+		runs = append(runs, metricsRun{path, rows})
+	}
+	for _, s := range series {
+		if _, ok := all[s]; !ok {
+			return nil, fmt.Errorf("%s: no series %q (it has: %s)", strings.Join(paths, ", "), s, strings.Join(keys(all), ", "))
+		}
+	}
+	return runs, nil
+}
+
+func readMetricsFile(path string) ([]map[string]float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -119,15 +151,6 @@ func readMetrics(path string, series []string) ([]map[string]float64, error) {
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%s: no steps yet", path)
-	}
-	all := map[string]float64{}
-	for _, row := range rows {
-		maps.Copy(all, row)
-	}
-	for _, s := range series {
-		if _, ok := all[s]; !ok {
-			return nil, fmt.Errorf("%s: no series %q (it has: %s)", path, s, strings.Join(keys(all), ", "))
-		}
 	}
 	return rows, nil
 }

@@ -27,7 +27,7 @@ func writeMetrics(t *testing.T, n int) string {
 func TestPlotMetricsSparkline(t *testing.T) {
 	path := writeMetrics(t, 16)
 	var out bytes.Buffer
-	if err := PlotMetrics(&out, path, []string{"reward_mean", "clip_frac"}, 8); err != nil {
+	if err := PlotMetrics(&out, []string{path}, []string{"reward_mean", "clip_frac"}, 8); err != nil {
 		t.Fatal(err)
 	}
 	// Pairs of a straight line average onto a straight line: one level a column. A flat series
@@ -47,7 +47,7 @@ func TestPlotMetricsPNG(t *testing.T) {
 		if err := os.WriteFile(out, []byte("an older chart"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := PlotMetricsPNG(path, []string{"reward_mean", "clip_frac", "step"}, out); err != nil {
+		if err := PlotMetricsPNG([]string{path}, []string{"reward_mean", "clip_frac", "step"}, out); err != nil {
 			t.Fatalf("%d steps: %v", n, err)
 		}
 		f, err := os.Open(out)
@@ -63,15 +63,7 @@ func TestPlotMetricsPNG(t *testing.T) {
 		if b.Dx() != 960 || b.Dy() != 2*264 { // 2 columns of 4 in, 2 rows of 2.2 in, 120 dpi
 			t.Fatalf("%d steps: %v, want 960×528", n, b)
 		}
-		dark := 0
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl < 3*0x4000 {
-					dark++
-				}
-			}
-		}
-		if dark < 1000 {
+		if dark := darkPixels(t, out); dark < 1000 {
 			t.Fatalf("%d steps: only %d dark pixels: nothing drawn", n, dark)
 		}
 		if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 1 {
@@ -80,10 +72,32 @@ func TestPlotMetricsPNG(t *testing.T) {
 	}
 }
 
+// Stages chart one after another: the terminal line runs on, the PNG draws their starts.
+func TestPlotMetricsStages(t *testing.T) {
+	a, b := writeMetrics(t, 8), writeMetrics(t, 8)
+	var out bytes.Buffer
+	if err := PlotMetrics(&out, []string{a, b}, []string{"reward_mean"}, 16); err != nil {
+		t.Fatal(err)
+	}
+	if want := "16 steps, 1 per column\nreward_mean ▁▂▃▄▅▆▇█▁▂▃▄▅▆▇█"; !strings.HasPrefix(out.String(), want) {
+		t.Fatalf("got\n%s\nwant it to start\n%s", out.String(), want)
+	}
+	one, two := filepath.Join(t.TempDir(), "one.png"), filepath.Join(t.TempDir(), "two.png")
+	if err := PlotMetricsPNG([]string{a}, []string{"reward_mean", "clip_frac"}, one); err != nil {
+		t.Fatal(err)
+	}
+	if err := PlotMetricsPNG([]string{a, b}, []string{"reward_mean", "clip_frac"}, two); err != nil {
+		t.Fatal(err)
+	}
+	if darkPixels(t, two) <= darkPixels(t, one) {
+		t.Fatal("two stages drew no more than one: no line where the second starts")
+	}
+}
+
 func TestPlotMetricsErrorsNameTheFile(t *testing.T) {
 	path := writeMetrics(t, 3)
 	out := filepath.Join(t.TempDir(), "rl.png")
-	err := PlotMetricsPNG(path, []string{"reward_mean", "nope"}, out)
+	err := PlotMetricsPNG([]string{path}, []string{"reward_mean", "nope"}, out)
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `no series "nope" (it has: clip_frac, reward_mean, step)`) {
 		t.Fatalf("unknown series: %v", err)
 	}
@@ -92,15 +106,39 @@ func TestPlotMetricsErrorsNameTheFile(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"step\":1}\n[1,2]\n"), 0o644)
-	if err := PlotMetrics(&bytes.Buffer{}, bad, []string{"step"}, 8); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "2") {
+	if err := PlotMetrics(&bytes.Buffer{}, []string{bad}, []string{"step"}, 8); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "2") {
 		t.Fatalf("a line that is not an object: %v", err)
 	}
 	empty := filepath.Join(t.TempDir(), "empty.jsonl")
 	os.WriteFile(empty, nil, 0o644)
-	if err := PlotMetricsPNG(empty, []string{"step"}, out); err == nil || !strings.Contains(err.Error(), "no steps yet") {
+	if err := PlotMetricsPNG([]string{empty}, []string{"step"}, out); err == nil || !strings.Contains(err.Error(), "no steps yet") {
 		t.Fatalf("an empty file: %v", err)
 	}
-	if err := PlotMetricsPNG(path, []string{"step"}, filepath.Join(t.TempDir(), "no", "such", "dir.png")); err == nil || !strings.Contains(err.Error(), "dir.png") {
+	if err := PlotMetricsPNG([]string{path}, []string{"step"}, filepath.Join(t.TempDir(), "no", "such", "dir.png")); err == nil || !strings.Contains(err.Error(), "dir.png") {
 		t.Fatalf("a missing folder: %v", err)
 	}
+}
+
+// darkPixels counts the pixels of a PNG darker than a quarter of white: axes, text and lines.
+func darkPixels(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: not a PNG: %v", path, err)
+	}
+	dark := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl < 3*0x4000 {
+				dark++
+			}
+		}
+	}
+	return dark
 }

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/infty-dev/infty/internal/atomicfile"
+	"github.com/infty-dev/infty/train/rl"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -13,12 +16,14 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// PlotMetricsPNG draws series of a metrics JSON Lines file as a PNG at out: one panel per series
+// PlotMetricsPNG draws series of metrics JSON Lines files as a PNG at out: one panel per series
 // against the step, two panels a row, each step's value in a light line and, from 20 steps on,
-// a moving mean over a twentieth of the run in a dark one (per-step RL metrics are noisy; the
-// trend is what a reader looks for). The file appears whole or not at all.
-func PlotMetricsPNG(path string, series []string, out string) error {
-	rows, err := readMetrics(path, series)
+// a moving mean over a twentieth of the steps in a dark one (per-step RL metrics are noisy; the
+// trend is what a reader looks for). Several files are the stages of a recipe: drawn one after
+// another, a dashed line where each begins, named in the top panels. The file appears whole or
+// not at all.
+func PlotMetricsPNG(paths []string, series []string, out string) error {
+	runs, err := readMetrics(paths, series)
 	if err != nil {
 		return err
 	}
@@ -29,9 +34,9 @@ func PlotMetricsPNG(path string, series []string, out string) error {
 		grid[r] = make([]*plot.Plot, cols)
 	}
 	for i, s := range series {
-		p, err := seriesPlot(rows, s)
+		p, err := seriesPlot(runs, s, i < cols && len(runs) > 1)
 		if err != nil {
-			return fmt.Errorf("%s: series %q: %w", path, s, err)
+			return fmt.Errorf("%s: series %q: %w", strings.Join(paths, ", "), s, err)
 		}
 		grid[i/cols][i%cols] = p
 	}
@@ -53,20 +58,29 @@ func PlotMetricsPNG(path string, series []string, out string) error {
 	})
 }
 
-// seriesPlot is one panel: series s of rows against the step (the row's "step", else its place).
-func seriesPlot(rows []map[string]float64, s string) (*plot.Plot, error) {
+// seriesPlot is one panel: series s of each run against the step (a row's "step", else its
+// place), each run after the one before; named puts the runs' names at their starts.
+func seriesPlot(runs []metricsRun, s string, named bool) (*plot.Plot, error) {
 	var pts plotter.XYs
-	for i, row := range rows {
-		v, ok := row[s]
-		if !ok {
-			continue
+	var starts []float64 // x where each run begins
+	var from []int       // index in pts of each run's first point
+	end := 0.0
+	for _, run := range runs {
+		starts, from = append(starts, end), append(from, len(pts))
+		last := end
+		for i, row := range run.rows {
+			x, ok := row["step"]
+			if !ok {
+				x = float64(i + 1)
+			}
+			last = max(last, end+x)
+			if v, ok := row[s]; ok {
+				pts = append(pts, plotter.XY{X: end + x, Y: v})
+			}
 		}
-		x, ok := row["step"]
-		if !ok {
-			x = float64(i + 1)
-		}
-		pts = append(pts, plotter.XY{X: x, Y: v})
+		end = last
 	}
+	from = append(from, len(pts))
 	p := plot.New()
 	p.Title.Text = s
 	p.X.Label.Text = "step"
@@ -77,8 +91,13 @@ func seriesPlot(rows []map[string]float64, s string) (*plot.Plot, error) {
 	}
 	raw.Color = color.RGBA{R: 150, G: 180, B: 220, A: 255}
 	p.Add(raw)
-	if len(pts) >= 20 {
-		mean, err := plotter.NewLine(movingMean(pts, len(pts)/20))
+	for k := range runs {
+		// Each run's mean stops at its end: a new stage is a new start, not a continuation.
+		run := pts[from[k]:from[k+1]]
+		if len(pts) < 20 || len(run) == 0 {
+			continue
+		}
+		mean, err := plotter.NewLine(movingMean(run, len(pts)/40))
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +105,40 @@ func seriesPlot(rows []map[string]float64, s string) (*plot.Plot, error) {
 		mean.Width = vg.Points(1.5)
 		p.Add(mean)
 	}
+	if len(runs) > 1 {
+		lo, hi := plotter.Range(plotter.YValues{XYer: pts})
+		var names plotter.XYLabels
+		for k, x := range starts {
+			if k > 0 {
+				l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
+				if err != nil {
+					return nil, err
+				}
+				l.Color = color.Gray{Y: 90}
+				l.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+				p.Add(l)
+			}
+			names.XYs = append(names.XYs, plotter.XY{X: x, Y: hi})
+			names.Labels = append(names.Labels, " "+runName(runs[k].path))
+		}
+		if named {
+			l, err := plotter.NewLabels(names)
+			if err != nil {
+				return nil, err
+			}
+			p.Add(l)
+		}
+	}
 	return p, nil
+}
+
+// runName is what a run is called on a chart: its folder, or the file when it is not the
+// folder's metrics file.
+func runName(path string) string {
+	if filepath.Base(path) == rl.MetricsFile {
+		return filepath.Base(filepath.Dir(path))
+	}
+	return filepath.Base(path)
 }
 
 // movingMean averages each point's Y with up to half points on either side.
