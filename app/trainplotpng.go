@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/infty-dev/infty/internal/atomicfile"
@@ -84,6 +85,7 @@ func seriesPlot(runs []metricsRun, s string, named bool) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = s
 	p.X.Label.Text = "step"
+	p.X.Tick.Marker, p.Y.Tick.Marker = shortTicks{}, shortTicks{}
 	p.Add(plotter.NewGrid())
 	raw, err := plotter.NewLine(pts)
 	if err != nil {
@@ -130,6 +132,19 @@ func seriesPlot(runs []metricsRun, s string, named bool) (*plot.Plot, error) {
 		}
 	}
 	return p, nil
+}
+
+// shortTicks are gonum's default ticks labelled without trailing zeros: "250", not "250.00".
+type shortTicks struct{}
+
+func (shortTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i, t := range ticks {
+		if t.Label != "" {
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'g', 6, 64)
+		}
+	}
+	return ticks
 }
 
 // runName is what a run is called on a chart: its folder, or the file when it is not the
