@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -141,4 +142,22 @@ func darkPixels(t *testing.T, path string) int {
 		}
 	}
 	return dark
+}
+
+func TestRunNames(t *testing.T) {
+	for _, c := range []struct{ paths, want []string }{
+		{[]string{"/w/rl-task+eff-a/metrics.jsonl", "/w/rl-task+eff-b/metrics.jsonl"}, []string{"a", "b"}},
+		{[]string{"/w/run/metrics.jsonl", "/w/run2/metrics.jsonl"}, []string{"run", "run2"}}, // "" would name nothing
+		{[]string{"/w/rl-a/metrics.jsonl"}, []string{"rl-a"}},
+		{[]string{"/w/a.jsonl", "/w/b.jsonl"}, []string{"a.jsonl", "b.jsonl"}},
+		{[]string{"/w/é1/metrics.jsonl", "/w/è1/metrics.jsonl"}, []string{"é1", "è1"}}, // share a byte, not a character
+	} {
+		runs := make([]metricsRun, len(c.paths))
+		for i, p := range c.paths {
+			runs[i].path = p
+		}
+		if got := runNames(runs); !slices.Equal(got, c.want) {
+			t.Errorf("%v: %q, want %q", c.paths, got, c.want)
+		}
+	}
 }

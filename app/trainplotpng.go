@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/infty-dev/infty/internal/atomicfile"
 	"github.com/infty-dev/infty/train/rl"
@@ -110,6 +111,7 @@ func seriesPlot(runs []metricsRun, s string, named bool) (*plot.Plot, error) {
 	if len(runs) > 1 {
 		lo, hi := plotter.Range(plotter.YValues{XYer: pts})
 		var names plotter.XYLabels
+		called := runNames(runs)
 		for k, x := range starts {
 			if k > 0 {
 				l, err := plotter.NewLine(plotter.XYs{{X: x, Y: lo}, {X: x, Y: hi}})
@@ -121,7 +123,7 @@ func seriesPlot(runs []metricsRun, s string, named bool) (*plot.Plot, error) {
 				p.Add(l)
 			}
 			names.XYs = append(names.XYs, plotter.XY{X: x, Y: hi})
-			names.Labels = append(names.Labels, " "+runName(runs[k].path))
+			names.Labels = append(names.Labels, " "+called[k])
 		}
 		if named {
 			l, err := plotter.NewLabels(names)
@@ -147,13 +149,38 @@ func (shortTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// runName is what a run is called on a chart: its folder, or the file when it is not the
-// folder's metrics file.
-func runName(path string) string {
-	if filepath.Base(path) == rl.MetricsFile {
-		return filepath.Base(filepath.Dir(path))
+// runNames are what runs are called on a chart: each one's folder (or the file when it is not
+// the folder's metrics file), less the prefix all share when that leaves every name something:
+// a recipe's stages rl-task+eff-a … -f read as a … f.
+func runNames(runs []metricsRun) []string {
+	names := make([]string, len(runs))
+	for i, r := range runs {
+		names[i] = filepath.Base(r.path)
+		if names[i] == rl.MetricsFile {
+			names[i] = filepath.Base(filepath.Dir(r.path))
+		}
 	}
-	return filepath.Base(path)
+	if len(names) < 2 {
+		return names
+	}
+	common := names[0]
+	for _, n := range names[1:] {
+		for !strings.HasPrefix(n, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	for !utf8.ValidString(common) { // a cut inside a character keeps that character whole
+		common = common[:len(common)-1]
+	}
+	for _, n := range names {
+		if len(n) == len(common) {
+			return names
+		}
+	}
+	for i := range names {
+		names[i] = names[i][len(common):]
+	}
+	return names
 }
 
 // movingMean averages each point's Y with up to half points on either side.
