@@ -105,6 +105,13 @@ func TestPlotMetricsErrorsNameTheFile(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatal("a failed chart left a file")
 	}
+	before, _ := os.ReadFile(path)
+	if err := PlotMetricsPNG([]string{path}, []string{"step"}, path); err == nil || !strings.Contains(err.Error(), "is the metrics file being charted") {
+		t.Fatalf("a PNG over its own metrics: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a PNG over its own metrics changed them")
+	}
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"step\":1}\n[1,2]\n"), 0o644)
 	if err := PlotMetrics(&bytes.Buffer{}, []string{bad}, []string{"step"}, 8); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "2") {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,6 +26,13 @@ import (
 // another, a dashed line where each begins, named in the top panels. The file appears whole or
 // not at all.
 func PlotMetricsPNG(paths []string, series []string, out string) error {
+	if st, err := os.Stat(out); err == nil {
+		for _, p := range paths {
+			if in, err := os.Stat(p); err == nil && os.SameFile(st, in) {
+				return fmt.Errorf("%s: is the metrics file being charted; name another file for the PNG", out)
+			}
+		}
+	}
 	runs, err := readMetrics(paths, series)
 	if err != nil {
 		return err
