@@ -60,16 +60,22 @@ rl() { # model out length seed steps batch lr [temperature]
 	"$WORK/infty" train rl --model "$1" --out "$2" --synthetic --length "$3" --seed "$4" --steps "$5" \
 		--batch "$6" --group 8 --temperature "${8:-1.2}" --lr "$7" --reward "$REWARD" --save-every 10 --quiet
 }
-# best START DIR prints, of a stage's start and its checkpoints, the one that earns the most on
-# problems of a seed no stage trains on and bench does not use (5151, 120 of 1-60 steps,
-# greedy): accuracy × R_eff at the mean iterations, the latest of equals (stage folders sort in
+# score CHECKPOINT prints what a checkpoint earns on problems of a seed no stage trains on and
+# bench does not use (5151, 120 of 1-60 steps, greedy): accuracy × R_eff at the mean
+# iterations, then the checkpoint.
+score() {
+	"$WORK/infty" bench --synthetic --seed 5151 --n 120 --length 1-60 --modes iterative \
+		--parallel 16 --model "$1" | awk -v c="$1" '$1 == "iterative" { x = ($5 - 1) / 16; printf "%.6f %s\n", $2 / 100 * (1 - x * x), c }'
+}
+# best START DIR prints, of a stage's start (score's line for it, scored once) and its
+# checkpoints, the score line that earns the most, the latest of equals (stage folders sort in
 # stage order). D can fall into a shortcut late: a rerun of it solved 95.8% of these at steps
 # 40-60 and 72.5% at step 70, by skipping 20 steps partway through.
 best() {
-	for c in "$1" "$2"/checkpoint-*; do
-		"$WORK/infty" bench --synthetic --seed 5151 --n 120 --length 1-60 --modes iterative \
-			--parallel 16 --model "$c" | awk -v c="$c" '$1 == "iterative" { x = ($5 - 1) / 16; printf "%.6f %s\n", $2 / 100 * (1 - x * x), c }'
-	done | sort -k1,1g -k2,2 | tail -1 | cut -d' ' -f2
+	{
+		echo "$1"
+		for c in "$2"/checkpoint-*; do score "$c"; done
+	} | sort -k1,1g -k2,2 | tail -1
 }
 rl runtime/tinymodel/coldstart "$A" 1-60 31 "$STEPS_A" 8 5e-4
 rl "$(printf '%s/checkpoint-%06d' "$A" "$STEPS_A")" "$B" 1-20 32 "$STEPS_B" 8 5e-4
@@ -78,13 +84,14 @@ if [ "$REWARD" != task+eff ]; then
 	echo "trained $(printf '%s/checkpoint-%06d' "$C" "$STEPS_C") (not exported: the embedded model is the task+eff run)"
 	exit 0
 fi
-from_c=$(best "$(printf '%s/checkpoint-%06d' "$B" "$STEPS_B")" "$C")
-rl "$from_c" "$D" 41-60 35 "$STEPS_D" 16 1e-3 1.5
+from_c=$(best "$(score "$(printf '%s/checkpoint-%06d' "$B" "$STEPS_B")")" "$C")
+rl "${from_c#* }" "$D" 41-60 35 "$STEPS_D" 16 1e-3 1.5
 from_d=$(best "$from_c" "$D")
-rl "$from_d" "$E" 11-20,41-60 36 "$STEPS_E" 16 1e-3 1.5
+rl "${from_d#* }" "$E" 11-20,41-60 36 "$STEPS_E" 16 1e-3 1.5
 from_e=$(best "$from_d" "$E")
-rl "$from_e" "$F" 1-60 37 "$STEPS_F" 16 5e-4
+rl "${from_e#* }" "$F" 1-60 37 "$STEPS_F" 16 5e-4
 last=$(best "$from_e" "$F")
+last=${last#* }
 echo "exporting $last"
 rm -rf runtime/tinymodel/model.new
 "$WORK/infty" train export "$last" runtime/tinymodel/model.new --dtype bf16
