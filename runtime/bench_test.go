@@ -164,7 +164,7 @@ func BenchmarkBatch(b *testing.B) {
 	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, "f32", []int{1, 4, 16, 32, 64}, 64) })
 	if big := os.Getenv("INFTY_BENCH_MODEL"); big != "" {
 		for _, dt := range []string{"f32", "bf16"} {
-			b.Run("big-"+dt, func(b *testing.B) { benchBatch(b, big, dt, []int{1, 8}, 8) })
+			b.Run("big-"+dt, func(b *testing.B) { benchBatch(b, big, dt, []int{1, 8}, 16) })
 		}
 	}
 }
