@@ -52,11 +52,13 @@ func Linear(x, weight, bias *Node) *Node {
 	outDims := append(lead, out)
 	var y *Node
 	switch {
-	case rows > 1 && out*in <= cachedWeightSize && weight.DType() == dtypes.Float32:
+	case rows%4 == 0 && out*in <= cachedWeightSize && weight.DType() == dtypes.Float32:
 		// A weight that stays in cache while every row streams past it: x first gives the
 		// output [rows, out] as the next op wants it. The weight-first product below would end
 		// in a transpose of it, and the backend's generic transpose cost more than the product
-		// at 64 rows of the tiny model.
+		// at 64 rows of the tiny model. The backend's kernel takes x four rows at a time and
+		// any rows left over one scalar product at a time, which made 2 rows of the tiny
+		// model decode slower than 1: those go weight first.
 		y = Reshape(DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{weight.Rank() - 1}, nil), outDims...)
 	case rows*out*in < smallMatmulSize && (weight.DType() == dtypes.Float32 || rows <= MaxBlockRows):
 		// Small enough for the backend's unpacked kernel as a whole: one product over every row
