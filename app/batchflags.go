@@ -9,11 +9,13 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// AddBatchFlags registers --max-batch and --kv-budget, the embedded runtime's limits on
-// continuous batching (concurrent generations of one model sharing each forward pass).
+// AddBatchFlags registers --max-batch, --kv-budget and --batch-lanes, the embedded runtime's
+// limits on continuous batching (concurrent generations of one model sharing each forward
+// pass).
 func AddBatchFlags(fl *pflag.FlagSet, l *runtime.BatchLimits) {
 	fl.IntVar(&l.MaxBatch, "max-batch", 0, fmt.Sprintf("embedded runtime: most generations decoded together (default %d)", runtime.DefaultMaxBatch))
 	fl.Var((*byteSize)(&l.KVBudget), "kv-budget", "embedded runtime: memory for the KV cache of the generations decoded together, e.g. 512MiB or 4GiB (a bare number is MiB; default a quarter of the available memory); a generation that does not fit waits")
+	fl.IntVar(&l.Lanes, "batch-lanes", 0, "embedded runtime: parts of a batch stepped at once, each on its own core (default: one per core, up to 4, for a model of at most 16 MiB of weights on the pure-Go backend, else 1)")
 }
 
 // byteSize is a flag of a size in bytes, written with a unit (KiB, MiB, GiB, or K, M, G for

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,9 @@ type BatchLimits struct {
 	// KVBudget is the most bytes the KV cache of the admitted sequences may take (default: a
 	// quarter of the memory available when the model is loaded, at least 64 MiB).
 	KVBudget int64
+	// Lanes is how many batches step at once, each of its own sequences, on its own core
+	// (default: see defaultLanes).
+	Lanes int
 }
 
 // DefaultMaxBatch is the default of BatchLimits.MaxBatch: the largest batch bucket.
@@ -34,11 +38,12 @@ const minGrace = 2 * time.Millisecond
 // errClosed is what a generation gets when its model is closed under it.
 var errClosed = errors.New("runtime: model closed")
 
-// batcher is continuous batching over one model: concurrent generations share each forward
-// pass. A scheduler goroutine, running while any sequence is admitted or waiting, owns the KV
-// cache and runs one step at a time: a prefill chunk of the sequences whose prompt is not
-// yet in the cache, or one decode token of every sequence whose next token is known,
-// alternating so that a long prompt does not stall running streams.
+// batcher is continuous batching over one model, or over one lane of it (see batchLanes):
+// concurrent generations share each forward pass. A scheduler goroutine, running while any
+// sequence is admitted or waiting, owns the KV cache and runs one step at a time: a prefill
+// chunk of the sequences whose prompt is not yet in the cache, or one decode token of every
+// sequence whose next token is known, alternating so that a long prompt does not stall
+// running streams.
 //
 // Sampling, detokenising and the caller's callback run in the caller's goroutine, between
 // steps. A decode step waits for the sequences it just served (for up to a grace period), so
@@ -50,13 +55,13 @@ var errClosed = errors.New("runtime: model closed")
 //
 // Memory: a sequence reserves its prompt plus its MaxTokens positions at admission, and the
 // cache, rectangular [slots, length] in power-of-two buckets, is sized for the admitted
-// sequences; admission waits (first come, first served) until the cache for them would fit
-// KVBudget. Growing the cache copies it, so for that moment the old and the new cache are
-// both held. The cache is released when no sequence is left.
+// sequences; admission waits (first come, first served) until the cache for them, with those
+// of the other lanes, would fit KVBudget. Growing the cache copies it, so for that moment the
+// old and the new cache are both held. The cache is released when no sequence is left.
 type batcher struct {
-	m        *Model
-	maxBatch int
-	budget   int64
+	m    *Model
+	set  *batchLanes
+	lane int // its index in set
 
 	mu      sync.Mutex
 	wake    chan struct{} // buffered: the scheduler has something new to look at
@@ -87,7 +92,7 @@ type batcher struct {
 type batchStats struct {
 	Steps, DecodeSteps, DecodeRows int   // steps run; decode steps and the rows they decoded
 	PeakActive, PeakRows           int   // the most sequences admitted at once, and rows in a step
-	PeakCacheBytes                 int64 // the largest KV cache held
+	PeakCacheBytes                 int64 // the most bytes of KV cache held at once
 }
 
 // seq is one generation in the batcher.
@@ -97,6 +102,7 @@ type seq struct {
 	pos     int   // positions in the cache
 	pending []int // ids submitted and not yet fed
 	left    bool  // the caller is gone: free the slot
+	failed  error // why the sequence was ended under its caller, who may still submit
 	// served is when the last decode step handed this sequence its logits, zero while it is
 	// pending or prefilling; a decode step waits for it until served+grace.
 	served  time.Time
@@ -111,28 +117,37 @@ type stepOut struct {
 	err       error
 }
 
-func newBatcher(m *Model, l BatchLimits) *batcher {
-	b := &batcher{m: m, maxBatch: l.MaxBatch, budget: l.KVBudget, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}, compiled: map[[3]int]bool{}}
-	if b.maxBatch <= 0 {
-		b.maxBatch = DefaultMaxBatch
-	}
-	if b.budget <= 0 {
-		b.budget = minKVBudget
-		if avail, _, err := hub.AvailableMemory(); err == nil {
-			b.budget = max(b.budget, avail/4)
-		}
-	}
-	return b
+func newBatcher(m *Model, set *batchLanes, lane int) *batcher {
+	return &batcher{m: m, set: set, lane: lane, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}, compiled: map[[3]int]bool{}}
 }
 
-// join queues a sequence that feeds prompt and then decodes up to maxTokens tokens, as the
-// member of the open Lockstep group that ctx names, if any. It fails only for a sequence that
-// could never fit the KV budget, even alone.
+// defaultKVBudget is BatchLimits.KVBudget's default.
+func defaultKVBudget() int64 {
+	budget := int64(minKVBudget)
+	if avail, _, err := hub.AvailableMemory(); err == nil {
+		budget = max(budget, avail/4)
+	}
+	return budget
+}
+
+// join queues a sequence that feeds prompt and then decodes up to maxTokens tokens, in the
+// lane of the model that suits ctx, as the member of the open Lockstep group that ctx names, if
+// any. It fails only for a sequence that could never fit the KV budget, even alone.
+func (m *Model) join(ctx context.Context, prompt []int, maxTokens int) (*batcher, *seq, error) {
+	b := m.lanes.pick(ctx)
+	s, err := b.join(ctx, prompt, maxTokens)
+	if err != nil {
+		m.lanes.unjoin(b.lane)
+		return nil, nil, err
+	}
+	return b, s, nil
+}
+
 func (b *batcher) join(ctx context.Context, prompt []int, maxTokens int) (*seq, error) {
 	s := &seq{need: len(prompt) + maxTokens, pending: prompt, out: make(chan stepOut, 1)}
-	if need := b.m.kvBytes(1, bucket(s.need, minCacheLen)); need > b.budget {
+	if need := b.m.kvBytes(1, bucket(s.need, minCacheLen)); need > b.set.budget {
 		return nil, fmt.Errorf("generate: %d prompt and %d new tokens need %s of KV cache, over the budget of %s (raise the KV budget)",
-			len(prompt), maxTokens, mib(need), mib(b.budget))
+			len(prompt), maxTokens, mib(need), mib(b.set.budget))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -164,8 +179,8 @@ func (b *batcher) takeStats() batchStats {
 func (b *batcher) submit(s *seq, id int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		s.deliver(stepOut{err: errClosed})
+	if b.closed || s.failed != nil {
+		s.deliver(stepOut{err: cmp.Or(s.failed, errClosed)})
 		return
 	}
 	s.pending, s.served, s.readyAt = []int{id}, time.Time{}, time.Now()
@@ -175,9 +190,10 @@ func (b *batcher) submit(s *seq, id int) {
 // leave ends s: the scheduler frees its slot before the next step.
 func (b *batcher) leave(s *seq) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	s.left = true
 	b.signal()
+	b.mu.Unlock()
+	b.set.unjoin(b.lane)
 }
 
 // deliver hands o to the caller of s; a caller that has not taken its last logits (it left,
@@ -224,13 +240,13 @@ func (b *batcher) run(done chan struct{}) {
 	defer close(done)
 	b.mu.Lock()
 	for {
-		b.reap()
 		if b.closed {
 			for _, s := range append(b.active, b.waiting...) {
 				s.deliver(stepOut{err: errClosed})
+				s.left = true
 			}
-			b.active, b.waiting = nil, nil
 		}
+		b.reap()
 		if b.lock != nil && !b.closed {
 			if !b.lock.parked(b) {
 				b.mu.Unlock()
@@ -277,7 +293,7 @@ func (b *batcher) run(done chan struct{}) {
 		b.lastPrefill = prefill
 		b.stats.Steps++
 		b.stats.PeakRows = max(b.stats.PeakRows, len(rows))
-		b.stats.PeakCacheBytes = max(b.stats.PeakCacheBytes, b.m.kvBytes(b.cache.slots, b.cache.length))
+		b.set.holds(b.lane, b.m.kvBytes(b.cache.slots, b.cache.length))
 		if shape := [3]int{bucket(len(rows), 1), b.cache.slots, b.cache.length}; !prefill {
 			b.stats.DecodeSteps++
 			b.stats.DecodeRows += len(rows)
@@ -290,13 +306,17 @@ func (b *batcher) run(done chan struct{}) {
 				b.timed(shape[0], took)
 			}
 		}
+		if err != nil {
+			// The cache went with the failed step: every admitted sequence fails, not only
+			// those of this step, which would otherwise go on from an empty cache.
+			for _, s := range b.active {
+				s.deliver(stepOut{err: err})
+				s.left, s.failed = true, err
+			}
+			continue
+		}
 		now := time.Now()
 		for i, s := range batch {
-			if err != nil {
-				s.deliver(stepOut{err: err})
-				s.left = true
-				continue
-			}
 			s.pos += len(rows[i].ids)
 			s.pending = s.pending[len(rows[i].ids):]
 			if len(s.pending) == 0 {
@@ -307,25 +327,29 @@ func (b *batcher) run(done chan struct{}) {
 	}
 }
 
-// reap frees the slots of the sequences whose callers left.
+// reap frees the slots of the sequences whose callers left, and the cache once none is
+// left: the cache of the sequences gone may not fit the next.
 func (b *batcher) reap() {
 	gone := func(s *seq) bool { return s.left }
+	n := len(b.active)
 	b.active = slices.DeleteFunc(b.active, gone)
 	b.waiting = slices.DeleteFunc(b.waiting, gone)
+	if len(b.active) == 0 && b.cache.t != nil {
+		b.cache.free()
+		b.slots, b.length = 0, 0
+		b.set.holds(b.lane, 0)
+	}
+	b.set.left(b.lane, n-len(b.active))
 }
 
 // admit moves waiting sequences, first come first served, into free slots while the cache
-// they may grow it to stays within the limits.
+// they may grow it to stays within the limits shared with the other lanes.
 func (b *batcher) admit() {
-	if len(b.active) == 0 { // start over: the cache of the sequences gone may not fit the next
-		b.cache.free()
-		b.slots, b.length = 0, 0
-	}
-	for len(b.waiting) > 0 && len(b.active) < b.maxBatch {
+	for len(b.waiting) > 0 {
 		s := b.waiting[0]
 		slots := max(b.slots, bucket(len(b.active)+1, 1))
 		length := max(b.length, bucket(s.need, minCacheLen))
-		if b.m.kvBytes(slots, length) > b.budget {
+		if !b.set.admit(b.lane, b.m.kvBytes(slots, length)) {
 			return
 		}
 		used := make([]bool, len(b.active)+1)
@@ -338,7 +362,6 @@ func (b *batcher) admit() {
 		b.slots, b.length = slots, length
 		b.active = append(b.active, s)
 		b.waiting = b.waiting[1:]
-		b.stats.PeakActive = max(b.stats.PeakActive, len(b.active))
 	}
 }
 

@@ -8,12 +8,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/infty-dev/infty/llm"
+	"github.com/infty-dev/infty/runtime/arch"
 )
 
 // traced is one generation's result with the logits each of its tokens was sampled from.
@@ -106,12 +108,12 @@ func TestBatchedMatchesSingleStream(t *testing.T) {
 			noEOS(m, func() {
 				reqs := testRequests(m.Config.Vocab, 7, 0)
 				alone := eachAlone(m, reqs)
-				m.batch.takeStats()
+				m.lanes.takeStats()
 				for i, got := range concurrently(m, reqs) {
 					sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
 				}
-				if st := m.batch.takeStats(); st.PeakRows < 4 {
-					t.Errorf("at most %d sequences shared a step: not batched", st.PeakRows)
+				if st := m.lanes.takeStats(); st.PeakRows < min(4, len(reqs)/len(m.lanes.all)) {
+					t.Errorf("at most %d sequences shared a step in %d lanes: not batched", st.PeakRows, len(m.lanes.all))
 				}
 			})
 		})
@@ -171,10 +173,11 @@ func TestBatchCancelOneWhileOthersFinish(t *testing.T) {
 	})
 }
 
-// TestBatchManyJoinAndLeave runs 100 sequences of random lengths through a batch of at most 8,
-// a tenth of them canceled part way: each finished one matches its single-stream ids.
+// TestBatchManyJoinAndLeave runs 100 sequences of random lengths through a batch of at most 8
+// in two lanes, a tenth of them canceled part way: each finished one matches its single-stream
+// ids.
 func TestBatchManyJoinAndLeave(t *testing.T) {
-	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithBackend("go"), WithBatchLimits(BatchLimits{MaxBatch: 8}))
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithBackend("go"), WithBatchLimits(BatchLimits{MaxBatch: 8, Lanes: 2}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +210,7 @@ func TestBatchManyJoinAndLeave(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	st := m.batch.takeStats()
+	st := m.lanes.takeStats()
 	if st.PeakActive > 8 || st.PeakRows > 8 || st.PeakRows < 2 {
 		t.Errorf("peak of %d admitted, %d rows in a step: want 2..8", st.PeakActive, st.PeakRows)
 	}
@@ -225,13 +228,20 @@ func TestBatchManyJoinAndLeave(t *testing.T) {
 	}
 }
 
-// TestBatchWaitsForMemory gives the KV cache room for two sequences: the others wait for a
-// slot and all finish; a request that could never fit fails at once.
+// TestBatchWaitsForMemory gives the KV cache room for two sequences, in one lane and shared by
+// three: the others wait for a slot and all finish; a request that could never fit fails at
+// once.
 func TestBatchWaitsForMemory(t *testing.T) {
+	for _, lanes := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d-lanes", lanes), func(t *testing.T) { testBatchWaitsForMemory(t, lanes) })
+	}
+}
+
+func testBatchWaitsForMemory(t *testing.T, lanes int) {
 	dir := filepath.Join(modelsDir, "qwen2-tiny-f32")
 	probe := loadModel(t, "qwen2-tiny-f32")
 	budget := probe.kvBytes(2, minCacheLen)
-	m, err := Load(dir, WithBackend("go"), WithBatchLimits(BatchLimits{KVBudget: budget}))
+	m, err := Load(dir, WithBackend("go"), WithBatchLimits(BatchLimits{KVBudget: budget, Lanes: lanes}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +256,7 @@ func TestBatchWaitsForMemory(t *testing.T) {
 			t.Errorf("request %d: %d ids, err %v", i, len(got.res.IDs), got.err)
 		}
 	}
-	if st := m.batch.takeStats(); st.PeakActive != 2 || st.PeakCacheBytes > budget {
+	if st := m.lanes.takeStats(); st.PeakActive != 2 || st.PeakCacheBytes > budget {
 		t.Errorf("peak of %d admitted and %d bytes of cache; want 2 within %d", st.PeakActive, st.PeakCacheBytes, budget)
 	}
 	_, err = m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: 2 * minCacheLen}, func(llm.Token) error { return nil })
@@ -337,7 +347,7 @@ func TestDecodeRowsClimbsPastBucketsNoFaster(t *testing.T) {
 }
 
 func TestStepCostSkipsTheCompilingStep(t *testing.T) {
-	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithBatchLimits(BatchLimits{Lanes: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,26 +359,79 @@ func TestStepCostSkipsTheCompilingStep(t *testing.T) {
 		}
 	}
 	gen(2) // one decode step, of a graph shape new to the model
-	if len(m.batch.stepCost) != 0 {
-		t.Errorf("step costs %v after only a compiling step", m.batch.stepCost)
+	if len(m.lanes.all[0].stepCost) != 0 {
+		t.Errorf("step costs %v after only a compiling step", m.lanes.all[0].stepCost)
 	}
 	gen(3) // two more of the same shape
-	if _, ok := m.batch.stepCost[1]; !ok {
-		t.Errorf("step costs %v: the 1-row steps after the first were not timed", m.batch.stepCost)
+	if _, ok := m.lanes.all[0].stepCost[1]; !ok {
+		t.Errorf("step costs %v: the 1-row steps after the first were not timed", m.lanes.all[0].stepCost)
 	}
 }
 
 func TestStepCostRecoversFromOneSlowStep(t *testing.T) {
-	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"))
+	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithBatchLimits(BatchLimits{Lanes: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	reqs := testRequests(m.Config.Vocab, 8, 40)
-	concurrently(m, reqs)           // compiles the graph shapes, whose first steps are not timed
-	m.batch.stepCost[8] = time.Hour // as if an 8-row step had stalled
+	concurrently(m, reqs)                  // compiles the graph shapes, whose first steps are not timed
+	m.lanes.all[0].stepCost[8] = time.Hour // as if an 8-row step had stalled
 	concurrently(m, reqs)
-	if cost := m.batch.stepCost[8]; cost > time.Minute {
+	if cost := m.lanes.all[0].stepCost[8]; cost > time.Minute {
 		t.Errorf("8-row step cost still %v after a batch of 8", cost)
+	}
+}
+
+// loadLanes loads a fixture model that decodes in the given number of lanes, closed when the
+// test ends.
+func loadLanes(t *testing.T, dir string, lanes int) *Model {
+	t.Helper()
+	m, err := Load(filepath.Join(modelsDir, dir), WithBackend("go"), WithBatchLimits(BatchLimits{Lanes: lanes}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestLanesStepAtOnce runs eight generations in two lanes: both lanes step, each generation
+// matches its single-stream run, and a Lockstep member goes to the lane its index names.
+func TestLanesStepAtOnce(t *testing.T) {
+	m := loadLanes(t, "qwen2-tiny-f32", 2)
+	noEOS(m, func() {
+		reqs := testRequests(m.Config.Vocab, 8, 12)
+		alone := eachAlone(m, reqs)
+		m.lanes.takeStats()
+		for i, got := range concurrently(m, reqs) {
+			sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
+		}
+		for i, b := range m.lanes.all {
+			if st := b.takeStats(); st.DecodeSteps == 0 || st.PeakRows < 2 {
+				t.Errorf("lane %d: %d decode steps, at most %d rows: want both lanes batching", i, st.DecodeSteps, st.PeakRows)
+			}
+		}
+	})
+	g, err := m.Lockstep(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if b := m.lanes.pick(g.Member(context.Background(), i)); b.lane != i%2 {
+			t.Errorf("member %d went to lane %d, want %d", i, b.lane, i%2)
+		}
+		g.Leave(i)
+	}
+}
+
+func TestDefaultLanes(t *testing.T) {
+	m := loadModel(t, "qwen2-tiny-f32")
+	want := min(runtime.GOMAXPROCS(0), maxDefaultLanes)
+	if got := len(m.lanes.all); got != want {
+		t.Errorf("a tiny model on %d cores decodes in %d lanes, want %d", runtime.GOMAXPROCS(0), got, want)
+	}
+	big := []arch.TensorSpec{{Name: "w", Shape: []int{4096, 4096}}} // 64 MiB as float32
+	if n := defaultLanes(m.backend, big); n != 1 {
+		t.Errorf("a model over laneWeightBytes gets %d lanes, want 1", n)
 	}
 }

@@ -221,9 +221,9 @@ func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen 
 	b.ResetTimer()
 	for range b.N {
 		for i, n := range streams {
-			m.batch.takeStats()
+			m.lanes.takeStats()
 			rates[i] += run(n) / float64(b.N)
-			st := m.batch.takeStats()
+			st := m.lanes.takeStats()
 			rows[i] += st.DecodeRows
 			steps[i] += st.DecodeSteps
 		}

@@ -53,11 +53,11 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 	var text strings.Builder
 
 	t0 := time.Now()
-	s, err := m.batch.join(ctx, req.Prompt, req.MaxTokens)
+	lane, s, err := m.join(ctx, req.Prompt, req.MaxTokens)
 	if err != nil {
 		return res, err
 	}
-	defer m.batch.leave(s)
+	defer lane.leave(s)
 	logits, lse, err := s.wait(ctx)
 	if ctx.Err() != nil {
 		res.Reason = llm.StopCanceled
@@ -112,7 +112,7 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 			res.Reason = llm.StopBudget
 			return res, nil
 		}
-		m.batch.submit(s, id)
+		lane.submit(s, id)
 		if logits, lse, err = s.wait(ctx); err != nil && ctx.Err() == nil {
 			return res, fmt.Errorf("generate: decode step %d: %w", k, err)
 		}

@@ -17,11 +17,12 @@ import (
 // Each member passes the context from Member to its Generate calls, one call at a time, and
 // calls Leave once it will make no more: until then the others wait for it, between its
 // calls too. One group at a time per Model; generations outside it are stepped with it and
-// make it timing-dependent again.
+// make it timing-dependent again. Where the model decodes in lanes, member i is in lane i mod
+// lanes, and each lane steps its members in lockstep.
 type Lockstep struct {
-	b    *batcher
-	n    int
-	left []bool
+	lanes *batchLanes
+	n     int
+	left  []bool // written holding every lane's lock, read holding any
 }
 
 type memberKey struct{}
@@ -33,17 +34,19 @@ type member struct {
 
 // Lockstep starts a group of n members on m. It fails while another group is open.
 func (m *Model) Lockstep(n int) (*Lockstep, error) {
-	b := m.batch
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.lock != nil {
-		return nil, fmt.Errorf("lockstep: a group of %d is still open on this model", b.lock.n)
+	ls := m.lanes
+	ls.lockAll()
+	defer ls.unlockAll()
+	if open := ls.all[0].lock; open != nil {
+		return nil, fmt.Errorf("lockstep: a group of %d is still open on this model", open.n)
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("lockstep: a group needs at least one member, got %d", n)
 	}
-	l := &Lockstep{b: b, n: n, left: make([]bool, n)}
-	b.lock = l
+	l := &Lockstep{lanes: ls, n: n, left: make([]bool, n)}
+	for _, b := range ls.all {
+		b.lock = l
+	}
 	return l, nil
 }
 
@@ -55,17 +58,19 @@ func (l *Lockstep) Member(ctx context.Context, i int) context.Context {
 // Leave says member i makes no more calls; the group closes when all have left. Calling it
 // twice is harmless.
 func (l *Lockstep) Leave(i int) {
-	b := l.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	ls := l.lanes
+	ls.lockAll()
+	defer ls.unlockAll()
 	if l.left[i] {
 		return
 	}
 	l.left[i] = true
-	if !slices.Contains(l.left, false) && b.lock == l {
-		b.lock = nil
+	for _, b := range ls.all {
+		if !slices.Contains(l.left, false) && b.lock == l {
+			b.lock = nil
+		}
+		b.signal()
 	}
-	b.signal()
 }
 
 // memberOf is the index in b's open group of the generation ctx belongs to, or -1 (for a
@@ -77,10 +82,13 @@ func (b *batcher) memberOf(ctx context.Context) int {
 	return -1
 }
 
-// parked reports whether every member of the open group that has not left waits on the
-// scheduler: prompt or token pending, or not admitted yet. b.mu is held.
+// parked reports whether every member of the open group in b's lane that has not left waits
+// on the scheduler: prompt or token pending, or not admitted yet. b.mu is held.
 func (l *Lockstep) parked(b *batcher) bool {
 	waits := slices.Clone(l.left)
+	for i := range waits {
+		waits[i] = waits[i] || i%len(l.lanes.all) != b.lane // another lane's
+	}
 	mark := func(s *seq) {
 		if !s.left && s.member >= 0 {
 			waits[s.member] = true

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -68,9 +69,12 @@ func lockstepRun(t *testing.T, m *Model, members, calls int, jitter uint64, lock
 // different delays, and wants every logit equal to the bit. Batched without a group they
 // differ in the last bits wherever a step's company did (the test fails with lockstep off).
 func TestLockstepIsReproducible(t *testing.T) {
-	for _, dir := range []string{"qwen2-tiny-f32", "qwen3-tiny-bf16"} {
-		t.Run(dir, func(t *testing.T) {
-			m := loadModel(t, dir)
+	for _, c := range []struct {
+		dir   string
+		lanes int
+	}{{"qwen2-tiny-f32", 1}, {"qwen3-tiny-bf16", 1}, {"qwen2-tiny-f32", 2}, {"qwen3-tiny-f32", 3}} {
+		t.Run(fmt.Sprintf("%s/%d-lanes", c.dir, c.lanes), func(t *testing.T) {
+			m := loadLanes(t, c.dir, c.lanes)
 			noEOS(m, func() {
 				a := lockstepRun(t, m, 9, 3, 1, true)
 				b := lockstepRun(t, m, 9, 3, 2, true)
@@ -114,9 +118,10 @@ func TestLockstepGroupCloses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after every member left: %v", err)
 	}
-	m.batch.mu.Lock()
-	stale, fresh := m.batch.memberOf(ctx), m.batch.memberOf(g2.Member(context.Background(), 1))
-	m.batch.mu.Unlock()
+	lane := m.lanes.all[len(m.lanes.all)-1]
+	lane.mu.Lock()
+	stale, fresh := lane.memberOf(ctx), lane.memberOf(g2.Member(context.Background(), 1))
+	lane.mu.Unlock()
 	if stale != -1 || fresh != 1 {
 		t.Errorf("member of the open group: %d for the closed group's member 1, %d for its own; want -1 and 1", stale, fresh)
 	}

@@ -53,7 +53,7 @@ type Model struct {
 	mu       sync.Mutex
 	forward  *graph.Exec // full forward: logits at every position
 	stepExec *graph.Exec // a chunk of each of a batch of sequences against the KV cache
-	batch    *batcher
+	lanes    *batchLanes
 }
 
 // Option configures Load.
@@ -141,7 +141,7 @@ func Load(ref string, opts ...Option) (*Model, error) {
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
-	m.batch = newBatcher(m, o.batch)
+	m.lanes = newBatchLanes(m, o.batch)
 	return m, nil
 }
 
@@ -177,7 +177,7 @@ func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights 
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
-	m.batch = newBatcher(m, BatchLimits{})
+	m.lanes = newBatchLanes(m, BatchLimits{})
 	return m, nil
 }
 
@@ -247,7 +247,7 @@ func (m *Model) Arch() arch.Model { return m.arch }
 
 // Close releases the compiled graphs and weights.
 func (m *Model) Close() error {
-	m.batch.close()
+	m.lanes.close()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.forward != nil {

@@ -178,6 +178,11 @@ func withTimeout(open func() (compute.Backend, error)) (compute.Backend, error) 
 	}
 }
 
+// IsGo reports whether b is the pure-Go backend.
+func IsGo(b compute.Backend) bool {
+	return strings.HasPrefix(b.Name(), "Go") // gobackend names itself "Go Backend"
+}
+
 // pluginDescriber is implemented by go-xla's backend; asserting on it keeps
 // this file free of the XLA import.
 type pluginDescriber interface{ PluginName() string }
@@ -190,7 +195,7 @@ func Describe(b compute.Backend) string {
 	}
 	p, isXLA := b.(pluginDescriber)
 	if !isXLA {
-		if strings.HasPrefix(b.Name(), "Go") { // gobackend names itself "Go Backend"
+		if IsGo(b) {
 			if m := parallelismRE.FindStringSubmatch(b.Description()); m != nil {
 				// The pool may be larger than the machine (GOMAXPROCS, a set parallelism):
 				// the cores say what it runs on.

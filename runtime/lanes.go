@@ -1,0 +1,208 @@
+package runtime
+
+import (
+	"context"
+	goruntime "runtime"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/infty-dev/infty/runtime/arch"
+	"github.com/infty-dev/infty/runtime/backend"
+)
+
+// laneWeightBytes is the most bytes of weights (as float32) a model may have and still decode
+// in several lanes by default. A step of such a model is many products too small for the
+// pure-Go backend to share among its workers, so one step keeps one core busy, and its
+// weights stay in the processor's caches, so another lane reading them again costs little:
+// 64 streams of the tiny embedded model (0.5 MiB) decode about 1.5-2× as fast in two lanes
+// on 2 cores. A large model's products already use every core, and its decode is bound by
+// reading the weights, which each lane would read again.
+const laneWeightBytes = 16 << 20
+
+// maxDefaultLanes caps the default number of lanes on a machine with many cores (only 2 cores
+// have been measured).
+const maxDefaultLanes = 4
+
+// smallModel reports whether a model of these tensors decodes in lanes by default: small
+// enough (laneWeightBytes) on the pure-Go backend, on a machine with more than one core.
+func smallModel(specs []arch.TensorSpec) bool {
+	var n int64
+	for _, s := range specs {
+		size := int64(4)
+		for _, d := range s.Shape {
+			size *= int64(d)
+		}
+		n += size
+	}
+	return n <= laneWeightBytes && goruntime.GOMAXPROCS(0) > 1
+}
+
+// defaultLanes is BatchLimits.Lanes's default for a model on be: one per core (up to
+// maxDefaultLanes) for a small model on the pure-Go backend, else one.
+func defaultLanes(be compute.Backend, specs []arch.TensorSpec) int {
+	if !smallModel(specs) || !backend.IsGo(be) {
+		return 1
+	}
+	return min(goruntime.GOMAXPROCS(0), maxDefaultLanes)
+}
+
+// batchLanes are a model's lanes of continuous batching: each a batcher with its own
+// sequences, KV cache and scheduler goroutine, stepping its own batches while the others
+// step theirs, on another core. Independent rather than stepped together: while one lane's
+// callers sample their tokens, another lane computes. A new generation goes to the lane with
+// the fewest; a member of a Lockstep group to the lane its index names, so that every lane's
+// batches stay a function of the members' requests. The lanes share the limits: MaxBatch
+// sequences and KVBudget bytes of cache across all of them.
+type batchLanes struct {
+	all      []*batcher
+	maxBatch int
+	budget   int64
+
+	mu       sync.Mutex // guards what follows; taken under a lane's own lock, never around one
+	queued   []int      // by lane: generations joined and not yet left
+	active   []int      // by lane: sequences admitted
+	reserved []int64    // by lane: bytes its admitted sequences may grow its cache to
+	held     []int64    // by lane: bytes its cache holds
+	peak     batchStats // PeakActive and PeakCacheBytes across the lanes
+}
+
+func newBatchLanes(m *Model, l BatchLimits) *batchLanes {
+	maxBatch, budget := l.MaxBatch, l.KVBudget
+	if maxBatch <= 0 {
+		maxBatch = DefaultMaxBatch
+	}
+	if budget <= 0 {
+		budget = defaultKVBudget()
+	}
+	n := l.Lanes
+	if n <= 0 {
+		n = defaultLanes(m.backend, m.specs)
+	}
+	n = min(n, maxBatch)
+	ls := &batchLanes{maxBatch: maxBatch, budget: budget, queued: make([]int, n), active: make([]int, n),
+		reserved: make([]int64, n), held: make([]int64, n)}
+	for i := range n {
+		ls.all = append(ls.all, newBatcher(m, ls, i))
+	}
+	return ls
+}
+
+// pick is the lane a generation of ctx joins, counted in it until it leaves (unjoin).
+func (ls *batchLanes) pick(ctx context.Context) *batcher {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	lane := 0
+	if mb, ok := ctx.Value(memberKey{}).(member); ok && mb.index >= 0 {
+		lane = mb.index % len(ls.all)
+	} else {
+		for i, q := range ls.queued {
+			if q < ls.queued[lane] {
+				lane = i
+			}
+		}
+	}
+	ls.queued[lane]++
+	return ls.all[lane]
+}
+
+func (ls *batchLanes) unjoin(lane int) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.queued[lane]--
+}
+
+// admit reserves room for one more sequence in lane, whose admitted sequences may then grow
+// its cache to need bytes: it fails while that would pass MaxBatch or the KV budget.
+func (ls *batchLanes) admit(lane int, need int64) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	var active int
+	var others int64
+	for i := range ls.all {
+		active += ls.active[i]
+		if i != lane {
+			others += ls.reserved[i]
+		}
+	}
+	if active >= ls.maxBatch || others+need > ls.budget {
+		return false
+	}
+	ls.active[lane]++
+	ls.reserved[lane] = need
+	ls.peak.PeakActive = max(ls.peak.PeakActive, active+1)
+	return true
+}
+
+// left counts n sequences of lane gone; with none left its reservation ends, and the other
+// lanes, which may be waiting for room, look again.
+func (ls *batchLanes) left(lane, n int) {
+	if n == 0 {
+		return
+	}
+	ls.mu.Lock()
+	ls.active[lane] -= n
+	empty := ls.active[lane] == 0
+	if empty {
+		ls.reserved[lane] = 0
+	}
+	ls.mu.Unlock()
+	if empty {
+		ls.wakeOthers(lane)
+	}
+}
+
+// holds records the bytes lane's cache holds now.
+func (ls *batchLanes) holds(lane int, bytes int64) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.held[lane] = bytes
+	var sum int64
+	for _, h := range ls.held {
+		sum += h
+	}
+	ls.peak.PeakCacheBytes = max(ls.peak.PeakCacheBytes, sum)
+}
+
+func (ls *batchLanes) wakeOthers(lane int) {
+	for i, b := range ls.all {
+		if i != lane {
+			b.signal()
+		}
+	}
+}
+
+// takeStats returns the counts of every lane since the last call and starts them over.
+func (ls *batchLanes) takeStats() batchStats {
+	var st batchStats
+	for _, b := range ls.all {
+		s := b.takeStats()
+		st.Steps += s.Steps
+		st.DecodeSteps += s.DecodeSteps
+		st.DecodeRows += s.DecodeRows
+		st.PeakRows = max(st.PeakRows, s.PeakRows)
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	st.PeakActive, st.PeakCacheBytes = ls.peak.PeakActive, ls.peak.PeakCacheBytes
+	ls.peak = batchStats{}
+	return st
+}
+
+// lockAll takes every lane's lock, in order; unlockAll releases them.
+func (ls *batchLanes) lockAll() {
+	for _, b := range ls.all {
+		b.mu.Lock()
+	}
+}
+
+func (ls *batchLanes) unlockAll() {
+	for _, b := range ls.all {
+		b.mu.Unlock()
+	}
+}
+
+func (ls *batchLanes) close() {
+	for _, b := range ls.all {
+		b.close()
+	}
+}
