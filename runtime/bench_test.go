@@ -183,7 +183,7 @@ func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen 
 	// it times decode steps only. Timed from each stream's own first token instead, a stream
 	// prefilled alone first counts the others' prefills as its decoding (with 16-token prompts
 	// of the 1.5B shape, seconds against ~0.6 s for an 8-row step).
-	run := func(n int) float64 {
+	run := func(n int) (tokens int, took time.Duration) {
 		var wg, prefilled sync.WaitGroup
 		prefilled.Add(n)
 		start := make(chan struct{})
@@ -211,7 +211,20 @@ func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen 
 		t0 := time.Now()
 		close(start)
 		wg.Wait()
-		return float64(n*(decodeLen-1)) / time.Since(t0).Seconds()
+		return n * (decodeLen - 1), time.Since(t0)
+	}
+	// rate repeats run(n) until the runs have taken minTimed: one stream of the tiny model
+	// decodes its tokens in ~15 ms, and timed once, that single-stream rate, the ratios'
+	// denominator, varied by half between runs of the benchmark.
+	const minTimed = 500 * time.Millisecond
+	rate := func(n int) float64 {
+		var tokens int
+		var took time.Duration
+		for took < minTimed {
+			k, d := run(n)
+			tokens, took = tokens+k, took+d
+		}
+		return float64(tokens) / took.Seconds()
 	}
 	for _, n := range streams {
 		run(n) // compile this batch size's graphs outside the timing
@@ -222,7 +235,7 @@ func benchBatch(b *testing.B, dir, weightDType string, streams []int, decodeLen 
 	for range b.N {
 		for i, n := range streams {
 			m.lanes.takeStats()
-			rates[i] += run(n) / float64(b.N)
+			rates[i] += rate(n) / float64(b.N)
 			st := m.lanes.takeStats()
 			rows[i] += st.DecodeRows
 			steps[i] += st.DecodeSteps
