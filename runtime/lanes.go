@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	goruntime "runtime"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -19,12 +18,14 @@ import (
 // reading the weights, which each lane would read again.
 const laneWeightBytes = 16 << 20
 
-// maxDefaultLanes caps the default number of lanes on a machine with many cores (only 2 cores
-// have been measured).
-const maxDefaultLanes = 4
+// smallModelLanes is how many lanes a small model decodes in by default: the same on every
+// machine, whatever its cores, so that a Lockstep group's batches (and with them the last bits
+// of its logits, and an RL run) do not depend on the machine; 2 is what has been measured, on 2
+// cores.
+const smallModelLanes = 2
 
-// smallModel reports whether a model of these tensors decodes in lanes by default: small
-// enough (laneWeightBytes) on the pure-Go backend, on a machine with more than one core.
+// smallModel reports whether a model of these tensors is small enough (laneWeightBytes) to
+// decode in lanes by default.
 func smallModel(specs []arch.TensorSpec) bool {
 	var n int64
 	for _, s := range specs {
@@ -34,16 +35,16 @@ func smallModel(specs []arch.TensorSpec) bool {
 		}
 		n += size
 	}
-	return n <= laneWeightBytes && goruntime.GOMAXPROCS(0) > 1
+	return n <= laneWeightBytes
 }
 
-// defaultLanes is BatchLimits.Lanes's default for a model on be: one per core (up to
-// maxDefaultLanes) for a small model on the pure-Go backend, else one.
+// defaultLanes is BatchLimits.Lanes's default for a model on be: smallModelLanes for a small
+// model on the pure-Go backend, else one.
 func defaultLanes(be compute.Backend, specs []arch.TensorSpec) int {
 	if !smallModel(specs) || !backend.IsGo(be) {
 		return 1
 	}
-	return min(goruntime.GOMAXPROCS(0), maxDefaultLanes)
+	return smallModelLanes
 }
 
 // batchLanes are a model's lanes of continuous batching: each a batcher with its own
