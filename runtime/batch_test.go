@@ -100,17 +100,24 @@ func sameAsAlone(t *testing.T, name string, got, alone traced) {
 	}
 }
 
+// batchedMatchesAlone runs reqs one at a time, then all at once, and checks each batched run
+// against its lone one; the batcher's counts start over just before the batched runs.
+func batchedMatchesAlone(t *testing.T, m *Model, reqs []llm.Request) {
+	t.Helper()
+	alone := eachAlone(m, reqs)
+	m.lanes.takeStats()
+	for i, got := range concurrently(m, reqs) {
+		sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
+	}
+}
+
 func TestBatchedMatchesSingleStream(t *testing.T) {
 	for _, dir := range []string{"qwen2-tiny-f32", "qwen2-tiny-bf16", "qwen3-tiny-f32", "qwen3-tiny-bf16"} {
 		t.Run(dir, func(t *testing.T) {
 			m := loadModel(t, dir)
 			noEOS(m, func() {
 				reqs := testRequests(m.Config.Vocab, 7, 0)
-				alone := eachAlone(m, reqs)
-				m.lanes.takeStats()
-				for i, got := range concurrently(m, reqs) {
-					sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
-				}
+				batchedMatchesAlone(t, m, reqs)
 				if st := m.lanes.takeStats(); st.PeakRows < min(4, len(reqs)/len(m.lanes.all)) {
 					t.Errorf("at most %d sequences shared a step in %d lanes: not batched", st.PeakRows, len(m.lanes.all))
 				}
@@ -399,12 +406,7 @@ func loadLanes(t *testing.T, dir string, lanes int) *Model {
 func TestLanesStepAtOnce(t *testing.T) {
 	m := loadLanes(t, "qwen2-tiny-f32", 2)
 	noEOS(m, func() {
-		reqs := testRequests(m.Config.Vocab, 8, 12)
-		alone := eachAlone(m, reqs)
-		m.lanes.takeStats()
-		for i, got := range concurrently(m, reqs) {
-			sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
-		}
+		batchedMatchesAlone(t, m, testRequests(m.Config.Vocab, 8, 12))
 		for i, b := range m.lanes.all {
 			if st := b.takeStats(); st.DecodeSteps == 0 || st.PeakRows < 2 {
 				t.Errorf("lane %d: %d decode steps, at most %d rows: want both lanes batching", i, st.DecodeSteps, st.PeakRows)
