@@ -435,3 +435,36 @@ func TestDefaultLanes(t *testing.T) {
 		t.Errorf("a model over laneWeightBytes gets %d lanes, want 1", n)
 	}
 }
+
+// TestCloseEndsGenerationsInFlight closes a model while generations decode in both lanes:
+// every one ends with the closed model's error, and Close returns.
+func TestCloseEndsGenerationsInFlight(t *testing.T) {
+	m := loadLanes(t, "qwen2-tiny-f32", 2)
+	m.EOS = nil
+	const n = 6
+	var started, wg sync.WaitGroup
+	started.Add(n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			first := true
+			_, errs[i] = m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: 200}, func(llm.Token) error {
+				if first {
+					first = false
+					started.Done()
+				}
+				return nil
+			})
+		})
+	}
+	started.Wait()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, errClosed) {
+			t.Errorf("generation %d: %v, want the closed model's error", i, err)
+		}
+	}
+}
