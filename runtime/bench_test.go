@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -153,8 +154,9 @@ func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) f
 
 // BenchmarkBatch times aggregate decode tokens/s with 1, 4, 16, 32 and 64 concurrent streams
 // of the embedded model, all in one run so the ratios (x4, x16, …: the rate over the
-// single-stream one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1 and
-// 8 streams of that model with Float32 and with BFloat16 weights. Each stream decodes 64
+// single-stream one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1, 4, 8
+// and 16 streams of that model (or INFTY_BENCH_STREAMS, e.g. 1,8,64) with Float32 and with
+// BFloat16 weights. Each stream decodes 64
 // tokens: streams released together fall out of step once (the first to ask is decoded
 // alone, the rest in the next step), which costs one step in the run; with 16 tokens that
 // was 6% of the 1.5B shape's 8-stream rate.
@@ -165,8 +167,22 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	b.Run("tiny", func(b *testing.B) { benchBatch(b, dir, "f32", []int{1, 4, 16, 32, 64}, 64) })
 	if big := os.Getenv("INFTY_BENCH_MODEL"); big != "" {
+		streams := []int{1, 4, 8, 16}
+		if list := os.Getenv("INFTY_BENCH_STREAMS"); list != "" {
+			streams = nil
+			for f := range strings.SplitSeq(list, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n < 1 {
+					b.Fatalf("INFTY_BENCH_STREAMS=%q: want stream counts such as 1,8,64", list)
+				}
+				streams = append(streams, n)
+			}
+			if streams[0] != 1 {
+				b.Fatalf("INFTY_BENCH_STREAMS=%q: the first count must be 1, the ratios' baseline", list)
+			}
+		}
 		for _, dt := range []string{"f32", "bf16"} {
-			b.Run("big-"+dt, func(b *testing.B) { benchBatch(b, big, dt, []int{1, 8}, 64) })
+			b.Run("big-"+dt, func(b *testing.B) { benchBatch(b, big, dt, streams, 64) })
 		}
 	}
 }
