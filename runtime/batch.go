@@ -55,13 +55,15 @@ var errClosed = errors.New("runtime: model closed")
 //
 // Memory: a sequence reserves its prompt plus its MaxTokens positions at admission, and the
 // cache, rectangular [slots, length] in power-of-two buckets, is sized for the admitted
-// sequences; admission waits (first come, first served) until the cache for them, with those
-// of the other lanes, would fit KVBudget. Growing the cache copies it, so for that moment the
-// old and the new cache are both held. The cache is released when no sequence is left.
+// sequences; admission waits (first come, first served) until the cache for them would fit
+// the lane's share of KVBudget. Growing the cache copies it, so for that moment the old and the
+// new cache are both held. The cache is released when no sequence is left.
 type batcher struct {
-	m    *Model
-	set  *batchLanes
-	lane int // its index in set
+	m        *Model
+	set      *batchLanes
+	lane     int   // its index in set
+	maxBatch int   // its share of MaxBatch
+	budget   int64 // its share of KVBudget
 
 	mu      sync.Mutex
 	wake    chan struct{} // buffered: the scheduler has something new to look at
@@ -117,8 +119,9 @@ type stepOut struct {
 	err       error
 }
 
-func newBatcher(m *Model, set *batchLanes, lane int) *batcher {
-	return &batcher{m: m, set: set, lane: lane, wake: make(chan struct{}, 1), grace: minGrace, stepCost: map[int]time.Duration{}, compiled: map[[3]int]bool{}}
+func newBatcher(m *Model, set *batchLanes, lane, maxBatch int, budget int64) *batcher {
+	return &batcher{m: m, set: set, lane: lane, maxBatch: maxBatch, budget: budget, wake: make(chan struct{}, 1),
+		grace: minGrace, stepCost: map[int]time.Duration{}, compiled: map[[3]int]bool{}}
 }
 
 // defaultKVBudget is BatchLimits.KVBudget's default.
@@ -145,9 +148,13 @@ func (m *Model) join(ctx context.Context, prompt []int, maxTokens int) (*batcher
 
 func (b *batcher) join(ctx context.Context, prompt []int, maxTokens int) (*seq, error) {
 	s := &seq{need: len(prompt) + maxTokens, pending: prompt, out: make(chan stepOut, 1)}
-	if need := b.m.kvBytes(1, bucket(s.need, minCacheLen)); need > b.set.budget {
-		return nil, fmt.Errorf("generate: %d prompt and %d new tokens need %s of KV cache, over the budget of %s (raise the KV budget)",
-			len(prompt), maxTokens, mib(need), mib(b.set.budget))
+	if need := b.m.kvBytes(1, bucket(s.need, minCacheLen)); need > b.budget {
+		lanes := ""
+		if n := len(b.set.all); n > 1 {
+			lanes = fmt.Sprintf(" (a lane's share of %s in %d lanes; or use fewer lanes)", mib(b.budget*int64(n)), n)
+		}
+		return nil, fmt.Errorf("generate: %d prompt and %d new tokens need %s of KV cache, over the budget of %s%s (raise the KV budget)",
+			len(prompt), maxTokens, mib(need), mib(b.budget), lanes)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -339,17 +346,17 @@ func (b *batcher) reap() {
 		b.slots, b.length = 0, 0
 		b.set.holds(b.lane, 0)
 	}
-	b.set.left(b.lane, n-len(b.active))
+	b.set.admitted(b.lane, len(b.active)-n)
 }
 
 // admit moves waiting sequences, first come first served, into free slots while the cache
-// they may grow it to stays within the limits shared with the other lanes.
+// they may grow it to stays within the lane's limits.
 func (b *batcher) admit() {
-	for len(b.waiting) > 0 {
+	for len(b.waiting) > 0 && len(b.active) < b.maxBatch {
 		s := b.waiting[0]
 		slots := max(b.slots, bucket(len(b.active)+1, 1))
 		length := max(b.length, bucket(s.need, minCacheLen))
-		if !b.set.admit(b.lane, b.m.kvBytes(slots, length)) {
+		if b.m.kvBytes(slots, length) > b.budget {
 			return
 		}
 		used := make([]bool, len(b.active)+1)
@@ -362,6 +369,7 @@ func (b *batcher) admit() {
 		b.slots, b.length = slots, length
 		b.active = append(b.active, s)
 		b.waiting = b.waiting[1:]
+		b.set.admitted(b.lane, 1)
 	}
 }
 

@@ -234,7 +234,7 @@ func TestBatchManyJoinAndLeave(t *testing.T) {
 	}
 }
 
-// TestBatchWaitsForMemory gives the KV cache room for two sequences, in one lane and shared by
+// TestBatchWaitsForMemory gives each lane's KV cache room for two sequences, in one lane and in
 // three: the others wait for a slot and all finish; a request that could never fit fails at
 // once.
 func TestBatchWaitsForMemory(t *testing.T) {
@@ -246,14 +246,14 @@ func TestBatchWaitsForMemory(t *testing.T) {
 func testBatchWaitsForMemory(t *testing.T, lanes int) {
 	dir := filepath.Join(modelsDir, "qwen2-tiny-f32")
 	probe := loadModel(t, "qwen2-tiny-f32")
-	budget := probe.kvBytes(2, minCacheLen)
+	budget := int64(lanes) * probe.kvBytes(2, minCacheLen)
 	m, err := Load(dir, WithBackend("go"), WithBatchLimits(BatchLimits{KVBudget: budget, Lanes: lanes}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	m.EOS = nil
-	reqs := make([]llm.Request, 6)
+	reqs := make([]llm.Request, 6*lanes)
 	for i := range reqs {
 		reqs[i] = llm.Request{Prompt: prompt[:1+i%len(prompt)], MaxTokens: 20}
 	}
@@ -262,12 +262,12 @@ func testBatchWaitsForMemory(t *testing.T, lanes int) {
 			t.Errorf("request %d: %d ids, err %v", i, len(got.res.IDs), got.err)
 		}
 	}
-	if st := m.lanes.takeStats(); st.PeakActive != 2 || st.PeakCacheBytes > budget {
-		t.Errorf("peak of %d admitted and %d bytes of cache; want 2 within %d", st.PeakActive, st.PeakCacheBytes, budget)
+	if st := m.lanes.takeStats(); st.PeakActive != 2*lanes || st.PeakCacheBytes > budget {
+		t.Errorf("peak of %d admitted and %d bytes of cache; want %d within %d", st.PeakActive, st.PeakCacheBytes, 2*lanes, budget)
 	}
 	_, err = m.Generate(context.Background(), llm.Request{Prompt: prompt, MaxTokens: 2 * minCacheLen}, func(llm.Token) error { return nil })
 	if err == nil {
-		t.Error("a request needing more than the whole KV budget was accepted")
+		t.Error("a request needing more than a lane's whole KV budget was accepted")
 	}
 }
 
@@ -393,7 +393,13 @@ func TestStepCostRecoversFromOneSlowStep(t *testing.T) {
 // test ends.
 func loadLanes(t *testing.T, dir string, lanes int) *Model {
 	t.Helper()
-	m, err := Load(filepath.Join(modelsDir, dir), WithBackend("go"), WithBatchLimits(BatchLimits{Lanes: lanes}))
+	return loadLimits(t, dir, BatchLimits{Lanes: lanes})
+}
+
+// loadLimits loads a fixture model with the given batching limits, closed when the test ends.
+func loadLimits(t *testing.T, dir string, l BatchLimits) *Model {
+	t.Helper()
+	m, err := Load(filepath.Join(modelsDir, dir), WithBackend("go"), WithBatchLimits(l))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,19 +52,19 @@ func defaultLanes(be compute.Backend, specs []arch.TensorSpec) int {
 // step theirs, on another core. Independent rather than stepped together: while one lane's
 // callers sample their tokens, another lane computes. A new generation goes to the lane with
 // the fewest; a member of a Lockstep group to the lane its index names, so that every lane's
-// batches stay a function of the members' requests. The lanes share the limits: MaxBatch
-// sequences and KVBudget bytes of cache across all of them.
+// batches stay a function of the members' requests.
+//
+// The limits are split between the lanes, each lane taking its share of MaxBatch sequences and
+// of KVBudget bytes: shared, which lane got a place freed in another would follow timing, and a
+// Lockstep group with more members than places would no more repeat to the bit.
 type batchLanes struct {
-	all      []*batcher
-	maxBatch int
-	budget   int64
+	all []*batcher
 
-	mu       sync.Mutex // guards what follows; taken under a lane's own lock, never around one
-	queued   []int      // by lane: generations joined and not yet left
-	active   []int      // by lane: sequences admitted
-	reserved []int64    // by lane: bytes its admitted sequences may grow its cache to
-	held     []int64    // by lane: bytes its cache holds
-	peak     batchStats // PeakActive and PeakCacheBytes across the lanes
+	mu     sync.Mutex // guards what follows; taken under a lane's own lock, never around one
+	queued []int      // by lane: generations joined and not yet left
+	active []int      // by lane: sequences admitted
+	held   []int64    // by lane: bytes its cache holds
+	peak   batchStats // PeakActive and PeakCacheBytes across the lanes
 }
 
 func newBatchLanes(m *Model, l BatchLimits) *batchLanes {
@@ -80,10 +80,13 @@ func newBatchLanes(m *Model, l BatchLimits) *batchLanes {
 		n = defaultLanes(m.backend, m.specs)
 	}
 	n = min(n, maxBatch)
-	ls := &batchLanes{maxBatch: maxBatch, budget: budget, queued: make([]int, n), active: make([]int, n),
-		reserved: make([]int64, n), held: make([]int64, n)}
+	ls := &batchLanes{queued: make([]int, n), active: make([]int, n), held: make([]int64, n)}
 	for i := range n {
-		ls.all = append(ls.all, newBatcher(m, ls, i))
+		share := maxBatch / n
+		if i < maxBatch%n {
+			share++
+		}
+		ls.all = append(ls.all, newBatcher(m, ls, i, share, budget/int64(n)))
 	}
 	return ls
 }
@@ -112,44 +115,19 @@ func (ls *batchLanes) unjoin(lane int) {
 	ls.queued[lane]--
 }
 
-// admit reserves room for one more sequence in lane, whose admitted sequences may then grow
-// its cache to need bytes: it fails while that would pass MaxBatch or the KV budget.
-func (ls *batchLanes) admit(lane int, need int64) bool {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	var active int
-	var others int64
-	for i := range ls.all {
-		active += ls.active[i]
-		if i != lane {
-			others += ls.reserved[i]
-		}
-	}
-	if active >= ls.maxBatch || others+need > ls.budget {
-		return false
-	}
-	ls.active[lane]++
-	ls.reserved[lane] = need
-	ls.peak.PeakActive = max(ls.peak.PeakActive, active+1)
-	return true
-}
-
-// left counts n sequences of lane gone; with none left its reservation ends, and the other
-// lanes, which may be waiting for room, look again.
-func (ls *batchLanes) left(lane, n int) {
+// admitted counts the sequences lane admits (n > 0) and those that leave it (n < 0).
+func (ls *batchLanes) admitted(lane, n int) {
 	if n == 0 {
 		return
 	}
 	ls.mu.Lock()
-	ls.active[lane] -= n
-	empty := ls.active[lane] == 0
-	if empty {
-		ls.reserved[lane] = 0
+	defer ls.mu.Unlock()
+	ls.active[lane] += n
+	var active int
+	for _, a := range ls.active {
+		active += a
 	}
-	ls.mu.Unlock()
-	if empty {
-		ls.wakeOthers(lane)
-	}
+	ls.peak.PeakActive = max(ls.peak.PeakActive, active)
 }
 
 // holds records the bytes lane's cache holds now.
@@ -162,14 +140,6 @@ func (ls *batchLanes) holds(lane int, bytes int64) {
 		sum += h
 	}
 	ls.peak.PeakCacheBytes = max(ls.peak.PeakCacheBytes, sum)
-}
-
-func (ls *batchLanes) wakeOthers(lane int) {
-	for i, b := range ls.all {
-		if i != lane {
-			b.signal()
-		}
-	}
 }
 
 // takeStats returns the counts of every lane since the last call and starts them over.
