@@ -341,7 +341,7 @@ func (b *batcher) reap() {
 	n := len(b.active)
 	b.active = slices.DeleteFunc(b.active, gone)
 	b.waiting = slices.DeleteFunc(b.waiting, gone)
-	if len(b.active) == 0 && b.cache.t != nil {
+	if len(b.active) == 0 {
 		b.cache.free()
 		b.slots, b.length = 0, 0
 		b.set.holds(b.lane, 0)
