@@ -165,6 +165,12 @@ func FromWeights(backend compute.Backend, dir string, cfg *arch.Config, weights 
 		if got := weights[i].Shape(); got.DType != dtypes.Float32 || !slices.Equal(got.Dimensions, s.Shape) {
 			return nil, fmt.Errorf("runtime: weight %q is %s, want Float32 %v", s.Name, got, s.Shape)
 		}
+		// On the backend before any step: lanes run steps at once, and GoMLX moves a host
+		// tensor to the backend on its first use in a graph without guarding against a second
+		// use at the same moment (the race detector caught it in RL rollouts).
+		if err := weights[i].MaterializeOnDevice(backend, true, 0); err != nil {
+			return nil, fmt.Errorf("runtime: weight %q: %w", s.Name, err)
+		}
 	}
 	gen, err := genconfig.Load(dir)
 	if err != nil {
