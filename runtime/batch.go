@@ -111,6 +111,11 @@ type seq struct {
 	readyAt time.Time    // when its pending id came: the longest waiting decode first
 	member  int          // its index in the open Lockstep group, or -1
 	out     chan stepOut // capacity 1: the logits after the last pending id
+	// logits is where steps write this sequence's logits, handed to its caller through out:
+	// one buffer for the whole generation, rewritten only in a step that feeds ids the caller
+	// submitted, by when the caller has done with the last logits (it samples from them, then
+	// submits).
+	logits []float32
 }
 
 type stepOut struct {
@@ -288,13 +293,19 @@ func (b *batcher) run(done chan struct{}) {
 			b.mu.Lock()
 			continue
 		}
-		rows := make([]row, len(batch))
+		rows, logits := make([]row, len(batch)), make([][]float32, len(batch))
 		for i, s := range batch {
 			rows[i] = row{slot: s.slot, start: s.pos, ids: s.pending[:min(len(s.pending), maxChunk)]}
+			if len(rows[i].ids) == len(s.pending) { // its logits go to its caller after this step
+				if s.logits == nil {
+					s.logits = make([]float32, b.m.Config.Vocab)
+				}
+				logits[i] = s.logits
+			}
 		}
 		b.mu.Unlock()
 		t0 := time.Now()
-		logits, lse, err := b.m.step(&b.cache, rows)
+		lse, err := b.m.stepInto(&b.cache, rows, logits)
 		took := time.Since(t0)
 		b.mu.Lock()
 		b.lastPrefill = prefill

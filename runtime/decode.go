@@ -168,13 +168,26 @@ type row struct {
 // after each row's last id and the log of the sum of their exponentials (a token's
 // log-probability is its logit minus that).
 func (m *Model) step(c *kvCache, rows []row) (logits [][]float32, lse []float32, err error) {
+	logits = make([][]float32, len(rows))
+	for i := range logits {
+		logits[i] = make([]float32, m.Config.Vocab)
+	}
+	lse, err = m.stepInto(c, rows, logits)
+	return logits, lse, err
+}
+
+// stepInto is step writing row i's logits into logits[i], a buffer of the vocabulary's size
+// that the caller keeps across steps, or nowhere where that is nil (a prompt chunk that is not
+// its last). Copied out whole and handed over, the logits were a fresh allocation every step:
+// 4.9 MB at 8 rows of the 1.5B shape, whose zeroing and page faults took 2.6% of the step.
+func (m *Model) stepInto(c *kvCache, rows []row, logits [][]float32) (lse []float32, err error) {
 	b, s, slots, length := bucket(len(rows), 1), 1, 0, 0
 	for _, r := range rows {
 		s = max(s, bucket(len(r.ids), 1))
 		slots, length = max(slots, r.slot+1), max(length, r.start+len(r.ids))
 	}
 	if err := m.grow(c, slots, length); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	at := func(i int) int { return i } // where row i goes among the b
 	if b == c.slots {
@@ -201,7 +214,7 @@ func (m *Model) step(c *kvCache, rows []row) (logits [][]float32, lse []float32,
 		// Donated: the step's scatters then write the new rows into this very buffer.
 		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		args = append(args, buf)
 	}
@@ -209,26 +222,32 @@ func (m *Model) step(c *kvCache, rows []row) (logits [][]float32, lse []float32,
 	if err != nil {
 		c.t = nil // donated: gone
 		c.free()
-		return nil, nil, err
+		return nil, err
 	}
 	c.t = out[2:]
-	flat, err := tensors.CopyFlatData[float32](out[0])
+	v := m.Config.Vocab
+	err = tensors.ConstFlatData(out[0], func(flat []float32) {
+		for i, dst := range logits {
+			if dst != nil {
+				k := at(i)
+				copy(dst, flat[k*v:(k+1)*v])
+			}
+		}
+	})
 	out[0].FinalizeAll()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sums, err := tensors.CopyFlatData[float32](out[1])
 	out[1].FinalizeAll()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	v := m.Config.Vocab
-	logits, lse = make([][]float32, len(rows)), make([]float32, len(rows))
-	for i := range logits {
-		k := at(i)
-		logits[i], lse[i] = flat[k*v:(k+1)*v:(k+1)*v], sums[k]
+	lse = make([]float32, len(rows))
+	for i := range lse {
+		lse[i] = sums[at(i)]
 	}
-	return logits, lse, nil
+	return lse, nil
 }
 
 // bucket rounds n up to a power of two, at least lo.
