@@ -305,7 +305,7 @@ func (b *batcher) run(done chan struct{}) {
 		}
 		b.mu.Unlock()
 		t0 := time.Now()
-		lse, err := b.m.stepInto(&b.cache, rows, logits)
+		lse, err := b.m.step(&b.cache, rows, logits)
 		took := time.Since(t0)
 		b.mu.Lock()
 		b.lastPrefill = prefill

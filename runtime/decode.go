@@ -164,23 +164,13 @@ type row struct {
 }
 
 // step runs rows (at most one per slot, each at most maxChunk ids) through the batched step
-// graph, padded to power-of-two buckets of rows and of ids per row, and returns the logits
-// after each row's last id and the log of the sum of their exponentials (a token's
-// log-probability is its logit minus that).
-func (m *Model) step(c *kvCache, rows []row) (logits [][]float32, lse []float32, err error) {
-	logits = make([][]float32, len(rows))
-	for i := range logits {
-		logits[i] = make([]float32, m.Config.Vocab)
-	}
-	lse, err = m.stepInto(c, rows, logits)
-	return logits, lse, err
-}
-
-// stepInto is step writing row i's logits into logits[i], a buffer of the vocabulary's size
-// that the caller keeps across steps, or nowhere where that is nil (a prompt chunk that is not
-// its last). Copied out whole and handed over, the logits were a fresh allocation every step:
-// 4.9 MB at 8 rows of the 1.5B shape, whose zeroing and page faults took 2.6% of the step.
-func (m *Model) stepInto(c *kvCache, rows []row, logits [][]float32) (lse []float32, err error) {
+// graph, padded to power-of-two buckets of rows and of ids per row. It writes row i's logits
+// after its last id into logits[i], a buffer of the vocabulary's size that the caller keeps
+// across steps, or nowhere where that is nil (a prompt chunk that is not its last), and
+// returns the log of the sum of their exponentials (a token's log-probability is its logit
+// minus that). Copied out whole and handed over, the logits were a fresh allocation every
+// step: 4.9 MB at 8 rows of the 1.5B shape, whose zeroing and page faults took 2.6% of the step.
+func (m *Model) step(c *kvCache, rows []row, logits [][]float32) (lse []float32, err error) {
 	b, s, slots, length := bucket(len(rows), 1), 1, 0, 0
 	for _, r := range rows {
 		s = max(s, bucket(len(r.ids), 1))

@@ -14,14 +14,13 @@ func (d *decoder) free() { d.cache.free() }
 
 // feed appends ids to the sequence and returns the logits after its last id.
 func (d *decoder) feed(ids []int) ([]float32, error) {
-	var logits []float32
+	logits := make([]float32, d.m.Config.Vocab)
 	for len(ids) > 0 {
 		n := min(len(ids), maxChunk)
-		out, _, err := d.m.step(&d.cache, []row{{slot: 0, start: d.pos, ids: ids[:n]}})
-		if err != nil {
+		if _, err := d.m.step(&d.cache, []row{{slot: 0, start: d.pos, ids: ids[:n]}}, [][]float32{logits}); err != nil {
 			return nil, err
 		}
-		logits, d.pos, ids = out[0], d.pos+n, ids[n:]
+		d.pos, ids = d.pos+n, ids[n:]
 	}
 	return logits, nil
 }
