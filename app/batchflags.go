@@ -15,7 +15,7 @@ import (
 func AddBatchFlags(fl *pflag.FlagSet, l *runtime.BatchLimits) {
 	fl.IntVar(&l.MaxBatch, "max-batch", 0, fmt.Sprintf("embedded runtime: most generations decoded together (default %d)", runtime.DefaultMaxBatch))
 	fl.Var((*byteSize)(&l.KVBudget), "kv-budget", "embedded runtime: memory for the KV cache of the generations decoded together, e.g. 512MiB or 4GiB (a bare number is MiB; default a quarter of the available memory); a generation that does not fit waits")
-	fl.IntVar(&l.Lanes, "batch-lanes", 0, "embedded runtime: parts of a batch stepped at once, each on its own core (default: 2 for a model of at most 16 MiB of float32 weights on the pure-Go backend, else 1); --max-batch and --kv-budget are split evenly between them")
+	fl.IntVar(&l.Lanes, "batch-lanes", 0, "embedded runtime: parts of a batch stepped at once, each on its own core (default: 2 for a model that reads at most 16 MiB of weights a decoded token on the pure-Go backend, else 1); --max-batch and --kv-budget are split evenly between them")
 }
 
 // byteSize is a flag of a size in bytes, written with a unit (KiB, MiB, GiB, or K, M, G for

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/infty-dev/infty/llm"
-	"github.com/infty-dev/infty/runtime/arch"
 )
 
 // traced is one generation's result with the logits each of its tokens was sampled from.
@@ -436,8 +435,7 @@ func TestDefaultLanes(t *testing.T) {
 	if got := len(m.lanes.all); got != smallModelLanes {
 		t.Errorf("a tiny model decodes in %d lanes, want %d", got, smallModelLanes)
 	}
-	big := []arch.TensorSpec{{Name: "w", Shape: []int{4096, 4096}}} // 64 MiB as float32
-	if n := defaultLanes(m.backend, big); n != 1 {
+	if n := defaultLanes(m.backend, laneWeightBytes+1); n != 1 {
 		t.Errorf("a model over laneWeightBytes gets %d lanes, want 1", n)
 	}
 }

@@ -5,17 +5,16 @@ import (
 	"sync"
 
 	"github.com/gomlx/compute"
-	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/runtime/backend"
 )
 
-// laneWeightBytes is the most bytes of weights (as float32) a model may have and still decode
-// in several lanes by default. A step of such a model is many products too small for the
-// pure-Go backend to share among its workers, so one step keeps one core busy, and its
-// weights stay in the processor's caches, so another lane reading them again costs little:
-// 64 streams of the tiny embedded model (0.5 MiB) decode about 1.5-2× as fast in two lanes
-// on 2 cores. A large model's products already use every core, and its decode is bound by
-// reading the weights, which each lane would read again.
+// laneWeightBytes is the most bytes of weights a model may read per decoded token
+// (decodeWeightBytes) and still decode in several lanes by default. A step of such a model is
+// many products too small for the pure-Go backend to share among its workers, so one step
+// keeps one core busy, and its weights stay in the processor's caches, so another lane reading
+// them again costs little: 64 streams of the tiny embedded model (0.5 MiB) decode about 1.5-2×
+// as fast in two lanes on 2 cores. A large model's products already use every core, and its
+// decode is bound by reading the weights, which each lane would read again.
 const laneWeightBytes = 16 << 20
 
 // smallModelLanes is how many lanes a small model decodes in by default: the same on every
@@ -24,24 +23,10 @@ const laneWeightBytes = 16 << 20
 // cores.
 const smallModelLanes = 2
 
-// smallModel reports whether a model of these tensors is small enough (laneWeightBytes) to
-// decode in lanes by default.
-func smallModel(specs []arch.TensorSpec) bool {
-	var n int64
-	for _, s := range specs {
-		size := int64(4)
-		for _, d := range s.Shape {
-			size *= int64(d)
-		}
-		n += size
-	}
-	return n <= laneWeightBytes
-}
-
-// defaultLanes is BatchLimits.Lanes's default for a model on be: smallModelLanes for a small
-// model on the pure-Go backend, else one.
-func defaultLanes(be compute.Backend, specs []arch.TensorSpec) int {
-	if !smallModel(specs) || !backend.IsGo(be) {
+// defaultLanes is BatchLimits.Lanes's default for a model on be that reads weightBytes of
+// weights per decoded token: smallModelLanes for a small model on the pure-Go backend, else one.
+func defaultLanes(be compute.Backend, weightBytes int64) int {
+	if weightBytes > laneWeightBytes || !backend.IsGo(be) {
 		return 1
 	}
 	return smallModelLanes
@@ -77,7 +62,7 @@ func newBatchLanes(m *Model, l BatchLimits) *batchLanes {
 	}
 	n := l.Lanes
 	if n <= 0 {
-		n = defaultLanes(m.backend, m.specs)
+		n = defaultLanes(m.backend, m.decodeWeightBytes())
 	}
 	n = min(n, maxBatch)
 	ls := &batchLanes{queued: make([]int, n), active: make([]int, n), held: make([]int64, n)}
