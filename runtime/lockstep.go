@@ -65,8 +65,9 @@ func (l *Lockstep) Leave(i int) {
 		return
 	}
 	l.left[i] = true
+	closed := !slices.Contains(l.left, false)
 	for _, b := range ls.all {
-		if !slices.Contains(l.left, false) && b.lock == l {
+		if closed && b.lock == l {
 			b.lock = nil
 		}
 		b.signal()
