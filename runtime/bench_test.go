@@ -156,10 +156,9 @@ func checkDecodePath(b *testing.B, m *Model, weightDType string, prompt []int) f
 // of the embedded model, all in one run so the ratios (x4, x16, …: the rate over the
 // single-stream one) compare under the same machine load; with INFTY_BENCH_MODEL, also 1, 4, 8
 // and 16 streams of that model (or INFTY_BENCH_STREAMS, e.g. 1,8,64) with Float32 and with
-// BFloat16 weights. Each stream decodes 64
-// tokens: streams released together fall out of step once (the first to ask is decoded
-// alone, the rest in the next step), which costs one step in the run; with 16 tokens that
-// was 6% of the 1.5B shape's 8-stream rate.
+// BFloat16 weights. Each stream decodes 64 tokens: streams released together fall out of step
+// once (the first to ask is decoded alone, the rest in the next step), which costs one step in
+// the run; with 16 tokens that was 6% of the 1.5B shape's 8-stream rate.
 func BenchmarkBatch(b *testing.B) {
 	dir, err := tinymodel.Dir(tinymodel.Iterative)
 	if err != nil {
