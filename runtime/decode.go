@@ -240,6 +240,9 @@ func (m *Model) step(c *kvCache, rows []row, logits [][]float32) (lse []float32,
 	return lse, nil
 }
 
+// embedName is the embedding table's tensor, which decoding gathers rows of.
+const embedName = "model.embed_tokens.weight"
+
 // bucket rounds n up to a power of two, at least lo.
 func bucket(n, lo int) int {
 	b := lo
@@ -254,7 +257,7 @@ func bucket(n, lo int) int {
 func (m *Model) decodeWeightBytes() int64 {
 	var n int64
 	for i, s := range m.specs {
-		if s.Name == "model.embed_tokens.weight" && !m.Config.TieEmbeddings {
+		if s.Name == embedName && !m.Config.TieEmbeddings {
 			continue
 		}
 		n += int64(m.weights[i].Shape().ByteSize())

@@ -240,9 +240,10 @@ func (m *Model) SetDetokenizer(f func() Detokenizer) {
 func (m *Model) Backend() compute.Backend { return m.backend }
 
 // Weights returns the model's tensors in the order of Specs. Matrices may be stored as
-// kernels.DecodeBlocks row blocks [p, out/p, in] and in BFloat16 (WithWeightDType), or as
-// Q8_0 rows [out, in/32·34] Uint8 (kernels.QuantizeQ8); the architecture's Forward accepts
-// them as they are.
+// kernels.DecodeShape says (row blocks [p, out/p, in], or parts [k, p, out/p, in/k] that are
+// not the checkpoint's bytes) and in BFloat16 (WithWeightDType), or as Q8_0 rows
+// [out, in/32·34] Uint8 (kernels.QuantizeQ8); the architecture's Forward accepts them as they
+// are.
 func (m *Model) Weights() []*tensors.Tensor { return m.weights }
 
 // Specs names the tensors of Weights.
@@ -316,9 +317,10 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 		}
 		shape := s.Shape
 		if len(shape) == 2 {
-			// Stored as row blocks so decoding streams each matrix once on every core.
-			if p := kernels.DecodeBlocks(shape[0], shape[1]); p > 1 {
-				shape = []int{p, shape[0] / p, shape[1]}
+			// Stored in blocks so decoding streams each matrix once on every core.
+			shape = kernels.DecodeShape(shape[0], shape[1])
+			if len(shape) == 4 && s.Name == embedName {
+				shape = s.Shape // Embed gathers whole rows, which parts would scatter
 			}
 		}
 		tensor, err := toTensor(backend, t, shape, half && len(s.Shape) == 2)
@@ -346,28 +348,34 @@ func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 b
 	if err != nil {
 		return nil, err
 	}
-	n := t.NumElements()
+	size := dtype.Size()
+	same := bf16 && t.DType == "BF16" || !bf16 && t.DType == "F32"
 	var bad error
+	// Widened a chunk at a time: never a second full-size copy of the weight.
+	var chunk []float32
+	if !same {
+		chunk = make([]float32, min(t.NumElements(), 1<<16))
+	}
 	err = out.MutableBytes(func(dst []byte) {
-		if bf16 && t.DType == "BF16" || !bf16 && t.DType == "F32" {
-			copy(dst, t.Data)
-			return
-		}
-		// Widened a chunk at a time: never a second full-size copy of the weight.
-		chunk := make([]float32, min(n, 1<<16))
-		for lo := 0; lo < n; lo += len(chunk) {
-			c := chunk[:min(len(chunk), n-lo)]
-			if bad = t.DecodeFloat32(c, lo); bad != nil {
+		kernels.StoredRuns(shape, func(to, from, n int) {
+			if same {
+				copy(dst[to*size:(to+n)*size], t.Data[from*size:])
 				return
 			}
-			for i, v := range c {
-				if bf16 {
-					binary.LittleEndian.PutUint16(dst[2*(lo+i):], safetensors.Float32ToBF16(v))
-				} else {
-					binary.LittleEndian.PutUint32(dst[4*(lo+i):], math.Float32bits(v))
+			for lo := 0; lo < n && bad == nil; lo += len(chunk) {
+				c := chunk[:min(len(chunk), n-lo)]
+				if bad = t.DecodeFloat32(c, from+lo); bad != nil {
+					return
+				}
+				for i, v := range c {
+					if bf16 {
+						binary.LittleEndian.PutUint16(dst[2*(to+lo+i):], safetensors.Float32ToBF16(v))
+					} else {
+						binary.LittleEndian.PutUint32(dst[4*(to+lo+i):], math.Float32bits(v))
+					}
 				}
 			}
-		}
+		})
 	})
 	if err = cmp.Or(err, bad); err != nil {
 		out.FinalizeAll()

@@ -11,10 +11,11 @@ import (
 )
 
 // BenchmarkLinearRows times Linear alone on the DeepSeek-R1-Distill-Qwen-1.5B shape's decode
-// products with 1, 2, 4 and 8 rows of x, and reports each as ms@N and its cost against one row
-// as xN: how much of a batch's decode step the products take, which bounds what batching can
-// gain. The weight is passed as the runtime passes it (DecodeBlocks row blocks, a parameter of
-// the graph). const-ms@N times the same product with the weight as a graph constant, which the
+// products with 1, 2, 4, 8 and 16 rows of x, and reports each as ms@N and its cost against one
+// row as xN: how much of a batch's decode step the products take, which bounds what batching
+// can gain. The weight is passed as the runtime passes it (laid out as DecodeShape says, a
+// parameter of the graph); where that splits the contraction into parts, blocks-ms@N times
+// the layout before, row blocks alone, alternating with it. const-ms@N times the same product with the weight as a graph constant, which the
 // pure-Go backend packs once for its GEMM kernel instead of on every call, and const-x8 is its
 // 8 rows against the stored weight's one row. The runtime does not do that: every compiled
 // graph would hold a copy and a packed copy of every weight, ~14 GB per decode graph shape for
@@ -24,7 +25,7 @@ func BenchmarkLinearRows(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rows := []int{1, 2, 4, 8}
+	rows := []int{1, 2, 4, 8, 16}
 	for _, sh := range []struct {
 		name    string
 		out, in int
@@ -34,8 +35,7 @@ func BenchmarkLinearRows(b *testing.B) {
 			for i := range w {
 				w[i] = float32(i%7-3) * 0.01
 			}
-			p := DecodeBlocks(sh.out, sh.in)
-			blocks := tensors.FromFlatDataAndDimensions(w, p, sh.out/p, sh.in)
+			laid := store(w, sh.out, sh.in)
 			stored, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
 			if err != nil {
 				b.Fatal(err)
@@ -49,12 +49,23 @@ func BenchmarkLinearRows(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer constant.Finalize()
-			secs := timeRows(b, rows, sh.in,
-				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Exec(x, blocks) },
-				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return constant.Exec(x) })
+			ways := []func(x *tensors.Tensor) ([]*tensors.Tensor, error){
+				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Exec(x, laid) },
+				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return constant.Exec(x) },
+			}
+			if laid.Rank() == 4 {
+				// The layout before parts, row blocks alone, as the baseline.
+				p := blockSplit(MaxBlockRows, sh.out, sh.in)
+				blocks := tensors.FromFlatDataAndDimensions(w, p, sh.out/p, sh.in)
+				ways = append(ways, func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Exec(x, blocks) })
+			}
+			secs := timeRows(b, rows, sh.in, ways...)
 			for i, r := range rows {
 				b.ReportMetric(secs[0][i]*1e3, fmt.Sprintf("ms@%d", r))
 				b.ReportMetric(secs[1][i]*1e3, fmt.Sprintf("const-ms@%d", r))
+				if len(secs) > 2 {
+					b.ReportMetric(secs[2][i]*1e3, fmt.Sprintf("blocks-ms@%d", r))
+				}
 				if i > 0 {
 					b.ReportMetric(secs[0][i]/secs[0][0], fmt.Sprintf("x%d", r))
 				}

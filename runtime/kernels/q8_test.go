@@ -187,15 +187,14 @@ func BenchmarkLinearQ8(b *testing.B) {
 	const out, in = 8960, 1536
 	rng := rand.New(rand.NewPCG(1, 2))
 	q8, values := q8Matrix(rng, out, in)
-	p := DecodeBlocks(out, in)
 	f32 := make([]float32, len(values))
 	for i, v := range values {
 		f32[i] = float32(v)
 	}
 	weights := map[string]*tensors.Tensor{
 		"q8":   tensors.FromFlatDataAndDimensions(q8, out, Q8RowBytes(in)),
-		"bf16": tensors.FromFlatDataAndDimensions(bfloat16.FromFloat32s(f32...), p, out/p, in),
-		"f32":  tensors.FromFlatDataAndDimensions(f32, p, out/p, in),
+		"bf16": store(bfloat16.FromFloat32s(f32...), out, in),
+		"f32":  store(f32, out, in),
 	}
 	x := tensors.FromFlatDataAndDimensions(make([]float32, in), 1, in)
 	for _, dt := range []string{"q8", "bf16", "f32"} {
