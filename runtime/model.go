@@ -318,7 +318,11 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 		shape := s.Shape
 		if len(shape) == 2 {
 			// Stored in blocks so decoding streams each matrix once on every core.
-			shape = kernels.DecodeShape(shape[0], shape[1])
+			dtype := dtypes.Float32
+			if half {
+				dtype = dtypes.BFloat16
+			}
+			shape = kernels.DecodeShape(shape[0], shape[1], dtype)
 			if len(shape) == 4 && s.Name == embedName {
 				shape = s.Shape // Embed gathers whole rows, which parts would scatter
 			}

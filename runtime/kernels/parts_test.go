@@ -14,7 +14,15 @@ import (
 
 // store lays out w, a row-major [out, in] matrix, as DecodeShape says the runtime stores it.
 func store[T float32 | bfloat16.BFloat16](w []T, out, in int) *tensors.Tensor {
-	shape := DecodeShape(out, in)
+	dtype := dtypes.Float32
+	if _, half := any(w).([]bfloat16.BFloat16); half {
+		dtype = dtypes.BFloat16
+	}
+	return storeAs(w, DecodeShape(out, in, dtype))
+}
+
+// storeAs lays out w, a row-major matrix, in shape, one of DecodeShape's.
+func storeAs[T float32 | bfloat16.BFloat16](w []T, shape []int) *tensors.Tensor {
 	laid := make([]T, len(w))
 	StoredRuns(shape, func(dst, src, n int) { copy(laid[dst:dst+n], w[src:src+n]) })
 	return tensors.FromFlatDataAndDimensions(laid, shape...)
@@ -37,13 +45,16 @@ func TestDecodeShape(t *testing.T) {
 		{40, 20, []int{2, 20, 20}},
 		{7, 20, []int{7, 1, 20}},
 	} {
-		if got := DecodeShape(c.out, c.in); !slices.Equal(got, c.want) {
+		if got := DecodeShape(c.out, c.in, dtypes.Float32); !slices.Equal(got, c.want) {
 			t.Errorf("DecodeShape(%d, %d) = %v, want %v", c.out, c.in, got, c.want)
 		}
 	}
 	for _, c := range [][2]int{{1536, 8960}, {3584, 18944}, {896, 4864}, {2048, 11008}, {512, 4096}, {600, 1800}, {1000, 7919}, {8960, 1536}, {3584, 3584}, {151936, 1536}, {64, 4096}} {
 		out, in := c[0], c[1]
-		shape := DecodeShape(out, in)
+		shape := DecodeShape(out, in, dtypes.Float32)
+		if half := DecodeShape(out, in, dtypes.BFloat16); len(half) == 4 {
+			t.Errorf("DecodeShape(%d, %d, BFloat16) = %v: parts", out, in, half)
+		}
 		size := 1
 		for _, d := range shape {
 			size *= d
@@ -65,7 +76,7 @@ func TestDecodeShape(t *testing.T) {
 }
 
 // TestLinearParts checks Linear on weights split along their contraction, Float32 and
-// bfloat16, against the float64 product of the same bfloat16 values, with few rows (each part's
+// bfloat16 (which the runtime keeps in row blocks, but Linear takes either way), against the float64 product of the same bfloat16 values, with few rows (each part's
 // row blocks as batch entries) and many (one matrix product a part), and x with a leading batch
 // axis as the model passes it.
 func TestLinearParts(t *testing.T) {
@@ -76,7 +87,8 @@ func TestLinearParts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range [][2]int{{512, 4096}, {600, 1800}} {
 		out, in := c[0], c[1]
-		if shape := DecodeShape(out, in); len(shape) != 4 {
+		shape := DecodeShape(out, in, dtypes.Float32)
+		if len(shape) != 4 {
 			t.Fatalf("DecodeShape(%d, %d) = %v, want parts", out, in, shape)
 		}
 		w := make([]bfloat16.BFloat16, out*in)
@@ -100,7 +112,7 @@ func TestLinearParts(t *testing.T) {
 					want[r*out+o] = sum
 				}
 			}
-			for name, weight := range map[string]*tensors.Tensor{"f32": store(wf, out, in), "bf16": store(w, out, in)} {
+			for name, weight := range map[string]*tensors.Tensor{"f32": storeAs(wf, shape), "bf16": storeAs(w, shape)} {
 				exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
 				if err != nil {
 					t.Fatal(err)
