@@ -205,11 +205,11 @@ func blockSplit(rows, out, in int) int {
 func DecodeShape(out, in int, dtype dtypes.DType) []int {
 	if k := contractionParts(out, in); k > 1 && dtype == dtypes.Float32 {
 		part := in / k
-		p := 1
-		for out%p != 0 || MaxBlockRows*(out/p)*part >= smallMatmulSize {
-			p++
+		for p := 1; p <= out; p++ {
+			if out%p == 0 && MaxBlockRows*(out/p)*part < smallMatmulSize {
+				return []int{k, p, out / p, part}
+			}
 		}
-		return []int{k, p, out / p, part}
 	}
 	if p := blockSplit(MaxBlockRows, out, in); p > 1 {
 		return []int{p, out / p, in}

@@ -44,6 +44,7 @@ func TestDecodeShape(t *testing.T) {
 		{64, 256, []int{2, 32, 256}},         // the embedded model's down_proj stays in cache
 		{40, 20, []int{2, 20, 20}},
 		{7, 20, []int{7, 1, 20}},
+		{300000, 600000, []int{300000, 600000}}, // parts of 300000 too long even for one-row blocks
 	} {
 		if got := DecodeShape(c.out, c.in, dtypes.Float32); !slices.Equal(got, c.want) {
 			t.Errorf("DecodeShape(%d, %d) = %v, want %v", c.out, c.in, got, c.want)
