@@ -87,7 +87,6 @@ type batcher struct {
 	// compiled holds the decode graph shapes (rows bucket, cache slots, cache length) run at
 	// least once: only their later steps are timed.
 	compiled map[[3]int]bool
-	lock     *Lockstep // the open group of generations stepped in lockstep, if any
 }
 
 // batchStats count what the batcher did, for benchmarks and tests.
@@ -259,8 +258,8 @@ func (b *batcher) run(done chan struct{}) {
 			}
 		}
 		b.reap()
-		if b.lock != nil && !b.closed {
-			if !b.lock.parked(b) {
+		if lock := b.set.lock; lock != nil && !b.closed {
+			if !lock.parked(b) {
 				b.mu.Unlock()
 				<-b.wake
 				b.mu.Lock()
@@ -406,7 +405,7 @@ func (b *batcher) pick(now time.Time) (batch []*seq, prefill bool, until time.Ti
 	if len(fill) > 0 && !(decodeNow && b.lastPrefill) {
 		return prefillRows(fill), true, time.Time{}
 	}
-	if decodeNow && b.lock != nil {
+	if decodeNow && b.set.lock != nil {
 		slices.SortStableFunc(decode, byMember)
 		return decode, false, time.Time{}
 	}

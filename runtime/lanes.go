@@ -44,6 +44,9 @@ func defaultLanes(be compute.Backend, weightBytes int64) int {
 // Lockstep group with more members than places would no more repeat to the bit.
 type batchLanes struct {
 	all []*batcher
+	// lock is the open group stepped in lockstep, if any: written holding every lane's lock,
+	// read holding any.
+	lock *Lockstep
 
 	mu     sync.Mutex // guards what follows; taken under a lane's own lock, never around one
 	queued []int      // by lane: generations joined and not yet left

@@ -37,17 +37,14 @@ func (m *Model) Lockstep(n int) (*Lockstep, error) {
 	ls := m.lanes
 	ls.lockAll()
 	defer ls.unlockAll()
-	if open := ls.all[0].lock; open != nil {
+	if open := ls.lock; open != nil {
 		return nil, fmt.Errorf("lockstep: a group of %d is still open on this model", open.n)
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("lockstep: a group needs at least one member, got %d", n)
 	}
-	l := &Lockstep{lanes: ls, n: n, left: make([]bool, n)}
-	for _, b := range ls.all {
-		b.lock = l
-	}
-	return l, nil
+	ls.lock = &Lockstep{lanes: ls, n: n, left: make([]bool, n)}
+	return ls.lock, nil
 }
 
 // Member is ctx for member i's Generate calls.
@@ -65,11 +62,10 @@ func (l *Lockstep) Leave(i int) {
 		return
 	}
 	l.left[i] = true
-	closed := !slices.Contains(l.left, false)
+	if !slices.Contains(l.left, false) && ls.lock == l {
+		ls.lock = nil
+	}
 	for _, b := range ls.all {
-		if closed && b.lock == l {
-			b.lock = nil
-		}
 		b.signal()
 	}
 }
@@ -77,7 +73,7 @@ func (l *Lockstep) Leave(i int) {
 // memberOf is the index in b's open group of the generation ctx belongs to, or -1 (for a
 // context of a group that has closed too). b.mu is held.
 func (b *batcher) memberOf(ctx context.Context) int {
-	if mb, ok := ctx.Value(memberKey{}).(member); ok && mb.group == b.lock && mb.index >= 0 && mb.index < mb.group.n {
+	if mb, ok := ctx.Value(memberKey{}).(member); ok && mb.group == b.set.lock && mb.index >= 0 && mb.index < mb.group.n {
 		return mb.index
 	}
 	return -1
