@@ -315,19 +315,18 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 			out = append(out, tensor)
 			continue
 		}
-		shape := s.Shape
+		shape, dtype := s.Shape, dtypes.Float32
 		if len(shape) == 2 {
-			// Stored in blocks so decoding streams each matrix once on every core.
-			dtype := dtypes.Float32
 			if half {
 				dtype = dtypes.BFloat16
 			}
+			// Stored in blocks so decoding streams each matrix once on every core.
 			shape = kernels.DecodeShape(shape[0], shape[1], dtype)
 			if len(shape) == 4 && s.Name == embedName {
 				shape = s.Shape // Embed gathers whole rows, which parts would scatter
 			}
 		}
-		tensor, err := toTensor(backend, t, shape, half && len(s.Shape) == 2)
+		tensor, err := toTensor(backend, t, shape, dtype)
 		if err != nil {
 			return nil, err
 		}
@@ -337,14 +336,11 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 }
 
 // toTensor copies a checkpoint tensor out of the file mapping into a tensor of the given
-// shape (same number of elements), Float32 or BFloat16. The tensor is created on the backend
-// and filled in place: on the pure-Go backend its buffer is shared with the host, so each
-// weight exists once in memory, not once on the host and once more "on device".
-func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, bf16 bool) (*tensors.Tensor, error) {
-	dtype := dtypes.Float32
-	if bf16 {
-		dtype = dtypes.BFloat16
-	}
+// shape (same number of elements) and dtype, Float32 or BFloat16. The tensor is created on the
+// backend and filled in place: on the pure-Go backend its buffer is shared with the host, so
+// each weight exists once in memory, not once on the host and once more "on device".
+func toTensor(backend compute.Backend, t safetensors.Tensor, shape []int, dtype dtypes.DType) (*tensors.Tensor, error) {
+	bf16 := dtype == dtypes.BFloat16
 	if t.DType != "F32" && t.DType != "BF16" && t.DType != "F16" {
 		return nil, t.DecodeFloat32(nil, 0) // its error names the file, the tensor and the dtype
 	}
