@@ -182,11 +182,7 @@ func TestBatchCancelOneWhileOthersFinish(t *testing.T) {
 // in two lanes, a tenth of them canceled part way: each finished one matches its single-stream
 // ids.
 func TestBatchManyJoinAndLeave(t *testing.T) {
-	m, err := Load(filepath.Join(modelsDir, "qwen2-tiny-f32"), WithBackend("go"), WithBatchLimits(BatchLimits{MaxBatch: 8, Lanes: 2}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := loadLimits(t, "qwen2-tiny-f32", BatchLimits{MaxBatch: 8, Lanes: 2})
 	m.EOS = nil
 	rng := rand.New(rand.NewPCG(1, 2))
 	reqs := make([]llm.Request, 100)
