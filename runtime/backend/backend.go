@@ -20,6 +20,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/gobackend"
+
+	_ "github.com/infty-dev/infty/runtime/backend/avx2dot" // before the backend reads its switches
 )
 
 // Env names the environment variable read when no backend is given.
