@@ -40,6 +40,9 @@ func BackendInfo(w io.Writer, spec string, open bool) error {
 			fmt.Fprintf(w, "CUDA data dir (libdevice): %s\n", d.CUDADataDir)
 		}
 	}
+	if s.Kind == backend.KindGo {
+		fmt.Fprintf(w, "CPU kernels: %s\n", backend.GoKernels())
+	}
 	if !open {
 		return nil
 	}

@@ -86,4 +86,10 @@ func TestAVX512KernelsOff(t *testing.T) {
 	case !cpu.X86.HasAVX512F:
 		t.Logf("this CPU has no AVX-512, so the choice proves nothing here: %s", chose)
 	}
+	// What `infty backend` says must be what the backend chose.
+	for name, says := range map[string]string{`"simd:avx2"`: "AVX2", `"simd:nosimd"`: "portable Go"} {
+		if strings.Contains(chose, name) && !strings.HasPrefix(GoKernels(), says) {
+			t.Errorf("GoKernels() = %q, but the backend chose %s", GoKernels(), name)
+		}
+	}
 }

@@ -22,11 +22,12 @@ import "os"
 // Env is the backend's switch for its AVX-512 kernels.
 const Env = "GOMLX_GO_SIMD_AVX512"
 
-// SetByUser reports whether Env was already set when infty started, and so left alone.
-var SetByUser bool
+// SetByUser reports whether Env was already set when infty started, and so left alone. An
+// empty value counts as unset, as the backend reads it.
+var SetByUser = os.Getenv(Env) != ""
 
 func init() {
-	if _, SetByUser = os.LookupEnv(Env); !SetByUser {
+	if !SetByUser {
 		os.Setenv(Env, "false")
 	}
 }
