@@ -34,7 +34,7 @@
 # every time on one machine (best's greedy bench, 16 in flight, could pick otherwise only
 # through a near-tie; a CPU whose kernels round otherwise draws C's luck again, but a 2-core
 # Xeon on the AVX2 kernels, as infty runs them by default, reproduced A-C's held-out figures
-# digit for digit: README, "The rebuild on another CPU").
+# digit for digit, though its D drifted apart: README, "The rebuild on another CPU").
 # The shipped model's stages ran before lockstep, so a rebuild need not end where it did, and
 # it does not: on this machine the rebuild exports D's step 70, which meets #16's accuracy goals
 # in 7.10 iterations, fewer than the rebuilt ✓T's 7.76 but more than the shipped run's ✓T's 6.61,
