@@ -8,7 +8,7 @@
 // block, so that every entry stays under the bound; under AVX-512 the whole product is over
 // it, and every decode step packs every weight again for the GEMM kernel. On a 2-core Xeon with
 // AVX-512 that made one stream of the 1.5B shape 3× slower (1.35 tok/s against 4.17) and 8
-// streams 1.8× (9.6 against 17.3); the tiny model's one stream 1.2× (README, "AVX-512").
+// streams 1.8× (9.6 against 17.3); the tiny model's one stream 1.2× (README, "CPU kernels and AVX-512").
 //
 // The backend reads the variable once, while its packages are initialized, so setting it
 // later does nothing. This package imports only os and sorts by import path before k8s.io/klog,
