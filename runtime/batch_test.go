@@ -494,3 +494,78 @@ func TestCloseEndsGenerationsInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestPromptCallersNeverWaitOutTheGrace raises the grace a step waits for slow callers to an
+// hour: callers that come straight back, of sequences that end at different steps, must
+// still never leave a step waiting it out. Each sequence's next id wakes the scheduler only
+// when it is the last the previous step served; one that counted a finished sequence as still
+// out stalled here.
+func TestPromptCallersNeverWaitOutTheGrace(t *testing.T) {
+	saved := minGrace
+	minGrace = time.Hour
+	defer func() { minGrace = saved }()
+	for _, lanes := range []int{1, 2} {
+		m := loadLanes(t, "qwen2-tiny-f32", lanes)
+		m.EOS = nil
+		reqs := testRequests(m.Config.Vocab, 12, 0)
+		for i := range reqs {
+			reqs[i].MaxTokens = 1 + i%5
+		}
+		done := make(chan []traced, 1)
+		go func() { done <- concurrently(m, reqs) }()
+		select {
+		case got := <-done:
+			for i, g := range got {
+				if g.err != nil || len(g.res.IDs) != reqs[i].MaxTokens {
+					t.Errorf("%d lanes, request %d: %d ids of %d, err %v", lanes, i, len(g.res.IDs), reqs[i].MaxTokens, g.err)
+				}
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%d lanes: 12 generations still running after a minute: a step waited out the grace", lanes)
+		}
+	}
+}
+
+// TestSubmitWakesTheSchedulerWhenItWaits checks when an id wakes the scheduler. Of the
+// sequences the last step served, one that comes back within the grace, with another still
+// out, does not: the scheduler waits for the other, its timer set to the grace's end. The last
+// of them does, and so does one back after the grace, when the scheduler may be asleep with no
+// timer; without that, two late callers of one step waited for each other for good. One served
+// by an earlier step always does.
+func TestSubmitWakesTheSchedulerWhenItWaits(t *testing.T) {
+	b := newBatcher(nil, &batchLanes{}, 0, 8, 1<<30)
+	b.step, b.grace = 2, time.Minute
+	woke := func() bool {
+		select {
+		case <-b.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	served := func(step int, ago time.Duration) *seq {
+		return &seq{served: time.Now().Add(-ago), servedIn: step, out: make(chan stepOut, 1)}
+	}
+	for _, c := range []struct {
+		name    string
+		seqs    []*seq // the first submits; those of step 2 count as awaited
+		wantHim bool
+	}{
+		{"one of two, in time", []*seq{served(2, 0), served(2, 0)}, false},
+		{"the last of its step", []*seq{served(2, 0)}, true},
+		{"one of two, late", []*seq{served(2, 2*time.Minute), served(2, 2*time.Minute)}, true},
+		{"served by an earlier step", []*seq{served(1, 0), served(2, 0)}, true},
+	} {
+		b.awaited = 0
+		for _, s := range c.seqs {
+			if s.servedIn == b.step {
+				b.awaited++
+			}
+		}
+		woke()
+		b.submit(c.seqs[0], 5)
+		if got := woke(); got != c.wantHim {
+			t.Errorf("%s: woke the scheduler %v, want %v", c.name, got, c.wantHim)
+		}
+	}
+}
