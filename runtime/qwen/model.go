@@ -7,6 +7,7 @@ package qwen
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -178,7 +179,10 @@ func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache 
 	offsets := Iota(g, shapes.Make(dtypes.Int32, b, s), 1)
 	positions := Add(offsets, Reshape(start, b, 1))
 	valid := LessThan(offsets, Reshape(nValid, b, 1))
-	keep := Reshape(ConvertDType(valid, dtypes.Float32), b, 1, s, 1)
+	// keep is 1 for the ids fed and 0 for padding, spread once over every head and element of
+	// the keys and values it multiplies: broadcast in each product instead, the backend went
+	// element by element through its index iterator, four times a layer.
+	keep := BroadcastToDims(Reshape(ConvertDType(valid, dtypes.Float32), b, 1, s, 1), b, kvh, s, cfg.HeadDim)
 	// Where each row's keys go, [b, kvHeads, s, 3]: (slot, head, position). Padding may lie
 	// past the cache's end: it writes zeros, so any position in range will do.
 	dims := []int{b, kvh, s}
@@ -234,6 +238,28 @@ func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
 // their rotary embedding and the decode mask (which keys each query sees).
 type shared struct {
 	positions, cos, sin, decodeMask *Node
+	rotary                          map[int][2]*Node // cos and sin over n heads, by n
+}
+
+// rotaryFor returns cos and sin repeated over n heads, [batch, seq, n, headDim], built once per
+// graph for each n. Multiplied by a query or key of the same shape, the backend takes its
+// vector kernel; broadcast over the heads in the product, it went element by element through
+// its index iterator, four products a layer. One token (a single stream's decode step) is
+// left to broadcast: its products are too small for the copies to pay.
+func (sh *shared) rotaryFor(n int) (cos, sin *Node) {
+	if n == 1 || sh.positions.Shape().Size() == 1 {
+		return sh.cos, sh.sin
+	}
+	if r, ok := sh.rotary[n]; ok {
+		return r[0], r[1]
+	}
+	cos = Concatenate(slices.Repeat([]*Node{sh.cos}, n), 2)
+	sin = Concatenate(slices.Repeat([]*Node{sh.sin}, n), 2)
+	if sh.rotary == nil {
+		sh.rotary = map[int][2]*Node{}
+	}
+	sh.rotary[n] = [2]*Node{cos, sin}
+	return cos, sin
 }
 
 // attention is grouped-query attention: each of the kvHeads key/value heads serves
@@ -251,7 +277,9 @@ func (m *Model) attention(lw *layer, x *Node, sh *shared, l int, kv keySource) *
 		q, k = rmsNorm(q, lw.QNorm, cfg.RMSEps), rmsNorm(k, lw.KNorm, cfg.RMSEps)
 	}
 	positions := sh.positions
-	q, k = applyRope(q, sh.cos, sh.sin), applyRope(k, sh.cos, sh.sin)
+	qCos, qSin := sh.rotaryFor(cfg.Heads)
+	kCos, kSin := sh.rotaryFor(cfg.KVHeads)
+	q, k = applyRope(q, qCos, qSin), applyRope(k, kCos, kSin)
 	keys, values, keyPositions := kv(l, k, v)
 	t := keys.Shape().Dimensions[2]
 
@@ -272,7 +300,7 @@ func (m *Model) attention(lw *layer, x *Node, sh *shared, l int, kv keySource) *
 		// is also the step's output, would be a copy of it (8 MiB a step at 64 rows of the tiny
 		// model).
 		scores := DotGeneral(Reshape(q, b, s*cfg.Heads, d), []int{2}, []int{0}, keys, []int{3}, []int{0}) // [b, s·heads, kv, t]
-		probs := MaskedSoftmax(Reshape(scores, b, s*cfg.Heads, cfg.KVHeads*t), mask, -1)                  // [b, s·heads, kv·t]
+		probs := decodeSoftmax(Reshape(scores, b, s*cfg.Heads, cfg.KVHeads*t), mask)                      // [b, s·heads, kv·t]
 		probs = Reshape(probs, b, s*cfg.Heads, cfg.KVHeads, t)
 		out = DotGeneral(probs, []int{2, 3}, []int{0}, values, []int{1, 2}, []int{0}) // [b, s·heads, d]
 		out = Reshape(out, b, s, cfg.Heads*d)
@@ -316,6 +344,19 @@ func decodeMask(cfg *arch.Config, keyPositions, positions *Node) *Node {
 		heads[h] = Concatenate(runs, -1) // [b, s, kv·t]
 	}
 	return Reshape(Stack(heads, 2), b, s*cfg.Heads, cfg.KVHeads*t) // [b, s, heads, kv·t]
+}
+
+// decodeSoftmax is GoMLX's MaskedSoftmax over the last axis with two of its four selections
+// left out, and the same bits: a masked score goes into the exponential as it is rather than
+// as 0 (whatever comes out, the next selection replaces it with 0), and the probabilities need
+// no last selection, since a masked numerator is already 0 and the sum at least 1 (the largest
+// score contributes exp(0)). Each selection goes over every score, the other kv heads' too:
+// without the two, a 32-row decode step of the tiny model took 5% less time.
+func decodeSoftmax(scores, mask *Node) *Node {
+	g := scores.Graph()
+	largest := ReduceAndKeep(Where(mask, scores, Const(g, scores.DType().LowestValue())), ReduceMax, -1)
+	numerator := Where(mask, Exp(Sub(scores, largest)), ScalarZero(g, scores.DType()))
+	return Div(numerator, ReduceAndKeep(numerator, ReduceSum, -1))
 }
 
 // lmHead applies the final norm and projects onto the vocabulary.
