@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the paper this way
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/runtime/kernels"
 )
@@ -141,7 +142,7 @@ func (m *Model) Forward(w arch.Weights, ids, positions *Node) *Node {
 	keysFromSelf := func(_ int, k, v *Node) (keys, values, keyPositions *Node) {
 		return TransposeAllDims(k, 0, 2, 1, 3), TransposeAllDims(v, 0, 2, 1, 3), positions
 	}
-	return m.lmHead(ws, m.decoder(ws, ids, positions, keysFromSelf))
+	return m.lmHead(ws, m.decoder(ws, ids, positions, 0, keysFromSelf))
 }
 
 // Step implements arch.Model as a batch of one sequence in a cache of one slot.
@@ -207,7 +208,7 @@ func (m *Model) StepBatch(w arch.Weights, ids, slot, start, nValid *Node, cache 
 		}
 		return Gather(updated.K[l], rows), Gather(updated.V[l], rows), slotPositions
 	}
-	x := m.decoder(ws, ids, positions, intoCache) // [b, s, hidden]
+	x := m.decoder(ws, ids, positions, cacheLen, intoCache) // [b, s, hidden]
 	last := Stack([]*Node{Iota(g, shapes.Make(dtypes.Int32, b), 0), MaxScalar(AddScalar(nValid, -1), 0)}, -1)
 	return m.lmHead(ws, Gather(x, last)), updated // [b, vocab]
 }
@@ -219,11 +220,12 @@ type keySource func(l int, k, v *Node) (keys, values, keyPositions *Node)
 
 // decoder embeds ids and runs every block: pre-norm residual attention, then pre-norm
 // residual SiLU-gated MLP. Returns the hidden states [batch, seq, hidden] before the final norm.
-func (m *Model) decoder(w *weights, ids, positions *Node, kv keySource) *Node {
+// maxPos > 0 says every position is below it (a decode step's cache length), 0 nothing.
+func (m *Model) decoder(w *weights, ids, positions *Node, maxPos int, kv keySource) *Node {
 	cfg := m.cfg
 	x := kernels.Embed(w.Embed, ids) // [batch, seq, hidden]
 	sh := &shared{positions: positions}
-	sh.cos, sh.sin = rope(cfg, positions)
+	sh.cos, sh.sin = rope(cfg, positions, maxPos)
 	for l := range w.Layers {
 		lw := &w.Layers[l]
 		x = Add(x, m.attention(lw, rmsNorm(x, lw.AttnNorm, cfg.RMSEps), sh, l, kv))
@@ -374,19 +376,59 @@ func rmsNorm(x, weight *Node, eps float64) *Node {
 // rope returns cos and signedSin [batch, seq, 1, headDim] of the rotate-half rotary
 // embedding, frequencies theta^(-2i/d) for i < d/2 repeated as cat(freqs, freqs): cos of the
 // angles, and their sin with the first half negated, which folds rotate_half's negation in
-// (see applyRope). Computed once per graph, for every layer.
-func rope(cfg *arch.Config, positions *Node) (cos, signedSin *Node) {
+// (see applyRope). Computed once per graph, for every layer. Positions below maxPos (> 0:
+// a decode step's cache length) look their rows up in tables the graph carries, where those
+// are small (ropeTableMax); see ropeTables.
+func rope(cfg *arch.Config, positions *Node, maxPos int) (cos, signedSin *Node) {
 	g := positions.Graph()
-	half := cfg.HeadDim / 2
-	inv := make([]float32, half)
-	for i := range inv {
-		inv[i] = float32(1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(cfg.HeadDim)))
-	}
 	b, s := positions.Shape().Dimensions[0], positions.Shape().Dimensions[1]
+	inv := ropeFrequencies(cfg)
+	if maxPos > 0 && maxPos*cfg.HeadDim <= ropeTableMax {
+		cosT, sinT := ropeTables(inv, maxPos)
+		at := InsertAxes(positions, -1) // padding past the cache reads the last row: gathers clamp
+		lookup := func(table []float32) *Node {
+			return Reshape(Gather(Const(g, tensors.FromFlatDataAndDimensions(table, maxPos, cfg.HeadDim)), at), b, s, 1, cfg.HeadDim)
+		}
+		return lookup(cosT), lookup(sinT)
+	}
+	half := len(inv)
 	angles := Mul(Reshape(ConvertDType(positions, dtypes.Float32), b, s, 1), Reshape(Const(g, inv), 1, 1, half))
 	c, sin := Cos(angles), Sin(angles)
 	cos = Reshape(Concatenate([]*Node{c, c}, -1), b, s, 1, cfg.HeadDim)
 	return cos, Reshape(Concatenate([]*Node{Neg(sin), sin}, -1), b, s, 1, cfg.HeadDim)
+}
+
+// ropeTableMax is the most elements (positions × head_dim) of each rotary table a decode graph
+// carries: 256 KiB, up to 4096 positions of a head_dim of 16 or 512 of 128.
+const ropeTableMax = 64 << 10
+
+// ropeFrequencies are theta^(-2i/d) for i < d/2, in Float32.
+func ropeFrequencies(cfg *arch.Config) []float32 {
+	inv := make([]float32, cfg.HeadDim/2)
+	for i := range inv {
+		inv[i] = float32(1 / math.Pow(cfg.RopeTheta, float64(2*i)/float64(cfg.HeadDim)))
+	}
+	return inv
+}
+
+// ropeTables are rope's cos and signedSin for positions 0 … n-1, [n, headDim] row-major,
+// computed as the pure-Go backend computes them in the graph: the angle a Float32 product,
+// its cos and sin in Float64 rounded to Float32. So a decode step gets the same bits either
+// way, for two lookups where the angles took seven ops, whose cos and sin went element by
+// element through float64 (2.5% of a 32-row step of the tiny model).
+func ropeTables(inv []float32, n int) (cos, signedSin []float32) {
+	half := len(inv)
+	cos, signedSin = make([]float32, n*2*half), make([]float32, n*2*half)
+	for p := range n {
+		row := p * 2 * half
+		for i, f := range inv {
+			angle := float64(float32(p) * f)
+			c, s := float32(math.Cos(angle)), float32(math.Sin(angle))
+			cos[row+i], cos[row+half+i] = c, c
+			signedSin[row+i], signedSin[row+half+i] = -s, s
+		}
+	}
+	return cos, signedSin
 }
 
 // applyRope rotates x [batch, seq, heads, headDim]: x·cos + rotate_half(x)·sin, where
