@@ -13,8 +13,9 @@ import (
 )
 
 // TestDecodeSoftmaxKeepsTheBits holds decodeSoftmax to GoMLX's MaskedSoftmax bit for bit,
-// on rows as decoding makes them (at least one visible score each) with masked scores far
-// above and far below the visible ones, where the exponential overflows or clamps.
+// on rows as decoding makes them (at least one visible score each), some with masked scores
+// far above and far below the visible ones, some whose visible scores are huge, positive or
+// negative (the lowest Float32 minus the largest score overflows, or nearly).
 func TestDecodeSoftmaxKeepsTheBits(t *testing.T) {
 	be, err := backend.Open("go")
 	if err != nil {
@@ -28,8 +29,13 @@ func TestDecodeSoftmaxKeepsTheBits(t *testing.T) {
 			k := r*n + i
 			mask[k] = rng.IntN(3) > 0
 			scores[k] = float32(rng.NormFloat64() * 4)
-			if !mask[k] && r%3 == 1 {
+			switch {
+			case !mask[k] && r%3 == 1:
 				scores[k] = float32(rng.IntN(2)*2-1) * 500 // a masked score 500 away
+			case r%6 == 2:
+				scores[k] *= 1e36
+			case r%6 == 5:
+				scores[k] = scores[k]*1e30 - 3e37
 			}
 		}
 		mask[r*n+rng.IntN(n)] = true
