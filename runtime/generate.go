@@ -50,7 +50,11 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 		detok = newDetok()
 	}
 	params := sample.Params{Temperature: req.Sampling.Temperature, TopK: req.Sampling.TopK, TopP: req.Sampling.TopP}
-	var text strings.Builder
+	// text is what the detokenizer gave, which stop strings are looked for in; kept is the part
+	// of it the tokens carry, res.Text in the end. Appended to res.Text token by token, a long
+	// generation copied its text again at every token: quadratic in its length.
+	var text, kept strings.Builder
+	defer func() { res.Text = kept.String() }()
 
 	t0 := time.Now()
 	lane, s, err := m.join(ctx, req.Prompt, req.MaxTokens)
@@ -99,7 +103,7 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 			text.WriteString(tok.Text)
 		}
 		res.IDs = append(res.IDs, id)
-		res.Text += tok.Text
+		kept.WriteString(tok.Text)
 		if err := yield(tok); err != nil {
 			res.Reason = llm.StopCanceled
 			return res, err
