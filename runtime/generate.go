@@ -50,11 +50,16 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 		detok = newDetok()
 	}
 	params := sample.Params{Temperature: req.Sampling.Temperature, TopK: req.Sampling.TopK, TopP: req.Sampling.TopP}
-	// text is what the detokenizer gave, which stop strings are looked for in; kept is the part
-	// of it the tokens carry, res.Text in the end. Appended to res.Text token by token, a long
-	// generation copied its text again at every token: quadratic in its length.
-	var text, kept strings.Builder
-	defer func() { res.Text = kept.String() }()
+	// text is what the detokenizer gave, which stop strings are looked for in, and res.Text in
+	// the end, cut where a stop string ends (cut ≥ 0). Appended to res.Text token by token, a
+	// long generation copied its text again at every token: quadratic in its length.
+	var text strings.Builder
+	cut := -1
+	defer func() {
+		if res.Text = text.String(); cut >= 0 {
+			res.Text = res.Text[:cut]
+		}
+	}()
 
 	t0 := time.Now()
 	lane, s, err := m.join(ctx, req.Prompt, req.MaxTokens)
@@ -97,13 +102,12 @@ func (m *Model) generate(ctx context.Context, req llm.Request, yield func(llm.To
 			text.WriteString(tok.Text)
 			if end := llm.StopEnd(text.String(), req.StopStrings, before); end >= 0 {
 				tok.Text = tok.Text[:end-before]
-				stopped = true
+				stopped, cut = true, end
 			}
 		} else {
 			text.WriteString(tok.Text)
 		}
 		res.IDs = append(res.IDs, id)
-		kept.WriteString(tok.Text)
 		if err := yield(tok); err != nil {
 			res.Reason = llm.StopCanceled
 			return res, err
