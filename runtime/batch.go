@@ -203,7 +203,7 @@ func (b *batcher) submit(s *seq, id int) {
 		return
 	}
 	now := time.Now()
-	awaited := !s.served.IsZero() && s.servedIn == b.step
+	awaited := b.awaits(s)
 	late := !now.Before(s.served.Add(b.grace))
 	s.pending, s.served, s.readyAt = []int{id}, time.Time{}, now
 	if awaited {
@@ -220,11 +220,15 @@ func (b *batcher) submit(s *seq, id int) {
 	}
 }
 
+// awaits reports whether s is one of the sequences the last step handed logits to that have
+// not submitted their next id (counted in awaited).
+func (b *batcher) awaits(s *seq) bool { return !s.served.IsZero() && s.servedIn == b.step }
+
 // leave ends s: the scheduler frees its slot before the next step.
 func (b *batcher) leave(s *seq) {
 	b.mu.Lock()
 	s.left = true
-	if !s.served.IsZero() && s.servedIn == b.step {
+	if b.awaits(s) {
 		s.served = time.Time{}
 		b.awaited--
 	}
