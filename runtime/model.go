@@ -272,7 +272,7 @@ func (m *Model) Close() error {
 // loadWeights opens the folder's safetensors and checks them against cfg: every expected
 // tensor present with the expected shape, and nothing unexpected. Weights become Float32,
 // except the matrices of kind bf16 (BFloat16) and q8 (Q8_0 where their rows split into blocks).
-func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []arch.TensorSpec, kind weightKind) ([]*tensors.Tensor, error) {
+func loadWeights(be compute.Backend, dir string, cfg *arch.Config, specs []arch.TensorSpec, kind weightKind) ([]*tensors.Tensor, error) {
 	half := kind == weightsBF16
 	set, err := safetensors.OpenFolder(dir)
 	if err != nil {
@@ -308,7 +308,7 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 			return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", t.File, s.Name, t.Shape, s.Shape)
 		}
 		if kind == weightsQ8 && len(s.Shape) == 2 && s.Shape[1]%kernels.Q8Values == 0 {
-			tensor, err := toQ8Tensor(backend, t)
+			tensor, err := toQ8Tensor(be, t)
 			if err != nil {
 				return nil, err
 			}
@@ -320,13 +320,16 @@ func loadWeights(backend compute.Backend, dir string, cfg *arch.Config, specs []
 			if half {
 				dtype = dtypes.BFloat16
 			}
-			// Stored in blocks so decoding streams each matrix once on every core.
-			shape = kernels.DecodeShape(shape[0], shape[1], dtype)
+			// Stored in blocks so decoding streams each matrix once on every core of the
+			// pure-Go backend; a compiling backend tiles a plain matrix its own way.
+			if backend.IsGo(be) {
+				shape = kernels.DecodeShape(shape[0], shape[1], dtype)
+			}
 			if len(shape) == 4 && s.Name == embedName {
 				shape = s.Shape // Embed gathers whole rows, which parts would scatter
 			}
 		}
-		tensor, err := toTensor(backend, t, shape, dtype)
+		tensor, err := toTensor(be, t, shape, dtype)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
+	"github.com/infty-dev/infty/runtime/backend"
 )
 
 // Embed looks up the rows of ids in the embedding table, stored [vocab, hidden] or in
@@ -45,6 +46,9 @@ func Embed(table, ids *Node) *Node {
 func Linear(x, weight, bias *Node) *Node {
 	if isQ8(weight) {
 		return linearQ8(x, weight, bias)
+	}
+	if weight.Rank() <= 3 && !backend.IsGo(x.Graph().Backend()) {
+		return compiledLinear(x, weight, bias)
 	}
 	dims := x.Shape().Dimensions
 	rows, in := x.Shape().Size()/dims[len(dims)-1], dims[len(dims)-1]
@@ -84,6 +88,31 @@ func Linear(x, weight, bias *Node) *Node {
 	default:
 		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
 		y = Reshape(y, outDims...) // [..., p, out/p] → [..., out]
+	}
+	if bias != nil {
+		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
+	}
+	return y
+}
+
+// compiledLinear is Linear on a backend that compiles a graph for its device (XLA): one
+// product of x by the weight read as the [out, in] matrix it is, left for the compiler to
+// tile. The block layouts and transposes above are for the pure-Go backend's kernels, and the
+// loader stores weights plainly for other backends (row blocks, rank 3, are the same bytes).
+// A half-precision weight meets x rounded to its dtype up to MaxBlockRows rows and a widened
+// copy of itself beyond, as on the pure-Go backend, so both round alike.
+func compiledLinear(x, weight, bias *Node) *Node {
+	in := x.Shape().Dimensions[x.Rank()-1]
+	w := weight
+	if w.Rank() != 2 {
+		w = Reshape(w, w.Shape().Size()/in, in)
+	}
+	var y *Node
+	if rows := x.Shape().Size() / in; w.DType() != dtypes.Float32 && rows <= MaxBlockRows {
+		y = Dot(matchDType(x, w.DType()), w).WithAccumulatorDType(dtypes.Float32).WithOutputDType(dtypes.Float32).
+			General([]int{x.Rank() - 1}, nil, []int{1}, nil)
+	} else {
+		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(w, x.DType()), []int{1}, nil)
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
