@@ -19,8 +19,10 @@
 #             (#15: batching must not change a greedy table), with both wall times;
 #   rl        two steps of `infty train rl` from the cold start (the recipe's stage A), with the
 #             gap between the rollout's log-probabilities and the trainer's (logp_gap);
-#   batch     BenchmarkBatch: aggregate decode tokens/s at 1..64 streams of the embedded model
-#             and at 1, 8 and 64 (STREAMS) of a DeepSeek-R1-Distill-Qwen-1.5B-shaped random model;
+#   batch     BenchmarkBatch: aggregate decode tokens/s at 1 and 8 streams (STREAMS) of a
+#             DeepSeek-R1-Distill-Qwen-1.5B-shaped random model with BF16 weights (BATCH_BENCH, a
+#             -test.bench pattern, picks others: '^BenchmarkBatch$' adds the embedded model and
+#             Float32 weights, which more than double the time, most of it loading and compiling);
 #   timing    prefill and decode of that model with `infty backend bench` and with transformers
 #             on the same GPU, the HBM copy bandwidth with torch, and the ratios.
 # Before the parts it finds the PJRT CUDA plugin in that Python's jax_plugins and the nvidia-*
@@ -41,7 +43,8 @@ PARTS=${PARTS:-fixtures bench rl batch timing}
 PROMPT=${PROMPT:-512}
 NEW=${NEW:-256}
 RUNS=${RUNS:-3}
-STREAMS=${STREAMS:-1,8,64}
+STREAMS=${STREAMS:-1,8}
+BATCH_BENCH=${BATCH_BENCH:-BenchmarkBatch/big-bf16}
 check="$PY $(pwd)/scripts/gpu_check.py"
 mkdir -p "$WORK"
 WORK=$(realpath "$WORK")
@@ -114,7 +117,7 @@ batch() {
   [ -n "${MODEL:-}" ] || $check make-model "$model" || return 1
   # From runtime/, where the test binary's package lives.
   (cd runtime && INFTY_BENCH_MODEL="$model" INFTY_BENCH_STREAMS="$STREAMS" \
-    "$RTEST" -test.run '^$' -test.bench '^BenchmarkBatch$' -test.benchtime 1x -test.timeout 20m)
+    "$RTEST" -test.run '^$' -test.bench "$BATCH_BENCH" -test.benchtime 1x -test.timeout 20m)
 }
 
 timing() {
@@ -133,7 +136,7 @@ for part in $PARTS; do
   start=$(date +%s)
   # A part runs in a subshell of this script under timeout, so it can be cut off alone.
   export -f fixtures table bench rl batch timing
-  export BIN RTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS check model MODEL
+  export BIN RTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS BATCH_BENCH check model MODEL
   timeout -k 10 "${limit[$part]}" bash -c "$part"
   rc=$?
   took=$(($(date +%s) - start))
