@@ -322,7 +322,7 @@ func loadWeights(be compute.Backend, dir string, cfg *arch.Config, specs []arch.
 			}
 			// Stored in blocks so decoding streams each matrix once on every core of the
 			// pure-Go backend; a compiling backend tiles a plain matrix its own way.
-			if backend.IsGo(be) {
+			if !kernels.Compiling(be) {
 				shape = kernels.DecodeShape(shape[0], shape[1], dtype)
 			}
 			if len(shape) == 4 && s.Name == embedName {

@@ -8,6 +8,7 @@ package kernels
 import (
 	"slices"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
 	"github.com/infty-dev/infty/runtime/backend"
@@ -47,7 +48,7 @@ func Linear(x, weight, bias *Node) *Node {
 	if isQ8(weight) {
 		return linearQ8(x, weight, bias)
 	}
-	if weight.Rank() <= 3 && !backend.IsGo(x.Graph().Backend()) {
+	if weight.Rank() <= 3 && Compiling(x.Graph().Backend()) {
 		return compiledLinear(x, weight, bias)
 	}
 	dims := x.Shape().Dimensions
@@ -94,6 +95,11 @@ func Linear(x, weight, bias *Node) *Node {
 	}
 	return y
 }
+
+// Compiling reports whether Linear and the runtime treat a backend as one that compiles whole
+// graphs for its device (XLA): weights stay plain [out, in] and Linear is compiledLinear. A
+// variable so that tests can run that path on the pure-Go backend, where no XLA plugin is.
+var Compiling = func(b compute.Backend) bool { return !backend.IsGo(b) }
 
 // compiledLinear is Linear on a backend that compiles a graph for its device (XLA): one
 // product of x by the weight read as the [out, in] matrix it is, left for the compiler to
