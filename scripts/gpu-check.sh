@@ -17,8 +17,9 @@
 #             TF32 off, BF16 at 3e-2; greedy ids all equal);
 #   bench     `infty bench --synthetic --seed 777 --n 40` at --parallel 16 and --parallel 1
 #             (#15: batching must not change a greedy table), with both wall times;
-#   rl        two steps of `infty train rl` from the cold start (the recipe's stage A), with the
-#             gap between the rollout's log-probabilities and the trainer's (logp_gap);
+#   rl        two steps of `infty train rl` from the cold start (the recipe's stage A, but at
+#             temperature 1, where the rollout records its log-probabilities), with the mean gap
+#             between those and the trainer's recomputation (logp_gap; 0 at any other temperature);
 #   batch     BenchmarkBatch: aggregate decode tokens/s at 1 and 8 streams (STREAMS) of a
 #             DeepSeek-R1-Distill-Qwen-1.5B-shaped random model with BF16 weights (BATCH_BENCH, a
 #             -test.bench pattern, picks others: '^BenchmarkBatch$' adds the embedded model and
@@ -108,7 +109,7 @@ bench() {
 rl() {
   rm -rf "$WORK/rl"
   "$BIN" train rl --model runtime/tinymodel/coldstart --out "$WORK/rl" --synthetic --length 1-60 --seed 31 \
-    --steps 2 --batch 8 --group 8 --temperature 1.2 --lr 5e-4 --reward task+eff --backend "$BACKEND" --quiet || return 1
+    --steps 2 --batch 8 --group 8 --temperature 1 --lr 5e-4 --reward task+eff --backend "$BACKEND" --quiet || return 1
   cat "$WORK/rl/metrics.jsonl"
 }
 
