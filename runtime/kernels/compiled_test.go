@@ -41,19 +41,11 @@ func TestCompiledLinear(t *testing.T) {
 			xf[i] = bfloat16.FromFloat32(float32(rng.NormFloat64())).Float32()
 		}
 		for _, withBias := range []bool{false, true} {
-			want := make([]float64, rows*out)
-			for r := range rows {
-				for o := range out {
-					sum := 0.0
-					if withBias {
-						sum = float64(bias[o])
-					}
-					for i := range in {
-						sum += float64(xf[r*in+i]) * float64(wf[o*in+i])
-					}
-					want[r*out+o] = sum
-				}
+			var added []float32 // the bias the product should carry
+			if withBias {
+				added = bias
 			}
+			want := exactLinear(xf, wf, added, rows, out, in)
 			for name, weight := range map[string]*tensors.Tensor{
 				"f32":         tensors.FromFlatDataAndDimensions(wf, out, in),
 				"bf16":        tensors.FromFlatDataAndDimensions(w, out, in),

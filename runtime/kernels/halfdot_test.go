@@ -47,6 +47,25 @@ func bf16Inputs(s decodeShape, seed uint64) (x, w []bfloat16.BFloat16, want []fl
 	return x, w, want
 }
 
+// exactLinear is x [rows, in] times the transpose of w [out, in], plus bias where it is not
+// nil, summed in float64: what a Float32-accumulating Linear should match to Float32 rounding.
+func exactLinear[W float32 | float64](x []float32, w []W, bias []float32, rows, out, in int) []float64 {
+	want := make([]float64, rows*out)
+	for r := range rows {
+		for o := range out {
+			sum := 0.0
+			if bias != nil {
+				sum = float64(bias[o])
+			}
+			for k := range in {
+				sum += float64(x[r*in+k]) * float64(w[o*in+k])
+			}
+			want[r*out+o] = sum
+		}
+	}
+	return want
+}
+
 // maxRelErr is the largest |got-want| relative to the largest |want|.
 func maxRelErr(got []float32, want []float64) float64 {
 	worst, scale := 0.0, 0.0

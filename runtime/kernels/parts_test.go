@@ -103,16 +103,7 @@ func TestLinearParts(t *testing.T) {
 			for i := range xf {
 				xf[i] = bfloat16.FromFloat32(float32(rng.NormFloat64())).Float32()
 			}
-			want := make([]float64, rows*out)
-			for r := range rows {
-				for o := range out {
-					sum := 0.0
-					for i := range in {
-						sum += float64(xf[r*in+i]) * float64(wf[o*in+i])
-					}
-					want[r*out+o] = sum
-				}
-			}
+			want := exactLinear(xf, wf, nil, rows, out, in)
 			for name, weight := range map[string]*tensors.Tensor{"f32": storeAs(wf, shape), "bf16": storeAs(w, shape)} {
 				exec, err := graph.NewExec(be, func(x, w *graph.Node) *graph.Node { return Linear(x, w, nil) })
 				if err != nil {

@@ -127,16 +127,7 @@ func TestLinearQ8(t *testing.T) {
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
 		}
-		want := make([]float64, rows*out)
-		for r := range rows {
-			for o := range out {
-				sum := float64(bias[o])
-				for k := range in {
-					sum += float64(x[r*in+k]) * values[o*in+k]
-				}
-				want[r*out+o] = sum
-			}
-		}
+		want := exactLinear(x, values, bias, rows, out, in)
 		exec, err := graph.NewExec(be, func(x, w, b *graph.Node) *graph.Node { return Linear(x, w, b) })
 		if err != nil {
 			t.Fatal(err)
