@@ -71,6 +71,10 @@ if [ "$BACKEND" != go ]; then
 fi
 export INFTY_BACKEND=$BACKEND
 
+# model_ready makes the random 1.5B-shaped model unless MODEL names one (the batch and timing
+# parts both time it; it is made once and kept in $WORK).
+model_ready() { [ -n "${MODEL:-}" ] || $check make-model "$model"; }
+
 fixtures() {
   local fail=0
   for m in qwen2-tiny qwen3-tiny; do
@@ -115,14 +119,14 @@ rl() {
 
 batch() {
   [ -x "$RTEST" ] || { echo "no runtime test binary at $RTEST (CGO_ENABLED=1 go test -c -tags xla -o runtime.test ./runtime)"; return 1; }
-  [ -n "${MODEL:-}" ] || $check make-model "$model" || return 1
+  model_ready || return 1
   # From runtime/, where the test binary's package lives.
   (cd runtime && INFTY_BENCH_MODEL="$model" INFTY_BENCH_STREAMS="$STREAMS" \
     "$RTEST" -test.run '^$' -test.bench "$BATCH_BENCH" -test.benchtime 1x -test.timeout 20m)
 }
 
 timing() {
-  [ -n "${MODEL:-}" ] || $check make-model "$model" || return 1
+  model_ready || return 1
   "$BIN" backend bench --model "$model" --backend "$BACKEND" --prompt "$PROMPT" --new "$NEW" --runs "$RUNS" | tee "$WORK/infty-bench.json" || return 1
   $check hf-bench "$model" "$PROMPT" "$NEW" "$RUNS" | tee "$WORK/hf-bench.json" || return 1
   $check hbm | tee "$WORK/hbm.json" || return 1
@@ -131,14 +135,15 @@ timing() {
 
 declare -A limit=([fixtures]=${T_fixtures:-120} [bench]=${T_bench:-180} [rl]=${T_rl:-180} [batch]=${T_batch:-300} [timing]=${T_timing:-240})
 results=()
+# A part runs in a bash of its own under timeout, so that it can be cut off alone; pipefail, as
+# here, so that a part whose command fails before a tee fails too.
+export -f model_ready fixtures table bench rl batch timing
+export BIN RTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS BATCH_BENCH check model MODEL
 for part in $PARTS; do
   [ -n "${limit[$part]:-}" ] || { echo "unknown part $part (fixtures bench rl batch timing)"; exit 2; }
   echo "== $part on --backend $BACKEND ($(date -u +%H:%M:%S), at most ${limit[$part]} s)"
   start=$(date +%s)
-  # A part runs in a subshell of this script under timeout, so it can be cut off alone.
-  export -f fixtures table bench rl batch timing
-  export BIN RTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS BATCH_BENCH check model MODEL
-  timeout -k 10 "${limit[$part]}" bash -c "$part"
+  timeout -k 10 "${limit[$part]}" bash -o pipefail -c "$part"
   rc=$?
   took=$(($(date +%s) - start))
   case $rc in
