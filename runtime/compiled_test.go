@@ -1,13 +1,11 @@
 package runtime
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/gomlx/compute"
-	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime/kernels"
 )
 
@@ -34,26 +32,8 @@ func TestCompiledPathMatchesReference(t *testing.T) {
 						t.Fatalf("%s stored as %v, want the checkpoint's %v", s.Name, got, s.Shape)
 					}
 				}
-				logits, err := m.Logits(ref.PromptIDs)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i, want := range ref.ByDType[dtype].PromptLogits {
-					if e := relErr(logits[i], want); e > 1e-4 {
-						t.Errorf("position %d: relative error %.3g > 1e-4", i, e)
-					}
-				}
-				want := ref.ByDType[dtype].GreedyIDs
-				if i := slices.IndexFunc(want, func(id int) bool { return slices.Contains(m.EOS, id) }); i >= 0 {
-					want = want[:i]
-				}
-				res, err := m.Generate(context.Background(), llm.Request{Prompt: ref.PromptIDs, MaxTokens: len(want)}, func(llm.Token) error { return nil })
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(res.IDs, want) {
-					t.Errorf("greedy ids\n got %v\nwant %v", res.IDs, want)
-				}
+				checkLogits(t, m, ref, dtype)
+				checkGreedy(t, m, ref, dtype)
 			})
 		}
 	}

@@ -91,47 +91,53 @@ func eachFixture(t *testing.T, f func(t *testing.T, m *Model, ref reference, dty
 	}
 }
 
-func TestLogitsMatchReference(t *testing.T) {
-	eachFixture(t, func(t *testing.T, m *Model, ref reference, dtype string) {
-		logits, err := m.Logits(ref.PromptIDs)
-		if err != nil {
-			t.Fatal(err)
+func TestLogitsMatchReference(t *testing.T) { eachFixture(t, checkLogits) }
+
+func TestGreedyThroughCacheMatchesReference(t *testing.T) { eachFixture(t, checkGreedy) }
+
+// checkLogits compares the full forward pass over the reference prompt with the reference
+// logits, within 1e-4 of each row's largest.
+func checkLogits(t *testing.T, m *Model, ref reference, dtype string) {
+	t.Helper()
+	logits, err := m.Logits(ref.PromptIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ref.ByDType[dtype].PromptLogits
+	if len(logits) != len(want) {
+		t.Fatalf("got %d rows, want %d", len(logits), len(want))
+	}
+	for i := range want {
+		if e := relErr(logits[i], want[i]); e > 1e-4 {
+			t.Errorf("position %d: relative error %.3g > 1e-4", i, e)
 		}
-		want := ref.ByDType[dtype].PromptLogits
-		if len(logits) != len(want) {
-			t.Fatalf("got %d rows, want %d", len(logits), len(want))
-		}
-		for i := range want {
-			if e := relErr(logits[i], want[i]); e > 1e-4 {
-				t.Errorf("position %d: relative error %.3g > 1e-4", i, e)
-			}
-		}
-	})
+	}
 }
 
-func TestGreedyThroughCacheMatchesReference(t *testing.T) {
-	eachFixture(t, func(t *testing.T, m *Model, ref reference, dtype string) {
-		want := ref.ByDType[dtype].GreedyIDs
-		var streamed []int
-		res, err := m.Generate(context.Background(), llm.Request{Prompt: ref.PromptIDs, MaxTokens: len(want)},
-			func(tok llm.Token) error { streamed = append(streamed, tok.ID); return nil })
-		if err != nil {
-			t.Fatal(err)
+// checkGreedy generates greedily through the KV cache and compares the ids, returned and
+// streamed, and the reason it stopped with the reference.
+func checkGreedy(t *testing.T, m *Model, ref reference, dtype string) {
+	t.Helper()
+	want := ref.ByDType[dtype].GreedyIDs
+	var streamed []int
+	res, err := m.Generate(context.Background(), llm.Request{Prompt: ref.PromptIDs, MaxTokens: len(want)},
+		func(tok llm.Token) error { streamed = append(streamed, tok.ID); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixtures' EOS (505) may legitimately end the reference early; the reference
+	// continues past it, so compare up to the first EOS.
+	if i := slices.IndexFunc(want, func(id int) bool { return slices.Contains(m.EOS, id) }); i >= 0 {
+		want = want[:i]
+		if res.Reason != llm.StopEOS {
+			t.Errorf("reason %q, want %q", res.Reason, llm.StopEOS)
 		}
-		// The fixtures' EOS (505) may legitimately end the reference early; the reference
-		// continues past it, so compare up to the first EOS.
-		if i := slices.IndexFunc(want, func(id int) bool { return slices.Contains(m.EOS, id) }); i >= 0 {
-			want = want[:i]
-			if res.Reason != llm.StopEOS {
-				t.Errorf("reason %q, want %q", res.Reason, llm.StopEOS)
-			}
-		} else if res.Reason != llm.StopBudget {
-			t.Errorf("reason %q, want %q", res.Reason, llm.StopBudget)
-		}
-		if !slices.Equal(res.IDs, want) || !slices.Equal(streamed, want) {
-			t.Errorf("greedy ids\n got %v\nwant %v (streamed %v)", res.IDs, want, streamed)
-		}
-	})
+	} else if res.Reason != llm.StopBudget {
+		t.Errorf("reason %q, want %q", res.Reason, llm.StopBudget)
+	}
+	if !slices.Equal(res.IDs, want) || !slices.Equal(streamed, want) {
+		t.Errorf("greedy ids\n got %v\nwant %v (streamed %v)", res.IDs, want, streamed)
+	}
 }
 
 // TestCacheLogitsMatchFullForward feeds the prompt in uneven chunks, then one token at a time,
