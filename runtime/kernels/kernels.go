@@ -67,7 +67,7 @@ func Linear(x, weight, bias *Node) *Node {
 		// at 64 rows of the tiny model. The backend's kernel takes x four rows at a time and
 		// any rows left over one scalar product at a time, which made 2 rows of the tiny
 		// model decode slower than 1: those go weight first.
-		y = Reshape(DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{weight.Rank() - 1}, nil), outDims...)
+		y = Reshape(DotGeneral(asMatrix(x, rows, in), []int{1}, nil, weight, []int{weight.Rank() - 1}, nil), outDims...)
 	case rows*out*in < smallMatmulSize && (weight.DType() == dtypes.Float32 || rows <= MaxBlockRows):
 		// Small enough for the backend's unpacked kernel as a whole: one product over every row
 		// of the weight, row blocks read as the [out, in] matrix they are (the same bytes), the
@@ -87,8 +87,8 @@ func Linear(x, weight, bias *Node) *Node {
 		p := matvecSplit(rows, out, in)
 		return Linear(x, Reshape(weight, p, out/p, in), bias)
 	default:
-		y = DotGeneral(x, []int{x.Rank() - 1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
-		y = Reshape(y, outDims...) // [..., p, out/p] → [..., out]
+		y = DotGeneral(asMatrix(x, rows, in), []int{1}, nil, matchDType(weight, x.DType()), []int{weight.Rank() - 1}, nil)
+		y = Reshape(y, outDims...) // [rows, p, out/p] → [..., out]
 	}
 	if bias != nil {
 		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
@@ -157,6 +157,17 @@ func linearParts(x, weight *Node, rows int, outDims []int) *Node {
 func LogSumExp(x *Node) *Node {
 	top := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
 	return Add(Log(ReduceSum(Exp(Sub(x, top)), -1)), Squeeze(top, -1))
+}
+
+// asMatrix is x as the one [rows, in] matrix it is. Its gradient's product for the weight then
+// contracts x and the output's gradient over one axis of rows, which the pure-Go backend lays
+// out with its tiled 2D transpose; over [batch, seq] it went element by element through its
+// index iterator, a fifth of an RL update of the tiny model. The same products, the same bits.
+func asMatrix(x *Node, rows, in int) *Node {
+	if x.Rank() == 2 {
+		return x
+	}
+	return Reshape(x, rows, in)
 }
 
 // repeatFirst is x [1, ...] repeated n times along its first axis. The backend broadcasts a

@@ -10,6 +10,7 @@ import (
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/synth"
+	"github.com/infty-dev/infty/train"
 )
 
 // BenchmarkRolloutCost compares the rollouts GRPO pays for on the same problems: iterative
@@ -98,5 +99,44 @@ func BenchmarkRolloutCost(b *testing.B) {
 	b.ReportMetric(float64(ct.tokens)/n, "cot-tok/rollout")
 	b.ReportMetric(float64(it.context), "iter-max-context")
 	b.ReportMetric(float64(ct.context), "cot-max-context")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkUpdate times one update of the embedded model's cold start on a full micro-batch as
+// a long step makes them: MicroRows sequences of 255 tokens (a 100-token prompt, 155 generated),
+// so the products run at the 256 positions of the model's window. Reported: seconds per update
+// and trained (generated) tokens per second.
+func BenchmarkUpdate(b *testing.B) {
+	r, err := NewRunner(Options{Model: tinyModel, Out: b.TempDir(), Lengths: []LengthRange{{1, 60}},
+		Groups: 1, G: 2, Temperature: 1, Reward: RewardTaskEff, Objective: Objective{Low: 0.2, High: 0.28},
+		Train: train.Options{Steps: 1, LR: 1e-5, MinLR: 1e-5}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	trajs := make([]Trajectory, MicroRows)
+	adv := make([]float64, len(trajs))
+	for i := range trajs {
+		c := Call{Prompt: make([]int, 100), IDs: make([]int, 155), LogProb: make([]float64, 155)}
+		for j := range c.Prompt {
+			c.Prompt[j] = (i*31 + j*7) % 256
+		}
+		for j := range c.IDs {
+			c.IDs[j], c.LogProb[j] = (i*17+j*13)%256, -1
+		}
+		trajs[i].Calls, adv[i] = []Call{c}, float64(i%2*2-1)
+	}
+	batches := buildBatches(trajs, adv, 1, r.model.Config.MaxPositions)
+	if _, err := r.Trainer().StepMicro(batches); err != nil { // compiles the graphs
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for range b.N {
+		if _, err := r.Trainer().StepMicro(batches); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := time.Since(start).Seconds() / float64(b.N)
+	b.ReportMetric(sec, "s/update")
+	b.ReportMetric(float64(batches[0].Tokens)/sec, "trained-tok/s")
 	b.ReportMetric(0, "ns/op")
 }
