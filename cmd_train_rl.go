@@ -94,6 +94,7 @@ func newTrainRLCmd() *cobra.Command {
 	f.IntVar(&o.Eta, "eta", 0, "η: reasoning budget of one iteration (default: half the window)")
 	f.IntVar(&o.Phi, "phi", rl.DefaultPhi, "φ: maximum iterations (bench's default)")
 	f.IntVar(&o.Parallel, "parallel", 0, "rollouts in flight at once (0: all of a step's); a run's bits follow the seed and this")
+	app.SizeVar(f, &o.UpdateMemory, "update-memory", "memory for the update of one micro-batch, e.g. 2GiB (a bare number is MiB; default 4GiB, or a quarter of the available memory where less): longer sequences train fewer at a time, and one that does not fit alone stops the run")
 	f.IntVar(&o.Train.Steps, "steps", 100, "RL steps (one optimizer update each)")
 	f.Float64Var(&o.Train.LR, "lr", 1e-3, "learning rate")
 	f.Float64Var(&o.Train.MinLR, "min-lr", 0, "final learning rate of the cosine (default: --lr, a constant rate)")

@@ -18,6 +18,12 @@ func AddBatchFlags(fl *pflag.FlagSet, l *runtime.BatchLimits) {
 	fl.IntVar(&l.Lanes, "batch-lanes", 0, "embedded runtime: parts of a batch stepped at once, each on its own core (default: 2 for a model that reads at most 16 MiB of weights a decoded token on the pure-Go backend, else 1); --max-batch and --kv-budget are split evenly between them")
 }
 
+// SizeVar registers a flag of a size in bytes, written as --kv-budget's are (512MiB, 4GiB, or a
+// bare number of MiB).
+func SizeVar(fl *pflag.FlagSet, p *int64, name, usage string) {
+	fl.Var((*byteSize)(p), name, usage)
+}
+
 // byteSize is a flag of a size in bytes, written with a unit (KiB, MiB, GiB, or K, M, G for
 // the same) or as a bare number of MiB.
 type byteSize int64

@@ -125,7 +125,7 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 		trajs[i].Calls, adv[i] = []Call{c}, float64(i%2*2-1)
 	}
-	batches := buildBatches(trajs, adv, 1, r.model.Config.MaxPositions)
+	batches := mustBatches(b, trajs, adv, 1, r.model.Config.MaxPositions)
 	if _, err := r.Trainer().StepMicro(batches); err != nil { // compiles the graphs
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph math reads like the formulas
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/infty-dev/infty/runtime/arch"
 	"github.com/infty-dev/infty/train"
 )
 
@@ -211,13 +213,17 @@ func rowCount(n int) int {
 }
 
 // buildBatches lays out the calls of the trajectories with a nonzero advantage as rows, sorted
-// by length and cut into micro-batches of at most MicroRows (less padding, bounded memory):
-// ids are prompt+generated less the last token, targets the next token, and the weight is 1/N
-// at exactly the N generated tokens of the step. known marks the log-probabilities recorded at
+// by length and cut into micro-batches (less padding, bounded memory): ids are
+// prompt+generated less the last token, targets the next token, and the weight is 1/N at
+// exactly the N generated tokens of the step. known marks the log-probabilities recorded at
 // rollout that are taken as the old policy: at temperature 1 every sampled one (the runtime
 // records log softmax of the raw logits), at another temperature none. A step with nothing to
 // train gives one empty micro-batch.
-func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window int) []train.Batch {
+//
+// Every micro-batch has rowCount rows (padded), or fewer where limit allows fewer at the
+// micro-batch's length (nil: no limit), always a power of two, so that a step's graphs come in
+// few shapes. A sequence too long to fit the limit even alone is an error.
+func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window int, limit *memoryLimit) ([]train.Batch, error) {
 	var rows []row
 	total, recorded := 0, 0
 	for i, t := range trajs {
@@ -239,20 +245,65 @@ func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window
 	})
 	var out []train.Batch
 	n := rowCount(len(rows))
-	for lo := 0; lo < len(rows) || len(out) == 0; lo += MicroRows {
-		out = append(out, layout(rows[lo:min(lo+MicroRows, len(rows))], n, temperature, window, total, recorded))
+	for lo := 0; lo < len(rows) || len(out) == 0; {
+		k, hi := n, 0
+		for {
+			hi = min(lo+k, len(rows))
+			if limit == nil {
+				break
+			}
+			// Sorted by length, a micro-batch's last row is its longest: fewer rows can only
+			// make it shorter, so this ends.
+			s := batchLen(rows[lo:hi], window)
+			m := limit.rows(s)
+			if m < 1 {
+				return nil, fmt.Errorf("rl: an update of one sequence of %d positions needs about %.1f GiB, more than the %.1f GiB --update-memory allows (a smaller --eta shortens the sequences)",
+					s, gib(train.UpdateBytes(limit.cfg, 1, s)), gib(limit.budget))
+			}
+			if m >= k {
+				break
+			}
+			k = 1 << (bits.Len(uint(m)) - 1) // a power of two, as n is
+		}
+		out = append(out, layout(rows[lo:hi], k, temperature, window, total, recorded))
+		lo = hi
 	}
-	return out
+	return out, nil
+}
+
+// memoryLimit bounds the memory of a micro-batch's update (train.UpdateBytes) for a model.
+type memoryLimit struct {
+	cfg    *arch.Config
+	budget int64
+}
+
+// rows is the most rows of seq positions, a power of two up to MicroRows, whose update fits
+// the budget; 0 when not even one does.
+func (l *memoryLimit) rows(seq int) int {
+	for k := MicroRows; k >= 1; k /= 2 {
+		if train.UpdateBytes(l.cfg, k, seq) <= l.budget {
+			return k
+		}
+	}
+	return 0
+}
+
+func gib(bytes int64) float64 { return float64(bytes) / (1 << 30) }
+
+// batchLen is the positions of a micro-batch of rows: the longest sequence less its last token,
+// bucketed (seqLen) but not past the window unless a sequence is.
+func batchLen(rows []row, window int) int {
+	s := 1
+	for _, r := range rows {
+		s = max(s, len(r.call.Prompt)+len(r.call.IDs)-1)
+	}
+	return min(seqLen(s), max(window, s))
 }
 
 // layout is one micro-batch of rows, padded to n; total and recorded are the step's trained
 // and recorded tokens.
 func layout(rows []row, n int, temperature float64, window, total, recorded int) train.Batch {
-	s := 1
-	for _, r := range rows {
-		s = max(s, len(r.call.Prompt)+len(r.call.IDs)-1)
-	}
-	s = min(seqLen(s), max(window, s))
+	s := batchLen(rows, window)
 	ids := make([]int32, n*s)
 	targets := make([]int32, n*s)
 	weight := make([]float32, n*s)

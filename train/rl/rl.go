@@ -32,6 +32,7 @@ import (
 	"github.com/infty-dev/infty/llm"
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/backend"
+	"github.com/infty-dev/infty/runtime/hub"
 	"github.com/infty-dev/infty/session"
 	"github.com/infty-dev/infty/session/synth"
 	"github.com/infty-dev/infty/train"
@@ -63,7 +64,10 @@ type Options struct {
 	Objective   Objective // ε_low, ε_high, KL coefficient (Temperature is set from above)
 	Eta, Phi    int       // η and φ (0: half the window, and 16 as bench uses)
 	Parallel    int       // rollouts in flight at once (0: all of a step's)
-	Train       train.Options
+	// UpdateMemory bounds the memory of one micro-batch's update (train.UpdateBytes): longer
+	// sequences train in micro-batches of fewer rows. 0: DefaultUpdateMemory.
+	UpdateMemory int64
+	Train        train.Options
 
 	Log io.Writer
 	// Progress, when set, makes the display of a run that starts after done of steps.
@@ -74,6 +78,20 @@ type Options struct {
 type Progress interface {
 	Step(train.StepStats, string)
 	Done()
+}
+
+// DefaultUpdateMemory is Options.UpdateMemory's default: 4 GiB, or a quarter of the memory
+// available where that is less (the process's peak can reach about twice the budget: the Go
+// collector lets the heap grow to twice what it found live). A fixed figure rather than a
+// share of the machine's, so that where it binds (long sequences, a large model) a run's
+// micro-batches, and with them its bits, are the same on every machine that has it. The
+// embedded model's rows of up to 256 positions (~17 MiB each) never meet it.
+func DefaultUpdateMemory() int64 {
+	budget := int64(4 << 30)
+	if avail, _, err := hub.AvailableMemory(); err == nil {
+		budget = min(budget, avail/4)
+	}
+	return budget
 }
 
 // DefaultPhi is φ when none is given: bench's, so a trained model is measured as it was trained.
@@ -98,6 +116,8 @@ func (o *Options) Check() error {
 		return errors.New("synthetic problems need at least one range of lengths")
 	case o.Parallel < 0:
 		return fmt.Errorf("--parallel must not be negative, got %d", o.Parallel)
+	case o.UpdateMemory < 0:
+		return fmt.Errorf("--update-memory must not be negative, got %d bytes", o.UpdateMemory)
 	}
 	for _, l := range o.Lengths {
 		if o.Data == "" && (l.Min < 1 || l.Max > synth.MaxLength || l.Min > l.Max) {
@@ -190,6 +210,7 @@ type Runner struct {
 	ref   *train.Probe
 	refW  []*tensors.Tensor
 	cfg   session.Config
+	limit *memoryLimit
 }
 
 // NewRunner loads the model and the problems and builds the trainer; it resumes nothing.
@@ -214,7 +235,10 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.Phi == 0 {
 		o.Phi = DefaultPhi
 	}
-	r := &Runner{o: o, model: m, chat: chat, be: be}
+	if o.UpdateMemory == 0 {
+		o.UpdateMemory = DefaultUpdateMemory()
+	}
+	r := &Runner{o: o, model: m, chat: chat, be: be, limit: &memoryLimit{cfg: m.Config, budget: o.UpdateMemory}}
 	r.cfg = session.Config{Mode: session.ModeNative, Eta: o.Eta, Phi: o.Phi, Sampling: llm.Sampling{Temperature: o.Temperature}}
 	r.cfg.FitWindow(m.Config.MaxPositions)
 	// Everything that shapes the rollouts or the loss goes into the fingerprint, so that a
@@ -349,7 +373,10 @@ func (r *Runner) Step(ctx context.Context) (StepResult, error) {
 	m.RewardStd = math.Sqrt(m.RewardStd / n)
 	adv, skipped := Advantages(rewards, r.o.G)
 	m.SkippedGroups = skipped
-	batches := buildBatches(trajs, adv, r.o.Temperature, r.model.Config.MaxPositions)
+	batches, err := buildBatches(trajs, adv, r.o.Temperature, r.model.Config.MaxPositions, r.limit)
+	if err != nil {
+		return StepResult{}, err
+	}
 	defer func() {
 		for _, b := range batches {
 			b.IDs.FinalizeAll()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -225,7 +226,7 @@ func TestMaskCoversExactlyTheGeneratedTokens(t *testing.T) {
 		}
 	}
 
-	bs := buildBatches([]Trajectory{tr, tr}, []float64{0.5, 0}, 1, 0)
+	bs := mustBatches(t, []Trajectory{tr, tr}, []float64{0.5, 0}, 1, 0)
 	if len(bs) != 1 {
 		t.Fatalf("%d micro-batches for %d rows", len(bs), len(tr.Calls))
 	}
@@ -286,7 +287,7 @@ func rolloutLogProbsMatchTrainer(t *testing.T, model string) {
 		t.Fatal(err)
 	}
 	n, worst := 0, 0.0
-	for _, b := range buildBatches(trajs, []float64{1, 1}, 1, 256) {
+	for _, b := range mustBatches(t, trajs, []float64{1, 1}, 1, 256) {
 		out, err := probe.Run(r.tr.Weights(), b)
 		if err != nil {
 			t.Fatal(err)
@@ -388,7 +389,7 @@ func TestToyRewardRises(t *testing.T) {
 			rewards[i] = x.Reward
 		}
 		adv, _ := Advantages(rewards, len(trajs))
-		if _, err := tr.StepMicro(buildBatches(trajs, adv, 1, 256)); err != nil {
+		if _, err := tr.StepMicro(mustBatches(t, trajs, adv, 1, 256)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -517,7 +518,7 @@ func TestMicroBatchShapesStayFew(t *testing.T) {
 				trajs[i].Calls = append(trajs[i].Calls, c)
 			}
 		}
-		for _, b := range buildBatches(trajs, adv, 1, 256) {
+		for _, b := range mustBatches(t, trajs, adv, 1, 256) {
 			d := b.IDs.Shape().Dimensions
 			shapes[[2]int{d[0], d[1]}] = true
 			if d[0] != MicroRows {
@@ -544,6 +545,142 @@ func TestMicroBatchShapesStayFew(t *testing.T) {
 		if got := rowCount(n); got != want {
 			t.Errorf("rowCount(%d) = %d, want %d", n, got, want)
 		}
+	}
+}
+
+// mustBatches is buildBatches without a memory limit.
+func mustBatches(tb testing.TB, trajs []Trajectory, adv []float64, temperature float64, window int) []train.Batch {
+	tb.Helper()
+	bs, err := buildBatches(trajs, adv, temperature, window, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bs
+}
+
+// longAndShort are trajectories of one call each: n of 20-250 positions and n/4 of 900-1500,
+// plain chains as a model with a long window would write, every one with advantage ±1.
+func longAndShort(n int, rng *rand.Rand) ([]Trajectory, []float64) {
+	trajs := make([]Trajectory, n+n/4)
+	adv := make([]float64, len(trajs))
+	for i := range trajs {
+		length := 20 + rng.IntN(230)
+		if i >= n {
+			length = 900 + rng.IntN(600)
+		}
+		c := Call{Prompt: make([]int, 10), IDs: make([]int, length-10)}
+		c.LogProb = make([]float64, len(c.IDs))
+		for j := range c.IDs {
+			c.IDs[j], c.LogProb[j] = rng.IntN(256), -1
+		}
+		trajs[i].Calls, adv[i] = []Call{c}, float64(i%2*2-1)
+	}
+	return trajs, adv
+}
+
+// Under a memory limit, long sequences train in micro-batches of fewer rows, each a power of
+// two whose update fits the limit; every generated token is still trained exactly once, with
+// the same weight; the embedded model's short rows keep MicroRows a micro-batch under the
+// default limit; and a sequence that does not fit even alone is an error, not an attempt.
+func TestMicroBatchesFitTheMemoryLimit(t *testing.T) {
+	m, err := train.LoadModel(tinyModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trajs, adv := longAndShort(96, rand.New(rand.NewPCG(3, 4)))
+	total := 0
+	for _, tr := range trajs {
+		total += len(tr.Calls[0].IDs)
+	}
+	limit := &memoryLimit{cfg: m.Config, budget: 2 << 30}
+	bs, err := buildBatches(trajs, adv, 1, 256, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowsSeen := map[int]bool{}
+	tokens, weighted, weight := 0, 0, 0.0
+	for _, b := range bs {
+		d := b.IDs.Shape().Dimensions
+		if bits.OnesCount(uint(d[0])) != 1 || d[0] > MicroRows {
+			t.Errorf("a micro-batch of %d rows: want a power of two up to %d", d[0], MicroRows)
+		}
+		if need := train.UpdateBytes(m.Config, d[0], d[1]); need > limit.budget {
+			t.Errorf("a micro-batch of %d × %d needs %d bytes, over the limit %d", d[0], d[1], need, limit.budget)
+		}
+		rowsSeen[d[0]] = true
+		tokens += b.Tokens
+		w, err := tensors.CopyFlatData[float32](b.Inputs[inWeight])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range w {
+			if x != 0 {
+				weighted++
+				weight += float64(x)
+			}
+		}
+	}
+	if tokens != total || weighted != total || math.Abs(weight-1) > 1e-6 {
+		t.Errorf("micro-batches train %d tokens (%d weighted) with weights summing to %v, want %d and 1", tokens, weighted, weight, total)
+	}
+	if !rowsSeen[MicroRows] || len(rowsSeen) < 2 {
+		t.Errorf("row counts %v: want the short rows in micro-batches of %d and the long ones in fewer", rowsSeen, MicroRows)
+	}
+
+	short, shortAdv := longAndShort(64, rand.New(rand.NewPCG(5, 6)))
+	short, shortAdv = short[:64], shortAdv[:64]
+	bs, err = buildBatches(short, shortAdv, 1, 256, &memoryLimit{cfg: m.Config, budget: DefaultUpdateMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if d := b.IDs.Shape().Dimensions; d[0] != MicroRows {
+			t.Errorf("the embedded model's rows of up to 256 positions in micro-batches of %d under the default limit, want %d", d[0], MicroRows)
+		}
+	}
+
+	_, err = buildBatches(trajs, adv, 1, 256, &memoryLimit{cfg: m.Config, budget: 100 << 20})
+	if err == nil || !strings.Contains(err.Error(), "--update-memory") {
+		t.Errorf("a sequence over the limit alone: error %v, want one naming --update-memory", err)
+	}
+}
+
+// How a step's rows are cut into micro-batches moves only the rounding of the accumulated
+// gradient: the same rollouts in one micro-batch and, under a limit that allows 4 rows, in six
+// give the same loss and gradient norm to 1e-5.
+func TestMicroBatchingKeepsTheUpdate(t *testing.T) {
+	trajs, adv := longAndShort(24, rand.New(rand.NewPCG(7, 8)))
+	trajs, adv = trajs[:24], adv[:24]
+	var stats []train.StepStats
+	for _, rows := range []int{0, 4} { // 0: no limit
+		r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), Lengths: []LengthRange{{1, 60}},
+			Groups: 1, G: 2, Temperature: 1, Reward: RewardTaskEff, Objective: Objective{Low: 0.2, High: 0.28},
+			Train: train.Options{Steps: 1, LR: 1e-3, MinLR: 1e-3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var limit *memoryLimit
+		want := 1
+		if rows > 0 {
+			limit = &memoryLimit{cfg: r.model.Config, budget: train.UpdateBytes(r.model.Config, rows, 256)}
+			want = len(trajs) / rows
+		}
+		bs, err := buildBatches(trajs, adv, 1, 256, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bs) != want {
+			t.Fatalf("%d micro-batches, want %d", len(bs), want)
+		}
+		st, err := r.Trainer().StepMicro(bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats = append(stats, st)
+	}
+	a, b := stats[0], stats[1]
+	if !near(a.Loss, b.Loss, 1e-5*math.Abs(a.Loss)+1e-9) || !near(a.GradNorm, b.GradNorm, 1e-5*a.GradNorm) || a.Tokens != b.Tokens {
+		t.Errorf("one micro-batch: loss %v, grad norm %v, %d tokens; five: %v, %v, %d", a.Loss, a.GradNorm, a.Tokens, b.Loss, b.GradNorm, b.Tokens)
 	}
 }
 

@@ -1,0 +1,23 @@
+package train
+
+import "github.com/infty-dev/infty/runtime/arch"
+
+// UpdateBytes estimates the peak memory of one update over a micro-batch of rows sequences of
+// seq positions on the pure-Go backend: the forward activations the gradient keeps and the
+// gradients themselves, not the weights and optimizer state, which do not grow with the batch.
+//
+// The terms are fitted to peaks of the process's resident memory around one accumulated
+// update of the RL objective (2026-11-30, 11 shapes from the embedded model's up to hidden
+// 256, vocabulary 8192, 4 layers, 8 heads and 1536 positions) and then raised by about a
+// tenth, so that none of those peaks exceeds its estimate (the estimates run 2-25% over): 3.5
+// floats a position and vocabulary entry (logits, their log softmax, its gradient); per layer
+// 16 a position and hidden unit and 11 a position and MLP unit; and per layer and attention
+// head 4.25 a pair of positions (the scores, their softmax and both gradients), the term that
+// makes long sequences dear: a row of 1536 positions of the embedded model needs ~360 MiB, one
+// of 256 ~17 MiB.
+func UpdateBytes(cfg *arch.Config, rows, seq int) int64 {
+	s := float64(seq)
+	perPosition := 3.5*float64(cfg.Vocab) + float64(cfg.Layers)*(16*float64(cfg.Hidden)+11*float64(cfg.Intermediate))
+	perPair := 4.25 * float64(cfg.Layers*cfg.Heads)
+	return int64(4 * float64(rows) * (s*perPosition + s*s*perPair))
+}
