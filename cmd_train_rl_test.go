@@ -36,6 +36,20 @@ func TestTrainRLErrors(t *testing.T) {
 	}
 }
 
+// --update-memory takes a size, and a budget too small for even one sequence stops the run with
+// an error that names the flag, before any update.
+func TestTrainRLUpdateMemory(t *testing.T) {
+	args := []string{"train", "rl", "--model", "runtime/tinymodel/model", "--out", t.TempDir(), "--synthetic",
+		"--length", "2", "--batch", "1", "--group", "2", "--steps", "1", "--seed", "9", "--quiet"}
+	if _, _, err := runInfty(t, append(args, "--update-memory", "lots")...); err == nil || !strings.Contains(err.Error(), `"lots" is not a size`) {
+		t.Errorf("--update-memory lots: %v", err)
+	}
+	_, _, err := runInfty(t, append(args, "--update-memory", "1KiB")...)
+	if err == nil || !strings.Contains(err.Error(), "more than the 1.0 KiB --update-memory allows") {
+		t.Errorf("--update-memory 1KiB: %v, want the budget named", err)
+	}
+}
+
 // A one-step run writes a checkpoint and a metrics line that `train plot` charts.
 func TestTrainRLRunAndPlot(t *testing.T) {
 	out := t.TempDir()

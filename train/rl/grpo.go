@@ -257,8 +257,8 @@ func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window
 			s := batchLen(rows[lo:hi], window)
 			m := limit.rows(s)
 			if m < 1 {
-				return nil, fmt.Errorf("rl: an update of one sequence of %d positions needs about %.1f GiB, more than the %.1f GiB --update-memory allows (a smaller --eta shortens the sequences)",
-					s, gib(train.UpdateBytes(limit.cfg, 1, s)), gib(limit.budget))
+				return nil, fmt.Errorf("an update of one sequence of %d positions needs about %s, more than the %s --update-memory allows (a smaller --eta shortens the sequences)",
+					s, size(train.UpdateBytes(limit.cfg, 1, s)), size(limit.budget))
 			}
 			if m >= k {
 				break
@@ -288,7 +288,16 @@ func (l *memoryLimit) rows(seq int) int {
 	return 0
 }
 
-func gib(bytes int64) float64 { return float64(bytes) / (1 << 30) }
+// size writes bytes in GiB, MiB or KiB, whichever reads best.
+func size(bytes int64) string {
+	switch {
+	case bytes >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(bytes)/(1<<30))
+	case bytes >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(bytes)/(1<<10))
+}
 
 // batchLen is the positions of a micro-batch of rows: the longest sequence less its last token,
 // bucketed (seqLen) but not past the window unless a sequence is.
