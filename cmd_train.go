@@ -81,6 +81,7 @@ func newTrainSFTCmd() *cobra.Command {
 	optimizerFlags(f, &o.Train)
 	f.Uint64Var(&seed, "seed", 1, "seed of the batch order and of random initialisation")
 	f.IntVar(&o.Train.MaxLen, "max-len", 0, "drop conversations longer than this many tokens (default: the model's window)")
+	app.SizeVar(f, &o.UpdateMemory, "update-memory", "most memory one step's update may need, e.g. 8GiB (a bare number is MiB; default half the available memory): a run whose longest batch would need more, by an estimate from the model's shape, is refused before it starts")
 	f.IntVar(&o.Train.StopAt, "stop-at", 0, "stop (with a checkpoint) after this step, before --steps; run again to go on")
 	f.IntVar(&o.Train.SaveEvery, "save-every", 100, "checkpoint every this many steps (and at the end)")
 	f.StringVar(&saveDType, "save-dtype", "f32", "dtype of checkpoint weights: f32 or bf16 (optimizer state is always f32)")

@@ -1,6 +1,10 @@
 package train
 
-import "github.com/infty-dev/infty/runtime/arch"
+import (
+	"fmt"
+
+	"github.com/infty-dev/infty/runtime/arch"
+)
 
 // UpdateBytes estimates the peak memory of one update over a micro-batch of rows sequences of
 // seq positions on the pure-Go backend: the forward activations the gradient keeps and the
@@ -20,4 +24,15 @@ func UpdateBytes(cfg *arch.Config, rows, seq int) int64 {
 	perPosition := 3.5*float64(cfg.Vocab) + float64(cfg.Layers)*(16*float64(cfg.Hidden)+11*float64(cfg.Intermediate))
 	perPair := 4.25 * float64(cfg.Layers*cfg.Heads)
 	return int64(4 * float64(rows) * (s*perPosition + s*s*perPair))
+}
+
+// Size writes bytes in GiB, MiB or KiB, whichever reads best, for messages about memory.
+func Size(bytes int64) string {
+	switch {
+	case bytes >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(bytes)/(1<<30))
+	case bytes >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f KiB", float64(bytes)/(1<<10))
 }

@@ -258,7 +258,7 @@ func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window
 			m := limit.rows(s)
 			if m < 1 {
 				return nil, fmt.Errorf("an update of one sequence of %d positions needs about %s, more than the %s --update-memory allows (a smaller --eta shortens the sequences)",
-					s, size(train.UpdateBytes(limit.cfg, 1, s)), size(limit.budget))
+					s, train.Size(train.UpdateBytes(limit.cfg, 1, s)), train.Size(limit.budget))
 			}
 			if m >= k {
 				break
@@ -286,17 +286,6 @@ func (l *memoryLimit) rows(seq int) int {
 		}
 	}
 	return 0
-}
-
-// size writes bytes in GiB, MiB or KiB, whichever reads best.
-func size(bytes int64) string {
-	switch {
-	case bytes >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(bytes)/(1<<30))
-	case bytes >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f KiB", float64(bytes)/(1<<10))
 }
 
 // batchLen is the positions of a micro-batch of rows: the longest sequence less its last token,

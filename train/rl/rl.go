@@ -420,7 +420,7 @@ func Run(ctx context.Context, o Options) error {
 	o = r.o
 	tr := r.tr
 	fmt.Fprintf(o.Log, "model: %s, %d parameters; %d questions × %d rollouts per step, T=%g, reward %s, η=%d φ=%d, update memory %s\n",
-		r.model.Config.Architecture, r.model.Params.Count(), o.Groups, o.G, o.Temperature, o.Reward, r.cfg.Eta, r.cfg.Phi, size(o.UpdateMemory))
+		r.model.Config.Architecture, r.model.Params.Count(), o.Groups, o.G, o.Temperature, o.Reward, r.cfg.Eta, r.cfg.Phi, train.Size(o.UpdateMemory))
 	last, err := train.LatestCheckpoint(o.Out)
 	if err != nil {
 		return err

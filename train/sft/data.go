@@ -179,6 +179,22 @@ type Batch struct {
 // holds examples of similar length and little padding.
 const groupBatches = 16
 
+// batchLen is the positions of a batch whose longest sample has longest+1 tokens: a multiple
+// of 16, but not past the maximum length unless a sample is.
+func (d *Dataset) batchLen(longest int) int {
+	return min((longest+15)/16*16, max(d.maxLen-1, longest))
+}
+
+// LongestBatch is the positions of the longest batch any step can draw: the one that holds
+// the longest sample.
+func (d *Dataset) LongestBatch() int {
+	longest := 0
+	for _, smp := range d.Samples {
+		longest = max(longest, len(smp.IDs)-1)
+	}
+	return d.batchLen(longest)
+}
+
 // Batch returns the batch of step k (0-based). It depends only on (seed, k, batchSize) and the
 // samples, so a resumed run sees exactly the batches an uninterrupted one would.
 func (d *Dataset) Batch(seed uint64, k, batchSize int) Batch {
@@ -204,7 +220,7 @@ func (d *Dataset) Batch(seed uint64, k, batchSize int) Batch {
 	for _, i := range pick {
 		longest = max(longest, len(d.Samples[i].IDs)-1)
 	}
-	s := min((longest+15)/16*16, max(d.maxLen-1, longest))
+	s := d.batchLen(longest)
 	b := Batch{B: batchSize, S: s, IDs: make([]int32, batchSize*s), Targets: make([]int32, batchSize*s), Mask: make([]float32, batchSize*s)}
 	for r, i := range pick {
 		smp := d.Samples[i]

@@ -22,6 +22,7 @@ import (
 	"github.com/infty-dev/infty/runtime"
 	"github.com/infty-dev/infty/runtime/backend"
 	"github.com/infty-dev/infty/runtime/genconfig"
+	"github.com/infty-dev/infty/runtime/hub"
 	"github.com/infty-dev/infty/runtime/kernels"
 	"github.com/infty-dev/infty/train"
 )
@@ -92,8 +93,12 @@ type Options struct {
 	Tokenizer  string   // with InitConfig: the folder of tokenizer.json and tokenizer_config.json
 	Backend    string   // compute backend spec; "" is the pure-Go one
 	Export     string   // when set, the final model alone is also written here
-	Train      train.Options
-	Log        io.Writer // reports: the model and data, a resume, the folders written
+	// UpdateMemory is the most memory one step's update may need by train.UpdateBytes; a run
+	// whose longest batch would need more is refused before it starts. 0: half the memory
+	// available (the process peaks at up to about twice the estimate).
+	UpdateMemory int64
+	Train        train.Options
+	Log          io.Writer // reports: the model and data, a resume, the folders written
 	// Progress, when set, makes the display of a run that starts after done of steps updates.
 	Progress func(done, steps int) Progress
 }
@@ -139,6 +144,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := fits(m, ds, opt.BatchSize, o.UpdateMemory); err != nil {
+		return err
+	}
 	be, err := backend.Open(o.Backend)
 	if err != nil {
 		return err
@@ -180,6 +188,26 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		fmt.Fprintf(o.Log, "model folder: %s\n", o.Export)
+	}
+	return nil
+}
+
+// fits refuses a run whose longest batch would need more memory than budget (0: half the
+// available memory), before a step runs out of it: a batch is one graph, with no micro-batches
+// to fall back on.
+func fits(m *train.Model, ds *Dataset, batchSize int, budget int64) error {
+	flag := "--update-memory"
+	if budget == 0 {
+		avail, _, err := hub.AvailableMemory()
+		if err != nil {
+			return nil // nothing to go by
+		}
+		budget, flag = avail/2, "half the available memory"
+	}
+	s := ds.LongestBatch()
+	if need := train.UpdateBytes(m.Config, batchSize, s); need > budget {
+		return fmt.Errorf("train: a step of %d conversations padded to %d positions (the longest's) needs about %s, more than %s (%s); lower --batch-size or --max-len, or raise --update-memory",
+			batchSize, s, train.Size(need), train.Size(budget), flag)
 	}
 	return nil
 }
