@@ -4,22 +4,27 @@
 # The GPU machine needs no Go toolchain and no network. On the development machine (x86-64, cgo):
 #     CGO_ENABLED=1 go build -tags xla -o infty .
 #     CGO_ENABLED=1 go test -c -tags xla -o runtime.test ./runtime     # for the batch part
-# then copy the repository (testdata/, scripts/ and runtime/ are what this script reads) with
-# those binaries to the GPU machine and, from the repository root there, run
-#     scripts/gpu-check.sh [./infty [./runtime.test]]
+#     CGO_ENABLED=1 go test -c -tags xla -o rl.test ./train/rl         # for the rltests part
+# then copy the repository (testdata/, scripts/, runtime/ and train/ are what this script reads)
+# with those binaries to the GPU machine and, from the repository root there, run
+#     scripts/gpu-check.sh [./infty [./runtime.test [./rl.test]]]
 # It needs a Python (PYTHON=..., default python3) holding jax-cuda13-pjrt (or -cuda12) with its
 # nvidia-* wheels, numpy, and torch + transformers for the 1.5B model and the timing part.
 #
-# Parts (PARTS="fixtures bench rl batch timing", the default, runs them all in this order; each
+# Parts (PARTS="fixtures bench rl rltests batch timing", the default, runs them all in this order; each
 # has its own time limit, T_<part> seconds, and one that fails or runs out does not stop the rest):
 #   fixtures  `infty logits` / `infty generate` on the four tiny fixtures, against
 #             testdata/models/*.reference.json (F32 at 1e-3 of each row's largest logit with
 #             TF32 off, BF16 at 3e-2; greedy ids all equal);
 #   bench     `infty bench --synthetic --seed 777 --n 40` at --parallel 16 and --parallel 1
 #             (#15: batching must not change a greedy table), with both wall times;
-#   rl        two steps of `infty train rl` from the cold start (the recipe's stage A, but at
+#   rl        three steps of `infty train rl` from the cold start (the recipe's stage A, but at
 #             temperature 1, where the rollout records its log-probabilities), with the mean gap
 #             between those and the trainer's recomputation (logp_gap; 0 at any other temperature);
+#   rltests   the RL tests that compare numbers, run on the GPU (with TF32 off, as fixtures):
+#             the rollout's log-probabilities against the trainer's, within 1e-4, on the embedded
+#             cold start and on the random Qwen3 fixture; a resumed run equal to the bit to one
+#             that was not; and the same update from one micro-batch as from six;
 #   batch     BenchmarkBatch: aggregate decode tokens/s at 1 and 8 streams (STREAMS) of a
 #             DeepSeek-R1-Distill-Qwen-1.5B-shaped random model with BF16 weights (BATCH_BENCH, a
 #             -test.bench pattern, picks others: '^BenchmarkBatch$' adds the embedded model and
@@ -35,12 +40,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-./infty}")
 RTEST=$(realpath "${2:-./runtime.test}")
+RLTEST=$(realpath "${3:-./rl.test}")
 PY=${PYTHON:-python3}
 WORK=${WORK:-/tmp/infty-gpu-check}
 BACKEND=${BACKEND:-cuda}
 FIXTURE_BACKEND=${GPU_CHECK_BACKEND:-$BACKEND,notf32} # no TF32: F32 fixtures are checked at F32 accuracy
 [ "$BACKEND" = go ] && FIXTURE_BACKEND=go
-PARTS=${PARTS:-fixtures bench rl batch timing}
+PARTS=${PARTS:-fixtures bench rl rltests batch timing}
 PROMPT=${PROMPT:-512}
 NEW=${NEW:-256}
 RUNS=${RUNS:-3}
@@ -113,8 +119,15 @@ bench() {
 rl() {
   rm -rf "$WORK/rl"
   "$BIN" train rl --model runtime/tinymodel/coldstart --out "$WORK/rl" --synthetic --length 1-60 --seed 31 \
-    --steps 2 --batch 8 --group 8 --temperature 1 --lr 5e-4 --reward task+eff --backend "$BACKEND" --quiet || return 1
+    --steps 3 --batch 8 --group 8 --temperature 1 --lr 5e-4 --reward task+eff --backend "$BACKEND" --quiet || return 1
   cat "$WORK/rl/metrics.jsonl"
+}
+
+rltests() {
+  [ -x "$RLTEST" ] || { echo "no RL test binary at $RLTEST (CGO_ENABLED=1 go test -c -tags xla -o rl.test ./train/rl)"; return 1; }
+  # From train/rl, where the test binary's package lives; its models are found from there.
+  (cd train/rl && INFTY_BACKEND="$FIXTURE_BACKEND" "$RLTEST" -test.v -test.timeout 15m \
+    -test.run 'TestRolloutLogProbsMatchTrainer|TestResumeIsExact|TestMicroBatchingKeepsTheUpdate')
 }
 
 batch() {
@@ -133,14 +146,14 @@ timing() {
   $check summary "$WORK/infty-bench.json" "$WORK/hf-bench.json" "$WORK/hbm.json" "$($check weight-bytes "$model")"
 }
 
-declare -A limit=([fixtures]=${T_fixtures:-120} [bench]=${T_bench:-180} [rl]=${T_rl:-180} [batch]=${T_batch:-300} [timing]=${T_timing:-240})
+declare -A limit=([fixtures]=${T_fixtures:-120} [bench]=${T_bench:-180} [rl]=${T_rl:-240} [rltests]=${T_rltests:-300} [batch]=${T_batch:-300} [timing]=${T_timing:-240})
 results=()
 # A part runs in a bash of its own under timeout, so that it can be cut off alone; pipefail, as
 # here, so that a part whose command fails before a tee fails too.
-export -f model_ready fixtures table bench rl batch timing
-export BIN RTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS BATCH_BENCH check model MODEL
+export -f model_ready fixtures table bench rl rltests batch timing
+export BIN RTEST RLTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS BATCH_BENCH check model MODEL
 for part in $PARTS; do
-  [ -n "${limit[$part]:-}" ] || { echo "unknown part $part (fixtures bench rl batch timing)"; exit 2; }
+  [ -n "${limit[$part]:-}" ] || { echo "unknown part $part (fixtures bench rl rltests batch timing)"; exit 2; }
   echo "== $part on --backend $BACKEND ($(date -u +%H:%M:%S), at most ${limit[$part]} s)"
   start=$(date +%s)
   timeout -k 10 "${limit[$part]}" bash -o pipefail -c "$part"
