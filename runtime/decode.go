@@ -80,7 +80,7 @@ func (m *Model) Logits(ids []int) ([][]float32, error) {
 		idsT[i], posT[i] = int32(id), int32(i)
 	}
 	args := m.weightArgs(tensors.FromFlatDataAndDimensions(idsT, 1, n), tensors.FromFlatDataAndDimensions(posT, 1, n))
-	out, err := m.forward.Exec(args...)
+	out, err := m.forward.Call(args...)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (m *Model) step(c *kvCache, rows []row, logits [][]float32) (lse []float32,
 		}
 		args = append(args, buf)
 	}
-	out, err := m.stepExec.Exec(args...)
+	out, err := m.stepExec.Call(args...)
 	if err != nil {
 		c.t = nil // donated: gone
 		c.free()

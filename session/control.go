@@ -46,9 +46,6 @@ type resumeState struct {
 	edited    bool
 }
 
-// errEditPending stops a generation so that a reasoning edit can be applied.
-var errEditPending = errors.New("session: edit pending")
-
 func newRunID(t time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])

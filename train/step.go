@@ -164,5 +164,5 @@ func (p *Probe) Run(weights []*tensors.Tensor, b Batch) ([]*tensors.Tensor, erro
 	for _, w := range weights {
 		args = append(args, w)
 	}
-	return p.exec.Exec(append(args, b.args()...)...)
+	return p.exec.Call(append(args, b.args()...)...)
 }

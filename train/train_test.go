@@ -129,7 +129,7 @@ func logits(t testing.TB, b compute.Backend, m *Model, params []*tensors.Tensor,
 		args = append(args, p)
 	}
 	args = append(args, tensors.FromFlatDataAndDimensions(ids, 1, len(ids)))
-	out, err := exec.Exec(args...)
+	out, err := exec.Call(args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func (t *Trainer) Step() (StepStats, error) {
 		}
 	}
 	args = append(args, float32(lr), float32(c1), float32(c2))
-	out, err := t.exec.Exec(append(args, b.args()...)...)
+	out, err := t.exec.Call(append(args, b.args()...)...)
 	if err != nil {
 		return StepStats{}, fmt.Errorf("train: step %d: %w", k, err)
 	}
@@ -257,7 +257,7 @@ func (t *Trainer) StepMicro(bs []Batch) (StepStats, error) {
 		for _, x := range slices.Concat(t.params, sums) {
 			args = append(args, x)
 		}
-		out, err := t.accExec.Exec(append(args, b.args()...)...)
+		out, err := t.accExec.Call(append(args, b.args()...)...)
 		if err != nil {
 			return StepStats{}, fmt.Errorf("train: step %d: %w", k, err)
 		}
@@ -284,7 +284,7 @@ func (t *Trainer) StepMicro(bs []Batch) (StepStats, error) {
 	for _, x := range slices.Concat(t.params, t.m1, t.m2, sums) {
 		args = append(args, x)
 	}
-	out, err := t.appExec.Exec(append(args, float32(lr), float32(c1), float32(c2))...)
+	out, err := t.appExec.Call(append(args, float32(lr), float32(c1), float32(c2))...)
 	if err != nil {
 		return StepStats{}, fmt.Errorf("train: step %d: %w", k, err)
 	}
@@ -352,7 +352,7 @@ func (t *Trainer) Evaluate(b Batch) (float64, error) {
 	for _, p := range t.params {
 		args = append(args, p)
 	}
-	out, err := t.evalExec.Exec(append(args, b.args()...)...)
+	out, err := t.evalExec.Call(append(args, b.args()...)...)
 	if err != nil {
 		return 0, err
 	}

@@ -68,7 +68,7 @@ func TestAVX512KernelsOff(t *testing.T) {
 	}
 	x := tensors.FromFlatDataAndDimensions(make([]float32, 2*64), 2, 64)
 	w := tensors.FromFlatDataAndDimensions(make([]float32, 3*64), 3, 64)
-	if _, err := exec.Exec(x, w); err != nil {
+	if _, err := exec.Call(x, w); err != nil {
 		t.Fatal(err)
 	}
 	klog.Flush()

@@ -680,9 +680,8 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 		if err != nil {
 			return nil, err
 		}
-		attr := arg(args, kwargs, 0, "attribute", nil)
-		if name == "sum" {
-			attr = arg(args, kwargs, 0, "attribute", nil)
+		if name == "sum" { // sum(attribute=None, start=0)
+			attr := arg(args, kwargs, 0, "attribute", nil)
 			var acc any = arg(args, kwargs, 1, "start", int64(0))
 			for _, it := range items {
 				if attr != nil {
@@ -696,8 +695,9 @@ func (ev *evaluator) filter(name string, v any, args []any, kwargs *Dict, pos Po
 			}
 			return acc, nil
 		}
+		// min and max(case_sensitive=False, attribute=None)
 		caseSensitive := truthy(arg(args, kwargs, 0, "case_sensitive", false))
-		attr = arg(args, kwargs, 1, "attribute", nil)
+		attr := arg(args, kwargs, 1, "attribute", nil)
 		if len(items) == 0 {
 			return Undefined{Name: name}, nil
 		}

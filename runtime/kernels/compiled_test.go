@@ -60,7 +60,7 @@ func TestCompiledLinear(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, 1, rows, in), weight, tensors.FromFlatDataAndDimensions(bias, out))
+				res, err := exec.Call(tensors.FromFlatDataAndDimensions(xf, 1, rows, in), weight, tensors.FromFlatDataAndDimensions(bias, out))
 				if err != nil {
 					t.Fatalf("%d rows, %s: %v", rows, name, err)
 				}

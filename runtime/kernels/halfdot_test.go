@@ -97,7 +97,7 @@ func TestHalfDotKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, s.rows, s.in),
+		out, err := exec.Call(tensors.FromFlatDataAndDimensions(x, s.rows, s.in),
 			tensors.FromFlatDataAndDimensions(w, s.p, s.outPerBlock, s.in))
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +152,7 @@ func TestLinear(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, s.rows, s.in), weight)
+			res, err := exec.Call(tensors.FromFlatDataAndDimensions(xf, s.rows, s.in), weight)
 			if err != nil {
 				t.Fatalf("%+v %s: %v", s, name, err)
 			}

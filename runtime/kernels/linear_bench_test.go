@@ -50,14 +50,14 @@ func BenchmarkLinearRows(b *testing.B) {
 			}
 			defer constant.Finalize()
 			ways := []func(x *tensors.Tensor) ([]*tensors.Tensor, error){
-				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Exec(x, laid) },
-				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return constant.Exec(x) },
+				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Call(x, laid) },
+				func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return constant.Call(x) },
 			}
 			if laid.Rank() == 4 {
 				// The layout before parts, row blocks alone, as the baseline.
 				p := blockSplit(MaxBlockRows, sh.out, sh.in)
 				blocks := tensors.FromFlatDataAndDimensions(w, p, sh.out/p, sh.in)
-				ways = append(ways, func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Exec(x, blocks) })
+				ways = append(ways, func(x *tensors.Tensor) ([]*tensors.Tensor, error) { return stored.Call(x, blocks) })
 			}
 			secs := timeRows(b, rows, sh.in, ways...)
 			for i, r := range rows {

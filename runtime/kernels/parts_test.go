@@ -109,7 +109,7 @@ func TestLinearParts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res, err := exec.Exec(tensors.FromFlatDataAndDimensions(xf, 1, rows, in), weight)
+				res, err := exec.Call(tensors.FromFlatDataAndDimensions(xf, 1, rows, in), weight)
 				if err != nil {
 					t.Fatalf("%dx%d, %d rows, %s: %v", out, in, rows, name, err)
 				}

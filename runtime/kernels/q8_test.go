@@ -132,7 +132,7 @@ func TestLinearQ8(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, 1, rows, in),
+		res, err := exec.Call(tensors.FromFlatDataAndDimensions(x, 1, rows, in),
 			tensors.FromFlatDataAndDimensions(w, out, Q8RowBytes(in)), tensors.FromFlatDataAndDimensions(bias, out))
 		if err != nil {
 			t.Fatal(err)
@@ -150,7 +150,7 @@ func TestLinearQ8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := exec.Exec(tensors.FromFlatDataAndDimensions(w, out, Q8RowBytes(in)), tensors.FromFlatDataAndDimensions(ids, 2, 2))
+	res, err := exec.Call(tensors.FromFlatDataAndDimensions(w, out, Q8RowBytes(in)), tensors.FromFlatDataAndDimensions(ids, 2, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func BenchmarkLinearQ8(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				res, err := exec.Exec(x, weights[dt])
+				res, err := exec.Call(x, weights[dt])
 				if err != nil {
 					b.Fatal(err)
 				}

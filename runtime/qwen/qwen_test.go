@@ -74,7 +74,7 @@ func TestForwardBatchAndGradient(t *testing.T) {
 	for _, w := range m.Weights() {
 		args = append(args, w)
 	}
-	out, err := exec.Exec(append(args, tensors.FromValue(ids), tensors.FromValue(pos))...)
+	out, err := exec.Call(append(args, tensors.FromValue(ids), tensors.FromValue(pos))...)
 	if err != nil {
 		t.Fatal(err)
 	}

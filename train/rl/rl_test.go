@@ -83,7 +83,7 @@ func TestObjectiveByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Exec(logits, targets, weight, adv, old, known)
+	out, err := exec.Call(logits, targets, weight, adv, old, known)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestObjectiveByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp, err := probe.Exec(logits, targets)
+	lp, err := probe.Call(logits, targets)
 	if err != nil {
 		t.Fatal(err)
 	}
