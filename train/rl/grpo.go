@@ -246,15 +246,12 @@ func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window
 	var out []train.Batch
 	n := rowCount(len(rows))
 	for lo := 0; lo < len(rows) || len(out) == 0; {
-		k, hi := n, 0
-		for {
-			hi = min(lo+k, len(rows))
-			if limit == nil {
-				break
-			}
-			// Sorted by length, a micro-batch's last row is its longest: fewer rows can only
-			// make it shorter, so this ends.
-			s := batchLen(rows[lo:hi], window)
+		k := n
+		hi := min(lo+k, len(rows))
+		s := batchLen(rows[lo:hi], window)
+		// Sorted by length, a micro-batch's last row is its longest: fewer rows can only make
+		// it shorter, so this ends.
+		for limit != nil {
 			m := limit.rows(s)
 			if m < 1 {
 				return nil, fmt.Errorf("an update of one sequence of %d positions needs about %s, more than the %s --update-memory allows (a smaller --eta shortens the sequences)",
@@ -264,8 +261,10 @@ func buildBatches(trajs []Trajectory, adv []float64, temperature float64, window
 				break
 			}
 			k = 1 << (bits.Len(uint(m)) - 1) // a power of two, as n is
+			hi = min(lo+k, len(rows))
+			s = batchLen(rows[lo:hi], window)
 		}
-		out = append(out, layout(rows[lo:hi], k, temperature, window, total, recorded))
+		out = append(out, layout(rows[lo:hi], k, s, temperature, total, recorded))
 		lo = hi
 	}
 	return out, nil
@@ -298,10 +297,9 @@ func batchLen(rows []row, window int) int {
 	return min(seqLen(s), max(window, s))
 }
 
-// layout is one micro-batch of rows, padded to n; total and recorded are the step's trained
-// and recorded tokens.
-func layout(rows []row, n int, temperature float64, window, total, recorded int) train.Batch {
-	s := batchLen(rows, window)
+// layout is one micro-batch of rows, padded to n rows of s positions (batchLen); total and
+// recorded are the step's trained and recorded tokens.
+func layout(rows []row, n, s int, temperature float64, total, recorded int) train.Batch {
 	ids := make([]int32, n*s)
 	targets := make([]int32, n*s)
 	weight := make([]float32, n*s)
