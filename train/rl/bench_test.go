@@ -192,12 +192,7 @@ func (c *costRun) plain(b *testing.B) ([]Trajectory, float64) {
 // once (compiling its graphs), and returns a function that times it again, and the memory the
 // largest micro-batch's update needs (MiB, train.UpdateBytes).
 func updater(b *testing.B, model string, trajs []Trajectory) (func() float64, float64) {
-	r, err := NewRunner(Options{Model: model, Out: b.TempDir(), Lengths: []LengthRange{{1, 60}},
-		Groups: 1, G: 2, Temperature: 1, Reward: RewardTaskEff, Objective: Objective{Low: 0.2, High: 0.28},
-		Train: train.Options{Steps: 1, LR: 1e-5, MinLR: 1e-5}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := updateRunner(b, model, 1e-5)
 	adv := make([]float64, len(trajs))
 	for i := range adv {
 		adv[i] = float64(i%2*2 - 1)
@@ -227,12 +222,7 @@ func updater(b *testing.B, model string, trajs []Trajectory) (func() float64, fl
 // so the products run at the 256 positions of the model's window. Reported: seconds per update
 // and trained (generated) tokens per second.
 func BenchmarkUpdate(b *testing.B) {
-	r, err := NewRunner(Options{Model: tinyModel, Out: b.TempDir(), Lengths: []LengthRange{{1, 60}},
-		Groups: 1, G: 2, Temperature: 1, Reward: RewardTaskEff, Objective: Objective{Low: 0.2, High: 0.28},
-		Train: train.Options{Steps: 1, LR: 1e-5, MinLR: 1e-5}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := updateRunner(b, tinyModel, 1e-5)
 	trajs := make([]Trajectory, MicroRows)
 	adv := make([]float64, len(trajs))
 	for i := range trajs {

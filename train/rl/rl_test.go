@@ -548,6 +548,19 @@ func TestMicroBatchShapesStayFew(t *testing.T) {
 	}
 }
 
+// updateRunner is a runner whose trainer the update tests and benchmarks step by hand
+// (StepMicro on batches they lay out), at a constant learning rate.
+func updateRunner(tb testing.TB, model string, lr float64) *Runner {
+	tb.Helper()
+	r, err := NewRunner(Options{Model: model, Out: tb.TempDir(), Lengths: []LengthRange{{1, 60}},
+		Groups: 1, G: 2, Temperature: 1, Reward: RewardTaskEff, Objective: Objective{Low: 0.2, High: 0.28},
+		Train: train.Options{Steps: 1, LR: lr, MinLR: lr}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
 // mustBatches is buildBatches without a memory limit.
 func mustBatches(tb testing.TB, trajs []Trajectory, adv []float64, temperature float64, window int) []train.Batch {
 	tb.Helper()
@@ -653,12 +666,7 @@ func TestMicroBatchingKeepsTheUpdate(t *testing.T) {
 	trajs, adv = trajs[:24], adv[:24]
 	var stats []train.StepStats
 	for _, rows := range []int{0, 4} { // 0: no limit
-		r, err := NewRunner(Options{Model: tinyModel, Out: t.TempDir(), Lengths: []LengthRange{{1, 60}},
-			Groups: 1, G: 2, Temperature: 1, Reward: RewardTaskEff, Objective: Objective{Low: 0.2, High: 0.28},
-			Train: train.Options{Steps: 1, LR: 1e-3, MinLR: 1e-3}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := updateRunner(t, tinyModel, 1e-3)
 		var limit *memoryLimit
 		want := 1
 		if rows > 0 {
@@ -680,7 +688,7 @@ func TestMicroBatchingKeepsTheUpdate(t *testing.T) {
 	}
 	a, b := stats[0], stats[1]
 	if !near(a.Loss, b.Loss, 1e-5*math.Abs(a.Loss)+1e-9) || !near(a.GradNorm, b.GradNorm, 1e-5*a.GradNorm) || a.Tokens != b.Tokens {
-		t.Errorf("one micro-batch: loss %v, grad norm %v, %d tokens; five: %v, %v, %d", a.Loss, a.GradNorm, a.Tokens, b.Loss, b.GradNorm, b.Tokens)
+		t.Errorf("one micro-batch: loss %v, grad norm %v, %d tokens; six: %v, %v, %d", a.Loss, a.GradNorm, a.Tokens, b.Loss, b.GradNorm, b.Tokens)
 	}
 }
 
