@@ -11,8 +11,9 @@
 # It needs a Python (PYTHON=..., default python3) holding jax-cuda13-pjrt (or -cuda12) with its
 # nvidia-* wheels, numpy, and torch + transformers for the 1.5B model and the timing part.
 #
-# Parts (PARTS="fixtures bench rl rltests batch timing", the default, runs them all in this order; each
-# has its own time limit, T_<part> seconds, and one that fails or runs out does not stop the rest):
+# Parts (PARTS="fixtures bench rl rltests batch timing", the default, runs them all in this
+# order; each has its own time limit, T_<part> seconds, and one that fails or runs out does not
+# stop the rest):
 #   fixtures  `infty logits` / `infty generate` on the four tiny fixtures, against
 #             testdata/models/*.reference.json (F32 at 1e-3 of each row's largest logit with
 #             TF32 off, BF16 at 3e-2; greedy ids all equal);
@@ -46,7 +47,8 @@ WORK=${WORK:-/tmp/infty-gpu-check}
 BACKEND=${BACKEND:-cuda}
 FIXTURE_BACKEND=${GPU_CHECK_BACKEND:-$BACKEND,notf32} # no TF32: F32 fixtures are checked at F32 accuracy
 [ "$BACKEND" = go ] && FIXTURE_BACKEND=go
-PARTS=${PARTS:-fixtures bench rl rltests batch timing}
+ALL_PARTS="fixtures bench rl rltests batch timing"
+PARTS=${PARTS:-$ALL_PARTS}
 PROMPT=${PROMPT:-512}
 NEW=${NEW:-256}
 RUNS=${RUNS:-3}
@@ -153,7 +155,7 @@ results=()
 export -f model_ready fixtures table bench rl rltests batch timing
 export BIN RTEST RLTEST PY WORK BACKEND FIXTURE_BACKEND PROMPT NEW RUNS STREAMS BATCH_BENCH check model MODEL
 for part in $PARTS; do
-  [ -n "${limit[$part]:-}" ] || { echo "unknown part $part (fixtures bench rl rltests batch timing)"; exit 2; }
+  [ -n "${limit[$part]:-}" ] || { echo "unknown part $part ($ALL_PARTS)"; exit 2; }
   echo "== $part on --backend $BACKEND ($(date -u +%H:%M:%S), at most ${limit[$part]} s)"
   start=$(date +%s)
   timeout -k 10 "${limit[$part]}" bash -o pipefail -c "$part"
