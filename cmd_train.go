@@ -44,7 +44,8 @@ func newTrainSFTCmd() *cobra.Command {
 			"AdamW with linear warmup and cosine decay to --min-lr, global gradient-norm clipping. " +
 			"Checkpoints go to DIR/checkpoint-NNNNNN: Hugging Face model folders (config.json, " +
 			"model.safetensors, tokenizer files) that infty and transformers load, plus the optimizer " +
-			"state. Running the same command again resumes from the latest checkpoint; a run is " +
+			"state. Running the same command again resumes from the latest checkpoint (refused when the " +
+			"data, options or starting weights differ from the run's); a run is " +
 			"deterministic for a seed. Ctrl-C saves a checkpoint before exiting.",
 		Example: "  infty export --format chat runs.jsonl > sft.jsonl\n" +
 			"  infty train sft --data sft.jsonl --model ./my-model --out ./ft --steps 500 --lr 1e-5\n" +

@@ -50,22 +50,33 @@ func TestTrainRLUpdateMemory(t *testing.T) {
 	}
 }
 
-// A one-step run writes a checkpoint and a metrics line that `train plot` charts.
+// A one-step run writes a checkpoint and a metrics line that `train plot` charts; run again
+// with more steps it resumes, but not from a model other than the one it started from.
 func TestTrainRLRunAndPlot(t *testing.T) {
 	out := t.TempDir()
-	_, errOut, err := runInfty(t, "train", "rl", "--model", "runtime/tinymodel/model", "--out", out, "--synthetic",
-		"--length", "2", "--batch", "1", "--group", "2", "--steps", "1", "--seed", "9")
+	run := func(model, steps string) (string, error) {
+		_, errOut, err := runInfty(t, "train", "rl", "--model", model, "--out", out, "--synthetic",
+			"--length", "2", "--batch", "1", "--group", "2", "--steps", steps, "--seed", "9")
+		return errOut, err
+	}
+	errOut, err := run("runtime/tinymodel/model", "1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
 	if !strings.Contains(errOut, "reward") || !strings.Contains(errOut, "checkpoint-000001") {
 		t.Errorf("progress: %q", errOut)
 	}
+	if _, err := run("runtime/tinymodel/coldstart", "2"); err == nil || !strings.Contains(err.Error(), "started from other weights") {
+		t.Errorf("resumed from another start model: %v", err)
+	}
+	if errOut, err := run("runtime/tinymodel/model", "2"); err != nil || !strings.Contains(errOut, "resumed from") || !strings.Contains(errOut, "checkpoint-000002") {
+		t.Errorf("resume: %v\n%s", err, errOut)
+	}
 	plot, _, err := runInfty(t, "train", "plot", out, "--series", "reward_mean,acc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(plot, "1 steps") || !strings.Contains(plot, "reward_mean") || !strings.Contains(plot, "last") {
+	if !strings.Contains(plot, "2 steps") || !strings.Contains(plot, "reward_mean") || !strings.Contains(plot, "last") {
 		t.Errorf("plot:\n%s", plot)
 	}
 	if _, _, err := runInfty(t, "train", "plot", out, "--series", "nope"); err == nil || !strings.Contains(err.Error(), `no series "nope"`) {

@@ -160,6 +160,10 @@ func (t *Trainer) Resume(dir string) error {
 	if st.DataHash != t.dataHash {
 		return fmt.Errorf("train: %s was trained on other data (hash %s, now %s); use a fresh output folder", dir, st.DataHash, t.dataHash)
 	}
+	if st.StartHash != "" && st.StartHash != t.startHash {
+		return fmt.Errorf("train: %s was started from other weights (hash %s, now %s): give the model it started from, or use a fresh output folder",
+			dir, st.StartHash, t.startHash)
+	}
 	o := t.opt
 	so := st.Options
 	if so.Seed != o.Seed || so.BatchSize != o.BatchSize || so.Warmup != o.Warmup || so.LR != o.LR || so.MinLR != o.MinLR || so.MaxLen != o.MaxLen {

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -16,6 +18,26 @@ import (
 type Params struct {
 	Specs []arch.TensorSpec
 	Data  [][]float32
+}
+
+// Hash identifies the weights: 16 hex digits of a SHA-256 over every tensor's name, shape and
+// float32 bits, in order.
+func (p *Params) Hash() string {
+	h := sha256.New()
+	buf := make([]byte, 0, 64<<10)
+	for i, s := range p.Specs {
+		fmt.Fprintf(h, "%s %v\n", s.Name, s.Shape)
+		for _, x := range p.Data[i] {
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+		}
+		h.Write(buf)
+		buf = buf[:0]
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // numel is the element count of a shape.

@@ -127,6 +127,7 @@ type Trainer struct {
 	params, m1, m2 []*tensors.Tensor
 	step           int // updates done
 	dataHash       string
+	startHash      string // of the weights the run started from (Params.Hash)
 }
 
 // StepStats reports one update.
@@ -156,7 +157,8 @@ func NewWithAux(backend compute.Backend, model *Model, opt Options, objective Ob
 		return nil, err
 	}
 	loss := func(logits *Node, inputs []*Node) *Node { l, _ := objective(logits, inputs); return l }
-	t := &Trainer{model: model, opt: opt, loss: loss, objective: objective, batches: batches, backend: backend, dataHash: dataHash}
+	t := &Trainer{model: model, opt: opt, loss: loss, objective: objective, batches: batches, backend: backend,
+		dataHash: dataHash, startHash: model.Params.Hash()}
 	for _, s := range model.Params.Specs {
 		t.decay = append(t.decay, len(s.Shape) == 2)
 	}
@@ -391,7 +393,12 @@ type state struct {
 	Step     int     `json:"step"`
 	Options  Options `json:"options"`
 	DataHash string  `json:"data_hash"`
-	Time     string  `json:"time"`
+	// StartHash identifies the weights the run started from: resumed from other weights (an
+	// RL stage's folder reused with another start model), a run would go on from the
+	// checkpoint and silently ignore the model it was given. Absent in checkpoints written
+	// before it was recorded, which resume unchecked.
+	StartHash string `json:"start_hash,omitempty"`
+	Time      string `json:"time"`
 }
 
 // stateFile and optimizerFile sit beside the model files in a checkpoint folder.
@@ -448,7 +455,7 @@ func (t *Trainer) Save(out string) (string, error) {
 	if err := writeSafetensors(filepath.Join(tmp, optimizerFile), append(append(w0, w1...), w2...)); err != nil {
 		return "", err
 	}
-	st, err := marshalIndent(state{Step: t.step, Options: t.opt, DataHash: t.dataHash, Time: time.Now().UTC().Format(time.RFC3339)})
+	st, err := marshalIndent(state{Step: t.step, Options: t.opt, DataHash: t.dataHash, StartHash: t.startHash, Time: time.Now().UTC().Format(time.RFC3339)})
 	if err != nil {
 		return "", err
 	}

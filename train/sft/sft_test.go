@@ -1,9 +1,11 @@
 package sft
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -285,5 +287,26 @@ func TestDeterministicAndResumable(t *testing.T) {
 	e, _ := NewTrainer(testBackend(t), testModel(t, recipeDir), data, train.Options{Steps: 4, BatchSize: 4, LR: 1e-2, Warmup: 2, Seed: 3, MaxLen: 256}, "other data")
 	if err := e.Resume(dir); err == nil {
 		t.Fatal("resume on other data accepted")
+	}
+	// Nor from other starting weights; a checkpoint from before they were recorded resumes.
+	other, err := train.InitModel("../testdata/tiny-config.json", recipeDir, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := NewTrainer(testBackend(t), other, data, train.Options{Steps: 4, BatchSize: 4, LR: 1e-2, Warmup: 2, ClipNorm: 1, WeightDecay: 0.01, Seed: 3, MaxLen: 256}, "test")
+	if err := f.Resume(dir); err == nil || !strings.Contains(err.Error(), "started from other weights") {
+		t.Fatalf("resume from other starting weights: %v", err)
+	}
+	stateFile := filepath.Join(dir, "trainer_state.json")
+	st, err := os.ReadFile(stateFile)
+	if err != nil || !bytes.Contains(st, []byte(`"start_hash"`)) {
+		t.Fatalf("%s records no start_hash (%v)", stateFile, err)
+	}
+	old := regexp.MustCompile(`\s*"start_hash": "[0-9a-f]+",`).ReplaceAll(st, nil)
+	if err := os.WriteFile(stateFile, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Resume(dir); err != nil {
+		t.Fatalf("a checkpoint without start_hash: %v", err)
 	}
 }
