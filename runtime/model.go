@@ -54,6 +54,9 @@ type Model struct {
 	forward  *graph.Exec // full forward: logits at every position
 	stepExec *graph.Exec // a chunk of each of a batch of sequences against the KV cache
 	lanes    *batchLanes
+
+	growMu    sync.Mutex
+	growExecs map[[2]int]*graph.Exec // by the cache's new [slots, length]: see grow
 }
 
 // Option configures Load.
@@ -262,6 +265,12 @@ func (m *Model) Close() error {
 		m.stepExec.Finalize()
 		m.forward, m.stepExec = nil, nil
 	}
+	m.growMu.Lock()
+	for _, e := range m.growExecs {
+		e.Finalize()
+	}
+	m.growExecs = nil
+	m.growMu.Unlock()
 	for _, t := range m.weights {
 		t.FinalizeAll()
 	}
