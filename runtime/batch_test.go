@@ -40,9 +40,21 @@ func runTraced(m *Model, ctx context.Context, req llm.Request, yield func(llm.To
 func concurrently(m *Model, reqs []llm.Request) []traced {
 	out := make([]traced, len(reqs))
 	var wg sync.WaitGroup
+	// The calls start together: started as their goroutines came up, on a loaded machine the
+	// first few ran to their end before the last joined, and a test that they shared steps
+	// failed.
+	var ready sync.WaitGroup
+	ready.Add(len(reqs))
+	start := make(chan struct{})
 	for i, req := range reqs {
-		wg.Go(func() { out[i] = runTraced(m, context.Background(), req, nil) })
+		wg.Go(func() {
+			ready.Done()
+			<-start
+			out[i] = runTraced(m, context.Background(), req, nil)
+		})
 	}
+	ready.Wait()
+	close(start)
 	wg.Wait()
 	return out
 }
