@@ -118,6 +118,10 @@ type kvCache struct {
 	// logits is the last step's logits, [rows bucket, vocab]: the next step of as many rows
 	// writes its own into this buffer, donated (see compile).
 	logits *tensors.Tensor
+	// used marks the slots some sequence has written since the cache was made. StepBatch adds
+	// a row's keys and values to what its slot holds (arch.BatchStepper), so a sequence's first
+	// chunk clears a used slot first (clearSlot).
+	used []bool
 }
 
 // free releases the cache buffers.
@@ -153,7 +157,7 @@ func (m *Model) grow(c *kvCache, slots, length int) error {
 		for i := range t {
 			t[i] = tensors.FromShape(shapes.Make(dtypes.Float32, slots, cfg.KVHeads, length, cfg.HeadDim)) // zeros
 		}
-		*c = kvCache{t: t, slots: slots, length: length}
+		*c = kvCache{t: t, slots: slots, length: length, used: make([]bool, slots)}
 		return nil
 	}
 	exec, err := m.growExec(slots, length)
@@ -172,7 +176,8 @@ func (m *Model) grow(c *kvCache, slots, length int) error {
 		c.free()
 		return err
 	}
-	*c = kvCache{t: grown, slots: slots, length: length}
+	used := append(c.used, make([]bool, slots-c.slots)...) // the new slots are zeros
+	*c = kvCache{t: grown, slots: slots, length: length, logits: c.logits, used: used}
 	return nil
 }
 
@@ -205,6 +210,48 @@ func (m *Model) growExec(slots, length int) (*graph.Exec, error) {
 	return e, nil
 }
 
+// clearSlot sets every position of cache slot i to zero, in place (the cache donated).
+func (m *Model) clearSlot(c *kvCache, i int) error {
+	m.growMu.Lock()
+	if m.clearExec == nil {
+		var err error
+		m.clearExec, err = graph.NewExec(m.backend, func(inputs []*graph.Node) []*graph.Node {
+			slot, cache := inputs[0], inputs[1:]
+			zero := graph.ScalarZero(slot.Graph(), dtypes.Int32)
+			out := make([]*graph.Node, len(cache))
+			for j, x := range cache {
+				d := x.Shape().Dimensions
+				zeros := graph.Zeros(x.Graph(), shapes.Make(x.DType(), 1, d[1], d[2], d[3]))
+				out[j] = graph.DynamicUpdateSlice(x, zeros, []*graph.Node{slot, zero, zero, zero})
+			}
+			return out
+		})
+		if err != nil {
+			m.growMu.Unlock()
+			return err
+		}
+		m.clearExec.SetMaxCache(-1)
+	}
+	exec := m.clearExec
+	m.growMu.Unlock()
+	args := []any{int32(i)}
+	for _, t := range c.t {
+		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
+		if err != nil {
+			return err
+		}
+		args = append(args, buf)
+	}
+	cleared, err := exec.Call(args...)
+	if err != nil {
+		c.t = nil // donated: gone
+		c.free()
+		return err
+	}
+	c.t, c.used[i] = cleared, false
+	return nil
+}
+
 // row is one sequence's part of a step: ids fed at positions start, start+1, … of cache slot.
 type row struct {
 	slot, start int
@@ -226,6 +273,13 @@ func (m *Model) step(c *kvCache, rows []row, logits [][]float32) (lse []float32,
 	}
 	if err := m.grow(c, slots, length); err != nil {
 		return nil, err
+	}
+	for _, r := range rows {
+		if r.start == 0 && c.used[r.slot] { // a new sequence in a slot another has written
+			if err := m.clearSlot(c, r.slot); err != nil {
+				return nil, err
+			}
+		}
 	}
 	at := func(i int) int { return i } // where row i goes among the b
 	if b == c.slots {
@@ -275,6 +329,9 @@ func (m *Model) step(c *kvCache, rows []row, logits [][]float32) (lse []float32,
 		return nil, err
 	}
 	c.t, c.logits = out[2:], out[0]
+	for _, r := range rows {
+		c.used[r.slot] = true
+	}
 	err = tensors.ConstFlatData(out[0], func(flat []float32) {
 		for i, dst := range logits {
 			if dst != nil {

@@ -57,6 +57,7 @@ type Model struct {
 
 	growMu    sync.Mutex
 	growExecs map[[2]int]*graph.Exec // by the cache's new [slots, length]: see grow
+	clearExec *graph.Exec            // see clearSlot
 }
 
 // Option configures Load.
@@ -269,7 +270,10 @@ func (m *Model) Close() error {
 	for _, e := range m.growExecs {
 		e.Finalize()
 	}
-	m.growExecs = nil
+	if m.clearExec != nil {
+		m.clearExec.Finalize()
+	}
+	m.growExecs, m.clearExec = nil, nil
 	m.growMu.Unlock()
 	for _, t := range m.weights {
 		t.FinalizeAll()

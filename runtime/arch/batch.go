@@ -9,8 +9,9 @@ type BatchStepper interface {
 	// [slots, kvHeads, cacheLen, headDim]: row b of ids [B, S] (Int32) holds nValid[b] real
 	// tokens followed by padding, at positions start[b], start[b]+1, … of cache slot slot[b]
 	// (slot, start and nValid are Int32 [B], fed at run time, so one compiled graph serves
-	// every mix of positions). The real tokens' keys and values replace what the slot held at
-	// those positions (so a slot needs no clearing between sequences), and the logits
+	// every mix of positions). The real tokens' keys and values are added to what the slot
+	// holds at those positions, which must be zeros (the caller clears a slot before another
+	// sequence writes it), and the logits
 	// [B, vocab] of each row's last real token come back. A row with nValid 0 changes nothing.
 	// Real rows use distinct slots, and start[b]+nValid[b] <= cacheLen. With as many rows as
 	// the cache has slots, row b must be slot b: the rows then attend to the cache in place,
