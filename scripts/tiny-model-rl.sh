@@ -97,6 +97,7 @@ rl runtime/tinymodel/coldstart "$A" 1-60 31 "$STEPS_A" 8 5e-4
 rl "$(printf '%s/checkpoint-%06d' "$A" "$STEPS_A")" "$B" 1-20 32 "$STEPS_B" 8 5e-4
 rl "$(printf '%s/checkpoint-%06d' "$B" "$STEPS_B")" "$C" 11-20 42 "$STEPS_C" 16 1e-3
 from_c=$(best "$(score "$(printf '%s/checkpoint-%06d' "$B" "$STEPS_B")")" "$C")
+echo "best of B's end and C: $from_c"
 if [ "$REWARD" != task+eff ]; then
 	echo "trained ${from_c#* } (not exported: the embedded model is the task+eff run)"
 	exit 0
@@ -104,10 +105,13 @@ fi
 rl "${from_c#* }" "$D" 41-60 35 "$STEPS_D" 16 1e-3 1.5
 rl "${from_c#* }" "$D2" 41-60 38 "$STEPS_D" 16 1e-3 1.5
 from_d=$(best "$from_c" "$D" "$D2")
+echo "best of D's start and both Ds: $from_d"
 rl "${from_d#* }" "$E" 11-20,41-60 36 "$STEPS_E" 16 1e-3 1.5
 from_e=$(best "$from_d" "$E")
+echo "best of E's start and E: $from_e"
 rl "${from_e#* }" "$F" 1-60 37 "$STEPS_F" 16 5e-4
 last=$(best "$from_e" "$F")
+echo "best of F's start and F: $last"
 last=${last#* }
 echo "exporting $last"
 rm -rf runtime/tinymodel/model.new
