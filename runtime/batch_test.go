@@ -128,9 +128,21 @@ func TestBatchedMatchesSingleStream(t *testing.T) {
 			m := loadModel(t, dir)
 			noEOS(m, func() {
 				reqs := testRequests(m.Config.Vocab, 7, 0)
-				batchedMatchesAlone(t, m, reqs)
-				if st := m.lanes.takeStats(); st.PeakRows < min(4, len(reqs)/len(m.lanes.all)) {
-					t.Errorf("at most %d sequences shared a step in %d lanes: not batched", st.PeakRows, len(m.lanes.all))
+				alone := eachAlone(m, reqs)
+				// Which sequences share a step follows timing: on a loaded machine a caller
+				// may miss a step's grace and step alone. The results must match every time;
+				// sharing must happen in one of a few tries.
+				want := min(4, len(reqs)/len(m.lanes.all))
+				peak := 0
+				for try := 0; try < 5 && peak < want; try++ {
+					m.lanes.takeStats()
+					for i, got := range concurrently(m, reqs) {
+						sameAsAlone(t, fmt.Sprint("request ", i), got, alone[i])
+					}
+					peak = max(peak, m.lanes.takeStats().PeakRows)
+				}
+				if peak < want {
+					t.Errorf("at most %d sequences shared a step in %d lanes in five tries: not batched", peak, len(m.lanes.all))
 				}
 			})
 		})
