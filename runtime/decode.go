@@ -164,16 +164,8 @@ func (m *Model) grow(c *kvCache, slots, length int) error {
 	if err != nil {
 		return err
 	}
-	args := make([]any, len(c.t))
-	for i, t := range c.t {
-		if args[i], err = graph.DonateTensorBuffer(t, m.backend, 0); err != nil {
-			return err
-		}
-	}
-	grown, err := exec.Call(args...)
+	grown, err := m.callOnCache(c, exec)
 	if err != nil {
-		c.t = nil // donated: gone
-		c.free()
 		return err
 	}
 	used := append(c.used, make([]bool, slots-c.slots)...) // the new slots are zeros
@@ -212,44 +204,62 @@ func (m *Model) growExec(slots, length int) (*graph.Exec, error) {
 
 // clearSlot sets every position of cache slot i to zero, in place (the cache donated).
 func (m *Model) clearSlot(c *kvCache, i int) error {
-	m.growMu.Lock()
-	if m.clearExec == nil {
-		var err error
-		m.clearExec, err = graph.NewExec(m.backend, func(inputs []*graph.Node) []*graph.Node {
-			slot, cache := inputs[0], inputs[1:]
-			zero := graph.ScalarZero(slot.Graph(), dtypes.Int32)
-			out := make([]*graph.Node, len(cache))
-			for j, x := range cache {
-				d := x.Shape().Dimensions
-				zeros := graph.Zeros(x.Graph(), shapes.Make(x.DType(), 1, d[1], d[2], d[3]))
-				out[j] = graph.DynamicUpdateSlice(x, zeros, []*graph.Node{slot, zero, zero, zero})
-			}
-			return out
-		})
-		if err != nil {
-			m.growMu.Unlock()
-			return err
-		}
-		m.clearExec.SetMaxCache(-1)
-	}
-	exec := m.clearExec
-	m.growMu.Unlock()
-	args := []any{int32(i)}
-	for _, t := range c.t {
-		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
-		if err != nil {
-			return err
-		}
-		args = append(args, buf)
-	}
-	cleared, err := exec.Call(args...)
+	exec, err := m.clearSlotExec()
 	if err != nil {
-		c.t = nil // donated: gone
-		c.free()
+		return err
+	}
+	cleared, err := m.callOnCache(c, exec, int32(i))
+	if err != nil {
 		return err
 	}
 	c.t, c.used[i] = cleared, false
 	return nil
+}
+
+// clearSlotExec is the graph that zeroes one slot (its first input) of every tensor of a cache.
+func (m *Model) clearSlotExec() (*graph.Exec, error) {
+	m.growMu.Lock()
+	defer m.growMu.Unlock()
+	if m.clearExec != nil {
+		return m.clearExec, nil
+	}
+	e, err := graph.NewExec(m.backend, func(inputs []*graph.Node) []*graph.Node {
+		slot, cache := inputs[0], inputs[1:]
+		zero := graph.ScalarZero(slot.Graph(), dtypes.Int32)
+		out := make([]*graph.Node, len(cache))
+		for j, x := range cache {
+			d := x.Shape().Dimensions
+			zeros := graph.Zeros(x.Graph(), shapes.Make(x.DType(), 1, d[1], d[2], d[3]))
+			out[j] = graph.DynamicUpdateSlice(x, zeros, []*graph.Node{slot, zero, zero, zero})
+		}
+		return out
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.SetMaxCache(-1)
+	m.clearExec = e
+	return e, nil
+}
+
+// callOnCache runs exec on args followed by every tensor of the cache, donated (the graph
+// writes into their buffers), and returns its outputs. A failed call takes the cache with it:
+// its buffers were handed over.
+func (m *Model) callOnCache(c *kvCache, exec *graph.Exec, args ...any) ([]*tensors.Tensor, error) {
+	for _, t := range c.t {
+		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, buf)
+	}
+	out, err := exec.Call(args...)
+	if err != nil {
+		c.t = nil // donated: gone
+		c.free()
+		return nil, err
+	}
+	return out, nil
 }
 
 // row is one sequence's part of a step: ids fed at positions start, start+1, … of cache slot.
@@ -314,18 +324,9 @@ func (m *Model) step(c *kvCache, rows []row, logits [][]float32) (lse []float32,
 	}
 	args := m.weightArgs(tensors.FromFlatDataAndDimensions(ids, b, s), tensors.FromFlatDataAndDimensions(slot, b),
 		tensors.FromFlatDataAndDimensions(start, b), tensors.FromFlatDataAndDimensions(nValid, b), into)
-	for _, t := range c.t {
-		// Donated: the step's scatters then write the new rows into this very buffer.
-		buf, err := graph.DonateTensorBuffer(t, m.backend, 0)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, buf)
-	}
-	out, err := m.stepExec.Call(args...)
+	// The step's scatters write the new rows into the cache's own buffers.
+	out, err := m.callOnCache(c, m.stepExec, args...)
 	if err != nil {
-		c.t = nil // donated: gone
-		c.free()
 		return nil, err
 	}
 	c.t, c.logits = out[2:], out[0]
