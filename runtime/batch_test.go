@@ -364,6 +364,14 @@ func TestDecodeRowsFollowsStepCost(t *testing.T) {
 	if n := b.decodeRows(6); n != 6 {
 		t.Errorf("%d rows, want all 6 once they decode fastest", n)
 	}
+	b.stepCost[8] = 18 * time.Millisecond // 333 tokens/s, 4 rows 1.2× as many: too close to split the step
+	if n := b.decodeRows(6); n != 6 {
+		t.Errorf("%d rows, want all 6 while 4 decode less than %g× as fast", n, fewerGain)
+	}
+	b.stepCost[8] = 19 * time.Millisecond // 316 tokens/s, 4 rows 1.27× as many
+	if n := b.decodeRows(6); n != 4 {
+		t.Errorf("%d rows, want 4 once they decode %g× as fast as all 6", n, fewerGain)
+	}
 	b.stepCost[8] = 80 * time.Millisecond
 	b.fewer = 0
 	var tries, want []int
