@@ -30,9 +30,10 @@
 #   under lockstep, E and F both did; README).
 #   Only task+eff has a reason for D, E and F, so REWARD=task stops after C, and names C's best
 #   by accuracy alone (each reward's row is the checkpoint that earns the most of that reward).
-# About three hours on the idle 2-core machine, by its stages' times (~19 s a step in A, ~13 s
-# in B, ~25 s in C, ~20-50 s in each D, ~15-55 s in E, ~25 s in F, and ~10-20 s a checkpoint to
-# pick each best).
+# About 2¼ hours from an empty $TINY_WORK on a 2-core Xeon (~9 s a step in A, ~7 s in B, ~17 s
+# in C, ~33 s in each D, ~15-55 s in E, ~25 s in F, and ~5 s a checkpoint to pick each best).
+# Run again after a kill, it goes on where it stopped: each stage resumes from its last
+# checkpoint (a finished one at once), to the same bits.
 # Work files go to $TINY_WORK. The rollouts run in lockstep, so each stage trains the same bits
 # every time on one machine (best's greedy bench, 16 in flight, could pick otherwise only
 # through a near-tie; a CPU whose kernels round otherwise draws C's luck again, but a 2-core
