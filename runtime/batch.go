@@ -50,10 +50,12 @@ var errClosed = errors.New("runtime: model closed")
 // Sampling, detokenising and the caller's callback run in the caller's goroutine, between
 // steps. A decode step waits for the sequences it just served (for up to a grace period), so
 // that they share the next pass; one whose caller has not come back by then (blocked in its
-// callback, say) is left out, keeping its slot, and rejoins the step after it comes back.
-// Decode steps take every ready sequence unless the timings of smaller batches show that
-// fewer rows a step decode more tokens per second (stepCost), as for a large model whose
-// products, on the pure-Go backend, cost nearly as much per row in a batch as alone.
+// callback, say) is left out, keeping its slot, and rejoins the step after it comes back
+// (before leaving any out, the scheduler yields its core once, so that callers ready to run
+// submit first). Decode steps take every ready sequence unless the timings of smaller batches
+// show that fewer rows a step decode clearly more tokens per second (stepCost), as for a large
+// model whose products, on the pure-Go backend, cost nearly as much per row in a batch as
+// alone.
 //
 // Memory: a sequence reserves its prompt plus its MaxTokens positions at admission, and the
 // cache, rectangular [slots, length] in power-of-two buckets, is sized for the admitted
