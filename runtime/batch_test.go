@@ -470,10 +470,10 @@ func TestReadyCallersShareSteps(t *testing.T) {
 		st = release()
 	})
 	// In step, each of the tokens-1 decode steps has all n rows; a stream a step behind the
-	// others costs a step more (23-25 steps in 60 runs here, and 130-163 in 19 of 20 without
-	// the scheduler's yield).
-	if st.DecodeRows != n*(tokens-1) || st.DecodeSteps > tokens+3 {
-		t.Errorf("%d streams decoded %d rows in %d steps: want %d rows in at most %d steps", n, st.DecodeRows, st.DecodeSteps, n*(tokens-1), tokens+3)
+	// others costs a step more. Measured: 23-25 steps on an idle 2-core machine, up to 28
+	// beside two busy loops, and 130-163 in 19 of 20 runs without the scheduler's yield.
+	if limit := tokens + 8; st.DecodeRows != n*(tokens-1) || st.DecodeSteps > limit {
+		t.Errorf("%d streams decoded %d rows in %d steps: want %d rows in at most %d steps", n, st.DecodeRows, st.DecodeSteps, n*(tokens-1), limit)
 	}
 }
 
