@@ -176,8 +176,8 @@ func (m *Model) grow(c *kvCache, slots, length int) error {
 // growExec is the graph that pads every tensor of a cache to [slots, kvHeads, length, headDim]
 // with zeros, the new slots and positions last.
 func (m *Model) growExec(slots, length int) (*graph.Exec, error) {
-	m.growMu.Lock()
-	defer m.growMu.Unlock()
+	m.cacheExecMu.Lock()
+	defer m.cacheExecMu.Unlock()
 	key := [2]int{slots, length}
 	if e := m.growExecs[key]; e != nil {
 		return e, nil
@@ -218,8 +218,8 @@ func (m *Model) clearSlot(c *kvCache, i int) error {
 
 // clearSlotExec is the graph that zeroes one slot (its first input) of every tensor of a cache.
 func (m *Model) clearSlotExec() (*graph.Exec, error) {
-	m.growMu.Lock()
-	defer m.growMu.Unlock()
+	m.cacheExecMu.Lock()
+	defer m.cacheExecMu.Unlock()
 	if m.clearExec != nil {
 		return m.clearExec, nil
 	}

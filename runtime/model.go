@@ -55,9 +55,10 @@ type Model struct {
 	stepExec *graph.Exec // a chunk of each of a batch of sequences against the KV cache
 	lanes    *batchLanes
 
-	growMu    sync.Mutex
-	growExecs map[[2]int]*graph.Exec // by the cache's new [slots, length]: see grow
-	clearExec *graph.Exec            // see clearSlot
+	// cacheExecMu guards the graphs built lazily to grow and clear the lanes' KV caches.
+	cacheExecMu sync.Mutex
+	growExecs   map[[2]int]*graph.Exec // by the cache's new [slots, length]: see grow
+	clearExec   *graph.Exec            // see clearSlot
 }
 
 // Option configures Load.
@@ -266,7 +267,7 @@ func (m *Model) Close() error {
 		m.stepExec.Finalize()
 		m.forward, m.stepExec = nil, nil
 	}
-	m.growMu.Lock()
+	m.cacheExecMu.Lock()
 	for _, e := range m.growExecs {
 		e.Finalize()
 	}
@@ -274,7 +275,7 @@ func (m *Model) Close() error {
 		m.clearExec.Finalize()
 	}
 	m.growExecs, m.clearExec = nil, nil
-	m.growMu.Unlock()
+	m.cacheExecMu.Unlock()
 	for _, t := range m.weights {
 		t.FinalizeAll()
 	}
